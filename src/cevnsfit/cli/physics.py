@@ -1,0 +1,117 @@
+"""``cevnsfit predict``, ``cevnsfit validate`` and ``cevnsfit g2``."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from . import main
+from ..errors import CevnsfitError
+
+MODEL_NAMES = ("sm", "lmu-ltau", "b-l", "universal")
+
+
+def make_model(name: str, mzp: float | None, gx: float | None, r: float = 1.0, paper_sign: bool = False):
+    """Model object from CLI words (``None`` for the SM)."""
+    from ..models import BminusL, LmuLtau, UniversalVector
+
+    if name == "sm":
+        return None
+    if mzp is None or gx is None:
+        raise click.UsageError(f"--model {name} needs --mzp and --gx")
+    if name == "lmu-ltau":
+        return LmuLtau(mzp, gx, r=r, paper_sign=paper_sign)
+    if name == "b-l":
+        return BminusL(mzp, gx)
+    return UniversalVector(mzp, gx)
+
+
+def fail(exc: Exception) -> None:
+    click.echo(f"error: {exc}", err=True)
+    sys.exit(2)
+
+
+@main.command()
+@click.argument("experiment")
+@click.option("--mode", type=click.Choice(["paper", "full"]), default="paper", show_default=True)
+@click.option("--model", "model_name", type=click.Choice(MODEL_NAMES), default="sm", show_default=True)
+@click.option("--mzp", type=float, help="mediator mass M_Z' [MeV]")
+@click.option("--gx", type=float, help="gauge coupling g_x")
+@click.option("--r", type=float, default=1.0, show_default=True, help="m_stau/m_smu (SUSY L_mu - L_tau)")
+@click.option("--paper-sign", is_flag=True, help="the printed sign of the loop logarithm")
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+@click.option("--plot", type=click.Path(dir_okay=False), help="write a figure (PDF or PNG)")
+def predict(experiment, mode, model_name, mzp, gx, r, paper_sign, as_json, plot):
+    """Binned CEvNS prediction for EXPERIMENT (csi2017, cenns10, csi2020_totals, ccm, csi2021)."""
+    from ..outputs.predictions import plot_prediction, prediction_summary
+
+    try:
+        model = make_model(model_name, mzp, gx, r, paper_sign)
+        summary = prediction_summary(experiment, mode, model)
+        if plot:
+            plot_prediction(experiment, plot, mode, model)
+    except CevnsfitError as exc:
+        fail(exc)
+    if as_json:
+        click.echo(json.dumps(summary))
+        return
+    click.echo(f"{summary['experiment']} ({summary['mode']}): {summary['total']:.2f} events")
+    for g, v in summary["by_flavour"].items():
+        click.echo(f"  {g:12s} {v:10.2f}")
+    if "sm_total" in summary:
+        click.echo(f"  SM total {summary['sm_total']:.2f}, ratio to SM {summary['ratio_to_sm']:.4f}")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="print JSON rows")
+def validate(as_json):
+    """Compare predictions and fits with published numbers; exit 1 if any check fails."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from ..outputs.validation import run_checks
+
+    rows = run_checks()
+    if as_json:
+        click.echo(json.dumps(rows, indent=1))
+    else:
+        table = Table(title="cevnsfit validation")
+        for col in ("quantity", "ours", "published", "tolerance", "pass"):
+            table.add_column(col)
+        for r in rows:
+            table.add_row(r["name"], f"{r['ours']:.4g}", f"{r['published']:.4g}", f"{100 * r['tolerance']:.0f} %",
+                          "yes" if r["pass"] else "NO")
+        Console().print(table)
+    if not all(r["pass"] for r in rows):
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--mzp", type=float, required=True, help="M_Z' [MeV]")
+@click.option("--preset", default="2021", show_default=True, help="discrepancy preset (2021, 2025)")
+@click.option("--delta-amu", nargs=2, type=float, help="custom discrepancy: central sigma")
+@click.option("--nsigma", type=float, default=2.0, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def g2(mzp, preset, delta_amu, nsigma, as_json):
+    """g_x that explains the muon g-2 discrepancy at M_Z' (central value and band)."""
+    from ..models.g2 import PRESETS, g2_band
+
+    try:
+        spec = tuple(delta_amu) if delta_amu else preset
+        band = g2_band(mzp, spec, nsigma=nsigma)
+    except CevnsfitError as exc:
+        fail(exc)
+    out = {"mzp_mev": mzp, "preset": None if delta_amu else preset,
+           "delta_amu": list(delta_amu) if delta_amu else [PRESETS[preset].central, PRESETS[preset].sigma],
+           "nsigma": nsigma,
+           "gx_central": float(band["gx_central"]), "gx_low": float(band["gx_low"]),
+           "gx_high": float(band["gx_high"])}
+    if not delta_amu:
+        out["source"] = PRESETS[preset].source
+    if as_json:
+        click.echo(json.dumps(out))
+    else:
+        click.echo(f"M_Z' = {mzp} MeV: g_x central {out['gx_central']:.4g}, "
+                   f"{nsigma:g}-sigma band [{out['gx_low']:.4g}, {out['gx_high']:.4g}]")

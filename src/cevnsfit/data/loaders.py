@@ -1,0 +1,358 @@
+"""Loaders of the curated COHERENT releases and limit curves, returning numpy arrays.
+
+Every loader reads through :func:`cevnsfit.data.registry.fetch`, so checksums are enforced,
+and raises :class:`~cevnsfit.errors.DataFileError` naming the file when the content does
+not parse or does not sit on the binning documented in the release READMEs. Units are
+those of the files (PE, µs, keVee); :func:`load_limit_curve` converts GeV to MeV.
+
+>>> CENNS10_EDGES["f90"]
+array([0.5 , 0.55, 0.6 , 0.65, 0.7 , 0.75, 0.8 , 0.85, 0.9 ])
+>>> load_csi2017_histogram(window="X")
+Traceback (most recent call last):
+...
+cevnsfit.errors.UnknownNameError: window='X' is not known; choose one of ['AC', 'C']
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from cevnsfit.data.registry import fetch
+from cevnsfit.errors import DataFileError, UnknownNameError
+
+__all__ = [
+    "CENNS10_EDGES", "LIMIT_CURVES", "load_yaml", "load_csi2017_histogram",
+    "load_csi2017_arrival_pdf", "load_csi2017_prompt_neutron_pe", "load_cenns10_grid",
+    "load_cenns10_efficiency", "load_cenns10_projection", "load_csi2021_events",
+    "load_csi2021_shape", "load_csi2021_efficiency", "load_csi2021_quenching",
+    "load_limit_curve",
+]
+
+_GEV_IN_MEV = 1e3
+_NO_SENSITIVITY = 1e5  # DarkCast sentinel: no sensitivity at this mass
+
+
+def _edges(start: float, step: float, n: int) -> np.ndarray:
+    return np.round(start + step * np.arange(n + 1), 10)
+
+
+def _centres(edges: np.ndarray) -> np.ndarray:
+    return np.round(0.5 * (edges[1:] + edges[:-1]), 10)
+
+
+#: CsI 2017 histograms: 25 bins of 2 PE (0-50 PE) x 24 bins of 0.5 µs (0-12 µs).
+_CSI2017_PE_EDGES = _edges(0.0, 2.0, 25)
+_CSI2017_T_EDGES_US = _edges(0.0, 0.5, 24)
+
+#: CENNS-10 Analysis A 3D grid (companion Table 1): keVee, F90, t_trig in µs.
+CENNS10_EDGES: dict[str, np.ndarray] = {
+    "energy_kevee": _edges(0.0, 10.0, 12),
+    "f90": _edges(0.5, 0.05, 8),
+    "t_us": _edges(-0.1, 0.5, 10),
+}
+
+#: Limit curves of the L_mu - L_tau Z' in the registry: name -> legend label with citation.
+LIMIT_CURVES: dict[str, str] = {
+    "babar_2016_4mu": "BaBar 4μ (PRD 94, 011102 (2016), arXiv:1606.03501; via DarkCast)",
+    "borexino_bauer2018_recast": ("Borexino (recast by Bauer, Foldenauer, Jaeckel, JHEP 07 "
+                                  "(2018) 094, arXiv:1803.05466; via DarkCast)"),
+    "charm2_bauer2018_recast": ("CHARM-II (recast by Bauer, Foldenauer, Jaeckel, JHEP 07 "
+                                "(2018) 094, arXiv:1803.05466; via DarkCast)"),
+}
+
+
+def _choose(what: str, value: str, allowed) -> None:
+    if value not in allowed:
+        raise UnknownNameError(f"{what}={value!r} is not known; choose one of {sorted(allowed)}")
+
+
+def _parse(path: Path, label: str, ncols: int, nrows: int | None = None,
+           delimiter: str | None = None) -> np.ndarray:
+    """Numeric table of a text file: skips ``#`` comments, blank lines and one title line."""
+    try:
+        lines = [ln for ln in Path(path).read_text().splitlines()
+                 if ln.strip() and not ln.lstrip().startswith("#")]
+        if lines:
+            try:
+                np.loadtxt(lines[:1], delimiter=delimiter)
+            except ValueError:  # a column-title line (CsI 2017 beam-off, CENNS-10 1D files)
+                lines = lines[1:]
+        table = np.loadtxt(lines, delimiter=delimiter, ndmin=2)
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise DataFileError(f"cannot parse data file {label} ({path}): {exc}") from exc
+    if table.shape[1] != ncols or (nrows is not None and table.shape[0] != nrows):
+        want = f"{nrows if nrows is not None else 'n'} x {ncols}"
+        raise DataFileError(f"data file {label} ({path}) has a table of shape {table.shape}, "
+                            f"expected {want}")
+    return table
+
+
+def _table(relpath: str, ncols: int, nrows: int | None = None,
+           delimiter: str | None = None) -> np.ndarray:
+    return _parse(fetch(relpath), relpath, ncols, nrows, delimiter)
+
+
+def _check_grid(relpath: str, got: np.ndarray, expected: np.ndarray, what: str) -> None:
+    if got.shape != expected.shape or not np.allclose(got, expected, rtol=0.0, atol=1e-9):
+        raise DataFileError(f"data file {relpath}: {what} are not the expected grid "
+                            f"{np.unique(expected).tolist()}")
+
+
+def load_yaml(relpath: str) -> dict:
+    """Parse a registered YAML file (e.g. ``coherent-csi-2017/coherent_parameters.yaml``)."""
+    import yaml
+
+    path = fetch(relpath)
+    try:
+        content = yaml.safe_load(path.read_text())
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise DataFileError(f"cannot parse YAML file {relpath} ({path}): {exc}") from exc
+    if not isinstance(content, dict):
+        raise DataFileError(f"YAML file {relpath} ({path}) is not a mapping")
+    return content
+
+
+# --- CsI[Na] 2017 (Zenodo 10.5281/zenodo.1228631) -----------------------------------------
+
+def load_csi2017_histogram(window: str = "C", beam: str = "on"
+                           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """CsI 2017 event histogram: (pe_edges (26,), t_edges_us (25,), counts (25, 24)).
+
+    ``window`` is ``"C"`` (coincidence, signal) or ``"AC"`` (anti-coincidence); ``beam`` is
+    ``"on"`` or ``"off"``. ``counts`` are integers indexed [PE bin, time bin]; the PE
+    labels 1, 3, ..., 49 of the file are read as centres of 2-PE bins (release README).
+    """
+    _choose("window", window, ("C", "AC"))
+    _choose("beam", beam, ("on", "off"))
+    w = {"C": "coincidence", "AC": "anticoincidence"}[window]
+    relpath = f"coherent-csi-2017/data_{w}_beam{beam.capitalize()}.txt"
+    table = _table(relpath, ncols=3, nrows=600, delimiter=",")
+    pe_c, t_c = _centres(_CSI2017_PE_EDGES), _centres(_CSI2017_T_EDGES_US)
+    _check_grid(relpath, table[:, 0], np.repeat(pe_c, t_c.size), "PE bin centres (column 1)")
+    _check_grid(relpath, table[:, 1], np.tile(t_c, pe_c.size), "time bin centres (column 2)")
+    counts = table[:, 2]
+    if np.any(counts < 0) or np.any(counts != np.round(counts)):
+        raise DataFileError(f"data file {relpath}: counts are not non-negative integers")
+    shape = (pe_c.size, t_c.size)
+    return _CSI2017_PE_EDGES.copy(), _CSI2017_T_EDGES_US.copy(), counts.astype(int).reshape(shape)
+
+
+def load_csi2017_arrival_pdf(kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """SNS arrival-time PDF: (t_edges_us (25,), probability per 0.5-µs bin (24,)).
+
+    ``kind`` is ``"prompt_neutrinos"``, ``"delayed_neutrinos"`` or ``"prompt_neutrons"``.
+    """
+    files = {"prompt_neutrinos": "promptNeutrinos", "delayed_neutrinos": "delayedNeutrinos",
+             "prompt_neutrons": "promptNeutrons"}
+    _choose("kind", kind, files)
+    relpath = f"coherent-csi-2017/arrivalTimePDF_{files[kind]}.txt"
+    table = _table(relpath, ncols=2, nrows=24, delimiter=",")
+    _check_grid(relpath, table[:, 0], _centres(_CSI2017_T_EDGES_US), "time bin centres")
+    return _CSI2017_T_EDGES_US.copy(), table[:, 1]
+
+
+def load_csi2017_prompt_neutron_pe() -> tuple[np.ndarray, np.ndarray]:
+    """Prompt-neutron PE spectrum: (pe_edges (51,), neutrons per GWhr per 1-PE bin (50,)).
+
+    Values are before the acceptance is applied (``promptPDF.txt`` header).
+    """
+    relpath = "coherent-csi-2017/promptPDF.txt"
+    table = _table(relpath, ncols=2, nrows=50, delimiter=",")
+    edges = _edges(0.0, 1.0, 50)
+    _check_grid(relpath, table[:, 0], _centres(edges), "PE bin centres")
+    return edges, table[:, 1]
+
+
+# --- CENNS-10 Analysis A (Zenodo 10.5281/zenodo.3903810) ----------------------------------
+
+_CENNS10_GRIDS = {
+    "data": "datanobkgsub.txt",
+    "ss": "bkgpdf.txt",
+    "cevns": "cevnspdf.txt",
+    "prompt_brn": "brnpdf.txt",
+    "delayed_brn": "delbrnpdf.txt",
+    "cevns_f90_plus": "SystErrors/cevnspdf+1sigF90.txt",
+    "cevns_f90_minus": "SystErrors/cevnspdf-1sigF90.txt",
+    "cevns_timing_mean": "SystErrors/cevnspdfCEvNSTimingMeanSyst.txt",
+    "prompt_brn_energy_plus": "SystErrors/brnpdf+1sigEnergy.txt",
+    "prompt_brn_energy_minus": "SystErrors/brnpdf-1sigEnergy.txt",
+    "prompt_brn_timing_mean_plus": "SystErrors/brnpdf+1sigBRNTimingMean.txt",
+    "prompt_brn_timing_mean_minus": "SystErrors/brnpdf-1sigBRNTimingMean.txt",
+    "prompt_brn_timing_width": "SystErrors/brnpdfBRNTimingWidthSyst.txt",
+}
+
+
+def load_cenns10_grid(name: str) -> np.ndarray:
+    """A CENNS-10 3D histogram, shape (12, 8, 10) indexed [energy, F90, t_trig].
+
+    Values as in the file: event counts (``"data"``) or expected events at the CV
+    normalisation. ``"prompt_brn_timing_mean_plus"`` totals 523.67, not 497 (release
+    README, inconsistency 3); it is returned unscaled.
+    """
+    _choose("name", name, _CENNS10_GRIDS)
+    relpath = f"coherent-cenns10-analysisA/{_CENNS10_GRIDS[name]}"
+    table = _table(relpath, ncols=4, nrows=960)
+    cols = np.meshgrid(*(_centres(CENNS10_EDGES[k]) for k in ("energy_kevee", "f90", "t_us")),
+                       indexing="ij")
+    for i, (col, axis) in enumerate(zip(cols, ("energy", "F90", "t_trig"))):
+        _check_grid(relpath, table[:, i], col.ravel(), f"{axis} bin centres (column {i + 1})")
+    return table[:, 3].reshape(12, 8, 10)
+
+
+def load_cenns10_efficiency() -> tuple[np.ndarray, np.ndarray]:
+    """CENNS-10 acceptance: (edges_kevee (81,) = 0, 0.5, ..., 40, efficiency (80,)).
+
+    Above 40 keVee the companion says to use the last value.
+    """
+    relpath = "coherent-cenns10-analysisA/CENNS10AnlAEfficiency.txt"
+    table = _table(relpath, ncols=3, nrows=80)
+    edges = _edges(0.0, 0.5, 80)
+    _check_grid(relpath, table[:, 0], _centres(edges), "energy bin centres")
+    return edges, table[:, 2]
+
+
+def load_cenns10_projection(axis: str) -> dict[str, np.ndarray]:
+    """1D projection behind Fig. 4 of arXiv:2003.10630 (``axis``: energy, f90 or time).
+
+    Keys ``centre``, ``data`` (SS-subtracted), ``stat_err``, ``cevns``, ``brn``,
+    ``cevns_brn`` (best-fit components) and ``syst_low``/``syst_high`` (absolute edges of
+    the band on CEvNS+BRN).
+    """
+    files = {"energy": ("energydata1d.txt", "energy_kevee"), "f90": ("f90data1d.txt", "f90"),
+             "time": ("timingdata1d.txt", "t_us")}
+    _choose("axis", axis, files)
+    fname, edges_key = files[axis]
+    relpath = f"coherent-cenns10-analysisA/OneDProjections/{fname}"
+    centres = _centres(CENNS10_EDGES[edges_key])
+    table = _table(relpath, ncols=8, nrows=centres.size)
+    _check_grid(relpath, table[:, 0], centres, "bin centres")
+    keys = ("centre", "data", "stat_err", "cevns", "brn", "cevns_brn", "syst_low", "syst_high")
+    return {k: table[:, i].copy() for i, k in enumerate(keys)}
+
+
+# --- CsI[Na] 2021 (arXiv:2110.07730 ancillary files) --------------------------------------
+
+def load_csi2021_events(window: str = "C") -> np.ndarray:
+    """Unbinned beam-on events, shape (n, 2): columns PE, recoil time in µs.
+
+    ``window`` is ``"C"`` (coincidence) or ``"AC"`` (anti-coincidence).
+    """
+    _choose("window", window, ("C", "AC"))
+    return _table(f"coherent-csi-2021/dataBeamOn{window}.txt", ncols=2)
+
+
+def load_csi2021_shape(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """BRN/NIN shape: (bin centres, values as in the file, not unit-normalised).
+
+    ``name``: ``"brn_pe"``, ``"nin_pe"`` (1-PE bins) or ``"brn_time"``, ``"nin_time"``
+    (0.01-µs bins).
+    """
+    files = {"brn_pe": "brnPE.txt", "brn_time": "brnTrec.txt", "nin_pe": "ninPE.txt",
+             "nin_time": "ninTrec.txt"}
+    _choose("name", name, files)
+    table = _table(f"coherent-csi-2021/{files[name]}", ncols=2)
+    return table[:, 0], table[:, 1]
+
+
+def _coefficient_blocks(relpath: str) -> list[tuple[str, tuple[float, float, float, float]]]:
+    """(preceding comment, (a, b, c, d)) for each coefficient line of a CsI 2021 file."""
+    path = fetch(relpath)
+    blocks, comment = [], ""
+    try:
+        for line in path.read_text().splitlines():
+            line = line.strip()
+            if line.startswith("#"):
+                comment = line.lstrip("# ")
+            elif line:
+                values = tuple(float(v) for v in line.split())
+                if len(values) != 4:
+                    raise ValueError(f"expected 4 coefficients, got {line!r}")
+                blocks.append((comment, values))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise DataFileError(f"cannot parse data file {relpath} ({path}): {exc}") from exc
+    return blocks
+
+
+def load_csi2021_efficiency() -> dict[str, tuple[float, float, float, float]]:
+    """Efficiency coefficients (a, b, c, d) of eff(x) = a / (1 + exp(-b (x - c))) + d, x in PE.
+
+    Keys ``"nominal"``, ``"plus"``, ``"minus"``. The file labels both variants
+    "+1 sigma"; ``"plus"`` is the one whose efficiency integrated over 0-60 PE is larger
+    than the nominal one (the first listed, c = 9.85 PE: higher efficiency at every
+    x >= 5 PE), ``"minus"`` the one below (c = 11.88 PE). The formula is negative below
+    about 7 PE; clipping is left to the caller.
+    """
+    relpath = "coherent-csi-2021/effCoefficients.txt"
+    blocks = _coefficient_blocks(relpath)
+    nominal = [v for c, v in blocks if "nominal" in c.lower()]
+    variants = [v for c, v in blocks if "nominal" not in c.lower()]
+    if len(nominal) != 1 or len(variants) != 2:
+        raise DataFileError(f"data file {relpath}: expected one nominal and two variant "
+                            f"models, found {len(nominal)} and {len(variants)}")
+    x = np.linspace(0.0, 60.0, 601)
+    area = [np.mean(a / (1 + np.exp(-b * (x - c))) + d)  # uniform grid: mean ~ integral
+            for a, b, c, d in (nominal[0], *variants)]
+    if not (min(area[1:]) < area[0] < max(area[1:])):
+        raise DataFileError(f"data file {relpath}: the two variants do not bracket the "
+                            f"nominal efficiency")
+    hi = int(area[2] > area[1])
+    return {"nominal": nominal[0], "plus": variants[hi], "minus": variants[1 - hi]}
+
+
+def load_csi2021_quenching() -> dict[str, tuple[float, float, float, float]]:
+    """Scintillation response (a, b, c, d): E_ee = a T + b T^2 + c T^3 + d T^4, MeVee, T in MeVnr.
+
+    Keys ``"nominal"`` and ``"model0_plus"``, ``"model0_minus"``, ``"model1_plus"``,
+    ``"model1_minus"`` for the file's "Syst model <k>, +/-1 sigma" variants. The signs are
+    the file's labels: model 0 +1 sigma gives more light than nominal below 11 keVnr and
+    less from 11 to 37 keVnr; model 1 +1 sigma gives less light below 31 keVnr.
+    """
+    relpath = "coherent-csi-2021/scintRespCoefficients.txt"
+    out = {}
+    for comment, values in _coefficient_blocks(relpath):
+        m = re.search(r"model\s*(\d+),\s*([+-])\s*1\s*sigma", comment, re.IGNORECASE)
+        if "nominal" in comment.lower():
+            key = "nominal"
+        elif m:
+            key = f"model{m.group(1)}_{'plus' if m.group(2) == '+' else 'minus'}"
+        else:
+            raise DataFileError(f"data file {relpath}: unrecognised model label {comment!r}")
+        out[key] = values
+    if "nominal" not in out or len(out) != 5:
+        raise DataFileError(f"data file {relpath}: expected a nominal model and four "
+                            f"variants, found {sorted(out)}")
+    return out
+
+
+# --- Limit curves (DarkCast collection) ----------------------------------------------------
+
+def load_limit_curve(name_or_path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """Existing bound on g_x: (mass_mev, g_lower), NaN where there is no sensitivity.
+
+    ``name_or_path`` is a key of :data:`LIMIT_CURVES` (read through the registry) or the
+    path of a user file in the DarkCast ``.lmt`` format (``#`` header, columns mass in GeV
+    and smallest excluded coupling; 1e5 marks no sensitivity).
+
+    >>> import pathlib, tempfile
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "ccfr.lmt"
+    >>> _ = f.write_text("# mass lower\\n0.01 1e5\\n0.1 2e-3\\n")
+    >>> load_limit_curve(f)
+    (array([ 10., 100.]), array([  nan, 0.002]))
+    """
+    if isinstance(name_or_path, str) and name_or_path in LIMIT_CURVES:
+        relpath = f"limits-lmu-ltau/{name_or_path}.lmt"
+        table = _table(relpath, ncols=2)
+    else:
+        path = Path(name_or_path)
+        if not path.is_file():
+            if isinstance(name_or_path, str) and not path.suffix and len(path.parts) == 1:
+                raise UnknownNameError(f"unknown limit curve {name_or_path!r}; known: "
+                                       f"{sorted(LIMIT_CURVES)}, or give the path of a .lmt file")
+            raise DataFileError(f"limit-curve file {path} not found")
+        table = _parse(path, str(path), ncols=2)
+    g = table[:, 1].copy()
+    g[g >= _NO_SENSITIVITY] = np.nan
+    return table[:, 0] * _GEV_IN_MEV, g

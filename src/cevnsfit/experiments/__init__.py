@@ -1,0 +1,51 @@
+"""Experiments by name: ``get_experiment("csi2017", mode="paper", **options)``.
+
+Builders are cached per (name, mode, options): building kernels and responses is done once
+per process.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from ..errors import UnknownNameError
+from .base import MODES, Axis, Experiment, check_mode
+from . import ccm, cenns10, csi2017, csi2020_totals, csi2021
+
+BUILDERS = {
+    "csi2017": csi2017.build,
+    "cenns10": cenns10.build,
+    "csi2020_totals": csi2020_totals.build,
+    "ccm": ccm.build,
+    "csi2021": csi2021.build,
+}
+EXPERIMENTS = tuple(BUILDERS)
+
+
+def _freeze(value):
+    if isinstance(value, (list, tuple)):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+@lru_cache(maxsize=64)
+def _cached(name, mode, frozen_options):
+    return BUILDERS[name](mode=mode, **dict(frozen_options))
+
+
+def get_experiment(name: str, mode: str = "paper", **options) -> Experiment:
+    """The experiment ``name`` in fidelity ``mode`` ("paper" or "full").
+
+    >>> get_experiment("lhc")
+    Traceback (most recent call last):
+    ...
+    cevnsfit.errors.UnknownNameError: unknown experiment 'lhc'; known: csi2017, cenns10, csi2020_totals, ccm, csi2021
+    """
+    if name not in BUILDERS:
+        raise UnknownNameError(f"unknown experiment {name!r}; known: {', '.join(EXPERIMENTS)}")
+    check_mode(mode)
+    frozen = tuple(sorted((k, _freeze(v)) for k, v in options.items()))
+    return _cached(name, mode, frozen)
+
+
+__all__ = ["Axis", "EXPERIMENTS", "Experiment", "MODES", "get_experiment"]

@@ -1,0 +1,51 @@
+"""Checks of our predictions and fits against published numbers (``cevnsfit validate``).
+
+Each row: name, ours, published, relative tolerance, pass. Published numbers are checks,
+never inputs.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from ..experiments import get_experiment
+
+#: Extra check providers (later layers register fits here): callables returning rows.
+EXTRA_CHECKS: list[Callable[[], list[dict]]] = []
+
+
+def _row(name: str, ours: float, published: float, tolerance: float, note: str = "") -> dict:
+    ours = float(ours)
+    return {"name": name, "ours": ours, "published": float(published), "tolerance": float(tolerance),
+            "pass": bool(abs(ours / published - 1.0) <= tolerance), "note": note}
+
+
+def prediction_checks() -> list[dict]:
+    """SM predictions against the collaborations' numbers (ANALYSES.md section 1)."""
+    rows = []
+    csi = get_experiment("csi2017", "paper", pe_window=(6, 30), t_window_us=(0.0, 12.0))
+    rows.append(_row("csi2017 SM events, 6-30 PE, 0-12 us", csi.predict().sum(), 173.0, 0.10,
+                     "COHERENT arXiv:1708.01294: 173 +- 48"))
+    ar = get_experiment("cenns10", "paper")
+    pred = ar.predict()
+    rows.append(_row("cenns10 SM events, full grid", pred.sum(), 128.0, 0.10,
+                     "COHERENT release: 128 +- 17"))
+    ours_e = pred.sum(axis=(1, 2))
+    tmpl_e = ar.data["cevns_template"].sum(axis=(1, 2))
+    edges = ar.axes[0].edges
+    for i in np.flatnonzero(tmpl_e > 5.0):
+        rows.append(_row(f"cenns10 SM energy bin {edges[i]:.0f}-{edges[i + 1]:.0f} keVee", ours_e[i], tmpl_e[i], 0.25,
+                         "release CEvNS template"))
+    c21 = get_experiment("csi2021", "paper")
+    rows.append(_row("csi2021 SM events, 0-60 PE, 0-6 us", c21.predict().sum(), 333.0, 0.10,
+                     "COHERENT arXiv:2110.07730: 333 +- 11 (th) +- 42 (exp)"))
+    return rows
+
+
+def run_checks() -> list[dict]:
+    rows = prediction_checks()
+    for extra in EXTRA_CHECKS:
+        rows.extend(extra())
+    return rows
