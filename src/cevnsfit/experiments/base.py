@@ -86,8 +86,13 @@ class Experiment:
         ``("numu_prompt", "nue", "numubar")``). ``model=None`` is the SM.
         """
         energy = self.engine.energy_counts(model, matching or self.matching)
-        full = self._layout(energy)
-        return full if by_flavour else full.sum(axis=-len(self.shape) - 1)
+        if by_flavour or self.layout is not None or not self.group_shapes:
+            full = self._layout(energy)
+            return full if by_flavour else full.sum(axis=-len(self.shape) - 1)
+        # sum over flavour groups inside one matrix product: (..., n_e, 3) @ (3, rest)
+        rest = self.shape[1:]
+        shapes = np.stack([np.asarray(self.group_shapes[g], dtype=float).ravel() for g in FLAVOUR_GROUPS])
+        return (np.swapaxes(energy, -1, -2) @ shapes).reshape(energy.shape[:-2] + self.shape)
 
     def total(self, model=None, **kw) -> np.ndarray:
         """Total expected counts over all bins."""

@@ -34,7 +34,7 @@ def acceptance(pe, a=ACCEPTANCE["a"], k=ACCEPTANCE["k"], x0=ACCEPTANCE["x0"]) ->
     """Release acceptance f(x) = a/(1 + exp(-k(x - x0))) H(x - 5), H = 0 below 5 PE, 1/2 on [5, 6), 1 above.
 
     >>> round(float(acceptance(10.5)), 4), float(acceptance(4.5)), round(float(acceptance(5.5)), 4)
-    (0.3121, 0.0, 0.0331)
+    (0.304, 0.0, 0.0221)
     """
     x = np.asarray(pe, dtype=float)
     step = np.where(x < 5, 0.0, np.where(x < 6, 0.5, 1.0))

@@ -18,7 +18,7 @@ def qv_sm(Z: int, N: int, sin2_theta_w: float = SIN2_THETA_W) -> float:
     """SM weak vector charge Q_V = Z(2 g_V^u + g_V^d) + N(g_V^u + 2 g_V^d) = -(N - (1 - 4 s_W^2) Z)/2.
 
     >>> round(qv_sm(55, 78), 4)
-    -37.4717
+    -37.7427
     """
     gu = 0.5 - 4.0 / 3.0 * sin2_theta_w
     gd = -0.5 + 2.0 / 3.0 * sin2_theta_w

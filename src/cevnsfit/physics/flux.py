@@ -37,7 +37,7 @@ class StoppedPionSource:
 
     >>> src = StoppedPionSource(pot=1.76e23, nu_per_pot=0.08, distance_m=19.3)
     >>> round(src.eta_per_cm2 / 1e14, 3)
-    3.007
+    3.008
     """
 
     pot: float
