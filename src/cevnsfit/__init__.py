@@ -5,3 +5,10 @@ Layers (each imports only from earlier ones): ``constants`` -> ``physics`` -> ``
 """
 
 __version__ = "0.1.0"
+
+
+def likelihood(*args, **kwargs):
+    """Shortcut for :func:`cevnsfit.likelihoods.likelihood`."""
+    from .likelihoods import likelihood as _likelihood
+
+    return _likelihood(*args, **kwargs)

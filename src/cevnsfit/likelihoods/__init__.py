@@ -1,0 +1,70 @@
+"""Likelihoods of CEvNS data for vector-mediator models (ANALYSES.md section 2).
+
+>>> import cevnsfit
+>>> like = cevnsfit.likelihood(["csi2017", "cenns10"])       # doctest: +SKIP
+>>> like.logl(20.0, [1e-4, 5e-4], r=1.0)                     # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import numpy as np
+
+from ..models import LmuLtau
+from .datasets import FULL_BUILDERS, PAPER_BUILDERS, DatasetTerm, dataset_term
+
+#: Dataset names (``csi2021`` joins once its likelihood exists).
+DATASETS = tuple(PAPER_BUILDERS)
+
+
+def _parse(datasets) -> list[str]:
+    if isinstance(datasets, str):
+        datasets = [d.strip() for d in datasets.split(",") if d.strip()]
+    return list(datasets)
+
+
+class Likelihood:
+    """Product of dataset likelihoods. ``logl`` broadcasts over arrays of parameter points and
+    returns ln L with the same additive constant for every call of one object."""
+
+    def __init__(self, terms: list[DatasetTerm], mode: str):
+        self.terms = terms
+        self.mode = mode
+        self.names = [t.name for t in terms]
+
+    def logl_model(self, model=None) -> np.ndarray:
+        """ln L for a model object (``None``: the SM)."""
+        return sum(t.logl_model(model) for t in self.terms)
+
+    def logl(self, mzp_mev, gx, r=1.0, paper_sign: bool = False) -> np.ndarray:
+        """ln L of the L_mu - L_tau model at (M_Z' [MeV], g_x, r), broadcasting."""
+        return self.logl_model(LmuLtau(mzp_mev, gx, r, paper_sign=paper_sign))
+
+    def logl_sm(self) -> float:
+        return float(self.logl_model(None))
+
+    def components(self, model=None) -> dict[str, np.ndarray]:
+        return {t.name: t.logl_model(model) for t in self.terms}
+
+    def __repr__(self) -> str:
+        return f"Likelihood({'+'.join(self.names)}, mode={self.mode!r})"
+
+
+def likelihood(datasets: Iterable[str] | str, mode: str = "paper", matching: str | None = None,
+               options: dict | None = None) -> Likelihood:
+    """The combined likelihood of ``datasets`` (names or a comma-separated string).
+
+    ``options`` maps a dataset name to keyword options of its builder (e.g.
+    ``{"csi2017": {"pe_window": (16, 30)}, "cenns10_totals": {"normalisation": "computed"}}``).
+    ``matching`` overrides the BSM normalisation (default: the mode's).
+    """
+    options = options or {}
+    if mode == "full":
+        from . import full  # noqa: F401  (registers FULL_BUILDERS)
+    names = _parse(datasets)
+    terms = [dataset_term(n, mode, matching, **options.get(n, {})) for n in names]
+    return Likelihood(terms, mode)
+
+
+__all__ = ["DATASETS", "FULL_BUILDERS", "Likelihood", "likelihood"]

@@ -1,0 +1,121 @@
+"""Dataset likelihoods by name: each couples an experiment's prediction to a likelihood term.
+
+A dataset term has ``logl_model(model) -> ln L`` (shape ``model.shape``) and
+``logl_prediction(pred)``. Adding a detector adds a builder here; the combination code does
+not change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from ..errors import UnknownNameError
+from ..experiments import get_experiment
+from ..experiments import cenns10 as ar_experiment
+from .paper import AsimovPoisson, CennsPaperLikelihood, CsiPaperLikelihood, TotalsChi2
+
+#: Argon totals used by the chi-square of totals (ANALYSES.md section 2).
+AR_TOTALS = {"observed": 159.0, "var_obs": 43.0**2 + 34.0**2 + 23.0**2 + 11.0**2, "sigma_norm": 0.1328,
+             "sm_published": 128.0}
+CSI_TOTALS = {"observed": 306.0, "var_obs": 20.0**2 + 38.0**2 + 4.0**2 + 2.0**2, "sigma_norm": 0.13}
+
+
+@dataclass
+class DatasetTerm:
+    """One dataset's contribution to ln L."""
+
+    name: str
+    experiment: Any
+    term: Any
+    transform: Callable | None = None     # prediction -> what the term consumes
+    matching: str = "paper"
+    info: dict = field(default_factory=dict)
+
+    def prediction(self, model=None) -> np.ndarray:
+        pred = self.experiment.predict(model, matching=self.matching)
+        return self.transform(pred) if self.transform is not None else pred
+
+    def logl_prediction(self, pred) -> np.ndarray:
+        return self.term.logl(pred)
+
+    def logl_model(self, model=None) -> np.ndarray:
+        return self.term.logl(self.prediction(model))
+
+
+def _csi2017(mode, matching, quadrature: str = "exact", n_nodes: int = 24, **opt):
+    exp = get_experiment("csi2017", "paper", **opt)
+    term = CsiPaperLikelihood(exp.data["C"], exp.data["AC"], sigma=exp.info["prediction_sigma"],
+                              quadrature=quadrature, n_nodes=n_nodes)
+    return DatasetTerm("csi2017", exp, term, matching=matching)
+
+
+def cenns10_background_templates(exp) -> tuple[dict, dict]:
+    """Release background templates scaled to the release's best-fit totals, and their
+    relative uncertainties (s_2 = 23/3131, s_3 = 34/553, s_4 = 11/10)."""
+    bkg, sig = {}, {}
+    for name in ("ss", "prompt_brn", "delayed_brn"):
+        best, err = ar_experiment.BEST_FIT[name]
+        tmpl = exp.data[name]
+        bkg[name] = tmpl * (best / tmpl.sum())
+        sig[name] = err / best
+    return bkg, sig
+
+
+def _cenns10(mode, matching, quadrature: str = "exact", n_nodes: int = 16, **opt):
+    exp = get_experiment("cenns10", "paper", **opt)
+    bkg, sig = cenns10_background_templates(exp)
+    term = CennsPaperLikelihood(exp.data["data"], bkg, sig, signal_sigma=exp.info["prediction_sigma"],
+                                quadrature=quadrature, n_nodes=n_nodes)
+    return DatasetTerm("cenns10", exp, term, matching=matching)
+
+
+def _csi2020_totals(mode, matching, **opt):
+    exp = get_experiment("csi2020_totals", "paper", **opt)
+    term = TotalsChi2(CSI_TOTALS["observed"], CSI_TOTALS["var_obs"], CSI_TOTALS["sigma_norm"])
+    return DatasetTerm("csi2020_totals", exp, term, matching=matching)
+
+
+def _cenns10_totals(mode, matching, normalisation: str = "published", **opt):
+    """Argon totals for the chi-square: N_th,Ar = 128 N_Ar(theta)/N_Ar(SM) (``published``) or
+    our computed N_Ar(theta) (``computed``); ANALYSES.md 1.3 asks for both."""
+    if normalisation not in ("published", "computed"):
+        raise UnknownNameError(f"normalisation must be 'published' or 'computed', got {normalisation!r}")
+    exp = get_experiment("cenns10", "paper", **opt)
+    sm_total = float(exp.predict(None).sum())
+    scale = AR_TOTALS["sm_published"] / sm_total if normalisation == "published" else 1.0
+
+    def transform(pred):
+        return pred.reshape(pred.shape[: pred.ndim - 3] + (-1,)).sum(-1, keepdims=True) * scale
+
+    term = TotalsChi2(AR_TOTALS["observed"], AR_TOTALS["var_obs"], AR_TOTALS["sigma_norm"])
+    return DatasetTerm("cenns10_totals", exp, term, transform=transform, matching=matching,
+                       info={"normalisation": normalisation})
+
+
+def _ccm(mode, matching, **opt):
+    exp = get_experiment("ccm", "paper", **opt)
+    term = AsimovPoisson(exp.predict(None), n_bin_axes=len(exp.shape))
+    return DatasetTerm("ccm", exp, term, matching=matching)
+
+
+PAPER_BUILDERS = {
+    "csi2017": _csi2017,
+    "cenns10": _cenns10,
+    "csi2020_totals": _csi2020_totals,
+    "cenns10_totals": _cenns10_totals,
+    "ccm": _ccm,
+}
+#: Full-mode builders register here (module ``likelihoods.full``).
+FULL_BUILDERS: dict[str, Callable] = {}
+
+
+def dataset_term(name: str, mode: str = "paper", matching: str | None = None, **options) -> DatasetTerm:
+    builders = PAPER_BUILDERS if mode == "paper" else FULL_BUILDERS
+    if mode not in ("paper", "full"):
+        raise UnknownNameError(f"mode must be 'paper' or 'full', got {mode!r}")
+    if name not in builders:
+        raise UnknownNameError(f"unknown dataset {name!r} for mode {mode!r}; known: {', '.join(builders)}")
+    return builders[name](mode, matching or mode, **options)

@@ -1,0 +1,153 @@
+"""`paper`-mode likelihoods of the reference analysis (ANALYSES.md section 2).
+
+Each class turns a binned prediction (shape ``points + experiment.shape``) into ln L
+(shape ``points``), with a fixed additive convention: ln L includes every normalisation
+term (Poisson factorials, Gaussian normalisations), so values from one object are
+comparable across calls. All work is array code over (points x bins x quadrature nodes).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import special
+
+from ..errors import ParameterError
+from .gaussian_poisson import log_smeared_poisson, log_smeared_poisson_sum
+from .stats import gauss_hermite_normal, log_negbin_half, log_poisson
+
+
+def _sum_bins(x: np.ndarray, nbins_axes: int) -> np.ndarray:
+    return x.reshape(x.shape[: x.ndim - nbins_axes] + (-1,)).sum(-1)
+
+
+class CsiPaperLikelihood:
+    """CsI 2017, per bin b (reference analysis; ANALYSES.md section 2):
+
+        L_b = Int da N(a; 0, sigma) Int dB P(n_b; (1 + a) N_b(theta) + B) P(n_b^AC; B)
+
+    With a flat prior on B the B-integral is exact: P(n_AC; B) as a density in B is
+    Gamma(n_AC + 1, 1), and folding it with a Poisson count gives a negative binomial, so
+
+        L_b = Int da N(a; 0, sigma) sum_{k=0}^{n_b} P(n_b - k; (1 + a) N_b) NB(k; n_AC + 1, 1/2)
+            = Int_0^inf dy N(y; 1, sigma^2) e^{-y N_b} sum_j c_bj (y N_b)^j,
+              c_bj = NB(n_b - j; n_AC + 1, 1/2) / j!,   y = 1 + a > 0 (truncated envelope).
+
+    The y-integral is done exactly with truncated Gaussian moments
+    (:mod:`cevnsfit.likelihoods.gaussian_poisson`); ``quadrature="gauss-hermite"`` with
+    ``n_nodes`` gives the plain Gauss-Hermite rule for comparison.
+    """
+
+    def __init__(self, observed, anti_coincidence, sigma: float = 0.28, quadrature: str = "exact",
+                 n_nodes: int = 24):
+        self.n = np.asarray(observed, dtype=float)
+        self.n_ac = np.asarray(anti_coincidence, dtype=float)
+        self.sigma = sigma
+        self.bin_shape = self.n.shape
+        self.counts = self.n.ravel().astype(int)
+        self.nmax = int(self.counts.max())
+        j = np.arange(self.nmax + 1)
+        k = self.counts[None, :] - j[:, None]                                    # (nmax+1, bins)
+        logc = log_negbin_half(np.maximum(k, 0), self.n_ac.ravel()[None, :]) - special.gammaln(j + 1.0)[:, None]
+        self.log_coef = np.where(k >= 0, logc, -np.inf)
+        self.coef = np.exp(self.log_coef)
+        self.quadrature = quadrature
+        z, lw = gauss_hermite_normal(n_nodes)
+        keep = 1.0 + sigma * z > 0
+        self._gh = ((1.0 + sigma * z)[keep], lw[keep])
+
+    def _logl_bins(self, mu: np.ndarray) -> np.ndarray:
+        if self.quadrature == "exact":
+            return log_smeared_poisson_sum(np.ones_like(mu), self.sigma, mu, self.log_coef, self.counts)
+        y, lw = self._gh
+        lam = mu[..., :, None] * y
+        poly = np.zeros_like(lam)
+        for c in self.coef[::-1]:                                          # Horner
+            poly = poly * lam + c[:, None]
+        with np.errstate(divide="ignore"):
+            return special.logsumexp(lw + np.log(poly) - lam, axis=-1)
+
+    def logl(self, pred: np.ndarray) -> np.ndarray:
+        nb = len(self.bin_shape)
+        mu = np.asarray(pred, dtype=float)
+        mu = mu.reshape(mu.shape[: mu.ndim - nb] + (-1,))
+        return self._logl_bins(mu).sum(-1)
+
+
+class CennsPaperLikelihood:
+    """CENNS-10, per bin b (ANALYSES.md section 2):
+
+        L_b = Int prod_i da_i N(a_i; 0, s_i) P(n_b; (1 + a_1) N_b + (1 + a_2) SS_b + (1 + a_3) pBRN_b + (1 + a_4) dBRN_b).
+
+    The envelopes enter the mean linearly, so their joint marginalisation is exactly one
+    Gaussian in the mean: lam ~ N(mu_b, s_b^2), s_b^2 = sum_i (s_i X_ib)^2, truncated at
+    lam > 0, and L_b = Int_0^inf dlam N(lam; mu_b, s_b^2) P(n_b; lam), evaluated exactly
+    with truncated Gaussian moments (or with ``quadrature="gauss-hermite"``).
+    """
+
+    def __init__(self, observed, backgrounds: dict, sigmas: dict, signal_sigma: float = 0.13,
+                 quadrature: str = "exact", n_nodes: int = 16):
+        self.n = np.asarray(observed, dtype=float).ravel()
+        self.bin_shape = np.asarray(observed).shape
+        self.bkg = sum(np.asarray(b, dtype=float).ravel() for b in backgrounds.values())
+        self.bkg_var = sum((sigmas[k] * np.asarray(b, dtype=float).ravel()) ** 2 for k, b in backgrounds.items())
+        self.signal_sigma = signal_sigma
+        self.log_fact = special.gammaln(self.n + 1.0)
+        self.counts = self.n.astype(int)
+        self.quadrature = quadrature
+        self.z, self.log_w = gauss_hermite_normal(n_nodes)
+
+    def logl(self, pred: np.ndarray) -> np.ndarray:
+        nb = len(self.bin_shape)
+        sig = np.asarray(pred, dtype=float)
+        sig = sig.reshape(sig.shape[: sig.ndim - nb] + (-1,))
+        mu = sig + self.bkg
+        s = np.sqrt((self.signal_sigma * sig) ** 2 + self.bkg_var)
+        if self.quadrature == "exact":
+            s = np.maximum(s, 1e-9 * np.maximum(mu, 1.0))
+            return log_smeared_poisson(self.counts, mu, s).sum(-1)
+        lam = mu[..., None] + s[..., None] * self.z                       # (..., bins, nodes)
+        ok = lam > 0
+        lam_safe = np.where(ok, lam, 1.0)
+        terms = np.where(ok, special.xlogy(self.n[:, None], lam_safe) - lam_safe, -np.inf) + self.log_w
+        return (special.logsumexp(terms, axis=-1) - self.log_fact).sum(-1)
+
+
+class TotalsChi2:
+    """Chi-square of a total count with one Gaussian-constrained normalisation (ANALYSES.md 2):
+
+        chi2 = min_a [ (O - (1 + a) N)^2 / s_obs^2 + (a / s_a)^2 ] = (O - N)^2 / (s_obs^2 + s_a^2 N^2),
+
+    the minimum at a* = N (O - N) s_a^2 / (s_obs^2 + s_a^2 N^2) (closed form). ln L = -chi2/2.
+
+    >>> round(float(TotalsChi2(306.0, 20.0**2 + 38**2 + 4**2 + 2**2, 0.13).chi2(333.0)), 4)
+    0.195
+    """
+
+    def __init__(self, observed: float, var_obs: float, sigma_norm: float):
+        self.observed = float(observed)
+        self.var_obs = float(var_obs)
+        self.sigma_norm = float(sigma_norm)
+
+    def chi2(self, n_pred) -> np.ndarray:
+        n = np.asarray(n_pred, dtype=float)
+        return (self.observed - n) ** 2 / (self.var_obs + (self.sigma_norm * n) ** 2)
+
+    def best_norm(self, n_pred) -> np.ndarray:
+        n = np.asarray(n_pred, dtype=float)
+        return n * (self.observed - n) * self.sigma_norm**2 / (self.var_obs + (self.sigma_norm * n) ** 2)
+
+    def logl(self, pred: np.ndarray) -> np.ndarray:
+        return -0.5 * self.chi2(np.asarray(pred)[..., 0])
+
+
+class AsimovPoisson:
+    """CCM projection: L = prod_b P(n_b = N_b(SM); N_b(theta)) with non-integer n_b (gammaln)."""
+
+    def __init__(self, asimov, n_bin_axes: int = 1):
+        self.n = np.asarray(asimov, dtype=float)
+        if np.any(self.n < 0):
+            raise ParameterError("Asimov counts must be >= 0")
+        self.nb = n_bin_axes
+
+    def logl(self, pred: np.ndarray) -> np.ndarray:
+        return _sum_bins(log_poisson(self.n, np.asarray(pred, dtype=float)), self.nb)

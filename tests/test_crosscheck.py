@@ -1,0 +1,141 @@
+"""CENNS-10 argon cross-check (ANALYSES.md section 3): our template fit against COHERENT's.
+
+COHERENT companion Table 2 (arXiv:2006.12659): CEvNS 159 +- 43, SS 3131 +- 23, prompt BRN
+553 +- 34, delayed BRN 10 +- 11. Target: best fits within 5 %, errors within 20 %.
+"""
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from scipy import stats
+
+from cevnsfit.cli import main
+from cevnsfit.data.loaders import load_cenns10_projection
+from cevnsfit.errors import ParameterError, UnknownNameError
+from cevnsfit.experiments import get_experiment
+from cevnsfit.inference.crosscheck import (
+    COMPONENTS, SHAPE_SYSTEMATICS, argon_crosscheck, build_model, fit_model, poisson_logpmf)
+
+TABLE2 = {"cevns": (159.0, 43.0), "ss": (3131.0, 23.0), "prompt_brn": (553.0, 34.0),
+          "delayed_brn": (10.0, 11.0)}
+
+
+@pytest.fixture(scope="module")
+def result():
+    return argon_crosscheck(shape_systematics=True)
+
+
+@pytest.fixture(scope="module")
+def release_best_fit():
+    """COHERENT's unrounded best-fit totals, read off the release's 1D projections: prompt BRN
+    lives in the first 3 t_trig bins, delayed BRN only in the 4th; SS = data - SS-subtracted data."""
+    t = load_cenns10_projection("time")
+    data_total = get_experiment("cenns10").data["data"].sum()
+    return {"cevns": t["cevns"].sum(), "ss": data_total - t["data"].sum(),
+            "prompt_brn": t["brn"][:3].sum(), "delayed_brn": t["brn"][3]}
+
+
+def test_fit_converges(result):
+    assert result["valid"] and result["systematics"]["valid"]
+    assert result["published"] == {k: list(v) for k, v in TABLE2.items()}
+
+
+@pytest.mark.parametrize("component", [
+    "cevns", "ss", "prompt_brn",
+    pytest.param("delayed_brn", marks=pytest.mark.xfail(strict=True, reason=(
+        "Table 2 rounds to integers: ours 10.53 is 5.3 % above '10', but 1.5 % below the "
+        "unrounded release value 10.685 (see test_best_fit_matches_unrounded_release)"))),
+])
+def test_best_fit_matches_table2(result, component):
+    assert result[component][0] == pytest.approx(TABLE2[component][0], rel=0.05)
+
+
+@pytest.mark.parametrize("component", COMPONENTS)
+def test_best_fit_matches_unrounded_release(result, release_best_fit, component):
+    assert result[component][0] == pytest.approx(release_best_fit[component], rel=0.05)
+
+
+@pytest.mark.parametrize("component", COMPONENTS)
+def test_hesse_error_matches_table2(result, component):
+    assert result[component][1] == pytest.approx(TABLE2[component][1], rel=0.20)
+
+
+def test_minos_interval_of_cevns(result):
+    low, high = result["cevns_minos"]
+    assert low < 0 < high
+    assert 0.5 * (high - low) == pytest.approx(TABLE2["cevns"][1], rel=0.20)
+
+
+def test_cevns_is_significant(result):
+    # Wilks, 1 dof: a few sigma (the paper reports > 3 sigma for Analysis A)
+    assert 3.0 < result["significance_cevns"] < 5.0
+
+
+def test_poisson_logpmf_matches_scipy():
+    rng = np.random.default_rng(1)
+    mu = rng.uniform(0.01, 50.0, 500)
+    n = rng.poisson(mu)
+    np.testing.assert_allclose(poisson_logpmf(n, mu), stats.poisson.logpmf(n, mu), rtol=1e-12, atol=1e-12)
+    assert poisson_logpmf(0, 0.0) == 0.0
+
+
+@pytest.mark.parametrize("shape_systematics", [False, True])
+def test_asimov_closure(shape_systematics):
+    model = build_model(get_experiment("cenns10"), shape_systematics)
+    truth = np.array([150.0, 3140.0, 520.0, 20.0])
+    alphas = np.array([0.5, -0.3, 0.2, -0.6, 0.4]) if shape_systematics else ()
+    counts, aux = model.asimov(truth, alphas)
+    fit = fit_model(model, counts, aux=aux, minos=False, significance=False)
+    assert fit["valid"]
+    np.testing.assert_allclose([fit[k][0] for k in COMPONENTS], truth, rtol=1e-4)
+    if shape_systematics:
+        np.testing.assert_allclose([fit["pulls"][k][0] for k in SHAPE_SYSTEMATICS], alphas, atol=1e-4)
+
+
+def test_morph_reproduces_variants_and_keeps_totals():
+    exp = get_experiment("cenns10")
+    model = build_model(exp, shape_systematics=True)
+    totals = np.array([128.0, 3152.0, 497.0, 33.0])
+    nominal = model.expected(totals, np.zeros(5))
+    for j, (name, (comp, plus_key, _)) in enumerate(SHAPE_SYSTEMATICS.items()):
+        alphas = np.zeros(5)
+        alphas[j] = 1.0
+        shifted = model.expected(totals, alphas)
+        k = COMPONENTS.index(comp)
+        plus = exp.data[plus_key].ravel()
+        # +1 sigma = the release variant, renormalised to the nominal total (523.67 -> 497)
+        np.testing.assert_allclose(shifted - nominal, totals[k] * (plus / plus.sum() - model.shapes[k]),
+                                   atol=1e-9, err_msg=name)
+        for a in (-1.0, 0.7, 1.0):
+            alphas[j] = a
+            assert model.expected(totals, alphas).sum() == pytest.approx(totals.sum(), rel=1e-12)
+
+
+def test_computed_cevns_template_option():
+    res = argon_crosscheck(cevns_template="computed")
+    assert res["valid"] and res["cevns_template"] == "computed"
+    assert res["cevns"][0] != pytest.approx(argon_crosscheck()["cevns"][0], rel=1e-3)
+
+
+def test_bad_inputs_raise_typed_errors():
+    with pytest.raises(UnknownNameError, match="cevns_template"):
+        argon_crosscheck(cevns_template="fancy")
+    model = build_model(get_experiment("cenns10"))
+    with pytest.raises(ParameterError, match="960 bins"):
+        fit_model(model, np.ones(10))
+
+
+def test_cli_json_has_the_four_components():
+    out = CliRunner().invoke(main, ["crosscheck-argon", "--json"])
+    assert out.exit_code == 0, out.output
+    res = json.loads(out.output)
+    for k in COMPONENTS:
+        assert len(res[k]) == 2 and all(isinstance(x, float) for x in res[k])
+
+
+def test_cli_table_lists_coherent_values():
+    out = CliRunner().invoke(main, ["crosscheck-argon", "--shape-systematics"])
+    assert out.exit_code == 0, out.output
+    assert "159 ± 43" in out.output and "prompt_brn_timing_width" in out.output
