@@ -1,0 +1,91 @@
+"""``cevnsfit fit``, ``cevnsfit chi2`` and ``cevnsfit exclusion``."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from . import main
+from .physics import fail
+from ..errors import CevnsfitError
+
+
+def _dump(obj) -> str:
+    return json.dumps(obj, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o))
+
+
+@main.command()
+@click.option("--datasets", default="csi2017,cenns10", show_default=True, help="comma-separated dataset names")
+@click.option("--mzp", type=float, required=True, help="M_Z' [MeV]")
+@click.option("--r", type=float, default=1.0, show_default=True)
+@click.option("--mode", type=click.Choice(["paper", "full"]), default="paper", show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def fit(datasets, mzp, r, mode, as_json):
+    """MLE of g_x at fixed (M_Z', r); Wilks significance over the SM."""
+    from ..inference.fits import fit_gx
+    from ..likelihoods import likelihood
+
+    try:
+        res = fit_gx(likelihood(datasets, mode=mode), mzp, r)
+    except CevnsfitError as exc:
+        fail(exc)
+    if as_json:
+        click.echo(_dump(res))
+    else:
+        click.echo(f"{'+'.join(res['datasets'])} ({mode}), M_Z' = {mzp:g} MeV, r = {r:g}: g_x MLE = {res['gx_mle']:.4g}, "
+                   f"t = {res['t']:.3f}, p = {res['p']:.4g}, Z = {res['z_sigma']:.2f} sigma (Wilks, 1 dof)")
+
+
+@main.command()
+@click.option("--mzp", type=float, required=True, help="M_Z' [MeV]")
+@click.option("--r", type=float, default=1.0, show_default=True)
+@click.option("--normalisation", type=click.Choice(["published", "computed"]), default="published", show_default=True,
+              help="argon prediction: 128 x N_Ar(theta)/N_Ar(SM), or our N_Ar(theta)")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--plot", type=click.Path(dir_okay=False))
+def chi2(mzp, r, normalisation, as_json, plot):
+    """Chi-square of the CsI 2020 and argon totals against g_x, with every local minimum."""
+    from ..inference.fits import chi2_totals
+    from ..outputs.figures import plot_chi2
+
+    try:
+        res = chi2_totals(mzp, r, normalisation)
+        if plot:
+            plot_chi2([res], plot)
+    except CevnsfitError as exc:
+        fail(exc)
+    if as_json:
+        click.echo(_dump({k: res[k] for k in ("mzp_mev", "r", "normalisation", "minima", "chi2_sm", "global_minimum")}))
+    else:
+        click.echo(f"chi2_SM = {res['chi2_sm']:.4f}")
+        for mn in res["minima"]:
+            click.echo(f"  minimum at g_x = {mn['gx']:.4g}: chi2 = {mn['chi2']:.4f}")
+
+
+@main.command()
+@click.option("--datasets", "dataset_sets", multiple=True, default=("csi2017,cenns10",), show_default=True,
+              help="a dataset combination; repeat for several curves")
+@click.option("--mode", type=click.Choice(["paper", "full"]), default="paper", show_default=True)
+@click.option("--r", type=float, default=1.0, show_default=True)
+@click.option("--n-mzp", type=int, default=101, show_default=True)
+@click.option("--n-gx", type=int, default=121, show_default=True)
+@click.option("--dof", type=int, default=2, show_default=True, help="Wilks degrees of freedom")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--plot", type=click.Path(dir_okay=False))
+def exclusion(dataset_sets, mode, r, n_mzp, n_gx, dof, as_json, plot):
+    """2-sigma exclusion maps in (log10 M_Z', log10 g_x) for dataset combinations."""
+    from ..inference.exclusion import exclusion_map
+    from ..outputs.figures import plot_exclusions
+
+    try:
+        maps = {ds: exclusion_map(ds, mode=mode, r=r, n_mzp=n_mzp, n_gx=n_gx, dof=dof) for ds in dataset_sets}
+        if plot:
+            plot_exclusions(maps, plot)
+    except CevnsfitError as exc:
+        fail(exc)
+    if as_json:
+        click.echo(_dump(maps))
+    else:
+        for ds, m in maps.items():
+            click.echo(f"{ds}: {len(m['contours'])} contour line(s) at t = {m['t_threshold']:.3f}")

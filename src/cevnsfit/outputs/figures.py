@@ -1,0 +1,165 @@
+"""Figures of the analysis, in the field's conventions: log axes in M_Z' and g_x, units on
+every axis, the muon g-2 favoured band and existing bounds with their sources, and the
+Okabe-Ito colour-blind-safe palette. Each function writes the files it is given (PDF/PNG)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..data.loaders import LIMIT_CURVES, load_limit_curve
+from ..models.g2 import g2_band
+from .style import OKABE_ITO, figure_style, save_figure
+
+BOUND_STYLES = {"babar_2016_4mu": ("0.35", "-"), "borexino_bauer2018_recast": ("0.55", "--"),
+                "charm2_bauer2018_recast": ("0.45", ":")}
+
+
+def _save(fig, paths):
+    import matplotlib.pyplot as plt
+
+    for p in ([paths] if isinstance(paths, (str, bytes)) or hasattr(paths, "suffix") else paths):
+        save_figure(fig, p)
+    plt.close(fig)
+
+
+def draw_g2_band(ax, preset="2021", mzp_range=(10**0.5, 1e3), label=True):
+    m = np.logspace(np.log10(mzp_range[0]), np.log10(mzp_range[1]), 200)
+    band = g2_band(m, preset)
+    lo = np.where(band["gx_low"] > 0, band["gx_low"], 1e-6)
+    ax.fill_between(m, lo, band["gx_high"], color=OKABE_ITO[2], alpha=0.3, lw=0,
+                    label=rf"$(g-2)_\mu$ {preset} $\pm2\sigma$" if label else None)
+
+
+def draw_bounds(ax, names=tuple(LIMIT_CURVES), extra_files=()):
+    for name in list(names) + list(extra_files):
+        m, g = load_limit_curve(name)
+        colour, ls = BOUND_STYLES.get(name, ("0.2", "-."))
+        label = LIMIT_CURVES.get(name, str(name)).split(" (")[0]
+        ax.plot(m, g, color=colour, ls=ls, lw=1.2, label=f"{label} (excluded above)")
+
+
+def plot_exclusions(maps: dict, paths, g2_preset="2021", bounds=True, title=None) -> None:
+    """2 sigma exclusion contours per dataset combination in (M_Z', g_x), log-log."""
+    import matplotlib.pyplot as plt
+
+    with figure_style():
+        fig, ax = plt.subplots(figsize=(6.2, 4.6))
+        draw_g2_band(ax, g2_preset)
+        if bounds:
+            draw_bounds(ax)
+        styles = ["-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1))]
+        for k, (label, emap) in enumerate(maps.items()):
+            colour = OKABE_ITO[[0, 1, 4, 3, 5, 7][k % 6]]
+            for j, line in enumerate(emap["contours"]):
+                xy = np.asarray(line)
+                ax.plot(10 ** xy[:, 0], 10 ** xy[:, 1], color=colour, ls=styles[k % len(styles)], lw=1.8,
+                        label=label if j == 0 else None)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlim(10**0.5, 1e3)
+        ax.set_ylim(1e-4, 1e-1)
+        ax.set_xlabel(r"$M_{Z'}$ [MeV]")
+        ax.set_ylabel(r"$g_x$")
+        ax.set_title(title or r"$L_\mu - L_\tau$: $2\sigma$ exclusions (excluded above / inside contours)", fontsize=8)
+        ax.legend(fontsize=6.5, loc="lower right")
+        _save(fig, paths)
+
+
+def plot_chi2(results: list[dict], paths) -> None:
+    """Chi-square of totals against g_x, one curve per (M_Z', normalisation), minima marked."""
+    import matplotlib.pyplot as plt
+
+    with figure_style():
+        fig, ax = plt.subplots(figsize=(5.8, 4.2))
+        for k, res in enumerate(results):
+            c = OKABE_ITO[[0, 1, 4, 3, 5, 2][k % 6]]
+            ls = "-" if res.get("normalisation", "published") == "published" else "--"
+            ax.plot(res["gx"], res["chi2"], color=c, ls=ls,
+                    label=rf"$M_{{Z'}}$ = {res['mzp_mev']:g} MeV ({res.get('normalisation', '')})")
+            for mn in res["minima"]:
+                ax.plot(mn["gx"], mn["chi2"], "o", color=c, ms=4)
+            ax.axhline(res["chi2_sm"], color="0.6", lw=0.8)
+        ax.set_xscale("log")
+        ax.set_xlabel(r"$g_x$")
+        ax.set_ylabel(r"$\chi^2$ (CsI 2020 + Ar totals)")
+        ax.set_ylim(0, 25)
+        ax.legend(fontsize=7)
+        _save(fig, paths)
+
+
+def plot_posterior_1d(results: list[dict], paths, g2_preset="2021") -> None:
+    """1D posteriors of g_x at fixed (M_Z', r), with 68 % HPD intervals, MLE and the g-2 band."""
+    import matplotlib.pyplot as plt
+
+    masses = sorted({res["mzp_mev"] for res in results})
+    with figure_style():
+        fig, axs = plt.subplots(1, len(masses), figsize=(5.0 * len(masses), 3.8), squeeze=False)
+        for ax, m in zip(axs[0], masses):
+            band = g2_band(m, g2_preset)
+            ax.axvspan(max(float(band["gx_low"]), 1e-4), float(band["gx_high"]), color=OKABE_ITO[2], alpha=0.25,
+                       label=rf"$(g-2)_\mu$ {g2_preset} $\pm2\sigma$")
+            for k, res in enumerate(r for r in results if r["mzp_mev"] == m):
+                c = OKABE_ITO[[0, 1, 4, 3][k % 4]]
+                x = np.asarray(res["log10_gx_grid"])
+                dens = np.asarray(res["density"])
+                ax.plot(10**x, dens / dens.max(), color=c, label=f"r = {res['r']:g}")
+                lo, hi = res["gx_68"]
+                ax.axvline(lo, color=c, ls=":", lw=1)
+                ax.axvline(hi, color=c, ls=":", lw=1)
+                if res.get("gx_mle"):
+                    ax.axvline(res["gx_mle"], color=c, ls="--", lw=1)
+            ax.set_xscale("log")
+            ax.set_xlim(1e-4, 1e-1)
+            ax.set_xlabel(r"$g_x$")
+            ax.set_ylabel("posterior density (per log g, max = 1)")
+            ax.set_title(rf"$M_{{Z'}}$ = {m:g} MeV: 68 % HPD (dotted), MLE (dashed)", fontsize=8)
+            ax.legend(fontsize=7)
+        _save(fig, paths)
+
+
+def plot_posterior_2d(results: dict, paths, g2_preset="2021", bounds=True) -> None:
+    """68 % (and 95 %) credible regions in (M_Z', g_x) for each r."""
+    import matplotlib.pyplot as plt
+
+    with figure_style():
+        fig, ax = plt.subplots(figsize=(6.2, 4.6))
+        draw_g2_band(ax, g2_preset)
+        if bounds:
+            draw_bounds(ax)
+        for k, (r, res) in enumerate(sorted(results.items(), key=lambda kv: float(kv[0]))):
+            c = OKABE_ITO[[0, 1, 4][k % 3]]
+            for key, ls in (("region_68", "-"), ("region_95", "--")):
+                for j, line in enumerate(res.get(key, [])):
+                    xy = np.asarray(line)
+                    ax.plot(10 ** xy[:, 0], 10 ** xy[:, 1], color=c, ls=ls,
+                            label=f"r = {float(r):g}, {key[-2:]} %" if j == 0 else None)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlim(10**0.5, 1e3)
+        ax.set_ylim(1e-4, 1e-1)
+        ax.set_xlabel(r"$M_{Z'}$ [MeV]")
+        ax.set_ylabel(r"$g_x$")
+        ax.legend(fontsize=6.5, loc="lower right")
+        _save(fig, paths)
+
+
+def plot_recoil_spectrum(experiment, model, paths, label="model") -> None:
+    """dN/dE_r at a detector: SM against a model (the reference analysis's Fig. 3b)."""
+    import matplotlib.pyplot as plt
+
+    er_max = max(b.er_mev.max() for b in experiment.engine.blocks)
+    er = np.linspace(er_max * 2e-3, er_max, 500)
+    sm = experiment.engine.recoil_spectrum(er, None).sum(0)
+    bsm = experiment.engine.recoil_spectrum(er, model, experiment.matching).sum(0)
+    with figure_style():
+        fig, (ax, axr) = plt.subplots(2, 1, figsize=(5.6, 5.0), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+        ax.plot(er * 1e3, sm * 1e-3, color="k", label="SM")
+        ax.plot(er * 1e3, bsm * 1e-3, color=OKABE_ITO[4], ls="--", label=label)
+        ax.set_yscale("log")
+        ax.set_ylabel(r"$dN/dE_r$ [events/keV$_\mathrm{nr}$]")
+        ax.set_title(f"{experiment.name}: recoil spectrum (no detector response)", fontsize=8)
+        ax.legend(fontsize=7)
+        axr.plot(er * 1e3, bsm / np.where(sm > 0, sm, np.nan), color=OKABE_ITO[4])
+        axr.set_ylabel("model / SM")
+        axr.set_xlabel(r"recoil energy $E_r$ [keV$_\mathrm{nr}$]")
+        _save(fig, paths)
