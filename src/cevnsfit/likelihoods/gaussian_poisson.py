@@ -116,8 +116,9 @@ def _log_moment_ratios(m, s, counts, nmax, consume):
 
 def _prepare(m0, s, X):
     m0 = np.asarray(m0, dtype=float)
-    s = np.broadcast_to(np.asarray(s, dtype=float), m0.shape)
     X = np.broadcast_to(np.asarray(X, dtype=float), m0.shape)
+    # a vanishing envelope is a plain Poisson: floor s far below any scale that matters
+    s = np.maximum(np.broadcast_to(np.asarray(s, dtype=float), m0.shape), 1e-9 * np.maximum(np.abs(m0), 1.0))
     m = m0 - s * s * X
     log_pref = -m0 * X + 0.5 * (s * X) ** 2 + special.log_ndtr(m / s)
     return m, s, X, log_pref

@@ -49,3 +49,17 @@ def log_negbin_half(k, n_ac) -> np.ndarray:
     n_ac = np.asarray(n_ac, dtype=float)
     return (special.gammaln(n_ac + k + 1) - special.gammaln(n_ac + 1) - special.gammaln(k + 1)
             - (n_ac + k + 1) * np.log(2.0))
+
+
+def log_negbin(k, n_ac, ratio: float = 1.0) -> np.ndarray:
+    """ln NB(k; n_AC + 1, p = 1/(1 + ratio)): a Poisson count k whose mean is ``ratio`` times a
+    background mean measured as n_AC counts (flat prior), e.g. windows of different exposure.
+
+    >>> from scipy import stats
+    >>> bool(np.isclose(np.exp(log_negbin(4, 7, 0.8)), stats.nbinom.pmf(4, 8, 1 / 1.8)))
+    True
+    """
+    k = np.asarray(k, dtype=float)
+    n_ac = np.asarray(n_ac, dtype=float)
+    return (special.gammaln(n_ac + k + 1) - special.gammaln(n_ac + 1) - special.gammaln(k + 1)
+            + k * np.log(ratio / (1.0 + ratio)) - (n_ac + 1) * np.log(1.0 + ratio))
