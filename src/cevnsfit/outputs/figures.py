@@ -43,7 +43,7 @@ def plot_exclusions(maps: dict, paths, g2_preset="2021", bounds=True, title=None
     import matplotlib.pyplot as plt
 
     with figure_style():
-        fig, ax = plt.subplots(figsize=(6.2, 4.6))
+        fig, ax = plt.subplots(figsize=(8.4, 4.6))
         draw_g2_band(ax, g2_preset)
         if bounds:
             draw_bounds(ax)
@@ -61,7 +61,7 @@ def plot_exclusions(maps: dict, paths, g2_preset="2021", bounds=True, title=None
         ax.set_xlabel(r"$M_{Z'}$ [MeV]")
         ax.set_ylabel(r"$g_x$")
         ax.set_title(title or r"$L_\mu - L_\tau$: $2\sigma$ exclusions (excluded above / inside contours)", fontsize=8)
-        ax.legend(fontsize=6.5, loc="lower right")
+        ax.legend(fontsize=6.5, loc="upper left", bbox_to_anchor=(1.01, 1.0))
         _save(fig, paths)
 
 
@@ -122,7 +122,7 @@ def plot_posterior_2d(results: dict, paths, g2_preset="2021", bounds=True) -> No
     import matplotlib.pyplot as plt
 
     with figure_style():
-        fig, ax = plt.subplots(figsize=(6.2, 4.6))
+        fig, ax = plt.subplots(figsize=(8.4, 4.6))
         draw_g2_band(ax, g2_preset)
         if bounds:
             draw_bounds(ax)
@@ -139,7 +139,7 @@ def plot_posterior_2d(results: dict, paths, g2_preset="2021", bounds=True) -> No
         ax.set_ylim(1e-4, 1e-1)
         ax.set_xlabel(r"$M_{Z'}$ [MeV]")
         ax.set_ylabel(r"$g_x$")
-        ax.legend(fontsize=6.5, loc="lower right")
+        ax.legend(fontsize=6.5, loc="upper left", bbox_to_anchor=(1.01, 1.0))
         _save(fig, paths)
 
 

@@ -1,0 +1,280 @@
+"""One command for the whole analysis of arXiv:2103.10196 (ANALYSES.md section 4), from the raw
+public data: figures (PDF and PNG), machine-readable results (``results.json``, units in the
+metadata) and a report (``report.md`` and ``report.html``) that sets each number beside its
+published counterpart where one exists.
+
+Long steps checkpoint under ``DIR/checkpoints`` (grid scans chunk by chunk, nested-sampling
+runs in their own folders), so an interrupted run resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import platform
+import subprocess
+import time
+from dataclasses import asdict, dataclass
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+from ..experiments import get_experiment
+from ..inference.crosscheck import argon_crosscheck
+from ..inference.exclusion import LOG10_GX_RANGE, LOG10_MZP_RANGE, exclusion_map
+from ..inference.fits import chi2_totals, fit_gx
+from ..inference.sampling import posterior_1d, posterior_1d_grid, posterior_2d
+from ..inference.scan import LoglikeEvaluator, dask_client, grid_scan
+from ..likelihoods import likelihood
+from ..likelihoods.csi2021 import sm_normalisation_fit
+from ..models import LmuLtau
+from ..models.g2 import PRESETS, g2_band
+from . import figures
+from .io import to_jsonable, write_json_atomic
+from .report import write_report
+from .validation import run_checks
+
+MASSES = (20.0, 100.0)
+RATIOS = (0.01, 1.0, 100.0)
+#: Dataset combinations of the exclusion figure (its Fig. 7) and of the CsI 2021 extension.
+EXCLUSIONS = {
+    "CsI 2017": "csi2017",
+    "Ar (CENNS-10)": "cenns10",
+    "CsI 2017 + Ar": "csi2017,cenns10",
+    "CsI 2020 + Ar (totals chi2)": "csi2020_totals,cenns10_totals",
+    "CCM (projected)": "ccm",
+}
+EXTENSION_EXCLUSIONS = {"CsI 2021": "csi2021", "CsI 2021 + Ar": "csi2021,cenns10"}
+PE_WINDOWS = ((6, 30), (8, 30), (16, 30))
+
+
+@dataclass(frozen=True)
+class Settings:
+    n_mzp: int
+    n_gx: int
+    nlive_1d: int
+    nlive_2d: int
+    quick_sampler: bool
+    chunk_size: int
+    full_mode_points: bool
+
+
+FULL = Settings(n_mzp=101, n_gx=121, nlive_1d=400, nlive_2d=400, quick_sampler=False, chunk_size=2000,
+                full_mode_points=True)
+QUICK = Settings(n_mzp=26, n_gx=31, nlive_1d=100, nlive_2d=150, quick_sampler=True, chunk_size=400,
+                 full_mode_points=False)
+
+
+def versions() -> dict:
+    out = {"python": platform.python_version(), "platform": platform.platform()}
+    for pkg in ("cevnsfit", "numpy", "scipy", "iminuit", "ultranest", "dask", "distributed", "matplotlib",
+                "contourpy", "pooch"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = None
+    try:
+        here = Path(__file__).resolve().parent
+        out["git_commit"] = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True,
+                                           timeout=5).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        out["git_commit"] = None
+    return out
+
+
+class _Log:
+    def __init__(self, progress: bool):
+        self.progress = progress
+        self.t0 = time.perf_counter()
+        self.steps: list[dict] = []
+        if progress:
+            from rich.console import Console
+
+            self.console = Console(stderr=True)
+
+    def __call__(self, msg: str) -> None:
+        t = time.perf_counter() - self.t0
+        self.steps.append({"t_s": round(t, 2), "step": msg})
+        if self.progress:
+            self.console.log(f"[{t:7.1f} s] {msg}")
+
+
+def _figure_paths(fig_dir: Path, stem: str) -> list[Path]:
+    return [fig_dir / f"{stem}.pdf", fig_dir / f"{stem}.png"]
+
+
+def _scan_exclusion(label, datasets, mode, settings, ckpt, client, progress, r=1.0, options=None):
+    lm = np.linspace(*LOG10_MZP_RANGE, settings.n_mzp)
+    lg = np.linspace(*LOG10_GX_RANGE, settings.n_gx)
+    evaluator = LoglikeEvaluator(datasets, mode=mode, r=r, options=options)
+    name = datasets.replace(",", "+")
+    grid = grid_scan(evaluator, {"log10_mzp": lm, "log10_gx": lg}, ckpt / f"scan_{name}_{mode}_r{r:g}",
+                     chunk_size=settings.chunk_size, scheduler=client, progress=progress)
+    return exclusion_map(datasets, mode=mode, r=r, n_mzp=settings.n_mzp, n_gx=settings.n_gx,
+                         options=options, logl_grid=np.asarray(grid).reshape(len(lm), len(lg)))
+
+
+def _table2_row(like, m, r, settings, sampler, seed, ckpt, tag="paper"):
+    fit = fit_gx(like, m, r)
+    post = posterior_1d(like, m, r, sampler=sampler, seed=seed, log_dir=ckpt / f"post1d_{tag}_m{m:g}_r{r:g}",
+                        resume=True, min_num_live_points=settings.nlive_1d, quick=settings.quick_sampler)
+    grid = posterior_1d_grid(like, m, r, n_grid=601)
+    return {
+        "mzp_mev": m, "r": r, "gx_mle": fit["gx_mle"], "gx_68": [float(v) for v in post["gx_68"]],
+        "z_sigma": fit["z_sigma"], "t": fit["t"], "p": fit["p"], "gx_68_grid": [float(v) for v in grid["gx_68"]],
+        "gx_mle_in_prior": post["gx_mle"], "log_evidence": post["log_evidence"], "sampler": post["sampler"],
+        "seed": seed, "local_maxima": fit["local_maxima"],
+        "log10_gx_grid": grid["log10_gx"].tolist(), "density": grid["density"].tolist(),
+    }
+
+
+def _fit_rows(datasets, mode, masses=MASSES, ratios=RATIOS, options=None, matching=None, paper_sign=False):
+    like = likelihood(datasets, mode=mode, options=options, matching=matching)
+    rows = []
+    for m in masses:
+        for r in ratios:
+            scan = np.linspace(-5.0, -1.0, 161 if mode == "full" else 801)
+            if paper_sign:
+                res = _fit_paper_sign(like, m, r, scan)
+            else:
+                res = fit_gx(like, m, r, log10_gx_scan=scan)
+            rows.append({k: res[k] for k in ("mzp_mev", "r", "gx_mle", "t", "p", "z_sigma")})
+    return rows
+
+
+def _fit_paper_sign(like, m, r, scan):
+    """fit_gx for the printed sign of the loop logarithm (model built explicitly)."""
+    from ..inference.fits import wilks
+
+    g = 10.0**scan
+    ll = like.logl_model(LmuLtau(np.full_like(g, m), g, r, paper_sign=True))
+    i = int(np.argmax(ll))
+    best = max(float(ll[i]), like.logl_sm())
+    t = 2.0 * (best - like.logl_sm())
+    p, z = wilks(t)
+    return {"mzp_mev": m, "r": r, "gx_mle": float(g[i]) if ll[i] > like.logl_sm() else 0.0, "t": t, "p": p,
+            "z_sigma": z}
+
+
+def reproduce(out_dir, quick: bool = False, mode: str = "paper", scheduler=None, sampler: str = "ultranest",
+              seed: int = 1, progress: bool = True) -> dict:
+    """Run the whole analysis into ``out_dir``; returns the results dict (also ``results.json``)."""
+    t_start = time.perf_counter()
+    settings = QUICK if quick else FULL
+    out = Path(out_dir)
+    fig_dir, ckpt = out / "figures", out / "checkpoints"
+    fig_dir.mkdir(parents=True, exist_ok=True)
+    ckpt.mkdir(parents=True, exist_ok=True)
+    log = _Log(progress)
+    res: dict = {"settings": {**asdict(settings), "quick": quick, "mode": mode, "sampler": sampler, "seed": seed},
+                 "units": {"mzp_mev": "MeV", "gx": "dimensionless", "counts": "events", "t": "-2 Delta ln L"}}
+
+    # 1. recoil spectrum at CENNS-10 (Fig. 3b)
+    log("Fig. 3b: CENNS-10 recoil spectrum, SM vs M_Z' = 20 MeV, g_x = 5.6e-4, r = 1")
+    ar = get_experiment("cenns10", mode)
+    point = LmuLtau(20.0, 5.6e-4, 1.0)
+    figures.plot_recoil_spectrum(ar, point, _figure_paths(fig_dir, "fig3b_recoil_spectrum_cenns10"),
+                                 label=r"$L_\mu-L_\tau$: $M_{Z'}$ = 20 MeV, $g_x$ = 5.6e-4, r = 1")
+    res["fig3b"] = {"sm_total": float(ar.predict().sum()), "model_total": float(ar.predict(point).sum()),
+                    "ratio_to_sm": float(ar.predict(point).sum() / ar.predict().sum())}
+
+    # 2. argon cross-check (Table I)
+    log("Table I: argon cross-check fit")
+    t1 = argon_crosscheck()
+    res["table1"] = {k: t1[k] for k in ("cevns", "ss", "prompt_brn", "delayed_brn")}
+    res["table1_published"] = t1["published"]
+    syst = argon_crosscheck(shape_systematics=True)["systematics"]
+    res["table1_shape_systematics"] = {k: syst[k] for k in ("cevns", "ss", "prompt_brn", "delayed_brn")}
+    res["table1_shape_systematics"]["pulls"] = syst["pulls"]
+
+    # 3. Table II and Fig. 4: 1D posteriors, MLE and significance, CsI 2017 + Ar
+    log("Table II / Fig. 4: 1D posteriors of g_x (nested sampling) and Wilks significances")
+    like = likelihood("csi2017,cenns10", mode=mode)
+    res["table2"] = []
+    for m in MASSES:
+        for r in RATIOS:
+            res["table2"].append(_table2_row(like, m, r, settings, sampler, seed, ckpt, mode))
+            log(f"  M_Z' = {m:g} MeV, r = {r:g}: g_x MLE {res['table2'][-1]['gx_mle']:.3g}, "
+                f"Z = {res['table2'][-1]['z_sigma']:.2f}")
+    figures.plot_posterior_1d(res["table2"], _figure_paths(fig_dir, "fig4_posterior_1d"))
+    res["g2_band"] = {name: {f"{m:g}": {k: float(v) for k, v in g2_band(m, name).items()} for m in MASSES}
+                      for name in PRESETS}
+
+    # 4. chi-square of totals (Fig. 5)
+    log("Fig. 5: chi-square of CsI 2020 + Ar totals")
+    res["chi2_totals"] = []
+    curves = []
+    for norm in ("published", "computed"):
+        for m in MASSES:
+            c = chi2_totals(m, 1.0, norm, matching=None if mode == "paper" else "full")
+            curves.append(c)
+            if norm == "published":
+                res["chi2_totals"].append({"mzp_mev": m, "r": 1.0, "minima": c["minima"], "chi2_sm": c["chi2_sm"],
+                                           "global_minimum": c["global_minimum"]})
+    res["chi2_totals_computed_argon"] = [{"mzp_mev": c["mzp_mev"], "r": 1.0, "minima": c["minima"],
+                                          "chi2_sm": c["chi2_sm"], "global_minimum": c["global_minimum"]}
+                                         for c in curves if c["normalisation"] == "computed"]
+    figures.plot_chi2(curves, _figure_paths(fig_dir, "fig5_chi2_totals"))
+
+    # 5. 2D posteriors (Fig. 6)
+    log("Fig. 6: 2D posteriors in (M_Z', g_x), nested sampling")
+    res["posterior_2d"] = {}
+    for r in RATIOS:
+        p2 = posterior_2d(like, r, sampler=sampler, seed=seed, log_dir=ckpt / f"post2d_{mode}_r{r:g}", resume=True,
+                          min_num_live_points=settings.nlive_2d, quick=settings.quick_sampler)
+        res["posterior_2d"][f"{r:g}"] = {"region_68": p2["region_68"], "region_95": p2["region_95"],
+                                         "map_point": p2.get("map_point"), "log_evidence": p2["log_evidence"],
+                                         "axes": ["log10_mzp_mev", "log10_gx"]}
+        log(f"  r = {r:g}: {len(p2['region_68'])} ring(s) in the 68 % region")
+    figures.plot_posterior_2d(res["posterior_2d"], _figure_paths(fig_dir, "fig6_posterior_2d"))
+
+    # 6. exclusions (Fig. 7) and the CsI 2021 extension, on the distributed engine
+    log("Fig. 7: 2-sigma exclusion maps (chunked Dask scans, checkpointed)")
+    with dask_client(scheduler) as client:
+        maps = {label: _scan_exclusion(label, ds, mode, settings, ckpt, client, progress)
+                for label, ds in EXCLUSIONS.items()}
+        figures.plot_exclusions(maps, _figure_paths(fig_dir, "fig7_exclusions"))
+        res["exclusions"] = {label: {"datasets": m["datasets"], "contours": m["contours"], "t_threshold": m["t_threshold"],
+                                     "dof": m["dof"], "t_sm": m["t_sm"], "axes": ["log10_mzp_mev", "log10_gx"]}
+                             for label, m in maps.items()}
+        log("Extension: the full CsI 2021 data set")
+        ext_maps = {label: _scan_exclusion(label, ds, mode, settings, ckpt, client, progress)
+                    for label, ds in EXTENSION_EXCLUSIONS.items()}
+        ext_maps["CsI 2020 + Ar (totals chi2)"] = maps["CsI 2020 + Ar (totals chi2)"]
+        figures.plot_exclusions(ext_maps, _figure_paths(fig_dir, "ext_csi2021_exclusions"),
+                                title="CsI 2021 full data (energy x time likelihood) vs the totals chi-square")
+    res["csi2021"] = {
+        "sm_fit": {k: v for k, v in sm_normalisation_fit("simple").items()},
+        "significance": {label: _fit_rows(ds, mode) for label, ds in EXTENSION_EXCLUSIONS.items()},
+        "exclusions": {label: {"contours": m["contours"], "t_sm": m["t_sm"]} for label, m in ext_maps.items()},
+    }
+
+    # 7. sensitivity to the analysis choices
+    log("Choices: CsI PE window, loop-log sign, BSM matching")
+    res["pe_windows"] = {f"{lo}-{hi} PE": {
+        "csi2017": _fit_rows("csi2017", mode, ratios=(1.0,), options={"csi2017": {"pe_window": (lo, hi)}}),
+        "csi2017+cenns10": _fit_rows("csi2017,cenns10", mode, ratios=(1.0,), options={"csi2017": {"pe_window": (lo, hi)}}),
+    } for lo, hi in PE_WINDOWS}
+    res["choices"] = {
+        "baseline (paper matching, physical sign)": _fit_rows("csi2017,cenns10", mode, ratios=(1.0,)),
+        "paper_sign (printed loop logarithm)": _fit_rows("csi2017,cenns10", mode, ratios=(1.0,), paper_sign=True),
+        "full matching (sqrt(2) G_F)": _fit_rows("csi2017,cenns10", mode, ratios=(1.0,), matching="full"),
+    }
+    if settings.full_mode_points and mode == "paper":
+        log("Full-mode likelihoods (profiled nuisances) at the Table II points, r = 1")
+        res["full_mode"] = {label: _fit_rows(ds, "full", ratios=(1.0,))
+                            for label, ds in (("CsI 2017 + Ar", "csi2017,cenns10"), ("CsI 2021 + Ar", "csi2021,cenns10"))}
+
+    # 8. validation rows and the report
+    log("Validation against published numbers")
+    res["validation"] = run_checks()
+    res["runtime_s"] = time.perf_counter() - t_start
+    res["versions"] = versions()
+    res["log"] = log.steps
+    for row in res["table2"]:   # keep the density curves out of the JSON summary
+        row.pop("log10_gx_grid", None)
+        row.pop("density", None)
+    res = to_jsonable(res)
+    write_json_atomic(out / "results.json", res)
+    write_report(res, out)
+    log(f"done in {res['runtime_s']:.0f} s: {out / 'report.md'}")
+    return res
