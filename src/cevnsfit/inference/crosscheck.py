@@ -20,70 +20,23 @@ alpha_j per shape systematic of the release. The result is compared with COHEREN
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from iminuit import Minuit
-from scipy.special import gammaln, xlogy
 
 from ..errors import ParameterError, UnknownNameError
 from ..experiments import get_experiment
+from ..likelihoods.morph import (COMPONENTS, RELATIVE_WIDTHS, SHAPE_SYSTEMATICS, TEMPLATE_KEYS,
+                                 TemplateMorph, interpolation_weights, mirrored_shape, release_morph,
+                                 unit_shape)
+from ..likelihoods.stats import log_poisson
 
-#: Fitted components and the ``Experiment.data`` key of each one's template.
-COMPONENTS = ("cevns", "ss", "prompt_brn", "delayed_brn")
-TEMPLATE_KEYS = {"cevns": "cevns_template", "ss": "ss", "prompt_brn": "prompt_brn",
-                 "delayed_brn": "delayed_brn"}
-#: Gaussian-constraint widths relative to the central value (ANALYSES.md section 3). The SS width
-#: is absolute (25 events, companion Table 2; = sqrt(15762)/5 from the off-beam count).
-RELATIVE_WIDTHS = {"prompt_brn": 0.30, "delayed_brn": 1.00}
-#: Shape nuisances: component, +1 sigma template key, -1 sigma template key (None: single-sided,
-#: mirrored as minus = 2 nominal - plus, clipped at 0).
-SHAPE_SYSTEMATICS = {
-    "cevns_f90": ("cevns", "cevns_f90_plus", "cevns_f90_minus"),
-    "cevns_timing_mean": ("cevns", "cevns_timing_mean", None),
-    "prompt_brn_energy": ("prompt_brn", "prompt_brn_energy_plus", "prompt_brn_energy_minus"),
-    "prompt_brn_timing_mean": ("prompt_brn", "prompt_brn_timing_mean_plus", "prompt_brn_timing_mean_minus"),
-    "prompt_brn_timing_width": ("prompt_brn", "prompt_brn_timing_width", None),
-}
+#: ln P(n | mu) (kept under its old name; :func:`cevnsfit.likelihoods.stats.log_poisson`).
+poisson_logpmf = log_poisson
+
 CEVNS_TEMPLATES = ("release", "computed")
 _TINY = 1e-300  # floor on mu: a morph that drives a bin negative is (heavily) disfavoured, not NaN
-
-
-def poisson_logpmf(n, mu):
-    """ln P(n | mu) = n ln mu - mu - ln Gamma(n + 1), elementwise (broadcasts).
-
-    ``xlogy`` gives 0 ln 0 = 0, so empty bins with mu = 0 are allowed.
-
-    >>> round(float(poisson_logpmf(3, 2.5)), 6)
-    -1.542887
-    >>> float(poisson_logpmf(0, 0.0))
-    0.0
-    """
-    n = np.asarray(n, dtype=float)
-    return xlogy(n, mu) - mu - gammaln(n + 1.0)
-
-
-def unit_shape(template) -> np.ndarray:
-    """A non-negative template normalised to unit sum, flattened.
-
-    >>> unit_shape([[1.0, 3.0]])
-    array([0.25, 0.75])
-    """
-    t = np.asarray(template, dtype=float).ravel()
-    total = t.sum()
-    if not np.isfinite(total) or total <= 0:
-        raise ParameterError(f"template must have a positive finite sum, got {total}")
-    return t / total
-
-
-def mirrored_shape(nominal, plus) -> np.ndarray:
-    """-1 sigma shape of a single-sided variation: 2 p_0 - p_+, clipped at 0, unit sum.
-
-    >>> mirrored_shape([0.5, 0.5], [0.6, 0.4])
-    array([0.4, 0.6])
-    """
-    p0, pp = np.asarray(nominal, dtype=float), np.asarray(plus, dtype=float)
-    return unit_shape(np.clip(2.0 * p0 - pp, 0.0, None))
 
 
 @dataclass(frozen=True)
@@ -91,13 +44,13 @@ class CrosscheckModel:
     """Binned template model mu_i(N, alpha) with Gaussian constraints (module docstring).
 
     ``shapes``: (4, n_bins) unit-sum templates in :data:`COMPONENTS` order. ``centres``/``sigmas``:
-    (4,) constraint centres and widths (NaN/inf for the free CEvNS total). Shape nuisance j acts
-    on component ``component_of[j]`` by piecewise-linear vertical interpolation,
+    (4,) constraint centres and widths (NaN/inf for the free CEvNS total). ``morph``: the shape
+    nuisances (:class:`cevnsfit.likelihoods.morph.TemplateMorph`, "linear" rule = pyhf histosys
+    code 0), each acting on the component ``morph.component_of[j]``:
 
         p_k(alpha) = p_k + sum_{j on k} [ alpha_j (p_j^+ - p_k)  if alpha_j >= 0
-                                          alpha_j (p_k - p_j^-)  if alpha_j < 0 ],
+                                          alpha_j (p_k - p_j^-)  if alpha_j < 0 ].
 
-    (pyhf "histosys" code 0) with ``delta_plus[j] = p_j^+ - p_k``, ``delta_minus[j] = p_k - p_j^-``.
     Every variant is renormalised to unit sum, i.e. to its nominal total, so p_k(alpha) keeps
     unit sum and N_k stays the component total.
     """
@@ -105,10 +58,11 @@ class CrosscheckModel:
     shapes: np.ndarray
     centres: np.ndarray
     sigmas: np.ndarray
-    nuisances: tuple = ()
-    component_of: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
-    delta_plus: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
-    delta_minus: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    morph: TemplateMorph | None = None
+
+    @property
+    def nuisances(self) -> tuple:
+        return self.morph.names if self.morph is not None else ()
 
     @property
     def parameters(self) -> tuple:
@@ -119,10 +73,7 @@ class CrosscheckModel:
         totals = np.asarray(totals, dtype=float)
         mu = totals @ self.shapes
         if self.nuisances:
-            alphas = np.asarray(alphas, dtype=float)
-            scale = totals[self.component_of]
-            mu = mu + (scale * np.maximum(alphas, 0.0)) @ self.delta_plus \
-                    + (scale * np.minimum(alphas, 0.0)) @ self.delta_minus
+            mu = mu + self.morph.shift(alphas, scale=totals[self.morph.component_of])
         return mu
 
     @property
@@ -148,8 +99,7 @@ class CrosscheckModel:
         a = self.aux if aux is None else np.asarray(aux, dtype=float)
         pulls = (totals[1:] - a[:3]) / self.sigmas[1:]
         shifts = alphas - a[3:]
-        return float(-2.0 * np.sum(poisson_logpmf(counts, mu)) + pulls @ pulls + shifts @ shifts)
-
+        return float(-2.0 * np.sum(log_poisson(counts, mu)) + pulls @ pulls + shifts @ shifts)
 
     def grad_twice_nll(self, params, counts, aux=None) -> np.ndarray:
         """Gradient of :meth:`twice_nll`: d/dtheta = -2 sum_i (n_i/mu_i - 1) dmu_i/dtheta + constraints,
@@ -161,10 +111,13 @@ class CrosscheckModel:
         a = self.aux if aux is None else np.asarray(aux, dtype=float)
         g_tot = self.shapes @ w
         if self.nuisances:
-            delta = np.where((alphas >= 0.0)[:, None], self.delta_plus, self.delta_minus)  # (J, n_bins)
-            dw = delta @ w                                                    # (J,)
-            g_tot = g_tot + np.bincount(self.component_of, weights=alphas * dw, minlength=4)
-            g_alpha = totals[self.component_of] * dw + 2.0 * (alphas - a[3:])
+            comp = self.morph.component_of
+            dw = self.morph.jacobian(alphas) @ w                                # (J,)
+            # d shift / d N_k = sum_{j on k} [f_+ D^+ + f_- D^-]_j (= alpha_j delta_j for the linear rule)
+            fp, fm = interpolation_weights(alphas, self.morph.interpolation)
+            g_tot = g_tot + np.bincount(comp, weights=fp * (self.morph.delta_plus @ w)
+                                        + fm * (self.morph.delta_minus @ w), minlength=4)
+            g_alpha = totals[comp] * dw + 2.0 * (alphas - a[3:])
         else:
             g_alpha = np.zeros(0)
         g_tot[1:] += 2.0 * (totals[1:] - a[:3]) / self.sigmas[1:] ** 2
@@ -189,16 +142,7 @@ def build_model(exp, shape_systematics: bool = False, cevns_template: str = "rel
     sigmas = np.array([np.inf, cv["ss"][1]] + [RELATIVE_WIDTHS[k] * cv[k][0] for k in COMPONENTS[2:]])
     model = dict(shapes=np.stack([shapes[k] for k in COMPONENTS]), centres=centres, sigmas=sigmas)
     if shape_systematics:
-        comp, dplus, dminus = [], [], []
-        for comp_name, plus_key, minus_key in SHAPE_SYSTEMATICS.values():
-            p0 = release[comp_name]
-            plus = unit_shape(exp.data[plus_key])
-            minus = mirrored_shape(p0, plus) if minus_key is None else unit_shape(exp.data[minus_key])
-            comp.append(COMPONENTS.index(comp_name))
-            dplus.append(plus - p0)
-            dminus.append(p0 - minus)
-        model.update(nuisances=tuple(SHAPE_SYSTEMATICS), component_of=np.array(comp),
-                     delta_plus=np.stack(dplus), delta_minus=np.stack(dminus))
+        model["morph"] = release_morph(exp.data, COMPONENTS, SHAPE_SYSTEMATICS, interpolation="linear")
     return CrosscheckModel(**model)
 
 

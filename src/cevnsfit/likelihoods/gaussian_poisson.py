@@ -29,11 +29,6 @@ from scipy import special
 _LOG_SQRT_2PI = 0.5 * np.log(2.0 * np.pi)
 
 
-def _mills(mu_std: np.ndarray) -> np.ndarray:
-    """phi(x)/Phi(x), stable for very negative x."""
-    return np.exp(-0.5 * mu_std**2 - _LOG_SQRT_2PI - special.log_ndtr(mu_std))
-
-
 def _miller_log_scaled(rho: np.ndarray, sig: np.ndarray, jmax: int) -> np.ndarray:
     """ln of the scaled ratios t_j (j = 0..jmax) by backward recurrence, for entries with m < 0.
 
@@ -62,9 +57,13 @@ def _miller_log_scaled(rho: np.ndarray, sig: np.ndarray, jmax: int) -> np.ndarra
     return table - table[0]
 
 
-def _log_moment_ratios(m, s, counts, nmax, consume):
+def _log_moment_ratios(m, s, log_cdf, counts, nmax, consume):
     """Call ``consume(j, a, log_r)`` for j = 0..nmax; ``log_r(lo, hi)`` returns ln(T_j/T_0) for
-    sorted bins lo:hi (< a, the bins with n_b >= j). Bins are sorted by count, descending."""
+    sorted bins lo:hi (< a, the bins with n_b >= j).
+
+    Arrays are laid out (bins, points) with bins sorted by count, descending, so the bins still
+    active at step j are a contiguous leading block. ``log_cdf`` = ln Phi(m/s).
+    """
     scale = np.maximum(np.abs(m), s)
     log_scale = np.log(scale)
     rho, sig = m / scale, s / scale
@@ -84,22 +83,23 @@ def _log_moment_ratios(m, s, counts, nmax, consume):
                 table[:, b] = _miller_log_scaled(r[b], g[b], nmax)
         miller = (idx, table)
     t_prev = np.ones_like(m)
-    t_cur = rho + sig * _mills(m / s)
+    # T_1/T_0 = m + s phi(m/s)/Phi(m/s), scaled by S
+    t_cur = rho + sig * np.exp(-0.5 * (m / s) ** 2 - _LOG_SQRT_2PI - log_cdf)
     sig2 = sig * sig
     state = {}
 
     def log_r(lo, hi):
         j = state["j"]
         if j == 0:
-            out = np.zeros(m.shape[:-1] + (hi - lo,))
+            out = np.zeros((hi - lo,) + m.shape[1:])
         else:
             with np.errstate(divide="ignore", invalid="ignore"):   # Miller entries are replaced below
-                out = np.log(state["t"][..., lo:hi]) + j * log_scale[..., lo:hi]
+                out = np.log(state["t"][lo:hi]) + j * log_scale[lo:hi]
         if miller is not None:
             idx, table = miller
-            sel = (idx[-1] >= lo) & (idx[-1] < hi)
+            sel = (idx[0] >= lo) & (idx[0] < hi)
             if np.any(sel):
-                pos = tuple(i[sel] for i in idx[:-1]) + (idx[-1][sel] - lo,)
+                pos = (idx[0][sel] - lo,) + tuple(i[sel] for i in idx[1:])
                 out[pos] = table[j][sel] + j * log_scale[tuple(i[sel] for i in idx)]
         return out
 
@@ -108,20 +108,34 @@ def _log_moment_ratios(m, s, counts, nmax, consume):
         if a == 0:
             break
         if j >= 2:
-            t_new = rho[..., :a] * t_cur[..., :a] + (j - 1) * sig2[..., :a] * t_prev[..., :a]
-            t_prev, t_cur = t_cur[..., :a], t_new
+            t_new = rho[:a] * t_cur[:a] + (j - 1) * sig2[:a] * t_prev[:a]
+            t_prev, t_cur = t_cur[:a], t_new
         state["j"], state["t"] = j, t_cur
         consume(j, a, log_r)
 
 
-def _prepare(m0, s, X):
+def _prepare(m0, s, X, order):
+    """Broadcast, floor s, complete the square; return (bins, points)-ordered arrays and the
+    log prefactor in the caller's layout."""
     m0 = np.asarray(m0, dtype=float)
     X = np.broadcast_to(np.asarray(X, dtype=float), m0.shape)
     # a vanishing envelope is a plain Poisson: floor s far below any scale that matters
     s = np.maximum(np.broadcast_to(np.asarray(s, dtype=float), m0.shape), 1e-9 * np.maximum(np.abs(m0), 1.0))
     m = m0 - s * s * X
-    log_pref = -m0 * X + 0.5 * (s * X) ** 2 + special.log_ndtr(m / s)
-    return m, s, X, log_pref
+    log_cdf = special.log_ndtr(m / s)
+    log_pref = -m0 * X + 0.5 * (s * X) ** 2 + log_cdf
+    nb = m0.shape[-1]
+
+    def to_bins_first(a):
+        return np.ascontiguousarray(a[..., order].reshape(-1, nb).T)
+
+    return [to_bins_first(a) for a in (m, s, X, log_cdf)], log_pref
+
+
+def _from_bins_first(acc, order, shape):
+    out = np.empty(shape)
+    out[..., order] = acc.T.reshape(shape[:-1] + (shape[-1],))
+    return out
 
 
 def log_smeared_poisson_sum(m0, s, X, log_coef, counts):
@@ -130,23 +144,20 @@ def log_smeared_poisson_sum(m0, s, X, log_coef, counts):
     ``log_coef``: (nmax+1, B) with ln c_bj (-inf where c_bj = 0); ``counts``: (B,) the
     highest power per bin.
     """
-    m, s, X, log_pref = _prepare(m0, s, X)
     counts = np.asarray(counts)
     order = np.argsort(-counts, kind="stable")
-    m_, s_, X_ = (a[..., order] for a in (m, s, X))
-    lc = log_coef[:, order]
+    (m_, s_, X_, lcdf), log_pref = _prepare(m0, s, X, order)
+    lc = log_coef[:, order][:, :, None]
     with np.errstate(divide="ignore"):
         log_x = np.log(X_)
     acc = np.full(m_.shape, -np.inf)
 
     def consume(j, a, log_r):
-        term = lc[j, :a] + (j * log_x[..., :a] if j else 0.0) + log_r(0, a)
-        acc[..., :a] = np.logaddexp(acc[..., :a], term)
+        term = lc[j, :a] + (j * log_x[:a] if j else 0.0) + log_r(0, a)
+        acc[:a] = np.logaddexp(acc[:a], term)
 
-    _log_moment_ratios(m_, s_, counts[order], int(counts.max()), consume)
-    out = np.empty_like(acc)
-    out[..., order] = acc
-    return log_pref + out
+    _log_moment_ratios(m_, s_, lcdf, counts[order], int(counts.max()), consume)
+    return log_pref + _from_bins_first(acc, order, log_pref.shape)
 
 
 def log_smeared_poisson(n, mu, s):
@@ -159,19 +170,16 @@ def log_smeared_poisson(n, mu, s):
     True
     """
     n = np.asarray(n)
-    m, s, X, log_pref = _prepare(mu, s, 1.0)
     order = np.argsort(-n, kind="stable")
     n_sorted = n[order]
-    m_, s_ = m[..., order], s[..., order]
+    (m_, s_, _, lcdf), log_pref = _prepare(mu, s, 1.0, order)
     acc = np.empty(m_.shape)
     active = np.searchsorted(-n_sorted, -np.arange(int(n.max()) + 2), side="right")
 
     def consume(j, a, log_r):
         lo = active[j + 1]              # bins with count exactly j are [active[j+1], active[j])
         if lo < a:
-            acc[..., lo:a] = log_r(lo, a)
+            acc[lo:a] = log_r(lo, a)
 
-    _log_moment_ratios(m_, s_, n_sorted, int(n.max()), consume)
-    out = np.empty_like(acc)
-    out[..., order] = acc
-    return log_pref + out - special.gammaln(n + 1.0)
+    _log_moment_ratios(m_, s_, lcdf, n_sorted, int(n.max()), consume)
+    return log_pref + _from_bins_first(acc, order, log_pref.shape) - special.gammaln(n + 1.0)

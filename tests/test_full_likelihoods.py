@@ -1,0 +1,232 @@
+"""`full`-mode profile likelihoods (ANALYSES.md section 2): profiling against brute force, the
+argon cross-check, the profile property, and the public API (shapes, constant, SM limit)."""
+
+import numpy as np
+import pytest
+from scipy import optimize, stats
+
+import cevnsfit
+from cevnsfit.errors import ParameterError, UnknownNameError
+from cevnsfit.experiments import get_experiment
+from cevnsfit.inference.crosscheck import build_model, fit_model
+from cevnsfit.likelihoods import paper
+from cevnsfit.likelihoods.datasets import FULL_BUILDERS
+from cevnsfit.likelihoods.full import CennsFullLikelihood, CsiFullLikelihood, profile_flat_background
+from cevnsfit.likelihoods.morph import interpolation_slopes, interpolation_weights, release_morph
+from cevnsfit.models import LmuLtau
+
+GX = np.array([0.0, 3e-4, 1e-3, 3e-3, 2e-2])
+
+
+@pytest.fixture(scope="module")
+def csi():
+    return cevnsfit.likelihood("csi2017", mode="full").terms[0]
+
+
+@pytest.fixture(scope="module")
+def cenns():
+    return cevnsfit.likelihood("cenns10", mode="full").terms[0]
+
+
+def _csi_logl(term, a, c, b):
+    """ln L of the CsI full model written out with scipy (independent of the implementation)."""
+    t = term.term
+    lam = (1 + a) * t.n + (1 + c) * t.pn + np.asarray(b)[:, None]
+    return (stats.poisson.logpmf(t.c, lam).sum() + stats.poisson.logpmf(t.ac, t.n_time * np.asarray(b)).sum()
+            + stats.norm.logpdf(a, 0, 0.28) + stats.norm.logpdf(c, 0, 0.25))
+
+
+# -- CsI steady state: closed-form Newton profile against brute force ------------------------
+
+@pytest.mark.parametrize("seed", range(6))
+def test_steady_state_profile_equals_brute_force_for_one_pe_bin(seed):
+    rng = np.random.default_rng(seed)
+    s = rng.uniform(0.0, 6.0, 12) * (rng.uniform(size=12) > 0.2)      # some bins without signal
+    c = rng.poisson(s + 2.5).astype(float)
+    a = float(rng.poisson(30)) if seed else 0.0                        # seed 0: empty AC window
+
+    def nll(b):
+        return -(stats.poisson.logpmf(c, s + b).sum() + (stats.poisson.logpmf(a, 12 * b) if b > 0 else 0.0))
+
+    brute = optimize.minimize_scalar(nll, bounds=(1e-12, 50.0), method="bounded",
+                                     options={"xatol": 1e-12}).x
+    ours = profile_flat_background(c[None, :], s[None, :], np.array([a]), 12)[0]
+    assert nll(ours) <= nll(brute) + 1e-9
+    assert ours == pytest.approx(brute, rel=1e-5, abs=1e-6)
+
+
+def test_steady_state_single_bin_closed_form():
+    # T = 1 (per-bin steady state): C/(s + b) + A/b = 2 is a quadratic in b
+    c, s, a = np.array([7.0, 0.0, 3.0, 12.0]), np.array([2.0, 1.5, 0.0, 30.0]), np.array([4.0, 2.0, 0.0, 1.0])
+    q = 2 * s - c - a
+    closed = (-q + np.sqrt(q * q + 8 * a * s)) / 4
+    closed[2] = c[2] / 2                                    # s = 0: b = (C + A)/2
+    ours = profile_flat_background(c[:, None], s[:, None], a, 1)
+    np.testing.assert_allclose(ours, closed, rtol=1e-12)
+    per_bin = cevnsfit.likelihood("csi2017", mode="full", options={"csi2017": {"steady_state": "per_bin"}})
+    assert per_bin.terms[0].term.c.shape == (144, 1) and np.isfinite(per_bin.logl_sm())
+
+
+def test_steady_state_boundary_and_warm_start():
+    # no AC counts and data below the signal: the maximum sits on b = 0
+    b = profile_flat_background(np.array([[0.0, 1.0]]), np.array([[2.0, 3.0]]), np.array([0.0]), 2)
+    assert b[0] == 0.0
+    c, s, a = np.array([[4.0, 9.0, 1.0]]), np.array([[1.0, 0.5, 0.2]]), np.array([20.0])
+    ref = profile_flat_background(c, s, a, 3)
+    for start in (1e-3, 1.0, 1e3):                    # from either side of the root
+        assert profile_flat_background(c, s, a, 3, start=np.array([start]))[0] == pytest.approx(ref[0], rel=1e-12)
+
+
+def test_csi_profile_equals_joint_numeric_maximisation(csi):
+    # one scipy maximisation over all 14 nuisances (a, c, b_1..b_12) at the SM point
+    t = csi.term
+    t.profile(csi.prediction(None))
+    p0 = np.concatenate([[0.0, 0.0], t.ac / t.n_time])
+    res = optimize.minimize(lambda p: -_csi_logl(csi, p[0], p[1], p[2:]), p0, method="L-BFGS-B",
+                            bounds=[(-0.99, 3)] * 2 + [(1e-6, None)] * 12, options={"ftol": 1e-15, "gtol": 1e-10})
+    ours = t.logl(csi.prediction(None))
+    assert ours == pytest.approx(-res.fun, abs=2e-5)
+    assert ours >= -res.fun - 1e-6
+
+
+def test_csi_prompt_neutrons_enter_the_full_model(csi):
+    assert csi.experiment.info["smearing"] == "poisson"
+    assert csi.term.pn is not None and 3.0 < csi.term.pn.sum() < 8.0
+    nuis = csi.term.nuisances(csi.prediction(None))
+    assert abs(nuis["cevns"]) < 0.5 and abs(nuis["neutrons"]) < 0.5
+
+
+# -- analytic gradients ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("which", ["csi", "cenns"])
+def test_analytic_gradient_matches_finite_differences(which, csi, cenns):
+    term = (csi if which == "csi" else cenns).term
+    pred = (csi if which == "csi" else cenns).prediction(LmuLtau(20.0, 1.2e-3))
+    term._set_point(pred.ravel())
+    if which == "csi":
+        term._b = None
+    rng = np.random.default_rng(3)
+    x = rng.normal(0, 0.2, len(term.names))
+    f0, g = term._evaluate(x)
+    h = 1e-6
+    num = np.array([(term._evaluate(x + h * e)[0] - term._evaluate(x - h * e)[0]) / (2 * h)
+                    for e in np.eye(len(x))])
+    np.testing.assert_allclose(g, num, rtol=2e-5, atol=2e-5)
+
+
+# -- CENNS-10: the argon cross-check and the profile property ---------------------------------
+
+def test_cenns_full_at_sm_reproduces_the_argon_crosscheck():
+    """With the CEvNS constraint removed and the cross-check's linear morph, the full profile at
+    g_x = 0 is the cross-check fit: same minimum, N_cevns = 128 (1 + a_1) = its best fit."""
+    exp = get_experiment("cenns10", "full")
+    xc = fit_model(build_model(exp, shape_systematics=True), exp.data["data"], minos=False, significance=False)
+    results = {}
+    for interp in ("linear", "quadratic"):
+        term = cevnsfit.likelihood("cenns10", mode="full",
+                                   options={"cenns10": {"cevns_sigma": None, "interpolation": interp}}).terms[0]
+        nuis = term.term.nuisances(term.prediction(LmuLtau(20.0, 0.0)))
+        results[interp] = 128.0 * (1.0 + nuis["cevns"])
+    assert results["linear"] == pytest.approx(xc["cevns"][0], rel=2e-3)
+    # default (smooth) morph: consistent with the cross-check within its error (~43 events)
+    assert abs(results["quadratic"] - xc["cevns"][0]) < 0.25 * xc["cevns"][1]
+    assert 130.0 < results["quadratic"] < 190.0
+
+
+def test_cenns_constraint_pulls_towards_the_prediction(cenns):
+    nuis = cenns.term.nuisances(cenns.prediction(None))
+    # with the 13 % constraint the data's ~+25 % pull on CEvNS is shared with the constraint
+    assert 0.0 < nuis["cevns"] < 0.2
+    assert abs(nuis["ss"]) < 0.02
+
+
+@pytest.mark.parametrize("which", ["csi", "cenns"])
+def test_profile_is_not_below_nuisances_at_zero(which, csi, cenns):
+    term = csi if which == "csi" else cenns
+    preds = term.prediction(LmuLtau(20.0, GX))
+    prof = term.term.logl(preds)
+    for p, lp in zip(preds, prof):
+        term.term._set_point(p.ravel())
+        if which == "csi":     # a = c = 0, steady state at its AC-only estimate
+            fixed = _csi_logl(term, 0.0, 0.0, term.term.ac / term.term.n_time)
+        else:
+            fixed = -term.term._evaluate(np.zeros(len(term.term.names)))[0]
+        assert lp >= fixed - 1e-9
+        assert lp > fixed + 1e-3           # and the nuisances do move
+    assert np.max(prof - prof[0]) < 1.0          # a large g_x is not preferred over the SM by much
+
+
+# -- the public API --------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def combined():
+    return cevnsfit.likelihood("csi2017,cenns10", mode="full")
+
+
+def test_broadcast_shape_and_same_constant(combined):
+    m = np.array([20.0, 100.0])[:, None]
+    g = np.array([1e-4, 1e-3, 3e-3])[None, :]
+    grid = combined.logl(m, g)
+    assert grid.shape == (2, 3) and np.all(np.isfinite(grid))
+    # a point alone (other warm start) gives the same number: one additive constant
+    assert combined.logl(100.0, 1e-3) == pytest.approx(grid[1, 1], abs=1e-5)
+    assert combined.logl(20.0, 3e-3) == pytest.approx(grid[0, 2], abs=1e-5)
+    assert combined.logl(m, g) == pytest.approx(grid, abs=1e-5)
+
+
+def test_sm_point_equals_gx_zero(combined):
+    assert combined.logl(20.0, 0.0) == pytest.approx(combined.logl_sm(), abs=1e-9)
+    comps = combined.components()
+    assert sum(comps.values()) == pytest.approx(combined.logl_sm(), abs=1e-9)
+    assert combined.terms[0].matching == "full"
+
+
+def test_extreme_rates_stay_finite(combined):
+    # huge rates (g_x = 1, 10 at 1 MeV: ~1e8-1e10 x SM) and a near-cancellation: finite, below the SM
+    ll = combined.logl(np.array([1.0, 1.0, 20.0]), np.array([1.0, 10.0, 1e-6]))
+    assert np.all(np.isfinite(ll))
+    assert np.all(ll[:2] < combined.logl_sm() - 10)
+
+
+def test_all_full_builders_registered_and_simple_terms_reuse_paper_classes():
+    import cevnsfit.likelihoods.full  # noqa: F401
+    assert {"csi2017", "cenns10", "ccm", "csi2020_totals", "cenns10_totals"} <= set(FULL_BUILDERS)
+    like = cevnsfit.likelihood("ccm,csi2020_totals,cenns10_totals", mode="full")
+    kinds = [type(t.term) for t in like.terms]
+    assert kinds == [paper.AsimovPoisson, paper.TotalsChi2, paper.TotalsChi2]
+    assert like.terms[0].logl_model(None) == pytest.approx(
+        cevnsfit.likelihood("ccm").terms[0].logl_model(None), rel=1e-12)
+    # the totals chi-square at the SM: 0.195 (CsI, 333 vs 306) + argon (128 vs 159)
+    assert -2 * like.terms[1].logl_model(None) == pytest.approx(0.195, abs=1e-3)
+    assert -2 * like.terms[2].logl_model(None) == pytest.approx((159 - 128) ** 2 / (43**2 + 34**2 + 23**2 + 11**2
+                                                                                   + (0.1328 * 128) ** 2), rel=1e-5)
+
+
+def test_bad_options_and_shapes_raise():
+    with pytest.raises(UnknownNameError, match="interpolation"):
+        cevnsfit.likelihood("cenns10", mode="full", options={"cenns10": {"interpolation": "cubic"}})
+    csi_term = cevnsfit.likelihood("csi2017", mode="full").terms[0].term
+    with pytest.raises(ParameterError, match="bin shape"):
+        csi_term.logl(np.ones((3, 5)))
+    assert isinstance(csi_term, CsiFullLikelihood)
+    assert CennsFullLikelihood.__doc__ and "r_i(alpha)" in CennsFullLikelihood.__doc__
+
+
+# -- template morphs -------------------------------------------------------------------------
+
+def test_quadratic_morph_hits_the_variants_and_is_smooth():
+    alphas = np.array([-2.5, -1.0, -1e-9, 0.0, 0.3, 1.0, 1.0 + 1e-9, 2.0])
+    for rule in ("linear", "quadratic"):
+        fp, fm = interpolation_weights(alphas, rule)
+        np.testing.assert_allclose(fp[[1, 3, 5]], [0.0, 0.0, 1.0])
+        np.testing.assert_allclose(fm[[1, 3, 5]], [-1.0, 0.0, 0.0])
+    # quadratic: slopes are the numeric derivatives, continuous at 0 and +-1 (no kink)
+    h = 1e-7
+    for a in (-2.0, -1.0, -0.4, 0.0, 0.6, 1.0, 3.0):
+        up = interpolation_weights(np.array([a + h]), "quadratic")
+        dn = interpolation_weights(np.array([a - h]), "quadratic")
+        sp, sm = interpolation_slopes(np.array([a]), "quadratic")
+        assert (up[0] - dn[0]) / (2 * h) == pytest.approx(sp, abs=1e-6)
+        assert (up[1] - dn[1]) / (2 * h) == pytest.approx(sm, abs=1e-6)
+    morph = release_morph(get_experiment("cenns10", "full").data, interpolation="quadratic")
+    assert morph.shift(np.zeros(5)).sum() == pytest.approx(0.0, abs=1e-12)   # shapes keep unit sum
