@@ -19,12 +19,15 @@ from ..errors import CevnsfitError
               help="Dask scheduler address (tcp://host:port); default: an embedded local cluster")
 @click.option("--sampler", type=click.Choice(["ultranest", "dynesty"]), default="ultranest", show_default=True)
 @click.option("--seed", type=int, default=1, show_default=True)
-def reproduce(out_dir, quick, mode, scheduler, sampler, seed):
+@click.option("--bound", "bounds", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="extra limit curve (DarkCast .lmt format: mass [GeV], g_x); repeatable")
+def reproduce(out_dir, quick, mode, scheduler, sampler, seed, bounds):
     """Reproduce every figure and table of arXiv:2103.10196 (and the CsI 2021 extension) into OUT."""
     from ..outputs.reproduce import reproduce as run
 
     try:
-        res = run(out_dir, quick=quick, mode=mode, scheduler=scheduler, sampler=sampler, seed=seed)
+        res = run(out_dir, quick=quick, mode=mode, scheduler=scheduler, sampler=sampler, seed=seed,
+                  extra_bounds=bounds)
     except CevnsfitError as exc:
         fail(exc)
     failed = [r["name"] for r in res["validation"] if not r["pass"]]

@@ -4,6 +4,8 @@ Okabe-Ito colour-blind-safe palette. Each function writes the files it is given 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from ..data.loaders import LIMIT_CURVES, load_limit_curve
@@ -34,11 +36,11 @@ def draw_bounds(ax, names=tuple(LIMIT_CURVES), extra_files=()):
     for name in list(names) + list(extra_files):
         m, g = load_limit_curve(name)
         colour, ls = BOUND_STYLES.get(name, ("0.2", "-."))
-        label = LIMIT_CURVES.get(name, str(name)).split(" (")[0]
+        label = LIMIT_CURVES[name].split(" (")[0] if name in LIMIT_CURVES else Path(name).stem
         ax.plot(m, g, color=colour, ls=ls, lw=1.2, label=f"{label} (excluded above)")
 
 
-def plot_exclusions(maps: dict, paths, g2_preset="2021", bounds=True, title=None) -> None:
+def plot_exclusions(maps: dict, paths, g2_preset="2021", bounds=True, title=None, extra_bounds=()) -> None:
     """2 sigma exclusion contours per dataset combination in (M_Z', g_x), log-log."""
     import matplotlib.pyplot as plt
 
@@ -46,7 +48,7 @@ def plot_exclusions(maps: dict, paths, g2_preset="2021", bounds=True, title=None
         fig, ax = plt.subplots(figsize=(8.4, 4.6))
         draw_g2_band(ax, g2_preset)
         if bounds:
-            draw_bounds(ax)
+            draw_bounds(ax, extra_files=extra_bounds)
         styles = ["-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1))]
         for k, (label, emap) in enumerate(maps.items()):
             colour = OKABE_ITO[[0, 1, 4, 3, 5, 7][k % 6]]

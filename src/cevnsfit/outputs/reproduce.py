@@ -156,8 +156,12 @@ def _fit_paper_sign(like, m, r, scan):
 
 
 def reproduce(out_dir, quick: bool = False, mode: str = "paper", scheduler=None, sampler: str = "ultranest",
-              seed: int = 1, progress: bool = True) -> dict:
-    """Run the whole analysis into ``out_dir``; returns the results dict (also ``results.json``)."""
+              seed: int = 1, progress: bool = True, extra_bounds=()) -> dict:
+    """Run the whole analysis into ``out_dir``; returns the results dict (also ``results.json``).
+
+    ``extra_bounds``: paths of user limit curves (DarkCast ``.lmt`` format: mass [GeV], g_x)
+    drawn beside the bundled BaBar, Borexino and CHARM-II bounds.
+    """
     t_start = time.perf_counter()
     settings = QUICK if quick else FULL
     out = Path(out_dir)
@@ -232,7 +236,7 @@ def reproduce(out_dir, quick: bool = False, mode: str = "paper", scheduler=None,
     with dask_client(scheduler) as client:
         maps = {label: _scan_exclusion(label, ds, mode, settings, ckpt, client, progress)
                 for label, ds in EXCLUSIONS.items()}
-        figures.plot_exclusions(maps, _figure_paths(fig_dir, "fig7_exclusions"))
+        figures.plot_exclusions(maps, _figure_paths(fig_dir, "fig7_exclusions"), extra_bounds=extra_bounds)
         res["exclusions"] = {label: {"datasets": m["datasets"], "contours": m["contours"], "t_threshold": m["t_threshold"],
                                      "dof": m["dof"], "t_sm": m["t_sm"], "axes": ["log10_mzp_mev", "log10_gx"]}
                              for label, m in maps.items()}
@@ -262,7 +266,8 @@ def reproduce(out_dir, quick: bool = False, mode: str = "paper", scheduler=None,
     if settings.full_mode_points and mode == "paper":
         log("Full-mode likelihoods (profiled nuisances) at the Table II points, r = 1")
         res["full_mode"] = {label: _fit_rows(ds, "full", ratios=(1.0,))
-                            for label, ds in (("CsI 2017 + Ar", "csi2017,cenns10"), ("CsI 2021 + Ar", "csi2021,cenns10"))}
+                            for label, ds in (("CsI 2017", "csi2017"), ("CsI 2017 + Ar", "csi2017,cenns10"),
+                                              ("CsI 2021", "csi2021"), ("CsI 2021 + Ar", "csi2021,cenns10"))}
 
     # 8. validation rows and the report
     log("Validation against published numbers")
