@@ -1,0 +1,379 @@
+"""Bayesian estimation of the L_mu - L_tau coupling with nested sampling (ANALYSES.md section 3).
+
+Priors (reference analysis, arXiv:2103.10196, Sec. IV): log-uniform,
+
+    log10 g_x ~ U(-4, -1),      log10(M_Z'/MeV) ~ U(0.5, 3),
+
+so the posterior density in the sampled variables is p(x) = L(x) pi(x) / Z with a flat pi.
+
+- :func:`posterior_1d`: g_x at fixed (M_Z', r) with nested sampling (UltraNest by default,
+  dynesty optional) -- the MLE, the 68.3 % credible interval and ln Z (the reference
+  analysis's Table II / Fig. 4).
+- :func:`posterior_1d_grid`: the same posterior by deterministic quadrature on a fine grid in
+  log10 g_x (fast; the cross-check of the sampler).
+- :func:`posterior_2d`: the joint posterior of (log10 M_Z', log10 g_x) with its 68 % and 95 %
+  HPD regions (the reference analysis's Fig. 6).
+
+The 1D interval ``gx_68`` is the shortest interval in **log10 g_x** (the sampled variable,
+with a flat prior) containing 68.3 % of the posterior -- the HPD interval when the posterior
+is unimodal in log10 g_x -- converted to g_x (:func:`cevnsfit.inference.regions.shortest_interval`).
+
+Reproducibility: every run takes a ``seed`` and records it. UltraNest draws from NumPy's
+global generator, so it is seeded (and the caller's global state restored afterwards);
+dynesty gets ``rstate = np.random.default_rng(seed)``. With ``log_dir`` a run is resumable
+(UltraNest ``resume="resume"``, text point store; dynesty ``checkpoint_file``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import warnings
+from typing import Callable
+
+import numpy as np
+from scipy import optimize, special
+
+from ..errors import ParameterError, UnknownNameError, check_finite
+from .regions import MASS_68, MASS_95, credible_regions_2d, shortest_interval
+
+#: Prior box of the sampled variables (ANALYSES.md section 3).
+PRIOR_LOG10_GX = (-4.0, -1.0)
+PRIOR_LOG10_MZP = (0.5, 3.0)
+SAMPLERS = ("ultranest", "dynesty")
+#: 2D histogram used for the credible regions: bins over the prior box and Gaussian smoothing
+#: (standard deviation in bins). 40 x 40 bins are 0.0625 dex in M_Z' and 0.075 dex in g_x; the
+#: kernel (2 bins = 0.125 dex x 0.15 dex) keeps sampling noise from fragmenting the contours of
+#: the nearly flat low-g_x plateau with ~10^3-10^4 effective samples.
+HISTOGRAM_2D = {"bins": (40, 40), "smoothing_bins": 2.0}
+
+
+# ---------------------------------------------------------------------------------------------
+# sampler back ends: each returns weighted points in the sampled (unit -> physical) variables
+# ---------------------------------------------------------------------------------------------
+
+class _BoxTransform:
+    """Unit cube -> prior box (picklable, for dynesty checkpoints)."""
+
+    def __init__(self, lows, highs):
+        self.lows, self.highs = np.asarray(lows, float), np.asarray(highs, float)
+
+    def __call__(self, u):
+        return self.lows + (self.highs - self.lows) * u
+
+
+class _ScalarLogl:
+    """One point -> ln L, from a vectorised ln L of shape (n, ndim) -> (n,)."""
+
+    def __init__(self, loglike):
+        self.loglike = loglike
+
+    def __call__(self, x):
+        return float(self.loglike(np.asarray(x, float)[None, :])[0])
+
+
+class _LoglGx:
+    """ln L at fixed (M_Z', r) as a function of points[:, 0] = log10 g_x (vectorised)."""
+
+    def __init__(self, like, mzp, r):
+        self.like, self.mzp, self.r = like, mzp, r
+
+    def __call__(self, points):
+        return np.asarray(self.like.logl(self.mzp, 10.0 ** points[:, 0], self.r), dtype=float)
+
+
+class _LoglMassGx:
+    """ln L at fixed r as a function of points = (log10 M_Z', log10 g_x) (vectorised)."""
+
+    def __init__(self, like, r):
+        self.like, self.r = like, r
+
+    def __call__(self, points):
+        return np.asarray(self.like.logl(10.0 ** points[:, 0], 10.0 ** points[:, 1], self.r), dtype=float)
+
+
+@contextlib.contextmanager
+def _seeded_global_numpy(seed: int):
+    """UltraNest uses numpy's global generator: seed it and restore the caller's state."""
+    state = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        yield
+    finally:
+        np.random.set_state(state)
+
+
+def _resume_mode(resume) -> str:
+    if resume is True:
+        return "resume"
+    if resume is False:
+        return "overwrite"
+    if resume in ("resume", "overwrite", "resume-similar", "subfolder"):
+        return resume
+    raise ParameterError(f"resume must be True, False, 'resume', 'overwrite', 'resume-similar' or "
+                         f"'subfolder', got {resume!r}")
+
+
+def _run_ultranest(loglike: Callable, names, lows, highs, *, seed, log_dir, resume, nlive, quick, progress):
+    from ultranest import ReactiveNestedSampler
+
+    transform = _BoxTransform(lows, highs)
+    with _seeded_global_numpy(seed), warnings.catch_warnings():
+        # the text point store warns about its own header / a line cut by a killed run; both skipped
+        warnings.filterwarnings("ignore", message="skipping unparsable line")
+        sampler = ReactiveNestedSampler(list(names), loglike, transform, vectorized=True,
+                                        log_dir=None if log_dir is None else os.fspath(log_dir),
+                                        resume=_resume_mode(resume), storage_backend="csv")
+        for h in sampler.logger.handlers:            # ultranest logs INFO to stdout by default
+            if isinstance(h, logging.StreamHandler) and not isinstance(h, logging.FileHandler):
+                h.setLevel(logging.INFO if progress else logging.WARNING)
+        run_opts = {"min_num_live_points": nlive, "show_status": progress, "viz_callback": False}
+        if quick:
+            run_opts.update(dlogz=1.0, min_ess=nlive, max_num_improvement_loops=0, frac_remain=0.1)
+        # per-iteration DEBUG records are costly when a root handler formats them: only for debug.log
+        level = sampler.logger.level
+        sampler.logger.setLevel(logging.DEBUG if log_dir is not None else logging.INFO if progress else logging.WARNING)
+        try:
+            res = sampler.run(**run_opts)
+        finally:
+            sampler.logger.setLevel(level)
+    ws = res["weighted_samples"]
+    return {"points": np.asarray(ws["points"]), "weights": np.asarray(ws["weights"]),
+            "logl": np.asarray(ws["logl"]), "equal_samples": np.asarray(res["samples"]),
+            "log_evidence": float(res["logz"]), "log_evidence_err": float(res["logzerr"]),
+            "n_calls": int(res["ncall"])}
+
+
+def _run_dynesty(loglike: Callable, names, lows, highs, *, seed, log_dir, resume, nlive, quick, progress):
+    try:
+        import dynesty
+        from dynesty.utils import resample_equal
+    except ImportError as exc:  # optional extra
+        raise ImportError("sampler='dynesty' needs the optional extra: pip install 'cevnsfit[dynesty]'") from exc
+
+    ndim = len(names)
+
+    checkpoint = None
+    if log_dir is not None:
+        os.makedirs(log_dir, exist_ok=True)
+        checkpoint = os.path.join(os.fspath(log_dir), "dynesty.save")
+    dlogz = 1.0 if quick else 0.5
+    if checkpoint and _resume_mode(resume) != "overwrite" and os.path.exists(checkpoint):
+        sampler = dynesty.NestedSampler.restore(checkpoint)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="You are resuming a finished static run")
+            sampler.run_nested(dlogz=dlogz, print_progress=progress, checkpoint_file=checkpoint, resume=True)
+    else:
+        sampler = dynesty.NestedSampler(_ScalarLogl(loglike), _BoxTransform(lows, highs), ndim, nlive=nlive,
+                                        rstate=np.random.default_rng(seed), sample="unif",
+                                        bound="single" if ndim == 1 else "multi")
+        sampler.run_nested(dlogz=dlogz, print_progress=progress, checkpoint_file=checkpoint)
+    res = sampler.results
+    weights = np.exp(res.logwt - res.logz[-1])
+    weights /= weights.sum()
+    equal = resample_equal(res.samples, weights, rstate=np.random.default_rng([seed, 1]))
+    return {"points": np.asarray(res.samples), "weights": weights, "logl": np.asarray(res.logl),
+            "equal_samples": equal, "log_evidence": float(res.logz[-1]),
+            "log_evidence_err": float(res.logzerr[-1]), "n_calls": int(np.sum(res.ncall))}
+
+
+_BACKENDS = {"ultranest": _run_ultranest, "dynesty": _run_dynesty}
+
+
+def _run(sampler: str, loglike, names, lows, highs, **kw) -> dict:
+    if sampler not in _BACKENDS:
+        raise UnknownNameError(f"unknown sampler {sampler!r}; known: {', '.join(SAMPLERS)}")
+    if int(kw["nlive"]) < 10:
+        raise ParameterError(f"min_num_live_points must be >= 10, got {kw['nlive']}")
+    return _BACKENDS[sampler](loglike, names, lows, highs, **kw)
+
+
+# ---------------------------------------------------------------------------------------------
+# 1D
+# ---------------------------------------------------------------------------------------------
+
+def _check_point(mzp_mev, r):
+    m = check_finite("mzp_mev", mzp_mev, positive=True)
+    rr = check_finite("r", r, positive=True)
+    if m.ndim or rr.ndim:
+        raise ParameterError("mzp_mev and r must be scalars for a 1D posterior of g_x")
+    return float(m), float(rr)
+
+
+def refine_max(f: Callable, x, logl, bounds=PRIOR_LOG10_GX, n_peaks: int = 3, window: float = 3.0,
+               xatol: float = 1e-5) -> tuple[float, float, int]:
+    """Maximise a 1D function known at points ``x`` (values ``logl``): around each of the
+    ``n_peaks`` highest local maxima of the known values that lie within ``window`` of the
+    highest, a bounded Brent search
+    (scipy ``minimize_scalar(method="bounded")``) between the maximum's neighbours; the best
+    result wins. (A narrow peak between two grid points shows up as a local maximum of the
+    grid even when it is not the grid's highest point.) Returns (x_max, f_max, extra calls).
+
+    >>> grid = np.linspace(-1, 1, 11)
+    >>> xm, fm, _ = refine_max(lambda t: -(t - 0.123) ** 2, grid, -(grid - 0.123) ** 2, bounds=(-1, 1))
+    >>> round(xm, 4)
+    0.123
+    """
+    x = np.asarray(x, float)
+    logl = np.asarray(logl, float)
+    order = np.argsort(x, kind="stable")
+    x, logl = x[order], np.where(np.isnan(logl[order]), -np.inf, logl[order])
+    left = np.concatenate([[-np.inf], logl[:-1]])
+    right = np.concatenate([logl[1:], [-np.inf]])
+    peaks = np.flatnonzero((logl >= left) & (logl >= right) & np.isfinite(logl))
+    if peaks.size == 0:
+        peaks = np.array([int(np.argmax(logl))])
+    peaks = peaks[np.argsort(logl[peaks])[::-1][:n_peaks]]
+    peaks = peaks[logl[peaks] >= logl[peaks[0]] - window]
+    best_x, best_f = float(x[peaks[0]]), float(logl[peaks[0]])
+    ncall = 0
+    for i in peaks:
+        lo = max(x[i - 1] if i > 0 else bounds[0], bounds[0])
+        hi = min(x[i + 1] if i < x.size - 1 else bounds[1], bounds[1])
+        if hi - lo <= 0:
+            continue
+        opt = optimize.minimize_scalar(lambda t: -float(f(t)), bounds=(lo, hi), method="bounded",
+                                       options={"xatol": xatol})
+        ncall += int(opt.nfev)
+        if -opt.fun > best_f:
+            best_x, best_f = float(opt.x), float(-opt.fun)
+    return best_x, best_f, ncall
+
+
+def _summary_1d(like, mzp, r, x, w, logl) -> dict:
+    def f(t):
+        return like.logl(mzp, 10.0 ** t, r)
+
+    xm, lm, ncall = refine_max(f, x, logl)
+    lo, hi = shortest_interval(x, MASS_68, weights=w)
+    return {"gx_mle": 10.0**xm, "log10_gx_mle": xm, "logl_max": lm, "logl_sm": like.logl_sm(),
+            "gx_68": [10.0**lo, 10.0**hi], "log10_gx_68": [lo, hi], "credible_mass": MASS_68,
+            "interval": "shortest interval in log10 g_x (HPD for a unimodal posterior)",
+            "mzp_mev": mzp, "r": r, "prior_log10_gx": list(PRIOR_LOG10_GX), "_refine_calls": ncall}
+
+
+def posterior_1d(like, mzp_mev: float, r: float = 1.0, sampler: str = "ultranest", seed: int = 1,
+                 log_dir=None, resume=True, min_num_live_points: int = 400, quick: bool = False,
+                 progress: bool = False) -> dict:
+    """Posterior of log10 g_x at fixed (M_Z' [MeV], r) by nested sampling.
+
+        p(x | D) = L(D | M_Z', g_x = 10^x, r) pi(x) / Z,   pi = U(-4, -1),   Z = Int L pi dx
+
+    (ANALYSES.md section 3; the reference analysis's Table II used MultiNest with these priors).
+
+    Returns a dict with ``gx_mle`` (maximum of L over g_x in the prior range: the best sampled
+    point refined by a bounded Brent search on log10 g_x), ``gx_68`` = [low, high], the
+    shortest 68.3 % interval of the posterior in log10 g_x converted to g_x (the HPD interval
+    for a unimodal posterior; also ``log10_gx_68``), ``log_evidence`` (ln Z, with
+    ``log_evidence_err``), ``samples`` (equally weighted log10 g_x), ``weighted_samples``,
+    ``seed``, ``sampler``, ``n_calls`` (likelihood evaluations, sampler plus refinement).
+
+    ``sampler``: ``"ultranest"`` (ReactiveNestedSampler, vectorised likelihood calls) or
+    ``"dynesty"`` (static NestedSampler). ``log_dir`` makes the run resumable; ``resume``
+    True/"resume" continues a stored run, False/"overwrite" starts afresh. ``quick`` trades
+    precision for speed (dlogz = 1, no improvement loops) for tests and previews.
+
+    >>> import cevnsfit
+    >>> like = cevnsfit.likelihood("csi2017")                                 # doctest: +SKIP
+    >>> post = posterior_1d(like, 20.0, min_num_live_points=100, quick=True)  # doctest: +SKIP
+    >>> post["gx_68"][0] < post["gx_mle"] < post["gx_68"][1], post["seed"]  # doctest: +SKIP
+    (True, 1)
+    """
+    mzp, r = _check_point(mzp_mev, r)
+
+    run = _run(sampler, _LoglGx(like, mzp, r), ["log10_gx"], [PRIOR_LOG10_GX[0]], [PRIOR_LOG10_GX[1]], seed=seed,
+               log_dir=log_dir, resume=resume, nlive=min_num_live_points, quick=quick, progress=progress)
+    x = run["points"][:, 0]
+    out = _summary_1d(like, mzp, r, x, run["weights"], run["logl"])
+    out.update(log_evidence=run["log_evidence"], log_evidence_err=run["log_evidence_err"],
+               samples=run["equal_samples"][:, 0],
+               weighted_samples={"log10_gx": x, "weights": run["weights"], "logl": run["logl"]},
+               seed=seed, sampler=sampler, n_calls=run["n_calls"] + out.pop("_refine_calls"),
+               min_num_live_points=min_num_live_points, quick=quick)
+    return out
+
+
+def posterior_1d_grid(like, mzp_mev: float, r: float = 1.0, n_grid: int = 2001) -> dict:
+    """Posterior of log10 g_x at fixed (M_Z', r) by deterministic quadrature.
+
+    The likelihood is evaluated (vectorised) on ``n_grid`` equally spaced points of
+    x = log10 g_x in [-4, -1]; the posterior density is p(x) = L(x) / (3 Z) with
+    Z = (1/3) Int L dx by the trapezoidal rule, and the interval is the same shortest 68.3 %
+    interval in log10 g_x as in :func:`posterior_1d`, computed from the grid weights.
+    Same keys as :func:`posterior_1d` (``samples`` is absent; ``log10_gx`` and ``density``
+    are the grid and p(x)).
+    """
+    mzp, r = _check_point(mzp_mev, r)
+    if n_grid < 11:
+        raise ParameterError(f"n_grid must be >= 11, got {n_grid}")
+    x = np.linspace(*PRIOR_LOG10_GX, n_grid)
+    logl = np.asarray(like.logl(mzp, 10.0**x, r), dtype=float)
+    dx = x[1] - x[0]
+    trap = np.full(n_grid, dx)
+    trap[[0, -1]] *= 0.5
+    width = PRIOR_LOG10_GX[1] - PRIOR_LOG10_GX[0]
+    log_z = float(special.logsumexp(logl, b=trap) - np.log(width))
+    density = np.exp(logl - log_z) / width
+    out = _summary_1d(like, mzp, r, x, trap * density, logl)
+    out.update(log_evidence=log_z, log_evidence_err=0.0, log10_gx=x, density=density, seed=None,
+               sampler="grid", n_calls=n_grid + out.pop("_refine_calls"))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# 2D
+# ---------------------------------------------------------------------------------------------
+
+def posterior_2d(like, r: float = 1.0, sampler: str = "ultranest", seed: int = 1, log_dir=None,
+                 resume=True, min_num_live_points: int = 400, quick: bool = False,
+                 progress: bool = False, bins=HISTOGRAM_2D["bins"],
+                 smoothing_bins: float = HISTOGRAM_2D["smoothing_bins"]) -> dict:
+    """Joint posterior of (log10 M_Z'/MeV, log10 g_x) at fixed r by nested sampling, with
+    the 68 % and 95 % HPD credible regions (the reference analysis's Fig. 6).
+
+    The regions {p >= p*} enclosing masses 0.683 (``region_68``) and 0.954 (``region_95``)
+    are drawn from a histogram of the weighted samples on ``bins`` = 40 x 40 cells over the
+    prior box, smoothed with a Gaussian kernel of ``smoothing_bins`` = 2 cells (s.d.,
+    reflecting edges); p* is the smoothed-density level such that the samples in cells above
+    it carry the mass (:func:`cevnsfit.inference.regions.sample_density_level`), and
+    {p >= p*} is contoured with contourpy (:func:`cevnsfit.inference.regions.credible_regions_2d`).
+    Against the exact posterior on a grid, the 68 % (95 %) region of a 400-live-point run holds
+    0.67-0.69 (0.92-0.94) of the mass for csi2017 and csi2017+cenns10 at r = 1. Each region is a list of closed
+    rings [[log10 M, log10 g], ...] (outer boundaries and holes; rings reaching the prior box
+    close along it).
+
+    Returns also ``samples`` (weighted points, shape (n, 2), columns log10 M, log10 g),
+    ``weights``, ``logl``, ``equal_samples``, ``histogram`` (edges, centres, density),
+    ``levels``, ``log_evidence``, ``seed``, ``sampler``, ``n_calls``, ``map_point`` (the best
+    sampled point).
+    """
+    rr = check_finite("r", r, positive=True)
+    if rr.ndim:
+        raise ParameterError("r must be a scalar for a 2D posterior in (M_Z', g_x)")
+    rr = float(rr)
+
+    lows = [PRIOR_LOG10_MZP[0], PRIOR_LOG10_GX[0]]
+    highs = [PRIOR_LOG10_MZP[1], PRIOR_LOG10_GX[1]]
+    run = _run(sampler, _LoglMassGx(like, rr), ["log10_mzp", "log10_gx"], lows, highs, seed=seed, log_dir=log_dir,
+               resume=resume, nlive=min_num_live_points, quick=quick, progress=progress)
+    pts, w = run["points"], run["weights"]
+    reg = credible_regions_2d(pts[:, 0], pts[:, 1], w, masses=(MASS_68, MASS_95), bins=bins,
+                              ranges=(PRIOR_LOG10_MZP, PRIOR_LOG10_GX), smoothing_bins=smoothing_bins)
+    best = int(np.argmax(run["logl"]))
+    return {"samples": pts, "weights": w, "logl": run["logl"], "equal_samples": run["equal_samples"],
+            "columns": ["log10_mzp", "log10_gx"],
+            "region_68": reg["regions"][MASS_68], "region_95": reg["regions"][MASS_95],
+            "levels": {"68": reg["levels"][MASS_68], "95": reg["levels"][MASS_95]},
+            "credible_masses": {"68": MASS_68, "95": MASS_95},
+            "histogram": reg["histogram"], "log_evidence": run["log_evidence"],
+            "log_evidence_err": run["log_evidence_err"],
+            "map_point": {"log10_mzp": float(pts[best, 0]), "log10_gx": float(pts[best, 1]),
+                          "logl": float(run["logl"][best])},
+            "logl_sm": like.logl_sm(), "r": rr, "seed": seed, "sampler": sampler, "n_calls": run["n_calls"],
+            "min_num_live_points": min_num_live_points, "quick": quick,
+            "prior": {"log10_mzp": list(PRIOR_LOG10_MZP), "log10_gx": list(PRIOR_LOG10_GX)}}
+
+
+__all__ = ["HISTOGRAM_2D", "PRIOR_LOG10_GX", "PRIOR_LOG10_MZP", "SAMPLERS", "posterior_1d",
+           "posterior_1d_grid", "posterior_2d", "refine_max"]

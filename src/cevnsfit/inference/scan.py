@@ -1,0 +1,378 @@
+"""Resumable grid scans as Dask tasks (ANALYSES.md section 3: exclusions on a 2D grid).
+
+:func:`grid_scan` evaluates a vectorised, picklable ``evaluator(points) -> values`` over the
+outer product of named 1D axes. The flattened grid (C order, first axis slowest) is cut into
+chunks of ``chunk_size`` points; each chunk is one task, and the task itself writes its
+values to ``out_dir/chunk_NNNNNN.npy`` atomically (temporary file + ``os.replace``), so a
+chunk on disk is always complete. ``out_dir/manifest.json`` records the axes (and their
+hash), the chunk size and a description of the evaluator; a re-run with the same manifest
+computes only the chunks that are missing, so a killed scan resumes and gives the identical
+array. The result is always assembled from the files.
+
+Schedulers (also used by :mod:`cevnsfit.inference.toys`, see :func:`run_tasks`):
+
+- ``None`` / ``"local"``: an embedded :class:`distributed.LocalCluster` with one
+  single-threaded worker process per available core, dashboard off, closed afterwards;
+- ``"synchronous"``: in-process, one task after the other (dask's synchronous scheduler;
+  tests, debugging);
+- any other string: the address of a running scheduler, ``distributed.Client(address)``
+  (see ``docs/cluster.md``); a :class:`distributed.Client` is used as given.
+
+Workers must see ``out_dir`` (a shared file system on a cluster).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from ..errors import CevnsfitError, DataFileError, ParameterError
+
+MANIFEST = "manifest.json"
+FORMAT = "cevnsfit-grid-scan"
+FORMAT_VERSION = 1
+
+
+class ScanMismatchError(CevnsfitError, ValueError):
+    """``out_dir`` holds a scan of a different grid, chunking or evaluator."""
+
+
+# ---------------------------------------------------------------------------------------------
+# evaluators
+# ---------------------------------------------------------------------------------------------
+
+#: Likelihoods built in this process, keyed by their JSON description (one per worker process).
+_LIKELIHOOD_CACHE: dict[str, object] = {}
+
+
+def _canonical(obj) -> object:
+    """JSON round trip: tuples become lists, keys strings; what a manifest stores."""
+    return json.loads(json.dumps(obj, sort_keys=True, default=repr))
+
+
+def cached_likelihood(datasets, mode: str = "paper", options: dict | None = None):
+    """``cevnsfit.likelihood(datasets, mode, options=options)``, built once per process."""
+    from ..likelihoods import _parse, likelihood
+
+    key = json.dumps(_canonical({"datasets": _parse(datasets), "mode": mode, "options": options or {}}),
+                     sort_keys=True)
+    if key not in _LIKELIHOOD_CACHE:
+        _LIKELIHOOD_CACHE[key] = likelihood(datasets, mode=mode, options=options)
+    return _LIKELIHOOD_CACHE[key]
+
+
+class LoglikeEvaluator:
+    """ln L of the L_mu - L_tau model at points ``{"log10_mzp": ..., "log10_gx": ...}``
+    (optionally ``"r"``, else the fixed ``r``), vectorised over the points.
+
+    Only the dataset names and options travel to the workers; each worker process builds the
+    likelihood on first use and keeps it (:func:`cached_likelihood`).
+
+    >>> ev = LoglikeEvaluator("csi2017,cenns10", r=1.0)     # nothing is built yet
+    >>> ev
+    LoglikeEvaluator(csi2017+cenns10, mode='paper', r=1.0)
+    >>> ev({"log10_mzp": np.array([1.3]), "log10_gx": np.array([-4.0])}).shape   # doctest: +SKIP
+    (1,)
+    """
+
+    keys = ("log10_mzp", "log10_gx")
+
+    def __init__(self, datasets, mode: str = "paper", r: float = 1.0, options: dict | None = None):
+        from ..likelihoods import _parse
+
+        self.datasets = _parse(datasets)
+        self.mode = mode
+        self.r = float(r)
+        self.options = options or {}
+
+    def likelihood(self):
+        return cached_likelihood(self.datasets, self.mode, self.options)
+
+    def describe(self) -> dict:
+        from .. import __version__
+
+        return {"class": "cevnsfit.inference.scan.LoglikeEvaluator", "quantity": "ln L",
+                "datasets": self.datasets, "mode": self.mode, "r": self.r, "options": self.options,
+                "cevnsfit_version": __version__}
+
+    def __call__(self, points: dict) -> np.ndarray:
+        missing = [k for k in self.keys if k not in points]
+        if missing:
+            raise ParameterError(f"LoglikeEvaluator needs points {self.keys} (and optionally 'r'); missing {missing}")
+        r = points.get("r", self.r)
+        return np.asarray(self.likelihood().logl(10.0 ** np.asarray(points["log10_mzp"]),
+                                                 10.0 ** np.asarray(points["log10_gx"]), r), dtype=float)
+
+    def __repr__(self) -> str:
+        return f"LoglikeEvaluator({'+'.join(self.datasets)}, mode={self.mode!r}, r={self.r})"
+
+
+def describe_evaluator(evaluator) -> dict:
+    """What the manifest records about an evaluator: its ``describe()`` if it has one, else
+    its importable name. Two runs resume each other only if these agree."""
+    if hasattr(evaluator, "describe"):
+        return _canonical(evaluator.describe())
+    target = evaluator if callable(evaluator) and hasattr(evaluator, "__qualname__") else type(evaluator)
+    return {"callable": f"{target.__module__}.{target.__qualname__}"}
+
+
+# ---------------------------------------------------------------------------------------------
+# schedulers and tasks
+# ---------------------------------------------------------------------------------------------
+
+def available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+@contextlib.contextmanager
+def dask_client(scheduler=None, n_workers: int | None = None):
+    """Yield a :class:`distributed.Client` for ``scheduler`` (``None`` for ``"synchronous"``);
+    clusters and clients created here are closed on exit."""
+    if scheduler == "synchronous":
+        yield None
+        return
+    import distributed
+
+    if isinstance(scheduler, distributed.Client):
+        yield scheduler
+        return
+    if scheduler is None or scheduler == "local":
+        n = int(n_workers or available_cores())
+        with distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                      dashboard_address=None, silence_logs=logging.ERROR) as cluster, \
+                distributed.Client(cluster) as client:
+            yield client
+        return
+    if not isinstance(scheduler, str):
+        raise ParameterError(f"scheduler must be None, 'local', 'synchronous', a scheduler address or a "
+                             f"distributed.Client, got {scheduler!r}")
+    with distributed.Client(scheduler) as client:
+        yield client
+
+
+def _progress_bar(enabled: bool):
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                               TimeRemainingColumn)
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    TimeRemainingColumn(), disable=not enabled)
+
+
+def run_tasks(fn: Callable, task_args: Sequence[tuple], scheduler=None, progress: bool = False,
+              description: str = "tasks", n_workers: int | None = None, total: int | None = None,
+              completed: int = 0) -> list:
+    """``[fn(*args) for args in task_args]`` as Dask tasks on ``scheduler`` (see module doc),
+    results in input order, with an optional rich progress bar (``total``/``completed`` let a
+    resumed job show the work already done)."""
+    import dask
+
+    task_args = list(task_args)
+    total = len(task_args) + completed if total is None else total
+    with _progress_bar(progress) as bar:
+        job = bar.add_task(description, total=total, completed=completed)
+        if not task_args:
+            return []
+        with dask_client(scheduler, n_workers) as client:
+            if client is None:
+                out = []
+                with dask.config.set(scheduler="synchronous"):
+                    for args in task_args:
+                        out.append(dask.delayed(fn, pure=False)(*args).compute())
+                        bar.advance(job)
+                return out
+            from distributed import as_completed
+
+            futures = [client.submit(fn, *args, pure=False) for args in task_args]
+            try:
+                for _ in as_completed(futures):
+                    bar.advance(job)
+                return client.gather(futures)
+            finally:
+                client.cancel([f for f in futures if not f.done()])
+
+
+# ---------------------------------------------------------------------------------------------
+# grid scans
+# ---------------------------------------------------------------------------------------------
+
+def _chunk_path(out_dir: Path, index: int) -> Path:
+    return out_dir / f"chunk_{index:06d}.npy"
+
+
+def _atomic_write(path: Path, write: Callable) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def axes_hash(axes: dict) -> str:
+    """SHA-256 of the axis names and their float64 values (order matters)."""
+    h = hashlib.sha256()
+    for name, values in axes.items():
+        h.update(name.encode() + b"\0")
+        h.update(np.ascontiguousarray(values, dtype="<f8").tobytes() + b"\0")
+    return h.hexdigest()
+
+
+def _check_axes(axes: dict) -> dict:
+    if not isinstance(axes, dict) or not axes:
+        raise ParameterError("axes must be a non-empty dict {name: 1D array}")
+    out = {}
+    for name, values in axes.items():
+        a = np.asarray(values, dtype=float)
+        if a.ndim != 1 or a.size == 0 or not np.all(np.isfinite(a)):
+            raise ParameterError(f"axis {name!r} must be a non-empty 1D array of finite numbers")
+        out[str(name)] = a
+    return out
+
+
+def _scan_chunk(evaluator, names, arrays, shape, index, lo, hi, out_dir) -> int:
+    """One task: evaluate points lo..hi-1 of the flattened grid and write chunk ``index``."""
+    idx = np.unravel_index(np.arange(lo, hi), shape)
+    points = {name: arr[i] for name, arr, i in zip(names, arrays, idx)}
+    values = np.asarray(evaluator(points), dtype=float)
+    if values.shape != (hi - lo,):
+        raise ParameterError(f"evaluator returned shape {values.shape} for {hi - lo} points; expected ({hi - lo},)")
+    _atomic_write(_chunk_path(Path(out_dir), index), lambda fh: np.save(fh, values))
+    return index
+
+
+def _chunk_done(path: Path, length: int) -> bool:
+    try:
+        return np.load(path, mmap_mode="r").shape == (length,)
+    except (OSError, ValueError):
+        return False
+
+
+def _clear(out_dir: Path) -> None:
+    for p in out_dir.glob("chunk_*.npy"):
+        p.unlink()
+    for p in out_dir.glob(".chunk_*.tmp"):
+        p.unlink()
+    (out_dir / MANIFEST).unlink(missing_ok=True)
+
+
+def _manifest(axes: dict, chunk_size: int, evaluator) -> dict:
+    shape = [a.size for a in axes.values()]
+    return {"format": FORMAT, "version": FORMAT_VERSION,
+            "axes": {k: v.tolist() for k, v in axes.items()}, "axes_hash": axes_hash(axes),
+            "shape": shape, "chunk_size": int(chunk_size),
+            "n_chunks": math.ceil(math.prod(shape) / chunk_size),
+            "evaluator": describe_evaluator(evaluator)}
+
+
+def grid_scan(evaluator: Callable, axes: dict, out_dir, chunk_size: int = 2000, scheduler=None,
+              progress: bool = True, overwrite: bool = False, n_workers: int | None = None) -> np.ndarray:
+    """Evaluate ``evaluator`` on the outer-product grid of ``axes``; resumable.
+
+    ``evaluator(points)`` gets a dict {axis name: 1D array of coordinates} (one entry per grid
+    point of a chunk) and returns a 1D array of values; it must be picklable for a
+    distributed scheduler (e.g. :class:`LoglikeEvaluator`). Returns the values with shape
+    ``tuple(len(a) for a in axes.values())``, ``values[i, j, ...]`` at
+    ``(axes[0][i], axes[1][j], ...)``.
+
+    ``out_dir`` receives ``manifest.json`` and one ``chunk_NNNNNN.npy`` per chunk. If it holds
+    a scan with the same manifest (axes, chunk size, evaluator description), only missing
+    chunks are computed; a different manifest raises :class:`ScanMismatchError` unless
+    ``overwrite=True``, which discards the old files. ``scheduler``: see the module doc;
+    ``n_workers`` sizes the embedded LocalCluster (default: one per core).
+
+    >>> import tempfile
+    >>> axes = {"x": np.arange(4.0), "y": np.array([1.0, 10.0, 100.0])}
+    >>> grid_scan(lambda p: p["x"] * p["y"], axes, tempfile.mkdtemp(), chunk_size=5,
+    ...           scheduler="synchronous", progress=False)
+    array([[  0.,   0.,   0.],
+           [  1.,  10., 100.],
+           [  2.,  20., 200.],
+           [  3.,  30., 300.]])
+    """
+    axes = _check_axes(axes)
+    chunk_size = int(chunk_size)
+    if chunk_size < 1:
+        raise ParameterError(f"chunk_size must be >= 1, got {chunk_size}")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    manifest = _manifest(axes, chunk_size, evaluator)
+    mpath = out_dir / MANIFEST
+    if mpath.exists():
+        try:
+            old = json.loads(mpath.read_text())
+        except ValueError as exc:
+            raise ScanMismatchError(f"{mpath} is not a valid scan manifest; pass overwrite=True to discard") from exc
+        diff = [k for k in ("format", "axes_hash", "shape", "chunk_size", "evaluator") if old.get(k) != manifest[k]]
+        if diff and not overwrite:
+            raise ScanMismatchError(
+                f"{out_dir} holds a scan with a different {', '.join(diff)} "
+                f"(stored evaluator: {old.get('evaluator')}; this one: {manifest['evaluator']}); "
+                "use another out_dir or pass overwrite=True to discard it")
+        if overwrite:
+            _clear(out_dir)
+    elif any(out_dir.glob("chunk_*.npy")):
+        if not overwrite:
+            raise ScanMismatchError(f"{out_dir} has chunk files but no {MANIFEST}; pass overwrite=True to discard them")
+        _clear(out_dir)
+    if not mpath.exists():
+        _atomic_write(mpath, lambda fh: fh.write(json.dumps(manifest, indent=1).encode()))
+    for pattern in (".chunk_*.tmp", f".{MANIFEST}.*.tmp"):      # left by a killed run
+        for stale in out_dir.glob(pattern):
+            stale.unlink(missing_ok=True)
+
+    shape = tuple(manifest["shape"])
+    n = math.prod(shape)
+    bounds = [(i, i * chunk_size, min((i + 1) * chunk_size, n)) for i in range(manifest["n_chunks"])]
+    todo = [b for b in bounds if not _chunk_done(_chunk_path(out_dir, b[0]), b[2] - b[1])]
+    names, arrays = list(axes), list(axes.values())
+    run_tasks(_scan_chunk, [(evaluator, names, arrays, shape, i, lo, hi, str(out_dir)) for i, lo, hi in todo],
+              scheduler=scheduler, progress=progress, description="scan", n_workers=n_workers,
+              total=len(bounds), completed=len(bounds) - len(todo))
+    return load_scan(out_dir)[0]
+
+
+def load_scan(out_dir, allow_partial: bool = False) -> tuple[np.ndarray, dict]:
+    """Read a scan written by :func:`grid_scan`: ``(values, axes)``. Missing chunks raise
+    :class:`~cevnsfit.errors.DataFileError` unless ``allow_partial`` (then they are NaN)."""
+    out_dir = Path(out_dir)
+    mpath = out_dir / MANIFEST
+    if not mpath.exists():
+        raise DataFileError(f"{out_dir} has no {MANIFEST}: not a grid_scan output directory")
+    manifest = json.loads(mpath.read_text())
+    axes = {k: np.asarray(v, dtype=float) for k, v in manifest["axes"].items()}
+    shape, cs = tuple(manifest["shape"]), manifest["chunk_size"]
+    n = math.prod(shape)
+    values = np.full(n, np.nan)
+    missing = []
+    for i in range(manifest["n_chunks"]):
+        lo, hi = i * cs, min((i + 1) * cs, n)
+        path = _chunk_path(out_dir, i)
+        if _chunk_done(path, hi - lo):
+            values[lo:hi] = np.load(path)
+        else:
+            missing.append(i)
+    if missing and not allow_partial:
+        raise DataFileError(f"{out_dir}: {len(missing)} of {manifest['n_chunks']} chunks missing "
+                            f"(first: {missing[0]}); re-run grid_scan to complete it")
+    return values.reshape(shape), axes
+
+
+__all__ = ["LoglikeEvaluator", "ScanMismatchError", "axes_hash", "cached_likelihood", "dask_client",
+           "describe_evaluator", "grid_scan", "load_scan", "run_tasks"]
