@@ -158,3 +158,18 @@ def test_bad_inputs():
         like.logl(float("nan"), 1e-3)
     with pytest.raises(ParameterError, match="r"):
         like.logl(20.0, 1e-3, r=-1.0)
+
+
+def test_jeffreys_background_prior_brute_force_and_effect():
+    # Int dB B^(-1/2) e^{-B} B^n_AC / Gamma(n_AC + 1/2) P(k; B) = NB(k; n_AC + 1/2, 1/2)
+    from cevnsfit.likelihoods.stats import log_negbin
+    for n_ac, k in ((0, 2), (6, 4)):
+        brute, _ = integrate.quad(lambda b: stats.poisson.pmf(k, b) * stats.gamma.pdf(b, n_ac + 0.5), 0, np.inf)
+        assert np.exp(log_negbin(k, n_ac, 1.0, 0.5)) == pytest.approx(brute, rel=1e-8)
+    # the flat prior's extra background count per bin drives the CsI preference for a deficit
+    flat = cevnsfit.likelihood("csi2017")
+    jeff = cevnsfit.likelihood("csi2017", options={"csi2017": {"background_prior": "jeffreys"}})
+    from cevnsfit.inference.fits import fit_gx
+    assert fit_gx(jeff, 20.0)["t"] < fit_gx(flat, 20.0)["t"] - 2.0
+    with pytest.raises(UnknownNameError, match="background_prior"):
+        cevnsfit.likelihood("csi2017", options={"csi2017": {"background_prior": "uniform-ish"}})

@@ -71,15 +71,33 @@ def chi2(mzp, r, normalisation, as_json, plot):
 @click.option("--n-mzp", type=int, default=101, show_default=True)
 @click.option("--n-gx", type=int, default=121, show_default=True)
 @click.option("--dof", type=int, default=2, show_default=True, help="Wilks degrees of freedom")
+@click.option("--checkpoint", type=click.Path(file_okay=False),
+              help="run the grid as chunked Dask tasks, checkpointed in this directory (resumable)")
+@click.option("--scheduler", default=None, help="with --checkpoint: Dask scheduler address (default: embedded cluster)")
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--plot", type=click.Path(dir_okay=False))
-def exclusion(dataset_sets, mode, r, n_mzp, n_gx, dof, as_json, plot):
+def exclusion(dataset_sets, mode, r, n_mzp, n_gx, dof, checkpoint, scheduler, as_json, plot):
     """2-sigma exclusion maps in (log10 M_Z', log10 g_x) for dataset combinations."""
-    from ..inference.exclusion import exclusion_map
+    from pathlib import Path
+
+    import numpy as np
+
+    from ..inference.exclusion import LOG10_GX_RANGE, LOG10_MZP_RANGE, exclusion_map
+    from ..inference.scan import LoglikeEvaluator, grid_scan
     from ..outputs.figures import plot_exclusions
 
+    def grid(ds):
+        if not checkpoint:
+            return None
+        axes = {"log10_mzp": np.linspace(*LOG10_MZP_RANGE, n_mzp), "log10_gx": np.linspace(*LOG10_GX_RANGE, n_gx)}
+        values = grid_scan(LoglikeEvaluator(ds, mode=mode, r=r), axes,
+                           Path(checkpoint) / f"{ds.replace(',', '+')}_{mode}_r{r:g}", scheduler=scheduler,
+                           progress=not as_json)
+        return np.asarray(values).reshape(n_mzp, n_gx)
+
     try:
-        maps = {ds: exclusion_map(ds, mode=mode, r=r, n_mzp=n_mzp, n_gx=n_gx, dof=dof) for ds in dataset_sets}
+        maps = {ds: exclusion_map(ds, mode=mode, r=r, n_mzp=n_mzp, n_gx=n_gx, dof=dof, logl_grid=grid(ds))
+                for ds in dataset_sets}
         if plot:
             plot_exclusions(maps, plot)
     except CevnsfitError as exc:

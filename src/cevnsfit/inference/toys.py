@@ -60,7 +60,8 @@ def _toy_csi(term: CsiPaperLikelihood, sm, rng) -> CsiPaperLikelihood:
         a[bad] = rng.normal(0.0, term.sigma, int(bad.sum()))
     counts = rng.poisson((1.0 + a) * n_sm + b)
     anti = rng.poisson(b)
-    return CsiPaperLikelihood(counts, anti, sigma=term.sigma, quadrature=term.quadrature)
+    return CsiPaperLikelihood(counts, anti, sigma=term.sigma, quadrature=term.quadrature,
+                              background_prior=term.background_prior)
 
 
 def _toy_cenns(term: CennsPaperLikelihood, sm, rng) -> CennsPaperLikelihood:

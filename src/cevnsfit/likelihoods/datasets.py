@@ -45,10 +45,10 @@ class DatasetTerm:
         return self.term.logl(self.prediction(model))
 
 
-def _csi2017(mode, matching, quadrature: str = "exact", n_nodes: int = 24, **opt):
+def _csi2017(mode, matching, quadrature: str = "exact", n_nodes: int = 24, background_prior: str = "flat", **opt):
     exp = get_experiment("csi2017", "paper", **opt)
     term = CsiPaperLikelihood(exp.data["C"], exp.data["AC"], sigma=exp.info["prediction_sigma"],
-                              quadrature=quadrature, n_nodes=n_nodes)
+                              quadrature=quadrature, n_nodes=n_nodes, background_prior=background_prior)
     return DatasetTerm("csi2017", exp, term, matching=matching)
 
 

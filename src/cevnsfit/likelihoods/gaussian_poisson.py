@@ -29,14 +29,15 @@ from scipy import special
 _LOG_SQRT_2PI = 0.5 * np.log(2.0 * np.pi)
 
 
-def _miller_log_scaled(rho: np.ndarray, sig: np.ndarray, jmax: int) -> np.ndarray:
+def _miller_log_scaled(rho: np.ndarray, sig: np.ndarray, jmax: int, mu_min: float = 1.0) -> np.ndarray:
     """ln of the scaled ratios t_j (j = 0..jmax) by backward recurrence, for entries with m < 0.
 
     In scaled form t_{k-1} = (t_{k+1} - rho t_k) / (k sig^2), rho = m/S, sig = s/S. The values
     are renormalised on the way down and stored as logarithms with the running scale.
     """
-    mu_std = np.abs(rho / sig)
-    k_start = int(np.ceil((np.sqrt(jmax) + 18.0 / max(float(np.min(mu_std)), 1.0)) ** 2)) + 10
+    # start index from the bucket's lower edge |m/s| >= mu_min (not from the batch), so a value
+    # does not depend on which other points share the call
+    k_start = int(np.ceil((np.sqrt(jmax) + 18.0 / max(mu_min, 1.0)) ** 2)) + 10
     sig2 = sig * sig
     hi = np.zeros_like(rho)
     cur = np.ones_like(rho)
@@ -80,7 +81,7 @@ def _log_moment_ratios(m, s, log_cdf, counts, nmax, consume):
         for lo_, hi_ in zip(edges[:-1], edges[1:]):
             b = (mu_abs >= lo_) & (mu_abs < hi_) if lo_ > 1.0 else mu_abs < hi_
             if np.any(b):
-                table[:, b] = _miller_log_scaled(r[b], g[b], nmax)
+                table[:, b] = _miller_log_scaled(r[b], g[b], nmax, lo_)
         miller = (idx, table)
     t_prev = np.ones_like(m)
     # T_1/T_0 = m + s phi(m/s)/Phi(m/s), scaled by S

@@ -11,9 +11,12 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-from ..errors import ParameterError
+from ..errors import ParameterError, UnknownNameError
 from .gaussian_poisson import log_smeared_poisson, log_smeared_poisson_sum
-from .stats import gauss_hermite_normal, log_negbin_half, log_poisson
+from .stats import gauss_hermite_normal, log_negbin, log_poisson
+
+#: Prior exponent shape c of the steady-state mean, prior B^(c - 1).
+BACKGROUND_PRIORS = {"flat": 1.0, "jeffreys": 0.5}
 
 
 def _sum_bins(x: np.ndarray, nbins_axes: int) -> np.ndarray:
@@ -32,13 +35,17 @@ class CsiPaperLikelihood:
             = Int_0^inf dy N(y; 1, sigma^2) e^{-y N_b} sum_j c_bj (y N_b)^j,
               c_bj = NB(n_b - j; n_AC + 1, 1/2) / j!,   y = 1 + a > 0 (truncated envelope).
 
+    ``background_prior``: ``"flat"`` (the reference analysis; the background posterior then has
+    mean n_AC + 1 per bin, one count too many, which over 144 bins biases the fit towards a
+    CEvNS deficit) or ``"jeffreys"`` (prior B^(-1/2): NB(k; n_AC + 1/2, 1/2)).
+
     The y-integral is done exactly with truncated Gaussian moments
     (:mod:`cevnsfit.likelihoods.gaussian_poisson`); ``quadrature="gauss-hermite"`` with
     ``n_nodes`` gives the plain Gauss-Hermite rule for comparison.
     """
 
     def __init__(self, observed, anti_coincidence, sigma: float = 0.28, quadrature: str = "exact",
-                 n_nodes: int = 24):
+                 n_nodes: int = 24, background_prior: str = "flat"):
         self.n = np.asarray(observed, dtype=float)
         self.n_ac = np.asarray(anti_coincidence, dtype=float)
         self.sigma = sigma
@@ -47,7 +54,11 @@ class CsiPaperLikelihood:
         self.nmax = int(self.counts.max())
         j = np.arange(self.nmax + 1)
         k = self.counts[None, :] - j[:, None]                                    # (nmax+1, bins)
-        logc = log_negbin_half(np.maximum(k, 0), self.n_ac.ravel()[None, :]) - special.gammaln(j + 1.0)[:, None]
+        if background_prior not in BACKGROUND_PRIORS:
+            raise UnknownNameError(f"background_prior must be one of {tuple(BACKGROUND_PRIORS)}, got {background_prior!r}")
+        self.background_prior = background_prior
+        logc = (log_negbin(np.maximum(k, 0), self.n_ac.ravel()[None, :], 1.0, BACKGROUND_PRIORS[background_prior])
+                - special.gammaln(j + 1.0)[:, None])
         self.log_coef = np.where(k >= 0, logc, -np.inf)
         self.coef = np.exp(self.log_coef)
         self.quadrature = quadrature

@@ -39,27 +39,27 @@ def gauss_hermite_normal(n: int) -> tuple[np.ndarray, np.ndarray]:
 
 def log_negbin_half(k, n_ac) -> np.ndarray:
     """ln NB(k; n_AC + 1, 1/2): the flat-prior Gamma(n_AC + 1, 1) posterior of a background mean
-    measured as n_AC counts, folded with a Poisson count k (ANALYSES.md section 2).
+    measured as n_AC counts, folded with a Poisson count k (ANALYSES.md section 2); equal
+    windows and a flat prior in :func:`log_negbin`.
 
     >>> from scipy import stats
     >>> bool(np.isclose(np.exp(log_negbin_half(4, 7)), stats.nbinom.pmf(4, 8, 0.5)))
     True
     """
-    k = np.asarray(k, dtype=float)
-    n_ac = np.asarray(n_ac, dtype=float)
-    return (special.gammaln(n_ac + k + 1) - special.gammaln(n_ac + 1) - special.gammaln(k + 1)
-            - (n_ac + k + 1) * np.log(2.0))
+    return log_negbin(k, n_ac, 1.0, 1.0)
 
 
-def log_negbin(k, n_ac, ratio: float = 1.0) -> np.ndarray:
-    """ln NB(k; n_AC + 1, p = 1/(1 + ratio)): a Poisson count k whose mean is ``ratio`` times a
-    background mean measured as n_AC counts (flat prior), e.g. windows of different exposure.
+def log_negbin(k, n_ac, ratio: float = 1.0, prior_shape: float = 1.0) -> np.ndarray:
+    """ln NB(k; n_AC + c, p = 1/(1 + ratio)): a Poisson count k whose mean is ``ratio`` times a
+    background mean measured as n_AC counts, e.g. windows of different exposure. The prior on
+    the background mean B is B^(c - 1): c = 1 flat (the posterior of B is Gamma(n_AC + 1), mean
+    n_AC + 1), c = 1/2 Jeffreys (Gamma(n_AC + 1/2)).
 
     >>> from scipy import stats
     >>> bool(np.isclose(np.exp(log_negbin(4, 7, 0.8)), stats.nbinom.pmf(4, 8, 1 / 1.8)))
     True
     """
     k = np.asarray(k, dtype=float)
-    n_ac = np.asarray(n_ac, dtype=float)
-    return (special.gammaln(n_ac + k + 1) - special.gammaln(n_ac + 1) - special.gammaln(k + 1)
-            + k * np.log(ratio / (1.0 + ratio)) - (n_ac + 1) * np.log(1.0 + ratio))
+    a = np.asarray(n_ac, dtype=float) + prior_shape
+    return (special.gammaln(a + k) - special.gammaln(a) - special.gammaln(k + 1)
+            + k * np.log(ratio / (1.0 + ratio)) - a * np.log(1.0 + ratio))

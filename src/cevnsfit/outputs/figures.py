@@ -62,7 +62,8 @@ def plot_exclusions(maps: dict, paths, g2_preset="2021", bounds=True, title=None
         ax.set_ylim(1e-4, 1e-1)
         ax.set_xlabel(r"$M_{Z'}$ [MeV]")
         ax.set_ylabel(r"$g_x$")
-        ax.set_title(title or r"$L_\mu - L_\tau$: $2\sigma$ exclusions (excluded above / inside contours)", fontsize=8)
+        ax.set_title(title or r"$L_\mu - L_\tau$: $2\sigma$ contours (Wilks, 2 dof); excluded above the upper curves and, "
+                              "where the data prefer a reduced rate, below the lower ones", fontsize=7)
         ax.legend(fontsize=6.5, loc="upper left", bbox_to_anchor=(1.01, 1.0))
         _save(fig, paths)
 

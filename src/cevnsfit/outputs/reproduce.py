@@ -24,6 +24,7 @@ from ..inference.exclusion import LOG10_GX_RANGE, LOG10_MZP_RANGE, exclusion_map
 from ..inference.fits import chi2_totals, fit_gx
 from ..inference.sampling import posterior_1d, posterior_1d_grid, posterior_2d
 from ..inference.scan import LoglikeEvaluator, dask_client, grid_scan
+from ..inference.toys import toy_calibration
 from ..likelihoods import likelihood
 from ..likelihoods.csi2021 import sm_normalisation_fit
 from ..models import LmuLtau
@@ -56,12 +57,13 @@ class Settings:
     quick_sampler: bool
     chunk_size: int
     full_mode_points: bool
+    n_toys: int
 
 
 FULL = Settings(n_mzp=101, n_gx=121, nlive_1d=400, nlive_2d=400, quick_sampler=False, chunk_size=2000,
-                full_mode_points=True)
+                full_mode_points=True, n_toys=400)
 QUICK = Settings(n_mzp=26, n_gx=31, nlive_1d=100, nlive_2d=150, quick_sampler=True, chunk_size=400,
-                 full_mode_points=False)
+                 full_mode_points=False, n_toys=40)
 
 
 def versions() -> dict:
@@ -262,7 +264,16 @@ def reproduce(out_dir, quick: bool = False, mode: str = "paper", scheduler=None,
         "baseline (paper matching, physical sign)": _fit_rows("csi2017,cenns10", mode, ratios=(1.0,)),
         "paper_sign (printed loop logarithm)": _fit_rows("csi2017,cenns10", mode, ratios=(1.0,), paper_sign=True),
         "full matching (sqrt(2) G_F)": _fit_rows("csi2017,cenns10", mode, ratios=(1.0,), matching="full"),
+        "Jeffreys prior on the CsI steady state": _fit_rows("csi2017,cenns10", mode, ratios=(1.0,),
+                                                           options={"csi2017": {"background_prior": "jeffreys"}}),
     }
+    log("Toy-MC calibration of the significance (SM on the boundary), CsI 2017 + Ar, r = 1")
+    res["toys"] = []
+    for m in MASSES:
+        tc = toy_calibration("csi2017,cenns10", m, r=1.0, n_toys=settings.n_toys, seed=seed, scheduler=scheduler)
+        res["toys"].append({"mzp_mev": m, "r": 1.0, "n_toys": settings.n_toys, "seed": seed,
+                            **{k: tc[k] for k in ("t_obs", "p_toys", "p_toys_err", "z_toys", "p_wilks", "z_wilks",
+                                                  "p_wilks_half", "z_wilks_half")}})
     if settings.full_mode_points and mode == "paper":
         log("Full-mode likelihoods (profiled nuisances) at the Table II points, r = 1")
         res["full_mode"] = {label: _fit_rows(ds, "full", ratios=(1.0,))
