@@ -66,6 +66,7 @@ class Experiment:
     data: dict = field(default_factory=dict)
     info: dict = field(default_factory=dict)
     matching: str = "paper"
+    _shape_matrix: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def shape(self) -> tuple:
@@ -89,10 +90,11 @@ class Experiment:
         if by_flavour or self.layout is not None or not self.group_shapes:
             full = self._layout(energy)
             return full if by_flavour else full.sum(axis=-len(self.shape) - 1)
-        # sum over flavour groups inside one matrix product: (..., n_e, 3) @ (3, rest)
-        rest = self.shape[1:]
-        shapes = np.stack([np.asarray(self.group_shapes[g], dtype=float).ravel() for g in FLAVOUR_GROUPS])
-        return (np.swapaxes(energy, -1, -2) @ shapes).reshape(energy.shape[:-2] + self.shape)
+        # sum over flavour groups inside one matrix product: (..., n_e, 3) @ (3, other bins)
+        if self._shape_matrix is None:
+            self._shape_matrix = np.stack([np.asarray(self.group_shapes[g], dtype=float).ravel()
+                                           for g in FLAVOUR_GROUPS])
+        return (np.swapaxes(energy, -1, -2) @ self._shape_matrix).reshape(energy.shape[:-2] + self.shape)
 
     def total(self, model=None, **kw) -> np.ndarray:
         """Total expected counts over all bins."""

@@ -38,10 +38,9 @@ from scipy import special
 
 from ..errors import ParameterError, UnknownNameError
 from ..experiments import get_experiment
-from .datasets import AR_TOTALS, CSI_TOTALS, FULL_BUILDERS, DatasetTerm
+from .datasets import FULL_BUILDERS, PAPER_BUILDERS, DatasetTerm
 from .morph import (COMPONENTS, RELATIVE_WIDTHS, TEMPLATE_KEYS, TemplateMorph, interpolation_slopes,
                     interpolation_weights, release_morph, unit_shape)
-from .paper import AsimovPoisson, TotalsChi2
 
 _LOG_SQRT_2PI = 0.5 * np.log(2.0 * np.pi)
 _U_MAX = 30.0          # exp(30) ~ 1e13: caps 1 + a so a wild MIGRAD step cannot overflow
@@ -445,44 +444,14 @@ def _cenns10(mode, matching, **options):
     return DatasetTerm("cenns10", exp, term, matching=matching, info={"likelihood": "profile"})
 
 
-def _csi2020_totals(mode, matching, **options):
-    """Identical to `paper` (:class:`TotalsChi2`, closed-form profile) on the full-mode experiment."""
-    exp = get_experiment("csi2020_totals", "full", **options)
-    term = TotalsChi2(CSI_TOTALS["observed"], CSI_TOTALS["var_obs"], CSI_TOTALS["sigma_norm"])
-    return DatasetTerm("csi2020_totals", exp, term, matching=matching)
-
-
-def _cenns10_totals(mode, matching, normalisation: str = "published", **options):
-    """Identical to `paper` on the full-mode CENNS-10 experiment: N_th,Ar = 128 N_Ar(theta)/N_Ar(SM)
-    (``published``) or N_Ar(theta) (``computed``); the full-mode SM total is the release's 128, so
-    the two nearly coincide."""
-    if normalisation not in ("published", "computed"):
-        raise UnknownNameError(f"normalisation must be 'published' or 'computed', got {normalisation!r}")
-    exp = get_experiment("cenns10", "full", **options)
-    sm_total = float(exp.predict(None).sum())
-    scale = AR_TOTALS["sm_published"] / sm_total if normalisation == "published" else 1.0
-
-    def transform(pred):
-        return pred.reshape(pred.shape[: pred.ndim - 3] + (-1,)).sum(-1, keepdims=True) * scale
-
-    term = TotalsChi2(AR_TOTALS["observed"], AR_TOTALS["var_obs"], AR_TOTALS["sigma_norm"])
-    return DatasetTerm("cenns10_totals", exp, term, transform=transform, matching=matching,
-                       info={"normalisation": normalisation})
-
-
-def _ccm(mode, matching, **options):
-    """Identical to `paper`: Asimov Poisson, no nuisance."""
-    exp = get_experiment("ccm", "full", **options)
-    term = AsimovPoisson(exp.predict(None), n_bin_axes=len(exp.shape))
-    return DatasetTerm("ccm", exp, term, matching=matching)
-
-
+# The totals and the CCM Asimov term have no shared nuisances beyond their closed-form
+# minimum: the paper builders serve both modes.
 FULL_BUILDERS.update({
     "csi2017": _csi2017,
     "cenns10": _cenns10,
-    "ccm": _ccm,
-    "csi2020_totals": _csi2020_totals,
-    "cenns10_totals": _cenns10_totals,
+    "ccm": PAPER_BUILDERS["ccm"],
+    "csi2020_totals": PAPER_BUILDERS["csi2020_totals"],
+    "cenns10_totals": PAPER_BUILDERS["cenns10_totals"],
 })
 
 __all__ = ["STEADY_STATE_MODELS", "CennsFullLikelihood", "CsiFullLikelihood", "cenns10_cv_backgrounds",
