@@ -40,15 +40,27 @@ def draw_bounds(ax, names=tuple(LIMIT_CURVES), extra_files=()):
         ax.plot(m, g, color=colour, ls=ls, lw=1.2, label=f"{label} (excluded above)")
 
 
-def plot_exclusions(maps: dict, paths, g2_preset="2021", bounds=True, title=None, extra_bounds=()) -> None:
-    """2 sigma exclusion contours per dataset combination in (M_Z', g_x), log-log."""
+def _mass_coupling_plane(g2_preset, bounds, extra_bounds=()):
+    """A log-log (M_Z', g_x) frame over the scan ranges with the g-2 band and existing bounds."""
     import matplotlib.pyplot as plt
 
+    fig, ax = plt.subplots(figsize=(8.4, 4.6))
+    draw_g2_band(ax, g2_preset)
+    if bounds:
+        draw_bounds(ax, extra_files=extra_bounds)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlim(10**0.5, 1e3)
+    ax.set_ylim(1e-4, 1e-1)
+    ax.set_xlabel(r"$M_{Z'}$ [MeV]")
+    ax.set_ylabel(r"$g_x$")
+    return fig, ax
+
+
+def plot_exclusions(maps: dict, paths, g2_preset="2021", bounds=True, title=None, extra_bounds=()) -> None:
+    """2 sigma exclusion contours per dataset combination in (M_Z', g_x), log-log."""
     with figure_style():
-        fig, ax = plt.subplots(figsize=(8.4, 4.6))
-        draw_g2_band(ax, g2_preset)
-        if bounds:
-            draw_bounds(ax, extra_files=extra_bounds)
+        fig, ax = _mass_coupling_plane(g2_preset, bounds, extra_bounds)
         styles = ["-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1))]
         for k, (label, emap) in enumerate(maps.items()):
             colour = OKABE_ITO[[0, 1, 4, 3, 5, 7][k % 6]]
@@ -56,12 +68,6 @@ def plot_exclusions(maps: dict, paths, g2_preset="2021", bounds=True, title=None
                 xy = np.asarray(line)
                 ax.plot(10 ** xy[:, 0], 10 ** xy[:, 1], color=colour, ls=styles[k % len(styles)], lw=1.8,
                         label=label if j == 0 else None)
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlim(10**0.5, 1e3)
-        ax.set_ylim(1e-4, 1e-1)
-        ax.set_xlabel(r"$M_{Z'}$ [MeV]")
-        ax.set_ylabel(r"$g_x$")
         ax.set_title(title or r"$L_\mu - L_\tau$: $2\sigma$ contours (Wilks, 2 dof); excluded above the upper curves and, "
                               "where the data prefer a reduced rate, below the lower ones", fontsize=7)
         ax.legend(fontsize=6.5, loc="upper left", bbox_to_anchor=(1.01, 1.0))
@@ -122,13 +128,8 @@ def plot_posterior_1d(results: list[dict], paths, g2_preset="2021") -> None:
 
 def plot_posterior_2d(results: dict, paths, g2_preset="2021", bounds=True) -> None:
     """68 % (and 95 %) credible regions in (M_Z', g_x) for each r."""
-    import matplotlib.pyplot as plt
-
     with figure_style():
-        fig, ax = plt.subplots(figsize=(8.4, 4.6))
-        draw_g2_band(ax, g2_preset)
-        if bounds:
-            draw_bounds(ax)
+        fig, ax = _mass_coupling_plane(g2_preset, bounds)
         for k, (r, res) in enumerate(sorted(results.items(), key=lambda kv: float(kv[0]))):
             c = OKABE_ITO[[0, 1, 4][k % 3]]
             for key, ls in (("region_68", "-"), ("region_95", "--")):
@@ -136,12 +137,6 @@ def plot_posterior_2d(results: dict, paths, g2_preset="2021", bounds=True) -> No
                     xy = np.asarray(line)
                     ax.plot(10 ** xy[:, 0], 10 ** xy[:, 1], color=c, ls=ls,
                             label=f"r = {float(r):g}, {key[-2:]} %" if j == 0 else None)
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlim(10**0.5, 1e3)
-        ax.set_ylim(1e-4, 1e-1)
-        ax.set_xlabel(r"$M_{Z'}$ [MeV]")
-        ax.set_ylabel(r"$g_x$")
         ax.legend(fontsize=6.5, loc="upper left", bbox_to_anchor=(1.01, 1.0))
         _save(fig, paths)
 
