@@ -60,7 +60,7 @@ class Settings:
     n_toys: int
 
 
-FULL = Settings(n_mzp=101, n_gx=121, nlive_1d=400, nlive_2d=400, quick_sampler=False, chunk_size=2000,
+FULL = Settings(n_mzp=101, n_gx=121, nlive_1d=400, nlive_2d=1000, quick_sampler=False, chunk_size=2000,
                 full_mode_points=True, n_toys=400)
 QUICK = Settings(n_mzp=26, n_gx=31, nlive_1d=100, nlive_2d=150, quick_sampler=True, chunk_size=400,
                  full_mode_points=False, n_toys=40)
