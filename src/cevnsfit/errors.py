@@ -26,6 +26,10 @@ class DataFileError(CevnsfitError, OSError):
     """A data file is missing, corrupted (checksum mismatch) or cannot be parsed."""
 
 
+class ScanMismatchError(CevnsfitError, ValueError):
+    """A scan directory holds a scan of a different grid, chunking or evaluator."""
+
+
 def check_finite(name: str, value, *, positive: bool = False, nonnegative: bool = False,
                  low=None, high=None, low_inclusive: bool = True):
     """Validate a scalar or array parameter and return it as a float ndarray.

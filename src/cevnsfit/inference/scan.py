@@ -35,15 +35,11 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from ..errors import CevnsfitError, DataFileError, ParameterError
+from ..errors import DataFileError, ParameterError, ScanMismatchError
 
 MANIFEST = "manifest.json"
 FORMAT = "cevnsfit-grid-scan"
 FORMAT_VERSION = 1
-
-
-class ScanMismatchError(CevnsfitError, ValueError):
-    """``out_dir`` holds a scan of a different grid, chunking or evaluator."""
 
 
 # ---------------------------------------------------------------------------------------------
