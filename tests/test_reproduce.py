@@ -59,3 +59,13 @@ def test_figures_and_report(quick_run):
     # every validation row passes
     res = json.loads((quick_run / "results.json").read_text())
     assert all(r["pass"] for r in res["validation"])
+
+
+@pytest.mark.slow
+def test_quick_reproduction_in_full_mode(tmp_path):
+    # profiled nuisances at every likelihood call: about 1.5 minutes on 2 cores
+    res = CliRunner().invoke(main, ["reproduce", "--out", str(tmp_path), "--quick", "--mode", "full"])
+    assert res.exit_code == 0, res.output
+    out = json.loads((tmp_path / "results.json").read_text())
+    assert out["settings"]["mode"] == "full" and len(out["table2"]) == 6
+    assert all(r["pass"] for r in out["validation"])
