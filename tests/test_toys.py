@@ -119,3 +119,11 @@ def test_asimov_and_bad_arguments_are_errors():
         toy_calibration("csi2017", 20.0, n_toys=0)
     with pytest.raises(ParameterError):
         toy_calibration("csi2017", -1.0, n_toys=2)
+
+
+def test_csi2021_toys_reproducible_and_bounded():
+    from cevnsfit.inference.toys import toy_calibration
+    a = toy_calibration("csi2021", 100.0, n_toys=20, seed=3, chunk_size=10)
+    b = toy_calibration("csi2021", 100.0, n_toys=20, seed=3, chunk_size=10)
+    assert np.array_equal(a["t_toys"], b["t_toys"])
+    assert np.all(a["t_toys"] >= 0) and 0 <= a["p_toys"] <= 1

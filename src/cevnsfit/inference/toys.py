@@ -20,6 +20,9 @@ nuisance parameters from their priors, then the data from the SM model of the te
 - CENNS-10 (:class:`CennsPaperLikelihood`): per bin, d_b ~ N(0, s_b^2) with
   s_b^2 = (s_1 N_b^SM)^2 + sum_k (s_k X_kb)^2, n'_b ~ Poisson(max(mu_b + d_b, 0)),
   mu_b = N_b^SM + sum_k X_kb;
+- CsI 2021 (:class:`Csi2021PaperLikelihood`): per bin, B_b = the observed anti-coincidence
+  counts, y_b ~ N(N_b^SM + BRN_b + NIN_b, s_b^2) truncated at y_b >= 0,
+  C'_b ~ Poisson(y_b + rho B_b), AC'_b ~ Poisson(B_b);
 - totals chi-square (:class:`TotalsChi2`): a ~ N(0, sigma_a), O' ~ N(N_SM (1 + a), s_obs);
 - CCM (:class:`AsimovPoisson`): an Asimov projection has no data to fluctuate: an error.
 
@@ -39,6 +42,7 @@ from scipy import stats
 
 from ..errors import ParameterError
 from ..likelihoods import Likelihood
+from ..likelihoods.csi2021 import Csi2021PaperLikelihood
 from ..likelihoods.paper import AsimovPoisson, CennsPaperLikelihood, CsiPaperLikelihood, TotalsChi2
 from ..models import LmuLtau
 from .sampling import PRIOR_LOG10_GX, _check_point, refine_max
@@ -84,7 +88,21 @@ def _toy_totals(term: TotalsChi2, sm, rng) -> TotalsChi2:
     return TotalsChi2(observed, term.var_obs, term.sigma_norm)
 
 
-_TOY_MAKERS = {CsiPaperLikelihood: _toy_csi, CennsPaperLikelihood: _toy_cenns, TotalsChi2: _toy_totals}
+def _toy_csi2021(term: Csi2021PaperLikelihood, sm, rng) -> Csi2021PaperLikelihood:
+    n_sm = np.asarray(sm, float).ravel()
+    mu = n_sm + term.bkg
+    s = np.sqrt((term.sigma * n_sm) ** 2 + term.bkg_var)
+    y = mu + rng.normal(0.0, 1.0, mu.shape) * s
+    while np.any(bad := y < 0):                        # truncated envelope
+        y[bad] = mu[bad] + rng.normal(0.0, 1.0, int(bad.sum())) * s[bad]
+    b = term.n_ac.ravel()
+    counts = rng.poisson(y + term.rho * b).reshape(term.bin_shape)
+    anti = rng.poisson(b).reshape(term.bin_shape)
+    return Csi2021PaperLikelihood(counts, anti, term.brn, term.nin, term.rho, sigma=term.sigma)
+
+
+_TOY_MAKERS = {CsiPaperLikelihood: _toy_csi, CennsPaperLikelihood: _toy_cenns, TotalsChi2: _toy_totals,
+               Csi2021PaperLikelihood: _toy_csi2021}
 
 
 def check_toy_support(like: Likelihood) -> None:

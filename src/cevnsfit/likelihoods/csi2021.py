@@ -75,6 +75,8 @@ class Csi2021PaperLikelihood:
 
     def __init__(self, observed, anti_coincidence, brn, nin, rho: float, sigma: float = PREDICTION_SIGMA):
         self.n = np.asarray(observed, dtype=float)
+        self.n_ac = np.asarray(anti_coincidence, dtype=float)
+        self.brn, self.nin, self.rho = brn, nin, rho
         self.bin_shape = self.n.shape
         self.counts = self.n.ravel().astype(int)
         self.sigma = sigma
