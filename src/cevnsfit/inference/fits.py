@@ -45,7 +45,8 @@ def _refine(fun, log10_grid: np.ndarray, i: int) -> tuple[float, float]:
     return float(res.x), float(res.fun)
 
 
-def fit_gx(like, mzp_mev: float, r: float = 1.0, log10_gx_scan=LOG10_GX_SCAN, dof: int = 1) -> dict:
+def fit_gx(like, mzp_mev: float, r: float = 1.0, log10_gx_scan=LOG10_GX_SCAN, dof: int = 1,
+           paper_sign: bool = False) -> dict:
     """MLE of g_x at fixed (M_Z', r) for a :class:`~cevnsfit.likelihoods.Likelihood`.
 
     Returns ``gx_mle``, ``t``, ``p``, ``z_sigma``, ``logl_max``, ``logl_sm`` and all local maxima
@@ -54,11 +55,11 @@ def fit_gx(like, mzp_mev: float, r: float = 1.0, log10_gx_scan=LOG10_GX_SCAN, do
     mzp = float(check_finite("mzp_mev", mzp_mev, positive=True))
     check_finite("r", r, positive=True)
     grid = np.asarray(log10_gx_scan, dtype=float)
-    ll = like.logl(np.full_like(grid, mzp), 10.0**grid, r)
+    ll = like.logl(np.full_like(grid, mzp), 10.0**grid, r, paper_sign=paper_sign)
     ll_sm = like.logl_sm()
 
     def nll(x):
-        return -float(like.logl(mzp, 10.0**x, r))
+        return -float(like.logl(mzp, 10.0**x, r, paper_sign=paper_sign))
 
     maxima = []
     for i in _local_extrema(ll, "max"):

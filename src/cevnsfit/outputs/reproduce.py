@@ -135,26 +135,9 @@ def _fit_rows(datasets, mode, masses=MASSES, ratios=RATIOS, options=None, matchi
     for m in masses:
         for r in ratios:
             scan = np.linspace(-5.0, -1.0, 161 if mode == "full" else 801)
-            if paper_sign:
-                res = _fit_paper_sign(like, m, r, scan)
-            else:
-                res = fit_gx(like, m, r, log10_gx_scan=scan)
+            res = fit_gx(like, m, r, log10_gx_scan=scan, paper_sign=paper_sign)
             rows.append({k: res[k] for k in ("mzp_mev", "r", "gx_mle", "t", "p", "z_sigma")})
     return rows
-
-
-def _fit_paper_sign(like, m, r, scan):
-    """fit_gx for the printed sign of the loop logarithm (model built explicitly)."""
-    from ..inference.fits import wilks
-
-    g = 10.0**scan
-    ll = like.logl_model(LmuLtau(np.full_like(g, m), g, r, paper_sign=True))
-    i = int(np.argmax(ll))
-    best = max(float(ll[i]), like.logl_sm())
-    t = 2.0 * (best - like.logl_sm())
-    p, z = wilks(t)
-    return {"mzp_mev": m, "r": r, "gx_mle": float(g[i]) if ll[i] > like.logl_sm() else 0.0, "t": t, "p": p,
-            "z_sigma": z}
 
 
 def reproduce(out_dir, quick: bool = False, mode: str = "paper", scheduler=None, sampler: str = "ultranest",
