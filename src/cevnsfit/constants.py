@@ -49,12 +49,30 @@ E_PROMPT = (M_PI**2 - M_MU**2) / (2.0 * M_PI)
 #: Endpoint of the delayed spectra, m_mu / 2 [MeV].
 E_DELAYED_MAX = M_MU / 2.0
 
-#: Atomic masses [u] (AME2020) of the isotopes the experiments use, with Z and A.
+#: Atomic masses [u] (AME2020) of the isotopes the experiments use, with Z and A, and the
+#: rms nuclear charge radii [fm] of Angeli & Marinova, At. Data Nucl. Data Tables 99 (2013) 69.
+#: Natural-xenon abundances are in :data:`XENON_ABUNDANCE`.
 ISOTOPES = {
-    "Cs133": {"Z": 55, "A": 133, "atomic_mass_u": 132.905451961},
-    "I127": {"Z": 53, "A": 127, "atomic_mass_u": 126.904471850},
-    "Ar40": {"Z": 18, "A": 40, "atomic_mass_u": 39.9623831237},
+    "Cs133": {"Z": 55, "A": 133, "atomic_mass_u": 132.905451961, "charge_radius_fm": 4.8041},
+    "I127": {"Z": 53, "A": 127, "atomic_mass_u": 126.904471850, "charge_radius_fm": 4.7500},
+    "Ar40": {"Z": 18, "A": 40, "atomic_mass_u": 39.9623831237, "charge_radius_fm": 3.4274},
+    "Xe124": {"Z": 54, "A": 124, "atomic_mass_u": 123.90589, "charge_radius_fm": 4.7664},
+    "Xe126": {"Z": 54, "A": 126, "atomic_mass_u": 125.90430, "charge_radius_fm": 4.7701},
+    "Xe128": {"Z": 54, "A": 128, "atomic_mass_u": 127.90353, "charge_radius_fm": 4.7774},
+    "Xe129": {"Z": 54, "A": 129, "atomic_mass_u": 128.90478, "charge_radius_fm": 4.7775},
+    "Xe130": {"Z": 54, "A": 130, "atomic_mass_u": 129.90351, "charge_radius_fm": 4.7818},
+    "Xe131": {"Z": 54, "A": 131, "atomic_mass_u": 130.90508, "charge_radius_fm": 4.7808},
+    "Xe132": {"Z": 54, "A": 132, "atomic_mass_u": 131.90416, "charge_radius_fm": 4.7859},
+    "Xe134": {"Z": 54, "A": 134, "atomic_mass_u": 133.90539, "charge_radius_fm": 4.7899},
+    "Xe136": {"Z": 54, "A": 136, "atomic_mass_u": 135.90721, "charge_radius_fm": 4.7964},
 }
+#: Proton rms charge radius [fm] (CODATA 2018), removed in quadrature from a nuclear charge
+#: radius to give the point-proton radius R_p used by the charge form factor.
+PROTON_CHARGE_RADIUS_FM = 0.8414
+#: Natural xenon: isotope -> abundance (mole fraction; NIST, as used by XENONnT).
+XENON_ABUNDANCE = {"Xe124": 0.000952, "Xe126": 0.000890, "Xe128": 0.019102, "Xe129": 0.264006,
+                   "Xe130": 0.040710, "Xe131": 0.212324, "Xe132": 0.269086, "Xe134": 0.104357,
+                   "Xe136": 0.088573}
 
 #: Molar masses [g/mol] of the target compounds (IUPAC standard atomic weights).
 MOLAR_MASS_G = {

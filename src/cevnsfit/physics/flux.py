@@ -1,19 +1,27 @@
-"""Stopped-pion (decay-at-rest) neutrino source, PHYSICS.md section 2.
+"""Neutrino sources (docs: physics, sources).
 
-pi+ -> mu+ nu_mu (prompt line at E_prompt), mu+ -> e+ nu_e anti-nu_mu (delayed, Michel
-spectra up to m_mu/2). Spectra are written as polynomials in E so that the kernel
-integrals over E have closed forms (no quadrature, the delta line is exact).
+A source supplies, per flux group (a neutrino species with one spectrum and one flavour
+at the detector), the flux-averaged bracket of each interaction structure,
+
+    B_{g,s}(E_r) = Int dE dPhi_g/dE b_s(E, E_r; m_N)      over E >= E_min(E_r),
+
+which is all the rate engine needs (:mod:`cevnsfit.rates.binned`). The stopped-pion
+(decay-at-rest) source, pi+ -> mu+ nu_mu (prompt line at E_prompt), mu+ -> e+ nu_e
+anti-nu_mu (delayed, Michel spectra up to m_mu/2), writes its spectra as polynomials in E
+so that every B has a closed form (no quadrature, the delta line exact).
 """
 
 from __future__ import annotations
 
 import math
+import abc
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..constants import E_DELAYED_MAX, E_PROMPT, M_MU, METRE_IN_INV_MEV
-from ..errors import check_finite
+from ..constants import ALPHA_EM, E_DELAYED_MAX, E_PROMPT, G_F, M_E, M_MU, METRE_IN_INV_MEV
+from ..errors import UnknownNameError, check_finite
+from .cross_section import check_structure, kinematic_bracket, structure_bracket
 
 #: Flavour groups of a stopped-pion source and the neutrino flavour whose couplings they use.
 FLAVOUR_GROUPS = ("numu_prompt", "nue", "numubar")
@@ -30,7 +38,57 @@ DELAYED_POLY = {
 
 
 @dataclass(frozen=True)
-class StoppedPionSource:
+class FluxGroup:
+    """One neutrino species of a source: ``name``, the ``flavour`` whose couplings it uses
+    at the detector (``"nue"``, ``"numu"``, ``"nutau"``), whether it is an antineutrino, and
+    the arrival-time group it follows (``None`` for a steady source)."""
+
+    name: str
+    flavour: str
+    antineutrino: bool = False
+    timing: str | None = None
+
+
+class Source(abc.ABC):
+    """A neutrino source seen from one detector: flux groups and flux-averaged brackets.
+
+    Subclasses set ``groups`` and implement :meth:`flux_averaged`. The fluence/flux units are
+    the subclass's (stopped pions: fluence per flavour in MeV^2; tabulated sources say which).
+    """
+
+    groups: tuple[FluxGroup, ...]
+
+    @property
+    def group_names(self) -> tuple[str, ...]:
+        return tuple(g.name for g in self.groups)
+
+    def group(self, name: str) -> FluxGroup:
+        for g in self.groups:
+            if g.name == name:
+                return g
+        raise UnknownNameError(f"unknown flux group {name!r}; this source has {', '.join(self.group_names)}")
+
+    @abc.abstractmethod
+    def flux_averaged(self, group: str, structure: str, er_mev, nucleus) -> np.ndarray:
+        """B_{g,s}(E_r) = Int dE dPhi_g/dE b_s(E, E_r; m_N) at recoil energies ``er_mev`` [MeV],
+        for the ``nucleus`` (a :class:`~cevnsfit.physics.nucleus.Nucleus`)."""
+
+
+#: Flux groups of the stopped-pion source (PHYSICS.md section 2).
+STOPPED_PION_GROUPS = (
+    FluxGroup("numu_prompt", "numu", False, "prompt"),
+    FluxGroup("nue", "nue", False, "delayed"),
+    FluxGroup("numubar", "numu", True, "delayed"),
+)
+
+
+def _delayed_moment(poly: dict[int, float], power: int, lo, hi) -> np.ndarray:
+    """Int_lo^hi f(E) E^power dE for f = sum_n c_n E^n (n + power >= 0)."""
+    return sum(c * (hi ** (n + power + 1) - lo ** (n + power + 1)) / (n + power + 1) for n, c in poly.items())
+
+
+@dataclass(frozen=True)
+class StoppedPionSource(Source):
     """Neutrino fluence of a stopped-pion source at a detector.
 
     eta = r N_POT / (4 pi L^2) neutrinos of each flavour per unit area (here MeV^2).
@@ -69,6 +127,51 @@ class StoppedPionSource:
 
     prompt_energy = E_PROMPT
     delayed_endpoint = E_DELAYED_MAX
+    groups = STOPPED_PION_GROUPS
+
+    def flux_averaged(self, group: str, structure: str, er_mev, nucleus) -> np.ndarray:
+        """Closed forms of B_{g,s} (module docstring): the prompt line is eta b_s(E_prompt, E_r);
+        for the delayed spectra f(E) = c2 E^2 + c3 E^3 on (E_min, m_mu/2)
+
+            vector:   G_F^2 m/(2 pi) Int f [1 - m E_r/E^2 + (1 - E_r/E)^2] dE  (degree <= 3)
+            scalar:   m^2 E_r/(4 pi) Int f / E^2 dE
+            magnetic: pi alpha^2/m_e^2 Int f (1/E_r - 1/E) dE,
+
+        each a polynomial moment of f (:func:`_delayed_moment`), times eta.
+
+        >>> from cevnsfit.physics.nucleus import Nucleus
+        >>> from scipy import integrate
+        >>> src = StoppedPionSource(1.76e23, 0.08, 19.3)
+        >>> cs = Nucleus.from_table("Cs133", 4.7, "helm")
+        >>> er = 0.01
+        >>> f = lambda e: src.spectrum("nue", e) * structure_bracket("magnetic", e, er, cs.mass_mev)
+        >>> num = integrate.quad(f, float(cs.e_min(er)), src.delayed_endpoint, epsabs=0, epsrel=1e-12)[0]
+        >>> bool(np.isclose(src.flux_averaged("nue", "magnetic", er, cs), num, rtol=1e-9))
+        True
+        """
+        check_structure(structure)
+        self.group(group)
+        er = np.asarray(er_mev, dtype=float)
+        m = nucleus.mass_mev
+        if group == "numu_prompt":
+            return self.eta * structure_bracket(structure, E_PROMPT, er, m)
+        poly = DELAYED_POLY[group]
+        lo = np.minimum(nucleus.e_min(er), E_DELAYED_MAX)
+        hi = E_DELAYED_MAX
+        if structure == "vector":
+            c2, c3 = poly[2], poly[3]
+            k = er * er - m * er
+            coeffs = {3: 2.0 * c3 + 0 * er, 2: 2.0 * c2 - 2.0 * er * c3, 1: -2.0 * er * c2 + k * c3, 0: k * c2}
+            total = sum(c * (hi ** (n + 1) - lo ** (n + 1)) / (n + 1) for n, c in coeffs.items())
+            val = G_F**2 * m / (2.0 * math.pi) * np.maximum(total, 0.0)
+        elif structure == "scalar":
+            val = m * m * er / (4.0 * math.pi) * _delayed_moment(poly, -2, lo, hi)
+        else:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                val = math.pi * ALPHA_EM**2 / M_E**2 * (_delayed_moment(poly, 0, lo, hi) / er
+                                                         - _delayed_moment(poly, -1, lo, hi))
+            val = np.where(er > 0, np.maximum(val, 0.0), 0.0)
+        return self.eta * np.where(lo < hi, val, 0.0)
 
 
 def poly_integral(poly: dict[int, float], lo, hi) -> np.ndarray:

@@ -1,0 +1,93 @@
+"""Published numbers, each once, as cited records (docs: published numbers).
+
+Experiments, likelihoods and the report read published counts, errors, efficiencies and
+widths from here and nowhere else. A record carries its value, its (asymmetric)
+uncertainty where there is one, its unit and where it was printed. Published results of
+analyses (the reference analysis's Table II, XENONnT's flux) are for side-by-side display
+only: no default of the package is ever tuned toward them.
+
+>>> rec = get("coherent_csi2017_sm_events")
+>>> rec.value, rec.source.split(":")[0]
+(173.0, 'COHERENT, Science 357 (2017) 1123, arXiv')
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import UnknownNameError
+
+
+@dataclass(frozen=True)
+class Record:
+    """One published number: ``value`` with ``plus``/``minus`` uncertainties (None if none)."""
+
+    key: str
+    value: float
+    plus: float | None = None
+    minus: float | None = None
+    unit: str = ""
+    source: str = ""
+    note: str = ""
+
+    @property
+    def sigma(self) -> float:
+        """Symmetrised uncertainty (mean of plus and minus); raises if there is none."""
+        if self.plus is None:
+            raise UnknownNameError(f"published record {self.key!r} has no uncertainty")
+        return 0.5 * (self.plus + (self.minus if self.minus is not None else self.plus))
+
+
+_COHERENT_2017 = "COHERENT, Science 357 (2017) 1123, arXiv:1708.01294"
+_COHERENT_2021 = "COHERENT, PRL 129 (2022) 081801, arXiv:2110.07730"
+_CENNS10 = "COHERENT, PRL 126 (2021) 012002, arXiv:2003.10630, and its data release (Table 2)"
+_REF = "Banerjee, Dutta, Roy, arXiv:2103.10196"
+
+RECORDS: dict[str, Record] = {}
+
+
+def _add(key, value, plus=None, minus=None, unit="events", source="", note=""):
+    RECORDS[key] = Record(key, float(value), None if plus is None else float(plus),
+                          None if minus is None else float(minus), unit, source, note)
+
+
+# --- COHERENT CsI[Na] 2017 -------------------------------------------------------------
+_add("coherent_csi2017_sm_events", 173.0, 48.0, 48.0, source=_COHERENT_2017,
+     note="SM CEvNS prediction, 6-30 PE, 0-12 us")
+_add("csi2017_prediction_sigma", 0.28, unit="relative", source=_COHERENT_2017,
+     note="uncertainty of the CEvNS prediction (flux, form factor, quenching, acceptance)")
+_add("csi2017_prompt_neutron_sigma", 0.25, unit="relative", source=_COHERENT_2017 + " (release YAML)",
+     note="prompt beam-neutron normalisation")
+
+# --- COHERENT CENNS-10 (Analysis A) ---------------------------------------------------
+for _name, (_v, _e) in {"cevns": (159.0, 43.0), "ss": (3131.0, 23.0), "prompt_brn": (553.0, 34.0),
+                        "delayed_brn": (10.0, 11.0)}.items():
+    _add(f"cenns10_best_fit_{_name}", _v, _e, _e, source=_CENNS10, note="best fit of the release")
+for _name, (_v, _e) in {"cevns": (128.0, 17.0), "ss": (3152.0, 25.0), "prompt_brn": (497.0, 160.0),
+                        "delayed_brn": (33.0, 33.0)}.items():
+    _add(f"cenns10_cv_{_name}", _v, _e, _e, source=_CENNS10, note="central-value prediction of the release")
+_add("cenns10_prediction_sigma", 0.13, unit="relative", source=_CENNS10,
+     note="uncertainty of the CEvNS prediction")
+_add("cenns10_totals_sigma_norm", 0.1328, unit="relative", source=_REF + " (chi-square of totals, Ar)")
+
+# --- COHERENT CsI[Na] 2021 -------------------------------------------------------------
+_add("coherent_csi2021_cevns_fit", 306.0, 20.0, 20.0, source=_COHERENT_2021, note="fitted CEvNS events")
+_add("coherent_csi2021_sm_events", 333.0, 43.4, 43.4, source=_COHERENT_2021,
+     note="SM prediction; 333 +- 11 (th) +- 42 (exp)")
+_add("coherent_csi2021_steady_state", 1273.0, 38.0, 38.0, source=_COHERENT_2021)
+_add("coherent_csi2021_brn", 17.0, 4.0, 4.0, source=_COHERENT_2021)
+_add("coherent_csi2021_nin", 5.0, 2.0, 2.0, source=_COHERENT_2021)
+_add("csi2021_prediction_sigma", 0.13, unit="relative", source=_REF + " (CsI 2020 totals)")
+
+# --- XENONnT solar 8B (issue 10) ------------------------------------------------------
+
+
+def get(key: str) -> Record:
+    """The record ``key``; the error lists the known keys."""
+    try:
+        return RECORDS[key]
+    except (KeyError, TypeError):
+        raise UnknownNameError(f"no published record {key!r}; known: {', '.join(sorted(RECORDS))}") from None
+
+
+__all__ = ["RECORDS", "Record", "get"]
