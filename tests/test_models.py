@@ -346,7 +346,7 @@ def test_unknown_names_list_allowed_values():
         model.delta_qv("numubar", 55, 78, 1.0)
     with pytest.raises(UnknownNameError, match="'paper', 'full'"):
         model.delta_qv("numu", 55, 78, 1.0, matching="half")
-    with pytest.raises(UnknownNameError, match="lmu_ltau"):
+    with pytest.raises(UnknownNameError, match="lmu-ltau"):
         model_from_name("dark_photon", mzp_mev=1.0)
 
 

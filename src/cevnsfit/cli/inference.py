@@ -7,6 +7,7 @@ import json
 import click
 
 from . import main
+from ._model import check_poi, model_options, poi_option, resolve
 from .physics import fail
 from ..errors import CevnsfitError
 
@@ -15,26 +16,49 @@ def _dump(obj) -> str:
     return json.dumps(obj, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o))
 
 
-@main.command()
-@click.option("--datasets", default="csi2017,cenns10", show_default=True, help="comma-separated dataset names")
-@click.option("--mzp", type=float, required=True, help="M_Z' [MeV]")
-@click.option("--r", type=float, default=1.0, show_default=True)
-@click.option("--mode", type=click.Choice(["paper", "full"]), default="paper", show_default=True)
-@click.option("--json", "as_json", is_flag=True)
-def fit(datasets, mzp, r, mode, as_json):
-    """MLE of g_x at fixed (M_Z', r); Wilks significance over the SM."""
-    from ..inference.fits import fit_gx
+def build_problem(datasets, mode, model_name, params, mzp, gx, r, paper_sign, poi, n_poi=(1, 2)):
+    """A :class:`~cevnsfit.inference.problem.Problem` from the CLI words. The reference analysis's
+    defaults: model lmu-ltau, POI gx (two POIs: mzp_mev, gx), r = 1."""
+    from ..inference.problem import Problem
     from ..likelihoods import likelihood
 
+    name, values, opts = resolve(model_name, params, mzp, gx, r, paper_sign, default="lmu-ltau")
+    if not poi:
+        if name != "lmu-ltau":
+            raise click.UsageError(f"give --poi for model {name!r} (see `cevnsfit models`)")
+        poi = ("mzp_mev", "gx") if n_poi[0] == 2 else ("gx",)
+    poi = check_poi(poi, name, at_most=n_poi[1], at_least=n_poi[0])
+    if name == "lmu-ltau":
+        values.setdefault("r", 1.0)
+    fixed = {k: v for k, v in values.items() if k not in poi}
+    return Problem(likelihood(datasets, mode=mode), name, poi, fixed=fixed, options=opts)
+
+
+@main.command()
+@click.option("--datasets", default="csi2017,cenns10", show_default=True, help="comma-separated dataset names")
+@model_options
+@poi_option
+@click.option("--mode", type=click.Choice(["paper", "full"]), default="paper", show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def fit(datasets, model_name, params, mzp, gx, r, paper_sign, poi, mode, as_json):
+    """MLE of the parameters of interest (default: g_x of lmu-ltau at fixed M_Z', r); Wilks
+    significance against the null (every POI at its declared default, e.g. the SM)."""
+    from ..inference.fits import fit as run_fit
+
     try:
-        res = fit_gx(likelihood(datasets, mode=mode), mzp, r)
+        problem = build_problem(datasets, mode, model_name, params, mzp, gx, r, paper_sign, poi)
+        res = run_fit(problem)
     except CevnsfitError as exc:
         fail(exc)
+    if problem.model_name == "lmu-ltau" and problem.poi == ("gx",):
+        res["gx_mle"] = res["mle"]["gx"]
     if as_json:
         click.echo(_dump(res))
     else:
-        click.echo(f"{'+'.join(res['datasets'])} ({mode}), M_Z' = {mzp:g} MeV, r = {r:g}: g_x MLE = {res['gx_mle']:.4g}, "
-                   f"t = {res['t']:.3f}, p = {res['p']:.4g}, Z = {res['z_sigma']:.2f} sigma (Wilks, 1 dof)")
+        mle = ", ".join(f"{k} = {v:.4g}" for k, v in res["mle"].items())
+        fixed = ", ".join(f"{k} = {v:g}" for k, v in res["fixed"].items())
+        click.echo(f"{'+'.join(res['datasets'])} ({mode}), {res['model']} [{fixed}]: MLE {mle}, "
+                   f"t = {res['t']:.3f}, p = {res['p']:.4g}, Z = {res['z_sigma']:.2f} sigma (Wilks, {res['dof']} dof)")
 
 
 @main.command()
@@ -67,17 +91,25 @@ def chi2(mzp, r, normalisation, as_json, plot):
 @click.option("--datasets", "dataset_sets", multiple=True, default=("csi2017,cenns10",), show_default=True,
               help="a dataset combination; repeat for several curves")
 @click.option("--mode", type=click.Choice(["paper", "full"]), default="paper", show_default=True)
-@click.option("--r", type=float, default=1.0, show_default=True)
-@click.option("--n-mzp", type=int, default=101, show_default=True)
-@click.option("--n-gx", type=int, default=121, show_default=True)
+@model_options
+@poi_option
+@click.option("--n-mzp", type=int, default=101, show_default=True, help="grid points on the first POI axis")
+@click.option("--n-gx", type=int, default=121, show_default=True, help="grid points on the second POI axis")
 @click.option("--dof", type=int, default=2, show_default=True, help="Wilks degrees of freedom")
 @click.option("--checkpoint", type=click.Path(file_okay=False),
               help="run the grid as chunked Dask tasks, checkpointed in this directory (resumable)")
 @click.option("--scheduler", default=None, help="with --checkpoint: Dask scheduler address (default: embedded cluster)")
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--plot", type=click.Path(dir_okay=False))
-def exclusion(dataset_sets, mode, r, n_mzp, n_gx, dof, checkpoint, scheduler, as_json, plot):
-    """2-sigma exclusion maps in (log10 M_Z', log10 g_x) for dataset combinations."""
+def exclusion(dataset_sets, mode, model_name, params, mzp, gx, r, paper_sign, poi, n_mzp, n_gx, dof, checkpoint,
+              scheduler, as_json, plot):
+    """2-sigma exclusion maps in two parameters of interest (default: log10 M_Z', log10 g_x of
+    lmu-ltau at r = 1) for dataset combinations."""
+    if model_name not in (None, "lmu-ltau") or poi or params or paper_sign or mzp is not None or gx is not None:
+        _generic_exclusion(dataset_sets, mode, model_name, params, mzp, gx, r, paper_sign, poi, n_mzp, n_gx, dof,
+                           as_json, plot)
+        return
+    r = 1.0 if r is None else r
     from pathlib import Path
 
     import numpy as np
@@ -107,3 +139,26 @@ def exclusion(dataset_sets, mode, r, n_mzp, n_gx, dof, checkpoint, scheduler, as
     else:
         for ds, m in maps.items():
             click.echo(f"{ds}: {len(m['contours'])} contour line(s) at t = {m['t_threshold']:.3f}")
+
+
+def _generic_exclusion(dataset_sets, mode, model_name, params, mzp, gx, r, paper_sign, poi, n1, n2, dof, as_json,
+                       plot):
+    from ..inference.exclusion import exclusion as run_exclusion
+
+    try:
+        maps = {}
+        for ds in dataset_sets:
+            problem = build_problem(ds, mode, model_name, params, mzp, gx, r, paper_sign, poi, n_poi=(2, 2))
+            maps[ds] = run_exclusion(problem, (n1, n2), dof=dof)
+        if plot:
+            from ..outputs.figures import plot_exclusion_generic
+
+            plot_exclusion_generic(maps, plot)
+    except CevnsfitError as exc:
+        fail(exc)
+    if as_json:
+        click.echo(_dump(maps))
+    else:
+        for ds, m in maps.items():
+            click.echo(f"{ds} ({m['model']}, {' x '.join(m['axes'])}): {len(m['contours'])} contour line(s) "
+                       f"at t = {m['t_threshold']:.3f}")

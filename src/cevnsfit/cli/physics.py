@@ -8,25 +8,8 @@ import sys
 import click
 
 from . import main
+from ._model import model_options, resolve
 from ..errors import CevnsfitError
-
-MODEL_NAMES = ("sm", "lmu-ltau", "b-l", "universal")
-
-
-def make_model(name: str, mzp: float | None, gx: float | None, r: float = 1.0, paper_sign: bool = False):
-    """Model object from CLI words (``None`` for the SM)."""
-    from ..models import BminusL, LmuLtau, UniversalVector
-
-    if name == "sm":
-        return None
-    if mzp is None or gx is None:
-        raise click.UsageError(f"--model {name} needs --mzp and --gx")
-    if name == "lmu-ltau":
-        return LmuLtau(mzp, gx, r=r, paper_sign=paper_sign)
-    if name == "b-l":
-        return BminusL(mzp, gx)
-    return UniversalVector(mzp, gx)
-
 
 def fail(exc: Exception) -> None:
     click.echo(f"error: {exc}", err=True)
@@ -36,19 +19,18 @@ def fail(exc: Exception) -> None:
 @main.command()
 @click.argument("experiment")
 @click.option("--mode", type=click.Choice(["paper", "full"]), default="paper", show_default=True)
-@click.option("--model", "model_name", type=click.Choice(MODEL_NAMES), default="sm", show_default=True)
-@click.option("--mzp", type=float, help="mediator mass M_Z' [MeV]")
-@click.option("--gx", type=float, help="gauge coupling g_x")
-@click.option("--r", type=float, default=1.0, show_default=True, help="m_stau/m_smu (SUSY L_mu - L_tau)")
-@click.option("--paper-sign", is_flag=True, help="the printed sign of the loop logarithm")
+@model_options
 @click.option("--json", "as_json", is_flag=True, help="print JSON")
 @click.option("--plot", type=click.Path(dir_okay=False), help="write a figure (PDF or PNG)")
-def predict(experiment, mode, model_name, mzp, gx, r, paper_sign, as_json, plot):
+def predict(experiment, mode, model_name, params, mzp, gx, r, paper_sign, as_json, plot):
     """Binned CEvNS prediction for EXPERIMENT (csi2017, cenns10, csi2020_totals, ccm, csi2021)."""
     from ..outputs.predictions import plot_prediction, prediction_summary
 
     try:
-        model = make_model(model_name, mzp, gx, r, paper_sign)
+        from ..models import model_from_name
+
+        name, values, opts = resolve(model_name, params, mzp, gx, r, paper_sign, default="sm")
+        model = None if name == "sm" else model_from_name(name, **values, **opts)
         summary = prediction_summary(experiment, mode, model)
         if plot:
             plot_prediction(experiment, plot, mode, model)
@@ -115,3 +97,24 @@ def g2(mzp, preset, delta_amu, nsigma, as_json):
     else:
         click.echo(f"M_Z' = {mzp} MeV: g_x central {out['gx_central']:.4g}, "
                    f"{nsigma:g}-sigma band [{out['gx_low']:.4g}, {out['gx_high']:.4g}]")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="print the catalogue as JSON")
+def models(as_json):
+    """The model catalogue: every model, its structures and declared parameters."""
+    from ..models import catalogue
+
+    cat = catalogue()
+    if as_json:
+        click.echo(json.dumps(cat))
+        return
+    for m in cat:
+        click.echo(f"{m['name']}  [{', '.join(m['structures'])}]  {m['description']}")
+        for p in m["parameters"]:
+            unit = f" {p['unit']}" if p["unit"] else ""
+            lo = "(" if p["low_open"] else "["
+            click.echo(f"    {p['name']:<14} default {p['default']:<8g} allowed {lo}{p['low']:g}, {p['high']:g}]{unit}; "
+                       f"prior {p['prior']} [{p['prior_low']:g}, {p['prior_high']:g}]  {p['description']}")
+        for o in m["options"]:
+            click.echo(f"    option {o}")

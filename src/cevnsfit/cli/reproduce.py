@@ -7,6 +7,7 @@ import json
 import click
 
 from . import main
+from ._model import check_poi, model_options, poi_option, resolve
 from .physics import fail
 from ..errors import CevnsfitError
 
@@ -38,18 +39,42 @@ def reproduce(out_dir, quick, mode, scheduler, sampler, seed, bounds):
 
 @main.command()
 @click.option("--datasets", default="csi2017,cenns10", show_default=True)
-@click.option("--mzp", type=float, required=True, help="M_Z' [MeV]")
-@click.option("--r", type=float, default=1.0, show_default=True)
+@model_options
+@poi_option
 @click.option("--mode", type=click.Choice(["paper", "full"]), default="paper", show_default=True)
 @click.option("--sampler", type=click.Choice(["ultranest", "dynesty", "grid"]), default="ultranest", show_default=True)
 @click.option("--live-points", type=int, default=400, show_default=True)
 @click.option("--seed", type=int, default=1, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
-def posterior(datasets, mzp, r, mode, sampler, live_points, seed, as_json):
-    """1D posterior of g_x at fixed (M_Z', r): MLE and 68.3 % HPD interval."""
+def posterior(datasets, model_name, params, mzp, gx, r, paper_sign, poi, mode, sampler, live_points, seed, as_json):
+    """Posterior of one or two parameters of interest (default: g_x of lmu-ltau at fixed M_Z', r):
+    MLE, 68.3 % HPD and equal-tailed intervals, or 2D HPD regions."""
     from ..inference.sampling import posterior_1d, posterior_1d_grid
     from ..likelihoods import likelihood
 
+    if model_name not in (None, "lmu-ltau") or poi or params or paper_sign:
+        from ..inference.sampling import posterior as run_posterior
+        from .inference import build_problem
+
+        try:
+            problem = build_problem(datasets, mode, model_name, params, mzp, gx, r, paper_sign, poi)
+            res = run_posterior(problem, sampler=sampler, seed=seed, min_num_live_points=live_points)
+        except CevnsfitError as exc:
+            fail(exc)
+        drop = ("samples", "weights", "grid", "density", "logl")
+        out = {k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in res.items() if k not in drop}
+        if as_json:
+            click.echo(json.dumps(out, default=str))
+        elif "hpd_68" in out:
+            click.echo(f"{out['model']}: MLE {out['mle']}, 68.3 % HPD {out['hpd_68']}, "
+                       f"equal-tailed {out['equal_tailed_68']}")
+        else:
+            click.echo(f"{out['model']}: 2D HPD regions, 68 %: {len(out['region_68'])} ring(s), "
+                       f"95 %: {len(out['region_95'])} ring(s)")
+        return
+    if mzp is None:
+        fail(click.UsageError("give --mzp (M_Z' in MeV) for the lmu-ltau posterior of g_x"))
+    r = 1.0 if r is None else r
     try:
         like = likelihood(datasets, mode=mode)
         res = (posterior_1d_grid(like, mzp, r) if sampler == "grid"
@@ -66,23 +91,37 @@ def posterior(datasets, mzp, r, mode, sampler, live_points, seed, as_json):
 
 @main.command()
 @click.option("--datasets", default="csi2017,cenns10", show_default=True)
-@click.option("--mzp", type=float, required=True, help="M_Z' [MeV]")
-@click.option("--r", type=float, default=1.0, show_default=True)
+@model_options
+@poi_option
 @click.option("--n-toys", type=int, default=200, show_default=True)
 @click.option("--seed", type=int, default=1, show_default=True)
 @click.option("--scheduler", default=None, help="Dask scheduler address; default: embedded local cluster")
 @click.option("--json", "as_json", is_flag=True)
-def toys(datasets, mzp, r, n_toys, seed, scheduler, as_json):
-    """Toy-MC calibration of the significance of the g_x MLE over the SM (vs Wilks)."""
-    from ..inference.toys import toy_calibration
+def toys(datasets, model_name, params, mzp, gx, r, paper_sign, poi, n_toys, seed, scheduler, as_json):
+    """Toy-MC calibration of the significance of the MLE of one POI over the null (vs Wilks);
+    default: g_x of lmu-ltau at fixed M_Z', r."""
+    from ..inference.problem import ProblemSpec
+    from ..inference.toys import toys as run_toys
+    from ..likelihoods import _parse
 
     try:
-        res = toy_calibration(datasets, mzp, r=r, n_toys=n_toys, seed=seed, scheduler=scheduler)
+        name, values, opts = resolve(model_name, params, mzp, gx, r, paper_sign, default="lmu-ltau")
+        if not poi:
+            if name != "lmu-ltau":
+                raise click.UsageError(f"give --poi for model {name!r}")
+            poi = ("gx",)
+            values.setdefault("r", 1.0)
+        poi = check_poi(poi, name, at_most=1)
+        fixed = {k: v for k, v in values.items() if k not in poi}
+        spec = ProblemSpec(tuple(_parse(datasets)), "paper", {}, name, poi, fixed, (), opts)
+        res = run_toys(spec, n_toys=n_toys, seed=seed, scheduler=scheduler)
     except CevnsfitError as exc:
         fail(exc)
+    mzp = fixed.get("mzp_mev")
+    r = fixed.get("r")
     keys = ("t_obs", "p_toys", "z_toys", "p_wilks", "z_wilks", "p_wilks_half")
     out = {k: (float(res[k]) if k in res and res[k] is not None else None) for k in keys}
-    out.update(n_toys=n_toys, seed=seed, mzp_mev=mzp, r=r, datasets=datasets)
+    out.update(n_toys=n_toys, seed=seed, mzp_mev=mzp, r=r, datasets=datasets, model=name, poi=list(poi), fixed=fixed)
     if as_json:
         click.echo(json.dumps(out))
     else:

@@ -14,7 +14,6 @@ import numpy as np
 
 from ..constants import N_A
 from ..errors import UnknownNameError
-from ..physics.flux import FLAVOUR_GROUPS
 from ..rates.binned import SpectrumEngine
 
 MODES = ("paper", "full")
@@ -78,7 +77,7 @@ class Experiment:
         if not self.group_shapes:
             return energy
         rest = self.shape[1:]
-        shapes = np.stack([np.asarray(self.group_shapes[g], dtype=float) for g in FLAVOUR_GROUPS])
+        shapes = np.stack([np.asarray(self.group_shapes[g], dtype=float) for g in self.engine.group_names])
         return energy.reshape(energy.shape + (1,) * len(rest)) * shapes[:, None, ...]
 
     def predict(self, model=None, *, by_flavour: bool = False, matching: str | None = None) -> np.ndarray:
@@ -93,7 +92,7 @@ class Experiment:
         # sum over flavour groups inside one matrix product: (..., n_e, 3) @ (3, other bins)
         if self._shape_matrix is None:
             self._shape_matrix = np.stack([np.asarray(self.group_shapes[g], dtype=float).ravel()
-                                           for g in FLAVOUR_GROUPS])
+                                           for g in self.engine.group_names])
         return (np.swapaxes(energy, -1, -2) @ self._shape_matrix).reshape(energy.shape[:-2] + self.shape)
 
     def total(self, model=None, **kw) -> np.ndarray:

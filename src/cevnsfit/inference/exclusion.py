@@ -1,6 +1,7 @@
-"""Exclusion maps in (log10 M_Z', log10 g_x) (ANALYSES.md section 3).
+"""Exclusion maps in any two parameters of interest (:func:`exclusion`), and the reference
+analysis's map in (log10 M_Z', log10 g_x) (:func:`exclusion_map`) (docs: statistics).
 
-t(theta) = -2 ln(L(theta)/L(theta_hat)) with theta_hat the maximum over the grid and the SM;
+t(theta) = -2 ln(L(theta)/L(theta_hat)) with theta_hat the maximum over the grid and the null;
 a point is excluded at Z sigma where the Wilks significance (``dof`` estimated parameters,
 default 2: M_Z' and g_x) exceeds Z. The excluded region need not be simply connected (a
 large g_x can flip the sign of Q_V and restore the SM rate), so contours are returned as
@@ -13,7 +14,9 @@ import contourpy
 import numpy as np
 from scipy import stats
 
+from ..errors import ParameterError
 from ..likelihoods import likelihood
+from .reference import reference_problem
 
 LOG10_MZP_RANGE = (0.5, 3.0)
 LOG10_GX_RANGE = (-4.0, -1.0)
@@ -35,10 +38,46 @@ def contour_lines(x, y, values, level) -> list[list[list[float]]]:
     return [line.tolist() for line in gen.lines(level)]
 
 
+def exclusion(problem, n: tuple[int, int] = (101, 121), z: float = 2.0, dof: int = 2,
+              logl_grid: np.ndarray | None = None, axes=None) -> dict:
+    """Exclusion map of a two-POI :class:`~cevnsfit.inference.problem.Problem` (any model).
+
+    ln L on a grid of internal coordinates (default: each POI's declared prior range with
+    ``n`` points), t = 2 (max(ln L over the grid and the null) - ln L), and the polylines of
+    t at the Wilks threshold for Z = ``z`` with ``dof`` degrees of freedom. ``logl_grid`` may be
+    passed in (e.g. from a distributed :func:`cevnsfit.inference.scan.grid_scan`). The result
+    carries ``method = "wilks"``; toy-calibrated (Neyman) thresholds are a separate method.
+    """
+    pars = problem.poi_parameters
+    if len(pars) != 2:
+        raise ParameterError(f"an exclusion map needs two parameters of interest, got {problem.poi}")
+    if int(dof) < 1:
+        raise ParameterError(f"dof must be >= 1, got {dof}")
+    n = tuple(int(k) for k in n)
+    if min(n) < 2:
+        raise ParameterError(f"an exclusion grid needs at least 2 points per axis, got {n}")
+    if axes is None:
+        axes = [np.linspace(*p.internal_range, k) for p, k in zip(pars, n)]
+    x, y = (np.asarray(a, dtype=float) for a in axes)
+    if logl_grid is None:
+        logl_grid = problem.logl(pars[0].from_internal(x)[:, None], pars[1].from_internal(y)[None, :])
+    ll_null = problem.logl_null()
+    ll_max = max(float(np.max(logl_grid)), ll_null)
+    t = 2.0 * (ll_max - logl_grid)
+    thr = t_threshold(z, dof)
+    names = problem.internal_names
+    return {
+        **problem.describe(), "method": "wilks", "z": z, "dof": dof, "t_threshold": thr,
+        "axes": list(names), names[0]: x.tolist(), names[1]: y.tolist(), "t": t.tolist(),
+        "t_null": 2.0 * (ll_max - ll_null), "contours": contour_lines(x, y, t, thr),
+        "units": {p.name: p.unit or "dimensionless" for p in pars},
+    }
+
+
 def exclusion_map(datasets, mode: str = "paper", r: float = 1.0, n_mzp: int = 101, n_gx: int = 121,
                   z: float = 2.0, dof: int = 2, options: dict | None = None, matching: str | None = None,
                   logl_grid: np.ndarray | None = None) -> dict:
-    """t on the grid and its Z = ``z`` contour for a dataset combination.
+    """The reference analysis's map in (log10 M_Z', log10 g_x) at fixed r, by :func:`exclusion`.
 
     ``logl_grid`` may be passed in (e.g. from a distributed :func:`cevnsfit.inference.scan.grid_scan`);
     otherwise ln L is evaluated here in one vectorised call.
@@ -46,15 +85,11 @@ def exclusion_map(datasets, mode: str = "paper", r: float = 1.0, n_mzp: int = 10
     like = likelihood(datasets, mode=mode, matching=matching, options=options)
     lm = np.linspace(*LOG10_MZP_RANGE, n_mzp)
     lg = np.linspace(*LOG10_GX_RANGE, n_gx)
-    if logl_grid is None:
-        logl_grid = like.logl(10.0 ** lm[:, None], 10.0 ** lg[None, :], r)
-    ll_sm = like.logl_sm()
-    ll_max = max(float(np.max(logl_grid)), ll_sm)
-    t = 2.0 * (ll_max - logl_grid)
-    thr = t_threshold(z, dof)
+    res = exclusion(reference_problem(like, ("mzp_mev", "gx"), r=r), (n_mzp, n_gx), z, dof, logl_grid,
+                    axes=(lm, lg))
     return {
-        "datasets": like.names, "mode": mode, "r": float(r), "z": z, "dof": dof, "t_threshold": thr,
-        "log10_mzp": lm.tolist(), "log10_gx": lg.tolist(), "t": t.tolist(),
-        "t_sm": 2.0 * (ll_max - ll_sm), "contours": contour_lines(lm, lg, t, thr),
+        "datasets": like.names, "mode": mode, "r": float(r), "z": z, "dof": dof, "t_threshold": res["t_threshold"],
+        "method": "wilks", "log10_mzp": lm.tolist(), "log10_gx": lg.tolist(), "t": res["t"],
+        "t_sm": res["t_null"], "contours": res["contours"],
         "units": {"mzp": "MeV", "gx": "dimensionless"},
     }

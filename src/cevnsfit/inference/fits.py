@@ -1,9 +1,10 @@
-"""Maximum-likelihood fits of g_x at fixed (M_Z', r), Wilks significances and the
-chi-square of totals (ANALYSES.md section 3).
+"""Maximum-likelihood fits and Wilks significances for any model (:func:`fit`), the
+reference analysis's g_x fit (:func:`fit_gx`) and its chi-square of totals (docs: statistics).
 
-Test statistic: t = -2 ln(L_SM / L(g_hat)) = 2 (ln L_max - ln L(g_x = 0)), compared with a
-chi-square of ``eta`` degrees of freedom (eta = number of estimated parameters, 1 here):
-p = P(chi2_eta > t), Z = Phi^-1(1 - p/2). g_x >= 0, so the SM sits on the boundary: see
+Test statistic: t = -2 ln(L_null / L(theta_hat)) = 2 (ln L_max - ln L_null), the null being
+every parameter of interest at its declared default (zero coupling: the SM), compared with a
+chi-square of ``dof`` degrees of freedom (default: the number of parameters of interest):
+p = P(chi2_dof > t), Z = Phi^-1(1 - p/2). A coupling >= 0 puts the SM on the boundary: see
 :mod:`cevnsfit.inference.toys` for the toy-MC calibration.
 """
 
@@ -12,8 +13,9 @@ from __future__ import annotations
 import numpy as np
 from scipy import optimize, stats
 
-from ..errors import check_finite
+from ..errors import ParameterError, check_finite
 from ..likelihoods import likelihood
+from .reference import reference_problem
 
 #: Default g_x scan for maximisation: log10 g_x in [-5, -1] (g_x = 1e-5 is the SM to < 1e-8 in rate).
 LOG10_GX_SCAN = np.linspace(-5.0, -1.0, 801)
@@ -45,38 +47,92 @@ def _refine(fun, log10_grid: np.ndarray, i: int) -> tuple[float, float]:
     return float(res.x), float(res.fun)
 
 
+def _default_grid_1d(par) -> np.ndarray:
+    """Internal-coordinate scan of one POI: for a log-uniform prior one decade below the prior
+    range up to its top (801 points; the lowest decade reaches the SM to < 1e-8 in rate for the
+    couplings), else the prior range (401 points)."""
+    lo, hi = par.internal_range
+    if par.log_scale:
+        return np.linspace(lo - 1.0, hi, 801)
+    return np.linspace(lo, hi, 401)
+
+
+def fit(problem, grid=None, dof: int | None = None) -> dict:
+    """MLE of the parameters of interest of a :class:`~cevnsfit.inference.problem.Problem`.
+
+    One POI: ln L on a grid of internal coordinates (``grid``, default :func:`_default_grid_1d`),
+    every interior local maximum refined with a bounded Brent search; two POIs: a grid of
+    81 x 81 over the prior box, the best point refined with :func:`~cevnsfit.likelihoods.profile.minimise`.
+    The null hypothesis (POIs at their declared defaults, e.g. zero coupling = the SM) is a
+    candidate too. t = 2 (ln L_max - ln L_null), Wilks with ``dof`` (default: the number of POIs).
+
+    Returns ``mle`` (name -> value), ``t``, ``p``, ``z_sigma``, ``logl_max``, ``logl_null``,
+    ``dof``, ``local_maxima`` (1 POI) and the problem's description.
+    """
+    pars = problem.poi_parameters
+    dof = len(pars) if dof is None else int(dof)
+    if dof < 1:
+        raise ParameterError(f"dof must be >= 1, got {dof}")
+    ll_null = problem.logl_null()
+    maxima = []
+    if len(pars) == 1:
+        par = pars[0]
+        g = _default_grid_1d(par) if grid is None else np.asarray(grid, dtype=float)
+        ll = problem.logl(par.from_internal(g))
+
+        def nll(x):
+            return -float(problem.logl(par.from_internal(x)))
+
+        for i in _local_extrema(ll, "max"):
+            x, f = _refine(nll, g, i)
+            maxima.append({par.name: float(par.from_internal(x)), "logl": -f, "t": 2.0 * (-f - ll_null)})
+        i_best = int(np.argmax(ll))
+        if i_best in (0, len(g) - 1) or not maxima:
+            best = {par.name: float(par.from_internal(g[i_best])), "logl": float(ll[i_best])}
+        else:
+            best = max(maxima, key=lambda m: m["logl"])
+        maxima = sorted(maxima, key=lambda m: m[par.name])
+    elif len(pars) == 2:
+        from ..likelihoods.profile import minimise
+
+        axes = [np.linspace(*p.internal_range, 81) for p in pars]
+        xx = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1)
+        ll = problem.logl_internal(xx)
+        i = np.unravel_index(int(np.argmax(ll)), ll.shape)
+        box = [p.internal_range for p in pars]
+        m = minimise(lambda x: -2.0 * float(problem.logl_internal(np.asarray(x))), xx[i], limits=box,
+                     errors=[0.02 * (b - a) for a, b in box], names=list(problem.internal_names))
+        x = np.array(m.values)
+        val = -0.5 * m.fval
+        if val < float(ll[i]):
+            x, val = xx[i], float(ll[i])
+        best = {p.name: float(p.from_internal(v)) for p, v in zip(pars, x)}
+        best["logl"] = val
+    else:
+        raise ParameterError(f"fit takes one or two parameters of interest, got {len(pars)}: {problem.poi}")
+    if best["logl"] <= ll_null:     # the null (often the SM, on the boundary) is the maximum
+        best = {**problem.null_values(), "logl": ll_null}
+    t = 2.0 * (best["logl"] - ll_null)
+    p, z = wilks(t, dof)
+    return {"mle": {k: float(best[k]) for k in problem.poi}, "t": t, "p": p, "z_sigma": z,
+            "logl_max": best["logl"], "logl_null": ll_null, "dof": dof, "local_maxima": maxima,
+            **problem.describe()}
+
+
 def fit_gx(like, mzp_mev: float, r: float = 1.0, log10_gx_scan=LOG10_GX_SCAN, dof: int = 1,
            paper_sign: bool = False) -> dict:
-    """MLE of g_x at fixed (M_Z', r) for a :class:`~cevnsfit.likelihoods.Likelihood`.
+    """The reference analysis's fit: MLE of g_x at fixed (M_Z', r), by :func:`fit`.
 
     Returns ``gx_mle``, ``t``, ``p``, ``z_sigma``, ``logl_max``, ``logl_sm`` and all local maxima
     found on the scan (the likelihood can have two: below and beyond the sign flip of Q_V).
     """
     mzp = float(check_finite("mzp_mev", mzp_mev, positive=True))
     check_finite("r", r, positive=True)
-    grid = np.asarray(log10_gx_scan, dtype=float)
-    ll = like.logl(np.full_like(grid, mzp), 10.0**grid, r, paper_sign=paper_sign)
-    ll_sm = like.logl_sm()
-
-    def nll(x):
-        return -float(like.logl(mzp, 10.0**x, r, paper_sign=paper_sign))
-
-    maxima = []
-    for i in _local_extrema(ll, "max"):
-        x, f = _refine(nll, grid, i)
-        maxima.append({"gx": 10.0**x, "logl": -f, "t": 2.0 * (-f - ll_sm)})
-    i_best = int(np.argmax(ll))
-    if i_best in (0, len(grid) - 1) or not maxima:
-        best = {"gx": 10.0 ** grid[i_best], "logl": float(ll[i_best])}
-    else:
-        best = max(maxima, key=lambda m: m["logl"])
-    if best["logl"] <= ll_sm:     # the SM (boundary) is the maximum
-        best = {"gx": 0.0, "logl": ll_sm}
-    t = 2.0 * (best["logl"] - ll_sm)
-    p, z = wilks(t, dof)
-    return {"mzp_mev": mzp, "r": float(r), "gx_mle": best["gx"], "t": t, "p": p, "z_sigma": z,
-            "logl_max": best["logl"], "logl_sm": ll_sm, "dof": dof,
-            "local_maxima": sorted(maxima, key=lambda m: m["gx"]), "datasets": like.names, "mode": like.mode}
+    res = fit(reference_problem(like, ("gx",), mzp, r, paper_sign), grid=log10_gx_scan, dof=dof)
+    return {"mzp_mev": mzp, "r": float(r), "gx_mle": res["mle"]["gx"], "t": res["t"], "p": res["p"],
+            "z_sigma": res["z_sigma"], "logl_max": res["logl_max"], "logl_sm": res["logl_null"], "dof": dof,
+            "local_maxima": [{"gx": m["gx"], "logl": m["logl"], "t": m["t"]} for m in res["local_maxima"]],
+            "datasets": like.names, "mode": like.mode}
 
 
 def chi2_totals(mzp_mev: float, r: float = 1.0, normalisation: str = "published",
@@ -88,10 +144,11 @@ def chi2_totals(mzp_mev: float, r: float = 1.0, normalisation: str = "published"
                       options={"cenns10_totals": {"normalisation": normalisation}})
     mzp = float(check_finite("mzp_mev", mzp_mev, positive=True))
     grid = np.asarray(log10_gx_scan, dtype=float)
-    chi2 = -2.0 * like.logl(np.full_like(grid, mzp), 10.0**grid, r)
+    problem = reference_problem(like, ("gx",), mzp, r)
+    chi2 = -2.0 * problem.logl(10.0**grid)
 
     def fun(x):
-        return -2.0 * float(like.logl(mzp, 10.0**x, r))
+        return -2.0 * float(problem.logl(10.0**x))
 
     minima = []
     for i in _local_extrema(chi2, "min"):
@@ -100,3 +157,41 @@ def chi2_totals(mzp_mev: float, r: float = 1.0, normalisation: str = "published"
     return {"mzp_mev": mzp, "r": float(r), "normalisation": normalisation, "gx": (10.0**grid).tolist(),
             "chi2": chi2.tolist(), "minima": minima, "chi2_sm": -2.0 * like.logl_sm(),
             "global_minimum": min(minima, key=lambda m: m["chi2"]) if minima else None}
+
+
+def profile_interval(problem, delta: float = 1.0, grid=None) -> dict:
+    """Likelihood-ratio interval of one POI: the set where t(x) = 2 (ln L_max - ln L(x)) <= ``delta``
+    (1.0: 68.3 % for one parameter by Wilks; 2.706: the conventional 90 % CL), as segments
+    with linearly interpolated ends on the :func:`fit` grid (internal coordinates, so log-spaced
+    for log-uniform priors). An interval reaching the lowest grid point of a coupling is an
+    upper limit: ``upper_limit`` is its upper end. Returns the MLE, the segments in values,
+    ``delta`` and whether each end touches the grid edge.
+    """
+    pars = problem.poi_parameters
+    if len(pars) != 1:
+        raise ParameterError(f"profile_interval takes one parameter of interest, got {problem.poi}")
+    par = pars[0]
+    g = _default_grid_1d(par) if grid is None else np.asarray(grid, dtype=float)
+    ll = problem.logl(par.from_internal(g))
+    best = fit(problem, grid=g)
+    ll_max = max(best["logl_max"], float(np.max(ll)))
+    t = 2.0 * (ll_max - ll)
+    inside = t <= delta
+    segs = []
+    i = 0
+    while i < len(g):
+        if not inside[i]:
+            i += 1
+            continue
+        j = i
+        while j + 1 < len(g) and inside[j + 1]:
+            j += 1
+
+        lo = g[i] if i == 0 else g[i - 1] + (delta - t[i - 1]) / (t[i] - t[i - 1]) * (g[i] - g[i - 1])
+        hi = g[j] if j == len(g) - 1 else g[j] + (delta - t[j]) / (t[j + 1] - t[j]) * (g[j + 1] - g[j])
+        segs.append({"low": float(par.from_internal(lo)), "high": float(par.from_internal(hi)),
+                     "low_at_grid_edge": i == 0, "high_at_grid_edge": j == len(g) - 1})
+        i = j + 1
+    upper = segs[0]["high"] if segs and segs[0]["low_at_grid_edge"] and len(segs) == 1 else None
+    return {"poi": par.name, "mle": best["mle"][par.name], "delta": float(delta), "segments": segs,
+            "upper_limit": upper, "t_null": best["t"], "z_null": best["z_sigma"], **problem.describe()}

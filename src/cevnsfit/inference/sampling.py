@@ -36,7 +36,7 @@ import numpy as np
 from scipy import optimize, special
 
 from ..errors import ParameterError, UnknownNameError, check_finite
-from .regions import MASS_68, MASS_95, credible_regions_2d, shortest_interval
+from .regions import MASS_68, MASS_95, credible_regions_2d, density_level, region_polylines, shortest_interval
 
 #: Prior box of the sampled variables (ANALYSES.md section 3).
 PRIOR_LOG10_GX = (-4.0, -1.0)
@@ -375,5 +375,97 @@ def posterior_2d(like, r: float = 1.0, sampler: str = "ultranest", seed: int = 1
             "prior": {"log10_mzp": list(PRIOR_LOG10_MZP), "log10_gx": list(PRIOR_LOG10_GX)}}
 
 
+class _ProblemLogl:
+    """ln L of a problem at internal coordinates, points (n, n_poi) -> (n,)."""
+
+    def __init__(self, problem):
+        self.problem = problem
+
+    def __call__(self, points):
+        return np.asarray(self.problem.logl_internal(np.atleast_2d(points)), dtype=float)
+
+
+def equal_tailed_interval(x, weights, mass: float = MASS_68) -> tuple[float, float]:
+    """Equal-tailed credible interval: the (1 - mass)/2 and (1 + mass)/2 quantiles of weighted
+    samples or grid weights (15.87 % and 84.13 % for 68.3 %).
+
+    >>> x = np.linspace(-5, 5, 20001)
+    >>> lo, hi = equal_tailed_interval(x, np.exp(-0.5 * x * x))    # N(0, 1): +-1.0 (mass 0.683)
+    >>> bool(abs(lo + 1.0) < 2e-3 and abs(hi - 1.0) < 2e-3)
+    True
+    """
+    x = np.asarray(x, dtype=float)
+    w = np.asarray(weights, dtype=float)
+    order = np.argsort(x)
+    x, w = x[order], w[order]
+    c = np.cumsum(w)
+    c = (c - 0.5 * w) / c[-1]
+    return (float(np.interp(0.5 * (1.0 - mass), c, x)), float(np.interp(0.5 * (1.0 + mass), c, x)))
+
+
+def posterior(problem, sampler: str = "grid", seed: int = 1, log_dir=None, resume=True,
+              min_num_live_points: int = 400, quick: bool = False, progress: bool = False,
+              n_grid: int | None = None) -> dict:
+    """Posterior of the parameters of interest of a :class:`~cevnsfit.inference.problem.Problem`
+    with the declared priors (uniform in internal coordinates over the declared prior range).
+
+    ``sampler="grid"`` (default for one or two POIs) evaluates the posterior density on a grid
+    (1D: 2001 points; 2D: 121 x 121) by quadrature; ``"ultranest"``/``"dynesty"`` sample it.
+    1D results: ``mle`` (refined), ``hpd_68`` (shortest interval(s)), ``equal_tailed_68``
+    (15.87 %, 84.13 % quantiles), both in internal coordinates and as values; 2D results: the
+    68 % and 95 % HPD regions from the density (:func:`cevnsfit.inference.regions.credible_regions_2d`).
+    """
+    pars = problem.poi_parameters
+    names = list(problem.internal_names)
+    box = problem.internal_box
+    if len(pars) not in (1, 2):
+        raise ParameterError(f"posterior takes one or two parameters of interest, got {problem.poi}")
+    out = {**problem.describe(), "sampler": sampler, "internal": names,
+           "prior": {n: list(b) for n, b in zip(names, box)}}
+    if sampler == "grid":
+        n = n_grid or (2001 if len(pars) == 1 else 121)
+        axes = [np.linspace(*b, n) for b in box]
+        if len(pars) == 1:
+            x = axes[0]
+            logl = problem.logl(pars[0].from_internal(x))
+            w = np.full(n, x[1] - x[0])
+            w[[0, -1]] *= 0.5
+            lw = logl + np.log(w)
+            weights = np.exp(lw - special.logsumexp(lw))
+            out.update(log_evidence=float(special.logsumexp(lw) - np.log(box[0][1] - box[0][0])),
+                       grid=x.tolist(), density=(weights / w).tolist())
+            pts, logl_pts = x, logl
+        else:
+            xx, yy = np.meshgrid(*axes, indexing="ij")
+            logl = problem.logl(pars[0].from_internal(xx), pars[1].from_internal(yy))
+            dens = np.exp(logl - logl.max())
+            dens = dens / dens.sum()
+            out.update(grid={names[0]: axes[0].tolist(), names[1]: axes[1].tolist()}, logl=logl.tolist())
+            for key, m in (("region_68", MASS_68), ("region_95", MASS_95)):
+                out[key] = region_polylines(axes[0], axes[1], dens, density_level(dens, m), box)
+            return out
+    else:
+        run = _run(sampler, _ProblemLogl(problem), names, [b[0] for b in box], [b[1] for b in box], seed=seed,
+                   log_dir=log_dir, resume=resume, nlive=min_num_live_points, quick=quick, progress=progress)
+        out.update(log_evidence=run["log_evidence"], log_evidence_err=run["log_evidence_err"], seed=seed,
+                   n_calls=run["n_calls"])
+        if len(pars) == 2:
+            pts, w = run["points"], run["weights"]
+            reg = credible_regions_2d(pts[:, 0], pts[:, 1], w, masses=(MASS_68, MASS_95), ranges=box)
+            out.update(region_68=reg["regions"][MASS_68], region_95=reg["regions"][MASS_95],
+                       samples=pts, weights=w)
+            return out
+        pts, weights, logl_pts = run["points"][:, 0], run["weights"], run["logl"]
+    par = pars[0]
+    xm, lm, _ = refine_max(lambda t: problem.logl(par.from_internal(t)), pts, logl_pts, bounds=box[0])
+    hpd = shortest_interval(pts, MASS_68, weights=weights)
+    et = equal_tailed_interval(pts, weights, MASS_68)
+    out.update(mle={par.name: float(par.from_internal(xm))}, logl_max=lm, logl_null=problem.logl_null(),
+               hpd_68_internal=list(hpd), equal_tailed_68_internal=list(et),
+               hpd_68=[float(par.from_internal(v)) for v in hpd],
+               equal_tailed_68=[float(par.from_internal(v)) for v in et], credible_mass=MASS_68)
+    return out
+
+
 __all__ = ["HISTOGRAM_2D", "PRIOR_LOG10_GX", "PRIOR_LOG10_MZP", "SAMPLERS", "posterior_1d",
-           "posterior_1d_grid", "posterior_2d", "refine_max"]
+           "posterior", "equal_tailed_interval", "posterior_1d_grid", "posterior_2d", "refine_max"]

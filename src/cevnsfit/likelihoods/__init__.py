@@ -11,8 +11,8 @@ from typing import Iterable
 
 import numpy as np
 
-from ..models import LmuLtau
-from .datasets import FULL_BUILDERS, PAPER_BUILDERS, DatasetTerm, dataset_term
+from ..errors import UnknownNameError
+from .datasets import EXPOSURES, FULL_BUILDERS, PAPER_BUILDERS, DatasetTerm, check_exposures, dataset_term
 from . import csi2021 as _csi2021  # noqa: F401  (registers the csi2021 builders)
 
 #: Dataset names.
@@ -22,6 +22,9 @@ DATASETS = tuple(PAPER_BUILDERS)
 def _parse(datasets) -> list[str]:
     if isinstance(datasets, str):
         datasets = [d.strip() for d in datasets.split(",") if d.strip()]
+    if datasets is None or not all(isinstance(d, str) for d in datasets):
+        raise UnknownNameError(f"datasets must be names (a list or a comma-separated string) from: "
+                               f"{', '.join(DATASETS)}; got {datasets!r}")
     return list(datasets)
 
 
@@ -39,8 +42,12 @@ class Likelihood:
         return sum(t.logl_model(model) for t in self.terms)
 
     def logl(self, mzp_mev, gx, r=1.0, paper_sign: bool = False) -> np.ndarray:
-        """ln L of the L_mu - L_tau model at (M_Z' [MeV], g_x, r), broadcasting."""
-        return self.logl_model(LmuLtau(mzp_mev, gx, r, paper_sign=paper_sign))
+        """ln L of the reference analysis's model, L_mu - L_tau, at (M_Z' [MeV], g_x, r),
+        broadcasting: shorthand for ``logl_model(model_from_name("lmu-ltau", ...))``. Any
+        other model goes through :meth:`logl_model`."""
+        from ..models import model_from_name
+
+        return self.logl_model(model_from_name("lmu-ltau", mzp_mev=mzp_mev, gx=gx, r=r, paper_sign=paper_sign))
 
     def logl_sm(self) -> float:
         return float(self.logl_model(None))
@@ -53,17 +60,22 @@ class Likelihood:
 
 
 def likelihood(datasets: Iterable[str] | str, mode: str = "paper", matching: str | None = None,
-               options: dict | None = None) -> Likelihood:
+               options: dict | None = None, allow_overlap: bool = False) -> Likelihood:
     """The combined likelihood of ``datasets`` (names or a comma-separated string).
 
     ``options`` maps a dataset name to keyword options of its builder (e.g.
     ``{"csi2017": {"pe_window": (16, 30)}, "cenns10_totals": {"normalisation": "computed"}}``).
-    ``matching`` overrides the BSM normalisation (default: the mode's).
+    ``matching`` overrides the BSM normalisation (default: the mode's). A combination that uses
+    one detector exposure twice (``"csi2017,csi2021"``, a name repeated) is refused unless
+    ``allow_overlap`` (:func:`~cevnsfit.likelihoods.datasets.check_exposures`).
     """
     options = options or {}
     if mode == "full":
         from . import full  # noqa: F401  (registers FULL_BUILDERS)
     names = _parse(datasets)
+    if not names:
+        raise UnknownNameError(f"no dataset given; allowed: {', '.join(DATASETS)} (comma-separated to combine)")
+    check_exposures(names, allow_overlap)
     terms = [dataset_term(n, mode, matching, **options.get(n, {})) for n in names]
     return Likelihood(terms, mode)
 

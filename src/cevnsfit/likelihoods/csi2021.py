@@ -95,6 +95,27 @@ class Csi2021PaperLikelihood:
         s = np.maximum(np.sqrt((self.sigma * sig) ** 2 + self.bkg_var), 1e-9 * np.maximum(mu, 1.0))
         return log_smeared_poisson_sum(mu, s, 1.0, self.log_coef, self.counts).sum(-1)
 
+    NUISANCES = (
+        {"name": "cevns_norm, brn_norm, nin_norm", "prior": "normal, one Gaussian envelope per bin",
+         "paper": "marginalised (exact)"},
+        {"name": "steady_state[bin]", "prior": "flat on B, measured by the AC window (exposure ratio rho)",
+         "paper": "marginalised (negative binomial)"},
+    )
+
+    def pseudo_data(self, expected, rng: np.random.Generator) -> "Csi2021PaperLikelihood":
+        """A copy with toy data: per bin B_b = the observed AC count, y_b ~ N(N_b + BRN_b + NIN_b,
+        s_b^2) truncated at y_b >= 0, C'_b ~ Poisson(y_b + rho B_b), AC'_b ~ Poisson(B_b)."""
+        n_sm = np.asarray(expected, float).ravel()
+        mu = n_sm + self.bkg
+        s = np.sqrt((self.sigma * n_sm) ** 2 + self.bkg_var)
+        y = mu + rng.normal(0.0, 1.0, mu.shape) * s
+        while np.any(bad := y < 0):                        # truncated envelope
+            y[bad] = mu[bad] + rng.normal(0.0, 1.0, int(bad.sum())) * s[bad]
+        b = self.n_ac.ravel()
+        counts = rng.poisson(y + self.rho * b).reshape(self.bin_shape)
+        anti = rng.poisson(b).reshape(self.bin_shape)
+        return Csi2021PaperLikelihood(counts, anti, self.brn, self.nin, self.rho, sigma=self.sigma)
+
 
 def profile_ss(n, m, s, rho):
     """Closed-form maximum over B >= 0 of ln P(n; s + rho B) + ln P(m; B) (per bin).

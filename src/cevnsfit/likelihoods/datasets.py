@@ -102,6 +102,42 @@ def _ccm(mode, matching, **opt):
     return DatasetTerm("ccm", exp, term, matching=matching)
 
 
+#: Detector exposures each dataset uses (docs: data sets). Two datasets that share one may not be
+#: multiplied: the same events would count twice. The CsI 2021 release contains the 2017 run
+#: (2015-2016 beam time) and extends it; the CsI 2020 totals are the 2021 release's totals.
+EXPOSURES = {
+    "csi2017": ("coherent-csi-run-2015-2016",),
+    "csi2021": ("coherent-csi-run-2015-2016", "coherent-csi-run-2017-2019"),
+    "csi2020_totals": ("coherent-csi-run-2015-2016", "coherent-csi-run-2017-2019"),
+    "cenns10": ("coherent-cenns10-analysis-a",),
+    "cenns10_totals": ("coherent-cenns10-analysis-a",),
+    "ccm": ("ccm-projection",),
+}
+
+
+def check_exposures(names, allow_overlap: bool = False) -> None:
+    """Refuse a combination of datasets that uses one detector exposure twice.
+
+    >>> check_exposures(["csi2017", "cenns10"])
+    >>> check_exposures(["csi2017", "csi2021"])
+    Traceback (most recent call last):
+    ...
+    cevnsfit.errors.ParameterError: datasets 'csi2017' and 'csi2021' both use the exposure 'coherent-csi-run-2015-2016': combining them counts the same events twice (choose one; experts: allow_overlap=True)
+    """
+    from ..errors import ParameterError
+
+    seen: dict = {}
+    for n in names:
+        for e in EXPOSURES.get(n, (n,)):
+            if e in seen and not allow_overlap:
+                first = seen[e]
+                what = (f"dataset {n!r} is listed twice (exposure {e!r})" if first == n
+                        else f"datasets {first!r} and {n!r} both use the exposure {e!r}")
+                raise ParameterError(f"{what}: combining them counts the same events twice "
+                                     "(choose one; experts: allow_overlap=True)")
+            seen[e] = n
+
+
 PAPER_BUILDERS = {
     "csi2017": _csi2017,
     "cenns10": _cenns10,

@@ -83,6 +83,27 @@ class CsiPaperLikelihood:
         mu = mu.reshape(mu.shape[: mu.ndim - nb] + (-1,))
         return self._logl_bins(mu).sum(-1)
 
+    #: Nuisance parameters (term protocol): name, prior, treatment in paper mode.
+    NUISANCES = (
+        {"name": "cevns_norm", "prior": "normal(0, sigma), truncated at 1 + a > 0", "paper": "marginalised (exact)"},
+        {"name": "steady_state[bin]", "prior": "flat (or Jeffreys) on B, measured by the AC window",
+         "paper": "marginalised (negative binomial)"},
+    )
+
+    def pseudo_data(self, expected, rng: np.random.Generator) -> "CsiPaperLikelihood":
+        """A copy of this term with toy data drawn at the signal ``expected`` (hybrid Bayesian-
+        frequentist: per bin the steady-state mean B_b = the observed AC count, a_b ~ N(0, sigma)
+        truncated at 1 + a_b > 0, C'_b ~ Poisson((1 + a_b) N_b + B_b), AC'_b ~ Poisson(B_b))."""
+        n_sm = np.asarray(expected, float).reshape(self.bin_shape)
+        b = self.n_ac.reshape(self.bin_shape)
+        a = rng.normal(0.0, self.sigma, n_sm.shape)
+        while np.any(bad := 1.0 + a <= 0):                # truncated envelope
+            a[bad] = rng.normal(0.0, self.sigma, int(bad.sum()))
+        counts = rng.poisson((1.0 + a) * n_sm + b)
+        anti = rng.poisson(b)
+        return CsiPaperLikelihood(counts, anti, sigma=self.sigma, quadrature=self.quadrature,
+                                  background_prior=self.background_prior)
+
 
 class CennsPaperLikelihood:
     """CENNS-10, per bin b (ANALYSES.md section 2):
@@ -122,6 +143,25 @@ class CennsPaperLikelihood:
         terms = np.where(ok, special.xlogy(self.n[:, None], lam_safe) - lam_safe, -np.inf) + self.log_w
         return (special.logsumexp(terms, axis=-1) - self.log_fact).sum(-1)
 
+    NUISANCES = (
+        {"name": "cevns_norm", "prior": "normal(0, 0.13)", "paper": "marginalised (exact, one Gaussian)"},
+        {"name": "ss_norm, prompt_brn_norm, delayed_brn_norm", "prior": "normal(0, s_k), release widths",
+         "paper": "marginalised (exact, one Gaussian)"},
+    )
+
+    def pseudo_data(self, expected, rng: np.random.Generator) -> "CennsPaperLikelihood":
+        """A copy with toy counts: per bin d_b ~ N(0, s_b^2), n'_b ~ Poisson(max(mu_b + d_b, 0))."""
+        n_sm = np.asarray(expected, float).ravel()
+        mu = n_sm + self.bkg
+        s = np.sqrt((self.signal_sigma * n_sm) ** 2 + self.bkg_var)
+        counts = rng.poisson(np.maximum(mu + rng.normal(0.0, 1.0, mu.shape) * s, 0.0))
+        # the summed background with its per-bin relative width reproduces bkg and bkg_var exactly
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rel = np.where(self.bkg > 0, np.sqrt(self.bkg_var) / self.bkg, 0.0)
+        return CennsPaperLikelihood(counts.reshape(self.bin_shape), {"background": self.bkg}, {"background": rel},
+                                    signal_sigma=self.signal_sigma, quadrature=self.quadrature,
+                                    n_nodes=self.z.size)
+
 
 class TotalsChi2:
     """Chi-square of a total count with one Gaussian-constrained normalisation (ANALYSES.md 2):
@@ -150,6 +190,15 @@ class TotalsChi2:
     def logl(self, pred: np.ndarray) -> np.ndarray:
         return -0.5 * self.chi2(np.asarray(pred)[..., 0])
 
+    NUISANCES = ({"name": "norm", "prior": "normal(0, sigma_norm)", "paper": "profiled (closed form)"},)
+
+    def pseudo_data(self, expected, rng: np.random.Generator) -> "TotalsChi2":
+        """A copy with a toy total: a ~ N(0, sigma_a), O' ~ N(N (1 + a), s_obs)."""
+        n_sm = float(np.asarray(expected, float).ravel()[0])
+        a = rng.normal(0.0, self.sigma_norm)
+        observed = rng.normal(n_sm * (1.0 + a), float(np.sqrt(self.var_obs)))
+        return TotalsChi2(observed, self.var_obs, self.sigma_norm)
+
 
 class AsimovPoisson:
     """CCM projection: L = prod_b P(n_b = N_b(SM); N_b(theta)) with non-integer n_b (gammaln)."""
@@ -162,3 +211,10 @@ class AsimovPoisson:
 
     def logl(self, pred: np.ndarray) -> np.ndarray:
         return _sum_bins(log_poisson(self.n, np.asarray(pred, dtype=float)), self.nb)
+
+    NUISANCES = ()
+
+    def pseudo_data(self, expected, rng):
+        """An Asimov projection has no data to fluctuate."""
+        raise ParameterError("an Asimov projection (its 'data' are the SM expectation) has nothing to fluctuate: "
+                             "no toys; drop it from the datasets")

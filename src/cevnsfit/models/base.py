@@ -1,18 +1,24 @@
-"""Vector-mediator interface shared by every BSM model (PHYSICS.md section 4).
+"""The model interface (docs: models) and the vector-mediator base class.
 
 A model object holds one or many parameter points (all parameters broadcast together
-into ``model.shape``) and answers, for an array of spacelike momentum transfers
-``q2_mev2`` (Q^2 = 2 m_N E_r > 0, MeV^2), the vector couplings of its Z' to neutrinos and
-to u and d quarks. From these the concrete :meth:`VectorMediator.delta_qv` builds the
-shift of the CEvNS weak charge Q_V that the rate code adds to Q_V^SM. Every array it
-returns has shape ``model.shape + q2.shape``: parameter points first, momentum
+into ``model.shape``) and answers, per target nucleus and for an array of spacelike
+momentum transfers ``q2_mev2`` (Q^2 = 2 m_N E_r > 0, MeV^2), the coefficients of the
+interaction structures (:meth:`Model.couplings`, a :class:`Couplings`): the shift of the
+diagonal vector charge per flavour, the incoherent flavour-changing vector coefficient,
+the scalar and magnetic-moment coefficients, and a ratio of weak form factors. The rate
+engine (:mod:`cevnsfit.rates.binned`) turns them into spectra; it never names a model.
+Every array has shape ``model.shape + q2.shape``: parameter points first, momentum
 transfers last.
+
+Models declare their parameters (:class:`~cevnsfit.models.parameters.Parameter`) in the
+class attribute ``PARAMETERS`` and their catalogue name in ``NAME``.
 """
 
 from __future__ import annotations
 
 import abc
 import math
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -73,6 +79,100 @@ def check_nucleons(Z, N) -> tuple[float, float]:
     return out[0], out[1]
 
 
+@dataclass
+class Couplings:
+    """Structure coefficients of one model for one target nucleus on a Q^2 grid.
+
+    Every entry has shape ``model.shape + q2.shape`` (or broadcasts to it); absent entries
+    mean "no contribution" (and no cost):
+
+    * ``dq[flavour]``: shift of the diagonal vector charge, Q_alpha = Q_V^SM + dq (vector
+      structure, C = Q_alpha^2; interferes with the SM);
+    * ``fc[flavour]``: sum over beta != alpha of |Q_{alpha beta}|^2, flavour-changing vector
+      pieces that add incoherently with the vector bracket;
+    * ``scalar[flavour]``, ``magnetic[flavour]``: coefficients C of those structures;
+    * ``weak_ff_ratio``: F_w(q; theta)^2 / F_w(q; default)^2, multiplying every structure that
+      uses the weak form factor (vector, scalar); None = 1.
+    """
+
+    dq: dict = field(default_factory=dict)
+    fc: dict = field(default_factory=dict)
+    scalar: dict = field(default_factory=dict)
+    magnetic: dict = field(default_factory=dict)
+    weak_ff_ratio: np.ndarray | None = None
+
+    def __add__(self, other: "Couplings") -> "Couplings":
+        """Combine two models acting together: charge shifts add (amplitudes), incoherent
+        coefficients add (rates), form-factor ratios multiply."""
+        def merge(a, b):
+            out = dict(a)
+            for k, v in b.items():
+                out[k] = out[k] + v if k in out else v
+            return out
+
+        ff = self.weak_ff_ratio
+        if other.weak_ff_ratio is not None:
+            ff = other.weak_ff_ratio if ff is None else ff * other.weak_ff_ratio
+        return Couplings(merge(self.dq, other.dq), merge(self.fc, other.fc), merge(self.scalar, other.scalar),
+                         merge(self.magnetic, other.magnetic), ff)
+
+
+class Model(abc.ABC):
+    """A point set of one new-physics model (docs: models, the model interface).
+
+    Subclasses set the class attributes ``NAME`` (catalogue name), ``PARAMETERS`` (a tuple
+    of :class:`~cevnsfit.models.parameters.Parameter`), ``STRUCTURES`` (the structures the
+    model touches), ``shape`` and ``values`` (parameter name -> array of shape ``shape``),
+    and implement :meth:`couplings`. Construct with keyword parameters; each is validated
+    against its declared range and all broadcast together.
+    """
+
+    NAME: str = ""
+    PARAMETERS: tuple = ()
+    STRUCTURES: tuple = ("vector",)
+    shape: tuple = ()
+    values: dict
+
+    def _init_params(self, given: dict) -> None:
+        """Validate and broadcast ``given`` (name -> value; None means the declared default)."""
+        from .parameters import lookup
+
+        for k in given:
+            lookup(self.PARAMETERS, k)
+        arrays = {}
+        for p in self.PARAMETERS:
+            v = given.get(p.name)
+            arrays[p.name] = p.validate(p.default if v is None else v)
+        self.shape, self.values = broadcast_params(**arrays)
+
+    @classmethod
+    def parameter(cls, name: str):
+        from .parameters import lookup
+
+        return lookup(cls.PARAMETERS, name)
+
+    @classmethod
+    def parameter_names(cls) -> tuple[str, ...]:
+        return tuple(p.name for p in cls.PARAMETERS)
+
+    def _expand(self, param: np.ndarray, q2: np.ndarray) -> np.ndarray:
+        """Reshape a parameter array of shape ``self.shape`` to broadcast against q2."""
+        return np.reshape(param, self.shape + (1,) * q2.ndim)
+
+    def _full(self, value: np.ndarray, q2: np.ndarray) -> np.ndarray:
+        """Materialise ``value`` (broadcastable) at the full shape self.shape + q2.shape."""
+        return np.array(np.broadcast_to(value, self.shape + q2.shape), dtype=float)
+
+    @abc.abstractmethod
+    def couplings(self, nucleus, q2_mev2: np.ndarray, matching: str = "paper",
+                  sin2_theta_w: float | None = None) -> Couplings:
+        """Structure coefficients for ``nucleus`` (a :class:`~cevnsfit.physics.nucleus.Nucleus`)
+        at momentum transfers ``q2_mev2`` [MeV^2]; ``sin2_theta_w`` is the experiment's SM value."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(shape={self.shape})"
+
+
 def check_param(name: str, value, *, positive: bool = False, allowed: str = "") -> np.ndarray:
     """Validate a model parameter; the error names it and its allowed range.
 
@@ -98,25 +198,34 @@ def broadcast_params(**params: np.ndarray) -> tuple[tuple, dict[str, np.ndarray]
     return shape, {k: np.array(a, dtype=float) for k, a in zip(params, arrays)}
 
 
-class VectorMediator(abc.ABC):
+class VectorMediator(Model):
     """A vector Z' coupling to left-handed neutrinos and vectorially to u and d quarks.
 
     Subclasses set ``shape`` (broadcast shape of the parameter points) and ``mzp_mev``
     (mediator masses, shape ``shape``) and implement the two coupling methods. Both return
     arrays of the full shape ``self.shape + q2.shape`` (writable, not views), so callers
-    may combine them freely.
+    may combine them freely. :meth:`couplings` turns them into the vector-charge shift of
+    every flavour (:meth:`delta_qv`).
     """
 
-    shape: tuple
+    STRUCTURES = ("vector",)
     mzp_mev: np.ndarray
 
-    def _expand(self, param: np.ndarray, q2: np.ndarray) -> np.ndarray:
-        """Reshape a parameter array of shape ``self.shape`` to broadcast against q2."""
-        return np.reshape(param, self.shape + (1,) * q2.ndim)
-
-    def _full(self, value: np.ndarray, q2: np.ndarray) -> np.ndarray:
-        """Materialise ``value`` (broadcastable) at the full shape self.shape + q2.shape."""
-        return np.array(np.broadcast_to(value, self.shape + q2.shape), dtype=float)
+    def couplings(self, nucleus, q2_mev2, matching: str = "paper", sin2_theta_w=None) -> Couplings:
+        """dq[flavour] = :meth:`delta_qv` for every flavour whose coupling is not identically 0
+        (the quark part and the propagator are computed once for all flavours)."""
+        c = matching_factor(matching)
+        q2 = check_q2(q2_mev2)
+        z, n = check_nucleons(nucleus.Z, nucleus.N)
+        g_u, g_d = self.quark_couplings(q2)
+        quark = (2.0 * z + n) * g_u + (z + 2.0 * n) * g_d
+        den = c * G_F * (q2 + self._expand(self.mzp_mev, q2) ** 2)
+        dq = {}
+        for fl in FLAVOURS:
+            g_nu = self.neutrino_coupling(fl, q2)
+            if np.any(g_nu):
+                dq[fl] = quark * g_nu / den
+        return Couplings(dq=dq)
 
     @abc.abstractmethod
     def neutrino_coupling(self, flavour: str, q2_mev2: np.ndarray) -> np.ndarray:
@@ -184,15 +293,21 @@ class VectorMediator(abc.ABC):
 class StandardModel(VectorMediator):
     """No mediator: every coupling vanishes and ``delta_qv`` returns exact zeros.
 
-    ``shape`` is ``()`` (one point) and ``mzp_mev`` is ``inf`` (decoupled).
+    ``shape`` is ``()`` (one point) and ``mzp_mev`` is ``inf`` (decoupled). No parameters.
 
     >>> StandardModel().delta_qv("numu", 55, 78, np.array([1.0, 2.0]))
     array([0., 0.])
     """
 
+    NAME = "sm"
+
     def __init__(self) -> None:
         self.shape = ()
+        self.values = {}
         self.mzp_mev = np.array(np.inf)
+
+    def couplings(self, nucleus, q2_mev2, matching: str = "paper", sin2_theta_w=None) -> Couplings:
+        return Couplings()
 
     def __repr__(self) -> str:
         return "StandardModel()"

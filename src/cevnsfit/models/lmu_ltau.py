@@ -26,7 +26,12 @@ import numpy as np
 
 from cevnsfit.constants import E_CHARGE, M_MU, M_TAU, Q_EM_D, Q_EM_U
 from cevnsfit.errors import ParameterError
-from cevnsfit.models.base import VectorMediator, broadcast_params, check_flavour, check_param, check_q2
+from cevnsfit.models.base import VectorMediator, check_flavour, check_param, check_q2
+from cevnsfit.models.parameters import G_MAX, Parameter
+
+#: Declared parameters shared by the Z' models: mass (MeV) and coupling ranges.
+MZP_PARAMETER = Parameter("mzp_mev", "MeV", 20.0, 0.0, 1e5, "log-uniform", 10**0.5, 1e3,
+                          "mediator mass", low_open=True)
 
 #: L_mu - L_tau charge Q_X of each neutrino flavour.
 CHARGES = {"nue": 0.0, "numu": 1.0, "nutau": -1.0}
@@ -133,6 +138,23 @@ def lepton_loop_integral(q2_mev2, paper_sign: bool = False) -> np.ndarray:
     return out.reshape(q2.shape)
 
 
+_LOOP_CACHE: dict = {}
+
+
+def _cached_loop(q2: np.ndarray, paper_sign: bool) -> np.ndarray:
+    """:func:`lepton_loop_integral` memoised on the Q^2 grid: it does not depend on the
+    parameters, and the rate engine asks for the same quadrature nodes on every call."""
+    key = (q2.shape, q2.tobytes(), paper_sign)
+    out = _LOOP_CACHE.get(key)
+    if out is None:
+        if len(_LOOP_CACHE) > 64:
+            _LOOP_CACHE.clear()
+        out = lepton_loop_integral(q2, paper_sign=paper_sign)
+        out.setflags(write=False)
+        _LOOP_CACHE[key] = out
+    return out
+
+
 def _kinetic_mixing(loop: np.ndarray, gx: np.ndarray, r: np.ndarray) -> np.ndarray:
     """eps from the lepton loop integral, g_x and r (validated, broadcastable inputs)."""
     return _LOOP * gx * (8.0 * loop + (4.0 / 3.0) * np.log(r))
@@ -186,14 +208,24 @@ class LmuLtau(VectorMediator):
     (True, 0.0)
     """
 
-    def __init__(self, mzp_mev, gx, r=1.0, paper_sign: bool = False):
+    NAME = "lmu-ltau"
+    PARAMETERS = (
+        MZP_PARAMETER,
+        Parameter("gx", "", 0.0, -G_MAX, G_MAX, "log-uniform", 1e-4, 1e-1, "U(1)_{L_mu-L_tau} gauge coupling"),
+        Parameter("r", "", 1.0, 0.0, 1e6, "log-uniform", 1e-2, 1e2, "r = m_stau/m_smuon (1: no slepton loop)",
+                  low_open=True),
+    )
+
+    def __init__(self, mzp_mev=None, gx=None, r=1.0, paper_sign: bool = False):
+        if mzp_mev is None or gx is None:
+            raise ParameterError("lmu-ltau needs mzp_mev (Z' mass, MeV) and gx (coupling)")
         m = check_param("mzp_mev", mzp_mev, positive=True, allowed="finite, > 0 (Z' mass in MeV)")
         g = check_param("gx", gx, allowed="finite real coupling")
         rr = check_param("r", r, positive=True, allowed="finite, > 0 (r = m_stau/m_smuon)")
         if not isinstance(paper_sign, (bool, np.bool_)):
             raise ParameterError(f"paper_sign must be True or False, got {paper_sign!r}")
-        self.shape, p = broadcast_params(mzp_mev=m, gx=g, r=rr)
-        self.mzp_mev, self.gx, self.r = p["mzp_mev"], p["gx"], p["r"]
+        self._init_params({"mzp_mev": m, "gx": g, "r": rr})
+        self.mzp_mev, self.gx, self.r = self.values["mzp_mev"], self.values["gx"], self.values["r"]
         self.paper_sign = bool(paper_sign)
 
     def __repr__(self) -> str:
@@ -202,7 +234,7 @@ class LmuLtau(VectorMediator):
     def kinetic_mixing(self, q2_mev2) -> np.ndarray:
         """eps(Q^2) at every point, shape ``self.shape + q2.shape``."""
         q2 = check_q2(q2_mev2)
-        loop = lepton_loop_integral(q2, paper_sign=self.paper_sign)
+        loop = _cached_loop(q2, self.paper_sign)
         return self._full(
             _kinetic_mixing(loop, self._expand(self.gx, q2), self._expand(self.r, q2)), q2
         )

@@ -10,7 +10,10 @@ from __future__ import annotations
 import numpy as np
 
 from cevnsfit.constants import E_CHARGE, Q_EM_D, Q_EM_U
-from cevnsfit.models.base import VectorMediator, broadcast_params, check_flavour, check_param, check_q2
+from cevnsfit.errors import ParameterError
+from cevnsfit.models.base import VectorMediator, check_flavour, check_param, check_q2
+from cevnsfit.models.lmu_ltau import MZP_PARAMETER
+from cevnsfit.models.parameters import G_MAX, Parameter
 
 _MASS_RANGE = "finite, > 0 (Z' mass in MeV)"
 _COUPLING_RANGE = "finite real coupling"
@@ -38,12 +41,21 @@ class BminusL(VectorMediator):
     True
     """
 
-    def __init__(self, mzp_mev, g, *, eps=0.0):
+    NAME = "b-l"
+    PARAMETERS = (
+        MZP_PARAMETER,
+        Parameter("g", "", 0.0, -G_MAX, G_MAX, "log-uniform", 1e-6, 1e-2, "U(1)_{B-L} gauge coupling"),
+        Parameter("eps", "", 0.0, -1.0, 1.0, "uniform", -1e-3, 1e-3, "constant kinetic mixing with the photon"),
+    )
+
+    def __init__(self, mzp_mev=None, g=None, *, eps=0.0):
+        if mzp_mev is None or g is None:
+            raise ParameterError("b-l needs mzp_mev (Z' mass, MeV) and g (coupling)")
         m = check_param("mzp_mev", mzp_mev, positive=True, allowed=_MASS_RANGE)
         gg = check_param("g", g, allowed=_COUPLING_RANGE)
         ee = check_param("eps", eps, allowed="finite kinetic mixing")
-        self.shape, p = broadcast_params(mzp_mev=m, g=gg, eps=ee)
-        self.mzp_mev, self.g, self.eps = p["mzp_mev"], p["g"], p["eps"]
+        self._init_params({"mzp_mev": m, "g": gg, "eps": ee})
+        self.mzp_mev, self.g, self.eps = self.values["mzp_mev"], self.values["g"], self.values["eps"]
 
     def __repr__(self) -> str:
         return f"BminusL(shape={self.shape})"
@@ -75,11 +87,19 @@ class UniversalVector(VectorMediator):
     (2, 3)
     """
 
-    def __init__(self, mzp_mev, g):
+    NAME = "universal"
+    PARAMETERS = (
+        MZP_PARAMETER,
+        Parameter("g", "", 0.0, -G_MAX, G_MAX, "log-uniform", 1e-6, 1e-2, "universal vector coupling"),
+    )
+
+    def __init__(self, mzp_mev=None, g=None):
+        if mzp_mev is None or g is None:
+            raise ParameterError("universal needs mzp_mev (mediator mass, MeV) and g (coupling)")
         m = check_param("mzp_mev", mzp_mev, positive=True, allowed=_MASS_RANGE)
         gg = check_param("g", g, allowed=_COUPLING_RANGE)
-        self.shape, p = broadcast_params(mzp_mev=m, g=gg)
-        self.mzp_mev, self.g = p["mzp_mev"], p["g"]
+        self._init_params({"mzp_mev": m, "g": gg})
+        self.mzp_mev, self.g = self.values["mzp_mev"], self.values["g"]
 
     def __repr__(self) -> str:
         return f"UniversalVector(shape={self.shape})"
@@ -95,3 +115,49 @@ class UniversalVector(VectorMediator):
         q2 = check_q2(q2_mev2)
         g = self._full(self._expand(self.g, q2), q2)
         return g, g.copy()
+
+
+class GeneralVector(VectorMediator):
+    """A vector mediator of mass ``mzp_mev`` [MeV] with free couplings (MODELS.md section 2):
+    ``g_nue``, ``g_numu``, ``g_nutau`` to left-handed neutrinos of each flavour and ``g_u``,
+    ``g_d`` to quarks (vector), constant in Q^2. For a nucleus
+
+        Q_alpha^BSM = g_nu^alpha [(2Z + N) g_u + (Z + 2N) g_d] / (c G_F (Q^2 + M^2)).
+
+    The presets ``lmu-ltau``, ``b-l`` and ``universal`` are special cases: e.g. the universal
+    vector is g_nue = g_numu = g_nutau = g_u = g_d = g (a test checks it point by point). A
+    q^2-dependent coupling (such as loop-induced kinetic mixing) is a subclass overriding
+    :meth:`quark_couplings` or :meth:`neutrino_coupling`, as :class:`LmuLtau` does.
+
+    >>> m = GeneralVector(mzp_mev=50.0, g_numu=1e-4, g_u=2e-4, g_d=2e-4)
+    >>> u = UniversalVector(mzp_mev=50.0, g=2e-4)
+    >>> q2 = np.array([0.0, 1e3])
+    >>> bool(np.allclose(2 * m.delta_qv("numu", 55, 78, q2), u.delta_qv("numu", 55, 78, q2), rtol=1e-13))
+    True
+    >>> float(m.delta_qv("nue", 55, 78, q2)[0])
+    0.0
+    """
+
+    NAME = "vector"
+    PARAMETERS = (MZP_PARAMETER,) + tuple(
+        Parameter(f"g_{f}", "", 0.0, -G_MAX, G_MAX, "uniform", -1e-3, 1e-3, f"coupling to {f}")
+        for f in ("nue", "numu", "nutau", "u", "d"))
+
+    def __init__(self, mzp_mev=None, **couplings):
+        if mzp_mev is None:
+            raise ParameterError("vector needs mzp_mev (mediator mass, MeV)")
+        self._init_params({"mzp_mev": mzp_mev, **couplings})
+        self.mzp_mev = self.values["mzp_mev"]
+
+    def neutrino_coupling(self, flavour: str, q2_mev2: np.ndarray) -> np.ndarray:
+        """g_nu of ``flavour``; full shape ``self.shape + q2.shape``."""
+        check_flavour(flavour)
+        q2 = check_q2(q2_mev2)
+        return self._full(self._expand(self.values[f"g_{flavour}"], q2), q2)
+
+    def quark_couplings(self, q2_mev2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(g_u, g_d); full shape ``self.shape + q2.shape``."""
+        q2 = check_q2(q2_mev2)
+        return (self._full(self._expand(self.values["g_u"], q2), q2),
+                self._full(self._expand(self.values["g_d"], q2), q2))
+

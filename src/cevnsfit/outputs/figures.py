@@ -161,3 +161,45 @@ def plot_recoil_spectrum(experiment, model, paths, label="model") -> None:
         axr.set_ylabel("model / SM")
         axr.set_xlabel(r"recoil energy $E_r$ [keV$_\mathrm{nr}$]")
         _save(fig, paths)
+
+
+def _axis_label(name: str, unit: str) -> str:
+    base = name[6:] if name.startswith("log10_") else name
+    unit_txt = f" [{unit}]" if unit and unit != "dimensionless" else ""
+    return f"{base}{unit_txt}"
+
+
+def plot_exclusion_generic(maps: dict, paths, title=None) -> None:
+    """Exclusion maps of any two parameters of interest (results of
+    :func:`cevnsfit.inference.exclusion.exclusion`): the excluded region filled per dataset
+    combination (hatched, colour-blind-safe colours), the boundary drawn; log axes for
+    parameters with log-uniform priors."""
+    import matplotlib.pyplot as plt
+
+    with figure_style():
+        fig, ax = plt.subplots(figsize=(5.2, 4.2))
+        hatches = ["//", "\\\\", "..", "xx"]
+        for k, (label, res) in enumerate(maps.items()):
+            nx, ny = res["axes"]
+            x, y = np.asarray(res[nx]), np.asarray(res[ny])
+            xs = 10.0**x if nx.startswith("log10_") else x
+            ys = 10.0**y if ny.startswith("log10_") else y
+            t = np.asarray(res["t"]).T
+            colour = OKABE_ITO[(k + 1) % len(OKABE_ITO)]
+            ax.contourf(xs, ys, t, levels=[res["t_threshold"], np.inf], colors=[colour], alpha=0.25,
+                        hatches=[hatches[k % 4]])
+            ax.contour(xs, ys, t, levels=[res["t_threshold"]], colors=[colour], linewidths=1.5)
+            ax.plot([], [], color=colour, lw=6, alpha=0.4, label=f"{label} excluded ({res['z']:g}$\\sigma$, Wilks)")
+        first = next(iter(maps.values()))
+        nx, ny = first["axes"]
+        units = first.get("units", {})
+        bx, by = (n[6:] if n.startswith("log10_") else n for n in (nx, ny))
+        ax.set_xlabel(_axis_label(nx, units.get(bx, "")))
+        ax.set_ylabel(_axis_label(ny, units.get(by, "")))
+        if nx.startswith("log10_"):
+            ax.set_xscale("log")
+        if ny.startswith("log10_"):
+            ax.set_yscale("log")
+        ax.set_title(title or first.get("model", ""))
+        ax.legend(fontsize=7, loc="best")
+        _save(fig, paths)

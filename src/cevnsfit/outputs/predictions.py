@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..experiments import get_experiment
-from ..physics.flux import FLAVOUR_GROUPS
+from ..errors import ParameterError
 from .style import OKABE_ITO, figure_style, save_figure
 
 
@@ -18,14 +18,14 @@ def prediction_summary(experiment: str, mode: str = "paper", model=None, **optio
     """
     exp = get_experiment(experiment, mode, **options)
     if model is not None and model.shape != ():
-        raise ValueError("prediction_summary takes a single parameter point")
+        raise ParameterError("prediction_summary takes a single parameter point")
     by = exp.predict(model, by_flavour=True)
     counts = by.sum(axis=0)
     out = {
         "experiment": exp.name,
         "mode": exp.mode,
         "total": float(counts.sum()),
-        "by_flavour": {g: float(by[j].sum()) for j, g in enumerate(FLAVOUR_GROUPS)},
+        "by_flavour": {g: float(by[j].sum()) for j, g in enumerate(exp.engine.group_names)},
         "bins": {
             "axes": [{"name": a.name, "unit": a.unit, "edges": a.edges.tolist()} for a in exp.axes],
             "counts": counts.tolist(),
@@ -35,7 +35,7 @@ def prediction_summary(experiment: str, mode: str = "paper", model=None, **optio
         sm = float(exp.predict(None).sum())
         out["sm_total"] = sm
         out["ratio_to_sm"] = out["total"] / sm if sm > 0 else float("nan")
-        out["model"] = model.describe() if hasattr(model, "describe") else repr(model)
+        out["model"] = {"name": model.NAME, "parameters": {k: float(v) for k, v in model.values.items()}}
     return out
 
 
@@ -54,8 +54,8 @@ def plot_prediction(experiment: str, path, mode: str = "paper", model=None, **op
         ax = axs[0]
         sm = exp.engine.recoil_spectrum(er, None)
         labels = {"numu_prompt": r"prompt $\nu_\mu$", "nue": r"$\nu_e$", "numubar": r"$\bar\nu_\mu$"}
-        for j, g in enumerate(FLAVOUR_GROUPS):
-            ax.plot(er * 1e3, sm[j] * 1e-3, color=OKABE_ITO[j], label=f"SM {labels[g]}")
+        for j, g in enumerate(exp.engine.group_names):
+            ax.plot(er * 1e3, sm[j] * 1e-3, color=OKABE_ITO[j], label=f"SM {labels.get(g, g)}")
         ax.plot(er * 1e3, sm.sum(0) * 1e-3, color="k", label="SM total")
         if model is not None:
             bsm = exp.engine.recoil_spectrum(er, model, exp.matching)

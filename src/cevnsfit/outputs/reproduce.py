@@ -31,6 +31,7 @@ from ..models import LmuLtau
 from ..models.g2 import PRESETS, g2_band
 from . import figures
 from .io import to_jsonable, write_json_atomic
+from .new_physics import new_physics
 from .report import write_report
 from .validation import run_checks
 
@@ -58,12 +59,13 @@ class Settings:
     chunk_size: int
     full_mode_points: bool
     n_toys: int
+    n_newphys: int = 61
 
 
 FULL = Settings(n_mzp=101, n_gx=121, nlive_1d=400, nlive_2d=1000, quick_sampler=False, chunk_size=2000,
-                full_mode_points=True, n_toys=400)
+                full_mode_points=True, n_toys=400, n_newphys=61)
 QUICK = Settings(n_mzp=26, n_gx=31, nlive_1d=100, nlive_2d=150, quick_sampler=True, chunk_size=400,
-                 full_mode_points=False, n_toys=40)
+                 full_mode_points=False, n_toys=40, n_newphys=21)
 
 
 def versions() -> dict:
@@ -269,7 +271,11 @@ def reproduce(out_dir, quick: bool = False, mode: str = "paper", scheduler=None,
                             for label, ds in (("CsI 2017", "csi2017"), ("CsI 2017 + Ar", "csi2017,cenns10"),
                                               ("CsI 2021", "csi2021"), ("CsI 2021 + Ar", "csi2021,cenns10"))}
 
-    # 8. validation rows and the report
+    # 8. new physics from the same data (model-independent inference)
+    log("New physics from the same data: magnetic moments, scalar, weak mixing angle, NSI")
+    res["new_physics"] = new_physics(mode, settings.n_newphys, lambda stem: _figure_paths(fig_dir, stem))
+
+    # 9. validation rows and the report
     log("Validation against published numbers")
     res["validation"] = run_checks()
     res["runtime_s"] = time.perf_counter() - t_start

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..constants import AMU_MEV, HBARC_MEV_FM, ISOTOPES, M_E
+from ..constants import AMU_MEV, HBARC_MEV_FM, ISOTOPES, M_E, PROTON_CHARGE_RADIUS_FM
 from ..errors import ParameterError, UnknownNameError, check_finite
 
 #: Helm skin thickness s [fm] and Klein-Nystrand Yukawa range a_k [fm] (PHYSICS.md 3).
@@ -105,6 +105,37 @@ class Nucleus:
         q = self.q_mev(er_mev)
         f = helm(q, self.rn_fm) if self.form_factor == "helm" else klein_nystrand(q, self.rn_fm)
         return f * f
+
+    @property
+    def proton_radius_fm(self) -> float:
+        """Point-proton rms radius R_p = sqrt(R_ch^2 - r_p^2) from the tabulated charge radius
+        (:data:`~cevnsfit.constants.ISOTOPES`), for the charge form factor (docs: physics)."""
+        iso = ISOTOPES.get(self.name)
+        if iso is None or "charge_radius_fm" not in iso:
+            raise UnknownNameError(f"no charge radius tabulated for {self.name!r}; known: "
+                                   f"{sorted(k for k, v in ISOTOPES.items() if 'charge_radius_fm' in v)}")
+        return float(np.sqrt(iso["charge_radius_fm"] ** 2 - PROTON_CHARGE_RADIUS_FM**2))
+
+    def charge_form_factor_sq(self, er_mev) -> np.ndarray:
+        """F_p(q)^2: the nucleus's form-factor parameterisation with R_p in place of R_n
+        (used by the magnetic-moment structure).
+
+        >>> ar = Nucleus.from_table("Ar40", 4.1, "klein_nystrand")
+        >>> float(ar.charge_form_factor_sq(0.0)), bool(ar.charge_form_factor_sq(0.02) > ar.form_factor_sq(0.02))
+        (1.0, True)
+        """
+        q = self.q_mev(er_mev)
+        rp = self.proton_radius_fm
+        f = helm(q, rp) if self.form_factor == "helm" else klein_nystrand(q, rp)
+        return f * f
+
+    def form_factor_sq_of(self, kind: str, er_mev) -> np.ndarray:
+        """F^2 of ``kind`` ``"weak"`` (neutron radius) or ``"charge"`` (proton radius)."""
+        if kind == "weak":
+            return self.form_factor_sq(er_mev)
+        if kind == "charge":
+            return self.charge_form_factor_sq(er_mev)
+        raise UnknownNameError(f"form-factor kind must be 'weak' or 'charge', got {kind!r}")
 
     def er_max(self, e_nu_mev) -> np.ndarray:
         """Kinematic endpoint E_r,max = 2 E^2 / (m_N + 2E) [MeV]."""

@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 from ..constants import E_DELAYED_MAX, E_PROMPT, G_F
-from ..physics.cross_section import kinematic_bracket
+from ..physics.cross_section import STRUCTURES, check_structure, kinematic_bracket
 from ..physics.flux import DELAYED_POLY, FLAVOUR_GROUPS, StoppedPionSource
 from ..physics.nucleus import Nucleus
 
@@ -43,16 +43,23 @@ def flux_averaged_bracket(group: str, er_mev, nucleus: Nucleus) -> np.ndarray:
     return np.where(lo < hi, np.maximum(total, 0.0), 0.0)
 
 
-def kernel(group: str, er_mev, nucleus: Nucleus, source: StoppedPionSource, n_targets: float,
-           with_form_factor: bool = True) -> np.ndarray:
-    """K_f,k(E_r) F_k(E_r)^2 in events per MeV of recoil (per unit Q_V^2).
+def kernel(group: str, er_mev, nucleus: Nucleus, source, n_targets: float,
+           with_form_factor: bool = True, structure: str = "vector") -> np.ndarray:
+    """K_{g,s}(E_r) F_s(E_r)^2 in events per MeV of recoil per unit coefficient C_s.
 
-    Multiply by Q_V^2 to get dN/dE_r.
+    Multiply by C_s (Q_V^2 for the vector structure) to get dN/dE_r. For any
+    :class:`~cevnsfit.physics.flux.Source` this is N_T B_{g,s}(E_r) F_s^2 (MODELS.md section 1,
+    docs: physics); the stopped-pion vector kernel keeps its original arithmetic so that the SM
+    stays bit for bit what it was.
     """
-    pref = n_targets * G_F**2 * nucleus.mass_mev / (2.0 * math.pi) * source.eta
-    k = pref * flux_averaged_bracket(group, er_mev, nucleus)
+    check_structure(structure)
+    if structure == "vector" and isinstance(source, StoppedPionSource):
+        pref = n_targets * G_F**2 * nucleus.mass_mev / (2.0 * math.pi) * source.eta
+        k = pref * flux_averaged_bracket(group, er_mev, nucleus)
+    else:
+        k = n_targets * source.flux_averaged(group, structure, er_mev, nucleus)
     if with_form_factor:
-        k = k * nucleus.form_factor_sq(er_mev)
+        k = k * nucleus.form_factor_sq_of(STRUCTURES[structure][0], er_mev)
     return k
 
 

@@ -1,0 +1,170 @@
+"""An inference problem: a likelihood, a model, its fixed parameters and the parameters of
+interest, by name (docs: statistics, inference over any model).
+
+Every statistical method of :mod:`cevnsfit.inference` (fits, scans, exclusions, posteriors,
+toys) takes a :class:`Problem`; none names a particular model. Parameters of interest (POIs)
+are estimated, parameters listed in ``profile`` are maximised over at every POI point (with
+the one minimiser, :func:`cevnsfit.likelihoods.profile.minimise`), all others are fixed at
+the value given in ``fixed`` or at their declared default. The null hypothesis of a
+significance test is the model with every POI at its declared default (for couplings and
+moments: 0, the SM; for s_W^2: its SM value).
+
+Coordinates: methods work in *internal* coordinates, log10 of a parameter whose declared
+prior is log-uniform and the value itself otherwise (:meth:`Parameter.to_internal`); the
+default box is the declared prior range.
+
+>>> import numpy as np
+>>> from cevnsfit.likelihoods import Likelihood
+>>> p = Problem(Likelihood([], "paper"), "lmu-ltau", poi=["gx"], fixed={"mzp_mev": 20.0})
+>>> p.poi, p.internal_names, p.internal_box
+(('gx',), ('log10_gx',), ((-4.0, -1.0),))
+>>> Problem(Likelihood([], "paper"), "lmu-ltau", poi=["mass"])
+Traceback (most recent call last):
+...
+cevnsfit.errors.UnknownNameError: unknown parameter 'mass'; this model has: mzp_mev, gx, r
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from ..errors import ParameterError
+from ..models import model_class, model_from_name, parameters_of
+from ..models.parameters import Parameter, lookup
+
+
+class Problem:
+    """``like``: a :class:`~cevnsfit.likelihoods.Likelihood`; ``model``: a catalogue name (or a
+    '+' combination); ``poi``: names of the parameters of interest (1 or 2 for most methods);
+    ``fixed``: values of other parameters; ``profile``: parameters maximised over at each point;
+    ``options``: model constructor options that are not parameters (e.g. ``paper_sign``)."""
+
+    def __init__(self, like, model: str, poi: Sequence[str], fixed: dict | None = None,
+                 profile: Sequence[str] = (), options: dict | None = None):
+        for part in model.split("+") if isinstance(model, str) else [model]:
+            model_class(part)
+        self.like = like
+        self.model_name = model
+        self.parameters: tuple[Parameter, ...] = parameters_of(model)
+        if isinstance(poi, str):
+            poi = [poi]
+        self.poi = tuple(poi)
+        if not self.poi:
+            raise ParameterError("at least one parameter of interest (poi) is needed; "
+                                 f"{model} has: {', '.join(p.name for p in self.parameters)}")
+        self.profile = tuple(profile)
+        self.fixed = dict(fixed or {})
+        self.options = dict(options or {})
+        for n in self.poi + self.profile + tuple(self.fixed):
+            lookup(self.parameters, n)
+        if len(set(self.poi)) != len(self.poi):
+            raise ParameterError(f"parameters of interest repeat: {self.poi}")
+        clash = (set(self.poi) | set(self.profile)) & set(self.fixed)
+        if clash or set(self.poi) & set(self.profile):
+            raise ParameterError(f"parameter(s) {sorted(clash or set(self.poi) & set(self.profile))} cannot be "
+                                 "both estimated/profiled and fixed")
+        for k, v in self.fixed.items():
+            lookup(self.parameters, k).validate(v)
+
+    # -- declarations ---------------------------------------------------------------------
+    @property
+    def poi_parameters(self) -> tuple[Parameter, ...]:
+        return tuple(lookup(self.parameters, n) for n in self.poi)
+
+    @property
+    def internal_names(self) -> tuple[str, ...]:
+        return tuple(("log10_" + p.name) if p.log_scale else p.name for p in self.poi_parameters)
+
+    @property
+    def internal_box(self) -> tuple[tuple[float, float], ...]:
+        return tuple(p.internal_range for p in self.poi_parameters)
+
+    def describe(self) -> dict:
+        return {"model": self.model_name, "poi": list(self.poi), "fixed": self.fixed,
+                "profile": list(self.profile), "options": self.options,
+                "datasets": list(getattr(self.like, "names", [])), "mode": getattr(self.like, "mode", None)}
+
+    # -- evaluation -----------------------------------------------------------------------
+    def model(self, **values):
+        """The model at POI (and profiled) ``values`` (arrays broadcast), the rest fixed."""
+        return model_from_name(self.model_name, **self.fixed, **self.options, **values)
+
+    def null_values(self) -> dict:
+        """POIs at their declared defaults: the null hypothesis of significance tests."""
+        return {p.name: p.default for p in self.poi_parameters}
+
+    def logl(self, *values) -> np.ndarray:
+        """ln L at POI values (natural units, in the order of ``poi``), broadcasting; profiled
+        parameters are maximised at every point."""
+        if len(values) != len(self.poi):
+            raise ParameterError(f"expected {len(self.poi)} value(s) for {self.poi}, got {len(values)}")
+        kw = dict(zip(self.poi, values))
+        if not self.profile:
+            return np.asarray(self.like.logl_model(self.model(**kw)), dtype=float)
+        return self._profiled(kw)
+
+    def logl_internal(self, x) -> np.ndarray:
+        """ln L at internal coordinates ``x`` (shape (..., n_poi))."""
+        x = np.asarray(x, dtype=float)
+        vals = [p.from_internal(x[..., i]) for i, p in enumerate(self.poi_parameters)]
+        return self.logl(*vals)
+
+    def logl_null(self) -> float:
+        """ln L of the null hypothesis (profiled parameters maximised)."""
+        return float(self.logl(*[np.asarray(v) for v in self.null_values().values()]))
+
+    def _profiled(self, kw: dict) -> np.ndarray:
+        from ..likelihoods.profile import minimise
+
+        arrays = np.broadcast_arrays(*[np.asarray(v, dtype=float) for v in kw.values()])
+        shape = arrays[0].shape
+        pars = [lookup(self.parameters, n) for n in self.profile]
+        lo = [p.internal_range[0] for p in pars]
+        hi = [p.internal_range[1] for p in pars]
+        out = np.empty(shape)
+        for idx in np.ndindex(shape):
+            point = {k: a[idx] for k, a in zip(kw, arrays)}
+
+            def f(y, point=point):
+                vals = {p.name: p.from_internal(v) for p, v in zip(pars, y)}
+                return -2.0 * float(self.like.logl_model(self.model(**point, **vals)))
+
+            start = [p.to_internal(p.default) if p.low < p.default or not p.log_scale else 0.5 * (a + b)
+                     for p, a, b in zip(pars, lo, hi)]
+            start = [min(max(s, a), b) for s, a, b in zip(start, lo, hi)]
+            m = minimise(f, start, names=list(self.profile), limits=list(zip(lo, hi)),
+                         errors=[0.1 * (b - a) for a, b in zip(lo, hi)])
+            out[idx] = -0.5 * m.fval
+        return out
+
+
+@dataclass(frozen=True)
+class ProblemSpec:
+    """A :class:`Problem` by names, for sending to workers: each process builds the likelihood
+    once (:func:`cevnsfit.inference.scan.cached_likelihood`) and keeps it."""
+
+    datasets: tuple
+    mode: str = "paper"
+    options: dict = field(default_factory=dict)
+    model: str = "sm"
+    poi: tuple = ()
+    fixed: dict = field(default_factory=dict)
+    profile: tuple = ()
+    model_options: dict = field(default_factory=dict)
+
+    def build(self) -> Problem:
+        from .scan import cached_likelihood
+
+        like = cached_likelihood(list(self.datasets), self.mode, self.options)
+        return Problem(like, self.model, self.poi, self.fixed, self.profile, self.model_options)
+
+    def describe(self) -> dict:
+        return {"datasets": list(self.datasets), "mode": self.mode, "options": self.options, "model": self.model,
+                "poi": list(self.poi), "fixed": self.fixed, "profile": list(self.profile),
+                "model_options": self.model_options}
+
+
+__all__ = ["Problem", "ProblemSpec"]
