@@ -6,7 +6,7 @@ import json
 
 import click
 
-from . import main
+from . import _validate, main
 from .physics import fail
 from ..errors import CevnsfitError
 
@@ -26,6 +26,7 @@ def fit(datasets, mzp, r, mode, as_json):
     from ..inference.fits import fit_gx
     from ..likelihoods import likelihood
 
+    datasets = _validate.datasets_option(datasets)
     try:
         res = fit_gx(likelihood(datasets, mode=mode), mzp, r)
     except CevnsfitError as exc:
@@ -49,6 +50,7 @@ def chi2(mzp, r, normalisation, as_json, plot):
     from ..inference.fits import chi2_totals
     from ..outputs.figures import plot_chi2
 
+    _validate.plot_path(plot)
     try:
         res = chi2_totals(mzp, r, normalisation)
         if plot:
@@ -68,9 +70,9 @@ def chi2(mzp, r, normalisation, as_json, plot):
               help="a dataset combination; repeat for several curves")
 @click.option("--mode", type=click.Choice(["paper", "full"]), default="paper", show_default=True)
 @click.option("--r", type=float, default=1.0, show_default=True)
-@click.option("--n-mzp", type=int, default=101, show_default=True)
-@click.option("--n-gx", type=int, default=121, show_default=True)
-@click.option("--dof", type=int, default=2, show_default=True, help="Wilks degrees of freedom")
+@click.option("--n-mzp", type=click.IntRange(min=2), default=101, show_default=True, help="grid points in M_Z' (>= 2)")
+@click.option("--n-gx", type=click.IntRange(min=2), default=121, show_default=True, help="grid points in g_x (>= 2)")
+@click.option("--dof", type=click.IntRange(min=1), default=2, show_default=True, help="Wilks degrees of freedom (>= 1)")
 @click.option("--checkpoint", type=click.Path(file_okay=False),
               help="run the grid as chunked Dask tasks, checkpointed in this directory (resumable)")
 @click.option("--scheduler", default=None, help="with --checkpoint: Dask scheduler address (default: embedded cluster)")
@@ -86,13 +88,20 @@ def exclusion(dataset_sets, mode, r, n_mzp, n_gx, dof, checkpoint, scheduler, as
     from ..inference.scan import LoglikeEvaluator, grid_scan
     from ..outputs.figures import plot_exclusions
 
+    dataset_sets = tuple(_validate.datasets_option(ds) for ds in dataset_sets)
+    if scheduler is not None and not checkpoint:
+        raise click.UsageError("--scheduler needs --checkpoint DIR: the distributed scan writes its chunks there "
+                               "(without --checkpoint the map is computed in this process)")
+    scheduler = _validate.scheduler_address(scheduler)
+    _validate.plot_path(plot)
+
     def grid(ds):
         if not checkpoint:
             return None
         axes = {"log10_mzp": np.linspace(*LOG10_MZP_RANGE, n_mzp), "log10_gx": np.linspace(*LOG10_GX_RANGE, n_gx)}
         values = grid_scan(LoglikeEvaluator(ds, mode=mode, r=r), axes,
                            Path(checkpoint) / f"{ds.replace(',', '+')}_{mode}_r{r:g}", scheduler=scheduler,
-                           progress=not as_json)
+                           progress=True)
         return np.asarray(values).reshape(n_mzp, n_gx)
 
     try:

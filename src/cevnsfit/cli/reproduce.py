@@ -6,7 +6,7 @@ import json
 
 import click
 
-from . import main
+from . import _validate, main
 from .physics import fail
 from ..errors import CevnsfitError
 
@@ -21,10 +21,16 @@ from ..errors import CevnsfitError
 @click.option("--seed", type=int, default=1, show_default=True)
 @click.option("--bound", "bounds", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="extra limit curve (DarkCast .lmt format: mass [GeV], g_x); repeatable")
-def reproduce(out_dir, quick, mode, scheduler, sampler, seed, bounds):
+@click.option("--resume", is_flag=True, help="OUT is not empty: reuse its finished steps (same settings only)")
+@click.option("--overwrite", is_flag=True, help="OUT is not empty: delete the previous results first")
+def reproduce(out_dir, quick, mode, scheduler, sampler, seed, bounds, resume, overwrite):
     """Reproduce every figure and table of arXiv:2103.10196 (and the CsI 2021 extension) into OUT."""
     from ..outputs.reproduce import reproduce as run
 
+    bounds = _validate.bound_files(bounds)
+    scheduler = _validate.scheduler_address(scheduler)
+    _validate.reproduce_out_dir(out_dir, overwrite, resume,
+                                {"quick": quick, "mode": mode, "sampler": sampler, "seed": seed})
     try:
         res = run(out_dir, quick=quick, mode=mode, scheduler=scheduler, sampler=sampler, seed=seed,
                   extra_bounds=bounds)
@@ -50,6 +56,7 @@ def posterior(datasets, mzp, r, mode, sampler, live_points, seed, as_json):
     from ..inference.sampling import posterior_1d, posterior_1d_grid
     from ..likelihoods import likelihood
 
+    datasets = _validate.datasets_option(datasets)
     try:
         like = likelihood(datasets, mode=mode)
         res = (posterior_1d_grid(like, mzp, r) if sampler == "grid"
@@ -76,8 +83,10 @@ def toys(datasets, mzp, r, n_toys, seed, scheduler, as_json):
     """Toy-MC calibration of the significance of the g_x MLE over the SM (vs Wilks)."""
     from ..inference.toys import toy_calibration
 
+    datasets = _validate.datasets_option(datasets)
+    scheduler = _validate.scheduler_address(scheduler)
     try:
-        res = toy_calibration(datasets, mzp, r=r, n_toys=n_toys, seed=seed, scheduler=scheduler)
+        res = toy_calibration(datasets, mzp, r=r, n_toys=n_toys, seed=seed, scheduler=scheduler, progress=True)
     except CevnsfitError as exc:
         fail(exc)
     keys = ("t_obs", "p_toys", "z_toys", "p_wilks", "z_wilks", "p_wilks_half")

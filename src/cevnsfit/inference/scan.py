@@ -38,6 +38,8 @@ import numpy as np
 from ..errors import DataFileError, ParameterError, ScanMismatchError
 
 MANIFEST = "manifest.json"
+#: Seconds allowed to connect to a scheduler given by address.
+SCHEDULER_TIMEOUT_S = 5
 FORMAT = "cevnsfit-grid-scan"
 FORMAT_VERSION = 1
 
@@ -154,7 +156,13 @@ def dask_client(scheduler=None, n_workers: int | None = None):
     if not isinstance(scheduler, str):
         raise ParameterError(f"scheduler must be None, 'local', 'synchronous', a scheduler address or a "
                              f"distributed.Client, got {scheduler!r}")
-    with distributed.Client(scheduler) as client:
+    try:   # an unreachable address fails within seconds, not after distributed's 30 s default
+        client = distributed.Client(scheduler, timeout=SCHEDULER_TIMEOUT_S)
+    except Exception as exc:  # noqa: BLE001 - refused, timed out, or not speaking the Dask protocol
+        raise ParameterError(f"cannot connect to the Dask scheduler {scheduler!r} within {SCHEDULER_TIMEOUT_S:g} s: "
+                             f"{type(exc).__name__}: {str(exc)[:200]}; expected the address of a running scheduler, tcp://HOST:PORT "
+                             "(docs/cluster.md)") from None
+    with client:
         yield client
 
 
@@ -162,8 +170,11 @@ def _progress_bar(enabled: bool):
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
                                TimeRemainingColumn)
 
+    from rich.console import Console
+
+    # stderr: progress must never mix with results (e.g. --json) on stdout
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    TimeRemainingColumn(), disable=not enabled)
+                    TimeRemainingColumn(), disable=not enabled, console=Console(stderr=True))
 
 
 def run_tasks(fn: Callable, task_args: Sequence[tuple], scheduler=None, progress: bool = False,

@@ -258,7 +258,8 @@ def reproduce(out_dir, quick: bool = False, mode: str = "paper", scheduler=None,
             for label, ds in (("CsI 2017 + Ar", "csi2017,cenns10"), ("CsI 2021", "csi2021"),
                               ("CsI 2021 + Ar", "csi2021,cenns10")):
                 for m in MASSES:
-                    tc = toy_calibration(ds, m, r=1.0, n_toys=settings.n_toys, seed=seed, scheduler=client)
+                    tc = toy_calibration(ds, m, r=1.0, n_toys=settings.n_toys, seed=seed, scheduler=client,
+                                         progress=progress)
                     res["toys"].append({"data": label, "datasets": ds, "mzp_mev": m, "r": 1.0,
                                         "n_toys": settings.n_toys, "seed": seed,
                                         **{k: tc[k] for k in ("t_obs", "p_toys", "p_toys_err", "z_toys", "p_wilks",
