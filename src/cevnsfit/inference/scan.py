@@ -35,6 +35,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from .._files import apply_umask
 from ..errors import DataFileError, ParameterError, ScanMismatchError
 
 MANIFEST = "manifest.json"
@@ -221,6 +222,7 @@ def _chunk_path(out_dir: Path, index: int) -> Path:
 def _atomic_write(path: Path, write: Callable) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        apply_umask(fd)   # mkstemp makes 0600; checkpoints get the user's usual mode
         with os.fdopen(fd, "wb") as fh:
             write(fh)
             fh.flush()

@@ -10,7 +10,6 @@ runs in their own folders), so an interrupted run resumes where it stopped.
 from __future__ import annotations
 
 import platform
-import subprocess
 import time
 from dataclasses import asdict, dataclass
 from importlib import metadata
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._provenance import source_revision
 from ..experiments import get_experiment
 from ..inference.crosscheck import argon_crosscheck
 from ..inference.exclusion import LOG10_GX_RANGE, LOG10_MZP_RANGE, exclusion_map
@@ -74,12 +74,7 @@ def versions() -> dict:
             out[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
             out[pkg] = None
-    try:
-        here = Path(__file__).resolve().parent
-        out["git_commit"] = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True,
-                                           timeout=5).stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        out["git_commit"] = None
+    out.update(source_revision())   # git_commit, or None with revision_note (e.g. after `pip install .`)
     return out
 
 
