@@ -89,3 +89,15 @@ def test_progress_goes_to_stderr_never_stdout(capsys):
     out, err = capsys.readouterr()
     assert out == ""
     assert "toys" in err
+
+
+def test_nested_sampling_progress_goes_to_stderr(capsys):
+    from cevnsfit.inference.sampling import _run_ultranest
+
+    def loglike(x):
+        return -0.5 * np.sum((x - 0.5) ** 2, axis=-1) / 0.1**2
+
+    _run_ultranest(loglike, ["a"], np.array([0.0]), np.array([1.0]), seed=1, log_dir=None, resume=False,
+                   nlive=50, quick=True, progress=True)
+    out, err = capsys.readouterr()
+    assert out == "", out[:300]
