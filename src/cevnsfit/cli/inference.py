@@ -6,9 +6,9 @@ import json
 
 import click
 
+from ..errors import CevnsfitError
 from . import _validate, main
 from .physics import fail
-from ..errors import CevnsfitError
 
 
 def _dump(obj) -> str:

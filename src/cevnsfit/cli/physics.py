@@ -7,8 +7,8 @@ import sys
 
 import click
 
-from . import _validate, main
 from ..errors import CevnsfitError
+from . import _validate, main
 
 MODEL_NAMES = ("sm", "lmu-ltau", "b-l", "universal")
 

@@ -31,7 +31,7 @@ import logging
 import os
 import sys
 import warnings
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from scipy import optimize, special

@@ -7,14 +7,14 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 
 from ..errors import UnknownNameError, check_finite_result
 from ..models import LmuLtau
-from .datasets import FULL_BUILDERS, PAPER_BUILDERS, DatasetTerm, dataset_term
 from . import csi2021 as _csi2021  # noqa: F401  (registers the csi2021 builders)
+from .datasets import FULL_BUILDERS, PAPER_BUILDERS, DatasetTerm, dataset_term
 
 #: Dataset names.
 DATASETS = tuple(PAPER_BUILDERS)
