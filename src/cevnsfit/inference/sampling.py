@@ -116,6 +116,20 @@ def _resume_mode(resume) -> str:
                          f"'subfolder', got {resume!r}")
 
 
+class _CurrentStderr:
+    """Writes to whatever ``sys.stderr`` is at the time (the ultranest log handler outlives any
+    one redirection of stderr, e.g. by a test runner)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+_STDERR = _CurrentStderr()
+
+
 def _run_ultranest(loglike: Callable, names, lows, highs, *, seed, log_dir, resume, nlive, quick, progress):
     from ultranest import ReactiveNestedSampler
 
@@ -129,7 +143,7 @@ def _run_ultranest(loglike: Callable, names, lows, highs, *, seed, log_dir, resu
         for h in sampler.logger.handlers:            # ultranest logs INFO to stdout by default
             if isinstance(h, logging.StreamHandler) and not isinstance(h, logging.FileHandler):
                 h.setLevel(logging.INFO if progress else logging.WARNING)
-                h.setStream(sys.stderr)              # progress never mixes with results on stdout
+                h.setStream(_STDERR)                 # progress never mixes with results on stdout
         run_opts = {"min_num_live_points": nlive, "show_status": progress, "viz_callback": False}
         if quick:
             run_opts.update(dlogz=1.0, min_ess=nlive, max_num_improvement_loops=0, frac_remain=0.1)
