@@ -16,7 +16,13 @@ from cevnsfit.data.loaders import load_cenns10_projection
 from cevnsfit.errors import ParameterError, UnknownNameError
 from cevnsfit.experiments import get_experiment
 from cevnsfit.inference.crosscheck import (
-    COMPONENTS, SHAPE_SYSTEMATICS, argon_crosscheck, build_model, fit_model, poisson_logpmf)
+    COMPONENTS,
+    SHAPE_SYSTEMATICS,
+    argon_crosscheck,
+    build_model,
+    fit_model,
+    poisson_logpmf,
+)
 
 TABLE2 = {"cevns": (159.0, 43.0), "ss": (3131.0, 23.0), "prompt_brn": (553.0, 34.0),
           "delayed_brn": (10.0, 11.0)}

@@ -74,7 +74,7 @@ def test_exclusion_json_cli():
     res = CliRunner().invoke(main, ["exclusion", "--datasets", "csi2020_totals,cenns10_totals", "--n-mzp", "11",
                                     "--n-gx", "21", "--json"])
     assert res.exit_code == 0, res.output
-    out = json.loads(res.output)
+    out = json.loads(res.stdout)
     m = out["csi2020_totals,cenns10_totals"]
     assert np.asarray(m["t"]).shape == (11, 21)
     assert all(len(line[0]) == 2 for line in m["contours"])
@@ -82,11 +82,11 @@ def test_exclusion_json_cli():
 
 def test_fit_and_chi2_cli_json():
     res = CliRunner().invoke(main, ["fit", "--datasets", "csi2017,cenns10", "--mzp", "20", "--r", "1", "--json"])
-    out = json.loads(res.output)
+    out = json.loads(res.stdout)
     for key in ("gx_mle", "t", "p", "z_sigma"):
         assert key in out
     res = CliRunner().invoke(main, ["chi2", "--mzp", "20", "--r", "1", "--json"])
-    out = json.loads(res.output)
+    out = json.loads(res.stdout)
     assert "minima" in out and "chi2_sm" in out and all({"gx", "chi2"} <= set(m) for m in out["minima"])
 
 
@@ -97,10 +97,10 @@ def test_fit_rejects_bad_mass():
 
 def test_exclusion_cli_checkpointed_scan_matches_direct(tmp_path):
     args = ["exclusion", "--datasets", "csi2017", "--n-mzp", "9", "--n-gx", "11", "--json"]
-    direct = json.loads(CliRunner().invoke(main, args).output)
+    direct = json.loads(CliRunner().invoke(main, args).stdout)
     res = CliRunner().invoke(main, args + ["--checkpoint", str(tmp_path), "--scheduler", "synchronous"])
     assert res.exit_code == 0, res.output
-    scanned = json.loads(res.output)
+    scanned = json.loads(res.stdout)
     # chunked evaluation changes BLAS summation order (~1e-16 relative in the prediction); deep in
     # the excluded region (rates ~1e6 times the SM) ln L is so steep that this shows at ~1e-6 relative
     assert np.allclose(scanned["csi2017"]["t"], direct["csi2017"]["t"], rtol=1e-6, atol=1e-8)
@@ -111,13 +111,13 @@ def test_toys_cli_synchronous():
     res = CliRunner().invoke(main, ["toys", "--datasets", "csi2020_totals,cenns10_totals", "--mzp", "20",
                                     "--n-toys", "20", "--scheduler", "synchronous", "--json"])
     assert res.exit_code == 0, res.output
-    out = json.loads(res.output)
+    out = json.loads(res.stdout)
     assert 0.0 <= out["p_toys"] <= 1.0 and out["p_wilks"] == pytest.approx(stats.chi2.sf(out["t_obs"], 1))
 
 
 def test_posterior_cli_grid():
     res = CliRunner().invoke(main, ["posterior", "--datasets", "csi2017", "--mzp", "20", "--sampler", "grid", "--json"])
     assert res.exit_code == 0, res.output
-    out = json.loads(res.output)
+    out = json.loads(res.stdout)
     lo, hi = out["gx_68"]
     assert 1e-4 <= lo < out["gx_mle"] < hi <= 1e-1

@@ -9,8 +9,8 @@ from scipy import integrate
 from cevnsfit.constants import CM2_IN_INV_MEV2, E_DELAYED_MAX, E_PROMPT, G_F, M_MU, M_PI
 from cevnsfit.errors import ParameterError
 from cevnsfit.physics.cross_section import dsigma_der, kinematic_bracket, qv_sm
-from cevnsfit.physics.flux import StoppedPionSource, poly_integral, DELAYED_POLY
-from cevnsfit.physics.nucleus import Nucleus, helm, klein_nystrand, _three_j1_over_x
+from cevnsfit.physics.flux import DELAYED_POLY, StoppedPionSource, poly_integral
+from cevnsfit.physics.nucleus import Nucleus, _three_j1_over_x, helm, klein_nystrand
 from cevnsfit.rates.kernels import flux_averaged_bracket, kernel
 
 CS = Nucleus.from_table("Cs133", 4.7, "helm")

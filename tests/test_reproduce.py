@@ -42,7 +42,7 @@ def test_results_json_has_the_contracted_keys(quick_run):
 
 def test_table1_matches_coherent(quick_run):
     res = json.loads((quick_run / "results.json").read_text())
-    for comp, (best, err) in res["table1_published"].items():
+    for comp, (_best, err) in res["table1_published"].items():
         ours = res["table1"][comp]
         assert abs(ours[1] / err - 1) < 0.2
     assert res["table1"]["cevns"][0] == pytest.approx(159.0, rel=0.05)

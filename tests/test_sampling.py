@@ -6,10 +6,14 @@ from scipy import stats
 
 import cevnsfit
 from cevnsfit.errors import ParameterError, UnknownNameError
-from cevnsfit.inference.regions import (credible_regions_2d, density_level, hpd_intervals_1d, region_polylines,
-                                        shortest_interval)
-from cevnsfit.inference.sampling import (PRIOR_LOG10_GX, PRIOR_LOG10_MZP, posterior_1d, posterior_1d_grid,
-                                         posterior_2d)
+from cevnsfit.inference.regions import (
+    credible_regions_2d,
+    density_level,
+    hpd_intervals_1d,
+    region_polylines,
+    shortest_interval,
+)
+from cevnsfit.inference.sampling import PRIOR_LOG10_GX, PRIOR_LOG10_MZP, posterior_1d, posterior_1d_grid, posterior_2d
 
 MZP = 20.0
 

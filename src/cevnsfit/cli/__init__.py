@@ -10,7 +10,25 @@ import importlib
 import click
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """Turns the errors cevnsfit raises on purpose (and OS errors such as an unwritable output
+    path) into ``error: ...`` on stderr and exit code 2, never a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        from cevnsfit.errors import CevnsfitError
+
+        try:
+            return super().invoke(ctx)
+        except (CevnsfitError, OSError) as exc:
+            if isinstance(exc, OSError) and not isinstance(exc, CevnsfitError) and exc.filename:
+                msg = f"cannot access {exc.filename}: {exc.strerror or exc}"
+            else:
+                msg = str(exc)
+            click.echo(f"error: {msg}", err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="cevnsfit")
 def main() -> None:
     """cevnsfit: light Z' models against COHERENT CEvNS data."""

@@ -6,10 +6,10 @@ import json
 
 import click
 
-from . import main
 from ._model import check_poi, model_options, poi_option, resolve
-from .physics import fail
 from ..errors import CevnsfitError
+from . import _validate, main
+from .physics import fail
 
 
 def _dump(obj) -> str:
@@ -45,6 +45,8 @@ def fit(datasets, model_name, params, mzp, gx, r, paper_sign, poi, mode, as_json
     significance against the null (every POI at its declared default, e.g. the SM)."""
     from ..inference.fits import fit as run_fit
 
+    datasets = _validate.datasets_option(datasets)
+
     try:
         problem = build_problem(datasets, mode, model_name, params, mzp, gx, r, paper_sign, poi)
         res = run_fit(problem)
@@ -73,6 +75,7 @@ def chi2(mzp, r, normalisation, as_json, plot):
     from ..inference.fits import chi2_totals
     from ..outputs.figures import plot_chi2
 
+    _validate.plot_path(plot)
     try:
         res = chi2_totals(mzp, r, normalisation)
         if plot:
@@ -93,9 +96,9 @@ def chi2(mzp, r, normalisation, as_json, plot):
 @click.option("--mode", type=click.Choice(["paper", "full"]), default="paper", show_default=True)
 @model_options
 @poi_option
-@click.option("--n-mzp", type=int, default=101, show_default=True, help="grid points on the first POI axis")
-@click.option("--n-gx", type=int, default=121, show_default=True, help="grid points on the second POI axis")
-@click.option("--dof", type=int, default=2, show_default=True, help="Wilks degrees of freedom")
+@click.option("--n-mzp", type=click.IntRange(min=2), default=101, show_default=True, help="grid points on the first POI axis")
+@click.option("--n-gx", type=click.IntRange(min=2), default=121, show_default=True, help="grid points on the second POI axis")
+@click.option("--dof", type=click.IntRange(min=1), default=2, show_default=True, help="Wilks degrees of freedom (>= 1)")
 @click.option("--checkpoint", type=click.Path(file_okay=False),
               help="run the grid as chunked Dask tasks, checkpointed in this directory (resumable)")
 @click.option("--scheduler", default=None, help="with --checkpoint: Dask scheduler address (default: embedded cluster)")
@@ -105,11 +108,6 @@ def exclusion(dataset_sets, mode, model_name, params, mzp, gx, r, paper_sign, po
               scheduler, as_json, plot):
     """2-sigma exclusion maps in two parameters of interest (default: log10 M_Z', log10 g_x of
     lmu-ltau at r = 1) for dataset combinations."""
-    if model_name not in (None, "lmu-ltau") or poi or params or paper_sign or mzp is not None or gx is not None:
-        _generic_exclusion(dataset_sets, mode, model_name, params, mzp, gx, r, paper_sign, poi, n_mzp, n_gx, dof,
-                           as_json, plot)
-        return
-    r = 1.0 if r is None else r
     from pathlib import Path
 
     import numpy as np
@@ -118,13 +116,28 @@ def exclusion(dataset_sets, mode, model_name, params, mzp, gx, r, paper_sign, po
     from ..inference.scan import LoglikeEvaluator, grid_scan
     from ..outputs.figures import plot_exclusions
 
+    dataset_sets = tuple(_validate.datasets_option(ds) for ds in dataset_sets)
+    _validate.plot_path(plot)
+    if model_name not in (None, "lmu-ltau") or poi or params or paper_sign or mzp is not None or gx is not None:
+        if checkpoint or scheduler:
+            raise click.UsageError("--checkpoint/--scheduler are available for the default lmu-ltau map only; "
+                                   "other models' maps run in this process")
+        _generic_exclusion(dataset_sets, mode, model_name, params, mzp, gx, r, paper_sign, poi, n_mzp, n_gx, dof,
+                           as_json, plot)
+        return
+    r = 1.0 if r is None else r
+    if scheduler is not None and not checkpoint:
+        raise click.UsageError("--scheduler needs --checkpoint DIR: the distributed scan writes its chunks there "
+                               "(without --checkpoint the map is computed in this process)")
+    scheduler = _validate.scheduler_address(scheduler)
+
     def grid(ds):
         if not checkpoint:
             return None
         axes = {"log10_mzp": np.linspace(*LOG10_MZP_RANGE, n_mzp), "log10_gx": np.linspace(*LOG10_GX_RANGE, n_gx)}
         values = grid_scan(LoglikeEvaluator(ds, mode=mode, r=r), axes,
                            Path(checkpoint) / f"{ds.replace(',', '+')}_{mode}_r{r:g}", scheduler=scheduler,
-                           progress=not as_json)
+                           progress=True)
         return np.asarray(values).reshape(n_mzp, n_gx)
 
     try:

@@ -7,9 +7,9 @@ import sys
 
 import click
 
-from . import main
 from ._model import model_options, resolve
 from ..errors import CevnsfitError
+from . import _validate, main
 
 def fail(exc: Exception) -> None:
     click.echo(f"error: {exc}", err=True)
@@ -26,6 +26,7 @@ def predict(experiment, mode, model_name, params, mzp, gx, r, paper_sign, as_jso
     """Binned CEvNS prediction for EXPERIMENT (csi2017, cenns10, csi2020_totals, ccm, csi2021)."""
     from ..outputs.predictions import plot_prediction, prediction_summary
 
+    _validate.plot_path(plot)
     try:
         from ..models import model_from_name
 
@@ -36,6 +37,7 @@ def predict(experiment, mode, model_name, params, mzp, gx, r, paper_sign, as_jso
             plot_prediction(experiment, plot, mode, model)
     except CevnsfitError as exc:
         fail(exc)
+    _validate.warn_absurd_prediction(summary)
     if as_json:
         click.echo(json.dumps(summary))
         return
@@ -85,18 +87,32 @@ def g2(mzp, preset, delta_amu, nsigma, as_json):
         band = g2_band(mzp, spec, nsigma=nsigma)
     except CevnsfitError as exc:
         fail(exc)
+    def finite_or_none(v):
+        v = float(v)
+        return v if v == v else None    # JSON has no NaN: null, explained in "note"
+
     out = {"mzp_mev": mzp, "preset": None if delta_amu else preset,
            "delta_amu": list(delta_amu) if delta_amu else [PRESETS[preset].central, PRESETS[preset].sigma],
            "nsigma": nsigma,
-           "gx_central": float(band["gx_central"]), "gx_low": float(band["gx_low"]),
-           "gx_high": float(band["gx_high"])}
+           "gx_central": finite_or_none(band["gx_central"]), "gx_low": finite_or_none(band["gx_low"]),
+           "gx_high": finite_or_none(band["gx_high"])}
+    if out["gx_central"] is None or out["gx_high"] is None:
+        out["note"] = ("no real g_x gives Delta a_mu <= 0 (Delta a_mu = g_x^2 f(M_Z') with f > 0): "
+                       + ("gx_central and gx_high are null, the discrepancy does not favour any g_x"
+                          if out["gx_high"] is None else
+                          f"gx_central is null; the {nsigma:g}-sigma band [0, gx_high] is an upper bound on g_x"))
     if not delta_amu:
         out["source"] = PRESETS[preset].source
     if as_json:
         click.echo(json.dumps(out))
     else:
-        click.echo(f"M_Z' = {mzp} MeV: g_x central {out['gx_central']:.4g}, "
-                   f"{nsigma:g}-sigma band [{out['gx_low']:.4g}, {out['gx_high']:.4g}]")
+        def fmt(v):
+            return "none" if v is None else f"{v:.4g}"
+
+        click.echo(f"M_Z' = {mzp} MeV: g_x central {fmt(out['gx_central'])}, "
+                   f"{nsigma:g}-sigma band [{fmt(out['gx_low'])}, {fmt(out['gx_high'])}]")
+        if "note" in out:
+            click.echo(f"note: {out['note']}", err=True)
 
 
 @main.command()

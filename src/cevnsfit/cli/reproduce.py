@@ -6,10 +6,10 @@ import json
 
 import click
 
-from . import main
 from ._model import check_poi, model_options, poi_option, resolve
-from .physics import fail
 from ..errors import CevnsfitError
+from . import _validate, main
+from .physics import fail
 
 
 @main.command()
@@ -22,10 +22,16 @@ from ..errors import CevnsfitError
 @click.option("--seed", type=int, default=1, show_default=True)
 @click.option("--bound", "bounds", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="extra limit curve (DarkCast .lmt format: mass [GeV], g_x); repeatable")
-def reproduce(out_dir, quick, mode, scheduler, sampler, seed, bounds):
+@click.option("--resume", is_flag=True, help="OUT is not empty: reuse its finished steps (same settings only)")
+@click.option("--overwrite", is_flag=True, help="OUT is not empty: delete the previous results first")
+def reproduce(out_dir, quick, mode, scheduler, sampler, seed, bounds, resume, overwrite):
     """Reproduce every figure and table of arXiv:2103.10196 (and the CsI 2021 extension) into OUT."""
     from ..outputs.reproduce import reproduce as run
 
+    bounds = _validate.bound_files(bounds)
+    scheduler = _validate.scheduler_address(scheduler)
+    _validate.reproduce_out_dir(out_dir, overwrite, resume,
+                                {"quick": quick, "mode": mode, "sampler": sampler, "seed": seed})
     try:
         res = run(out_dir, quick=quick, mode=mode, scheduler=scheduler, sampler=sampler, seed=seed,
                   extra_bounds=bounds)
@@ -52,6 +58,7 @@ def posterior(datasets, model_name, params, mzp, gx, r, paper_sign, poi, mode, s
     from ..inference.sampling import posterior_1d, posterior_1d_grid
     from ..likelihoods import likelihood
 
+    datasets = _validate.datasets_option(datasets)
     if model_name not in (None, "lmu-ltau") or poi or params or paper_sign:
         from ..inference.sampling import posterior as run_posterior
         from .inference import build_problem
@@ -104,6 +111,8 @@ def toys(datasets, model_name, params, mzp, gx, r, paper_sign, poi, n_toys, seed
     from ..inference.toys import toys as run_toys
     from ..likelihoods import _parse
 
+    datasets = _validate.datasets_option(datasets)
+    scheduler = _validate.scheduler_address(scheduler)
     try:
         name, values, opts = resolve(model_name, params, mzp, gx, r, paper_sign, default="lmu-ltau")
         if not poi:
@@ -114,7 +123,7 @@ def toys(datasets, model_name, params, mzp, gx, r, paper_sign, poi, n_toys, seed
         poi = check_poi(poi, name, at_most=1)
         fixed = {k: v for k, v in values.items() if k not in poi}
         spec = ProblemSpec(tuple(_parse(datasets)), "paper", {}, name, poi, fixed, (), opts)
-        res = run_toys(spec, n_toys=n_toys, seed=seed, scheduler=scheduler)
+        res = run_toys(spec, n_toys=n_toys, seed=seed, scheduler=scheduler, progress=True)
     except CevnsfitError as exc:
         fail(exc)
     mzp = fixed.get("mzp_mev")

@@ -71,13 +71,18 @@ def _choose(what: str, value: str, allowed) -> None:
 
 def _parse(path: Path, label: str, ncols: int, nrows: int | None = None,
            delimiter: str | None = None) -> np.ndarray:
-    """Numeric table of a text file: skips ``#`` comments, blank lines and one title line."""
+    """Numeric table of a text file: skips ``#`` comments, blank lines and the title lines
+    before the first numeric row (the curated copies and the original releases differ in
+    their header lines, docs/data.md). With ``delimiter=","`` whitespace separates fields too."""
     try:
         lines = [ln for ln in Path(path).read_text().splitlines()
                  if ln.strip() and not ln.lstrip().startswith("#")]
-        if lines:
+        if delimiter == ",":
+            lines, delimiter = [re.sub(r"\s*,\s*|\s+", " ", ln.strip()) for ln in lines], None
+        while lines:
             try:
                 np.loadtxt(lines[:1], delimiter=delimiter)
+                break
             except ValueError:  # a column-title line (CsI 2017 beam-off, CENNS-10 1D files)
                 lines = lines[1:]
         table = np.loadtxt(lines, delimiter=delimiter, ndmin=2)

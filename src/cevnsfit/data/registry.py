@@ -30,16 +30,19 @@ server of a copy of the curated tree):
   repository). DarkCast ``master`` may have changed since, in which case a download fails
   verification.
 
-Known upstream differences (downloads of these files fail verification by design):
+Known upstream differences:
 
 - seven CsI 2017 files (the four ``data_*`` histograms and the three
   ``arrivalTimePDF_*``) in the curated tree are edited copies taken from
   ``athompson-tamu/pyCEvNS`` (most likely with header lines removed); their values appear
-  intact but their bytes are not Zenodo's. The registry pins the curated bytes, which the
-  loaders are written against, so the Zenodo originals are rejected;
-- ``CENNS10DataReleaseCompanion.pdf`` is a pre-upload draft that differs from Zenodo's PDF.
+  intact but their bytes are not Zenodo's. These carry a *content checksum* as well
+  (:func:`content_sha256`: the sha256 of the parsed numbers, blind to header lines and
+  separators, docs/data.md); a file passes if its byte or its content checksum matches, so
+  the Zenodo originals pass as long as their numbers are the curated ones;
+- ``CENNS10DataReleaseCompanion.pdf`` is a pre-upload draft that differs from Zenodo's PDF
+  (a download of it fails verification by design).
 
-For those, point ``CEVNSFIT_DATA`` at the curated tree (or ``CEVNSFIT_MIRROR`` at a server
+For the PDF, point ``CEVNSFIT_DATA`` at the curated tree (or ``CEVNSFIT_MIRROR`` at a server
 of it).
 
 >>> len(FILES), sorted({f.release for f in FILES}) == sorted(RELEASES)
@@ -59,8 +62,8 @@ from pathlib import Path
 
 from cevnsfit.errors import DataFileError, UnknownNameError
 
-__all__ = ["DataFile", "Release", "FILES", "RELEASES", "cache_dir", "fetch", "source_of",
-           "url_of", "verify_all"]
+__all__ = ["CONTENT_DIGITS", "DataFile", "Release", "FILES", "RELEASES", "cache_dir", "content_sha256",
+           "fetch", "numeric_rows", "source_of", "url_of", "verify_all"]
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,7 @@ class DataFile:
     release: str
     remote_name: str  # file name at the release source
     note: str = ""  # why a download from the source may fail verification
+    content_sha256: str = ""  # checksum of the parsed numbers (see content_sha256()); "" = bytes only
 
 
 RELEASES: dict[str, Release] = {r.name: r for r in (
@@ -145,9 +149,9 @@ abe190a4ca57279fd1f5896102250818d0b4ac4e2858e124cec03c9fbde3a929  limits-lmu-lta
 _CSI2017_EDITED = (
     "The curated copy of this file is an edited copy from athompson-tamu/pyCEvNS (most "
     "likely header lines removed; values intact) and differs from the bytes on Zenodo "
-    "(10.5281/zenodo.1228631). The registry pins the curated bytes, so a download from "
-    "Zenodo fails verification by design: set CEVNSFIT_DATA to the curated data tree "
-    "(or CEVNSFIT_MIRROR to a server of it).")
+    "(10.5281/zenodo.1228631). It is therefore verified by its byte checksum or by the "
+    "checksum of its parsed numbers (docs/data.md), so the Zenodo original passes as long as "
+    "its numbers are the curated ones.")
 _CENNS10_PDF_DRAFT = (
     "The curated companion PDF is a pre-upload draft that differs from the Zenodo PDF "
     "(10.5281/zenodo.3903810), so a download from Zenodo fails verification by design: "
@@ -156,6 +160,70 @@ _DARKCAST_SNAPSHOT = (
     "The curated curve is the 2023 DarkCast snapshot bundled in Noah-Everett/DS-Decay-Scripts; "
     "if DarkCast master has changed since, a download fails verification: set "
     "CEVNSFIT_DATA to the curated data tree instead.")
+
+
+#: Significant digits of each number in the content checksum (docs/data.md).
+CONTENT_DIGITS = 12
+_SEPARATORS = re.compile(r"[,;\s]+")
+
+
+def numeric_rows(text: str) -> list[list[float]]:
+    """The numeric table of a text file: every line that is not blank, not a ``#`` comment, and
+    whose fields (separated by commas, semicolons or whitespace) all parse as numbers. Title
+    and header lines are skipped, wherever they are.
+
+    >>> numeric_rows("# comment\\nPE, time, counts\\n1.0, 0.25, 2\\n3 0.75 0\\n")
+    [[1.0, 0.25, 2.0], [3.0, 0.75, 0.0]]
+    """
+    rows = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        fields = [f for f in _SEPARATORS.split(line) if f]
+        try:
+            rows.append([float(f) for f in fields])
+        except ValueError:
+            continue
+    return rows
+
+
+def content_sha256(path) -> str:
+    """sha256 of the parsed numeric content of a text file (docs/data.md, "content checksums").
+
+    The numeric rows (:func:`numeric_rows`) are written one per line, each number with
+    ``CONTENT_DIGITS`` significant digits (``format(x, ".12g")``), numbers separated by one
+    space, lines by ``\\n``; the checksum is the sha256 of that UTF-8 text. It is unchanged
+    by header and comment lines, by the separators (commas or whitespace) and by the
+    formatting of the numbers (``1`` = ``1.0``), and changes if any number changes.
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8", errors="strict")
+    except UnicodeDecodeError:
+        return ""   # not a text file: no content checksum
+    canon = "\n".join(" ".join(format(v, f".{CONTENT_DIGITS}g") for v in row) for row in numeric_rows(text))
+    return hashlib.sha256(canon.encode()).hexdigest()
+
+
+#: Content checksums of the files whose original bytes are not known (the curated copies are
+#: edited: header lines differ from the Zenodo release). A file passes if its byte checksum
+#: or its content checksum matches.
+_CONTENT_SHA256 = {
+    "coherent-csi-2017/arrivalTimePDF_delayedNeutrinos.txt":
+        "5000fe9ff6ff247e1f3af4359ca85d6d016cddd01f9da756e86fd8c4f84fde68",
+    "coherent-csi-2017/arrivalTimePDF_promptNeutrinos.txt":
+        "387030c0a8bd5c7a23bf604ba82d4a7446e670406fb7e1a92acf10eb63969811",
+    "coherent-csi-2017/arrivalTimePDF_promptNeutrons.txt":
+        "b15cdd15ff6a033032425968174c5a67ca425fbaa68374226e20b69d20f42bef",
+    "coherent-csi-2017/data_anticoincidence_beamOff.txt":
+        "7389156b24e4e306a27c078f717014a4a9eb9dd8e8e70dae07d15ece41950811",
+    "coherent-csi-2017/data_anticoincidence_beamOn.txt":
+        "b3f4f4bbb476b78732cffc0d46a5636653fa1bab16855df45b5f6cee743a9685",
+    "coherent-csi-2017/data_coincidence_beamOff.txt":
+        "ec5c56b0859ec72c2fe8656cd6adaafded54df5e8c1d5af672117e53111d0853",
+    "coherent-csi-2017/data_coincidence_beamOn.txt":
+        "62ef252adeae53f3b46c55956db2e7737aee15208f0b633b99e7772254e4a237",
+}
 
 
 def _note(relpath: str) -> str:
@@ -176,7 +244,7 @@ def _build() -> dict[str, DataFile]:
         release = relpath.split("/", 1)[0]
         # Zenodo records are flat and DarkCast names are kept: the base name is the remote name.
         table[relpath] = DataFile(relpath, digest, release, relpath.rsplit("/", 1)[-1],
-                                  _note(relpath))
+                                  _note(relpath), _CONTENT_SHA256.get(relpath, ""))
     return table
 
 
@@ -245,11 +313,15 @@ def _sha256(path: Path) -> str:
     return _HASHES[key]
 
 
-def _mismatch(entry: DataFile, where: str, found: str) -> DataFileError:
+def _mismatch(entry: DataFile, where: str, found: str, found_content: str = "") -> DataFileError:
     msg = (f"checksum mismatch for data file {entry.path} ({where}): expected sha256 "
-           f"{entry.sha256}, found sha256 {found}. The file is not used. To fix: delete it "
-           f"and run again to re-download it into {cache_dir()} (or `cevnsfit data verify "
-           f"--download`), or point CEVNSFIT_DATA to a correct copy of the data tree.")
+           f"{entry.sha256}, found sha256 {found}")
+    if entry.content_sha256:
+        msg += (f"; its numbers differ from the release as well (content checksum, docs/data.md: expected "
+                f"{entry.content_sha256}, found {found_content or 'none: not a text file'})")
+    msg += (f". The file is not used. To fix: delete it "
+            f"and run again to re-download it into {cache_dir()} (or `cevnsfit data verify "
+            f"--download`), or point CEVNSFIT_DATA to a correct copy of the data tree.")
     if entry.note:
         msg += " Note: " + entry.note
     err = DataFileError(msg)
@@ -268,10 +340,24 @@ def _locate(entry: DataFile) -> tuple[Path | None, str]:
     return None, "-"
 
 
-def _verify(entry: DataFile, path: Path, source: str) -> Path:
+def _check(entry: DataFile, path: Path) -> tuple[str, str, str]:
+    """(status, check, found): ``"ok"`` with ``"bytes"`` or ``"content"``, else ``"corrupted"``."""
     found = _sha256(path)
-    if found != entry.sha256:
-        raise _mismatch(entry, f"{path}, from {source}", found)
+    if found == entry.sha256:
+        return "ok", "bytes", found
+    if entry.content_sha256:
+        content = content_sha256(path)
+        if content == entry.content_sha256:
+            return "ok", "content", found
+        return "corrupted", "content", found
+    return "corrupted", "bytes", found
+
+
+def _verify(entry: DataFile, path: Path, source: str) -> Path:
+    status, check, found = _check(entry, path)
+    if status != "ok":
+        raise _mismatch(entry, f"{path}, from {source}", found,
+                        content_sha256(path) if entry.content_sha256 else "")
     return path
 
 
@@ -281,7 +367,9 @@ def _download(entry: DataFile) -> Path:
     url = url_of(entry.path)
     target = cache_dir() / entry.path
     try:
-        pooch.retrieve(url, known_hash=f"sha256:{entry.sha256}", fname=target.name,
+        # files verified by content too: checked after the download (_verify), not by pooch
+        known = None if entry.content_sha256 else f"sha256:{entry.sha256}"
+        pooch.retrieve(url, known_hash=known, fname=target.name,
                        path=target.parent, progressbar=False)
     except Exception as exc:  # noqa: BLE001 - network and I/O errors of any kind
         got = re.search(r"but got ([0-9a-fA-F]{64})", str(exc))
@@ -324,26 +412,34 @@ def verify_all(download: bool = False) -> list[dict]:
     """Check every registered file; download missing ones only if ``download=True``.
 
     Returns one dict per file with keys ``path``, ``release``, ``status`` (``"ok"``,
-    ``"missing"``, ``"corrupted"``), ``source`` (``"CEVNSFIT_DATA"``, ``"cache"``,
-    ``"download"``, ``"-"``), ``location``, ``expected`` and ``found`` (sha256 or None).
+    ``"missing"``, ``"corrupted"``), ``check`` (``"bytes"`` or ``"content"``: which checksum
+    decided, docs/data.md), ``source`` (``"CEVNSFIT_DATA"``, ``"cache"``, ``"download"``,
+    ``"-"``), ``location``, ``expected`` and ``found`` (sha256 of the bytes or None) and
+    ``error`` (why a file is missing or corrupted, e.g. the download error; else ``""``).
     """
     rows = []
     for entry in FILES:
-        row = {"path": entry.path, "release": entry.release, "status": "missing",
-               "source": "-", "location": "", "expected": entry.sha256, "found": None}
+        row = {"path": entry.path, "release": entry.release, "status": "missing", "check": "bytes",
+               "source": "-", "location": "", "expected": entry.sha256, "found": None, "error": ""}
         path, source = _locate(entry)
         if path is not None:
-            found = _sha256(path)
-            row.update(status="ok" if found == entry.sha256 else "corrupted", source=source,
-                       location=str(path), found=found)
+            status, check, found = _check(entry, path)
+            row.update(status=status, check=check, source=source, location=str(path), found=found)
+            if status != "ok":
+                row["error"] = str(_mismatch(entry, str(path), found,
+                                             content_sha256(path) if entry.content_sha256 else ""))
         elif download:
             try:
                 path = _verify(entry, _download(entry), "download")
-                row.update(status="ok", source="download", location=str(path),
-                           found=entry.sha256)
+                status, check, found = _check(entry, path)
+                row.update(status="ok", check=check, source="download", location=str(path), found=found)
             except DataFileError as exc:
+                row["error"] = str(exc)
                 if getattr(exc, "found", None):
                     row.update(status="corrupted", source="download", location=url_of(entry.path),
                                found=exc.found)
+        else:
+            row["error"] = ("not in CEVNSFIT_DATA nor in the cache " f"{cache_dir()}; run `cevnsfit data verify "
+                            "--download` or set CEVNSFIT_DATA (docs/data.md)")
         rows.append(row)
     return rows

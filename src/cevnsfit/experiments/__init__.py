@@ -9,8 +9,8 @@ from __future__ import annotations
 from functools import lru_cache
 
 from ..errors import UnknownNameError
-from .base import MODES, Axis, Experiment, check_mode
 from . import ccm, cenns10, csi2017, csi2020_totals, csi2021
+from .base import MODES, Axis, Experiment, check_mode
 
 BUILDERS = {
     "csi2017": csi2017.build,

@@ -7,13 +7,13 @@ code only sees ``predict`` and ``data``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
 from ..constants import N_A
-from ..errors import UnknownNameError
+from ..errors import UnknownNameError, check_finite_result
 from ..rates.binned import SpectrumEngine
 
 MODES = ("paper", "full")
@@ -88,12 +88,16 @@ class Experiment:
         energy = self.engine.energy_counts(model, matching or self.matching)
         if by_flavour or self.layout is not None or not self.group_shapes:
             full = self._layout(energy)
-            return full if by_flavour else full.sum(axis=-len(self.shape) - 1)
-        # sum over flavour groups inside one matrix product: (..., n_e, 3) @ (3, other bins)
-        if self._shape_matrix is None:
-            self._shape_matrix = np.stack([np.asarray(self.group_shapes[g], dtype=float).ravel()
-                                           for g in self.engine.group_names])
-        return (np.swapaxes(energy, -1, -2) @ self._shape_matrix).reshape(energy.shape[:-2] + self.shape)
+            out = full if by_flavour else full.sum(axis=-len(self.shape) - 1)
+        else:
+            # sum over flavour groups inside one matrix product: (..., n_e, 3) @ (3, other bins)
+            if self._shape_matrix is None:
+                self._shape_matrix = np.stack([np.asarray(self.group_shapes[g], dtype=float).ravel()
+                                               for g in self.engine.group_names])
+            out = (np.swapaxes(energy, -1, -2) @ self._shape_matrix).reshape(energy.shape[:-2] + self.shape)
+        return check_finite_result(f"the {self.name} prediction", out,
+                                   f"{model!r} lies so far outside the perturbative range that the "
+                                   "expected counts overflow float64")
 
     def total(self, model=None, **kw) -> np.ndarray:
         """Total expected counts over all bins."""

@@ -15,8 +15,8 @@ from ..data import loaders
 from ..errors import ParameterError, check_finite
 from ..physics.flux import FLAVOUR_GROUPS, GROUP_TIMING, StoppedPionSource
 from ..physics.nucleus import Nucleus
-from ..rates.kernels import er_endpoints
 from ..rates.binned import SpectrumEngine
+from ..rates.kernels import er_endpoints
 from ..rates.response import gauss_legendre_grid, response_matrix
 from .base import Axis, Experiment, check_mode, n_targets
 

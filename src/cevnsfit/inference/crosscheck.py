@@ -27,9 +27,17 @@ from iminuit import Minuit
 
 from ..errors import ParameterError, UnknownNameError
 from ..experiments import get_experiment
-from ..likelihoods.morph import (COMPONENTS, RELATIVE_WIDTHS, SHAPE_SYSTEMATICS, TEMPLATE_KEYS,
-                                 TemplateMorph, interpolation_weights, mirrored_shape, release_morph,
-                                 unit_shape)
+from ..likelihoods.morph import (
+    COMPONENTS,
+    RELATIVE_WIDTHS,
+    SHAPE_SYSTEMATICS,
+    TEMPLATE_KEYS,
+    TemplateMorph,
+    interpolation_weights,
+    mirrored_shape,
+    release_morph,
+    unit_shape,
+)
 from ..likelihoods.stats import log_poisson
 
 #: ln P(n | mu) (kept under its old name; :func:`cevnsfit.likelihoods.stats.log_poisson`).

@@ -14,7 +14,7 @@ import contourpy
 import numpy as np
 from scipy import stats
 
-from ..errors import ParameterError
+from ..errors import ParameterError, check_finite
 from ..likelihoods import likelihood
 from .reference import reference_problem
 
@@ -82,6 +82,11 @@ def exclusion_map(datasets, mode: str = "paper", r: float = 1.0, n_mzp: int = 10
     ``logl_grid`` may be passed in (e.g. from a distributed :func:`cevnsfit.inference.scan.grid_scan`);
     otherwise ln L is evaluated here in one vectorised call.
     """
+    for name, value, least in (("n_mzp", n_mzp, 2), ("n_gx", n_gx, 2), ("dof", dof, 1)):
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < least:
+            raise ParameterError(f"{name} must be an integer >= {least} (a contour needs a grid of at least "
+                                 f"2 x 2 points; Wilks needs >= 1 degree of freedom), got {value!r}")
+    check_finite("z", z, positive=True)
     like = likelihood(datasets, mode=mode, matching=matching, options=options)
     lm = np.linspace(*LOG10_MZP_RANGE, n_mzp)
     lg = np.linspace(*LOG10_GX_RANGE, n_gx)

@@ -135,8 +135,13 @@ def fit_gx(like, mzp_mev: float, r: float = 1.0, log10_gx_scan=LOG10_GX_SCAN, do
             "datasets": like.names, "mode": like.mode}
 
 
+#: Default g_x grid of :func:`chi2_totals` (log10 g_x from -4 to -1, 1201 points).
+CHI2_LOG10_GX_SCAN = np.linspace(-4.0, -1.0, 1201)
+CHI2_LOG10_GX_SCAN.flags.writeable = False
+
+
 def chi2_totals(mzp_mev: float, r: float = 1.0, normalisation: str = "published",
-                log10_gx_scan=np.linspace(-4.0, -1.0, 1201), matching: str | None = None) -> dict:
+                log10_gx_scan=CHI2_LOG10_GX_SCAN, matching: str | None = None) -> dict:
     """Chi-square of the CsI 2020 and argon totals against g_x (ANALYSES.md section 2) with every
     local minimum located and refined; ``normalisation`` of the argon prediction: ``published``
     (128 N_Ar(theta)/N_Ar(SM)) or ``computed`` (our N_Ar(theta))."""

@@ -29,8 +29,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sys
 import warnings
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from scipy import optimize, special
@@ -115,6 +116,20 @@ def _resume_mode(resume) -> str:
                          f"'subfolder', got {resume!r}")
 
 
+class _CurrentStderr:
+    """Writes to whatever ``sys.stderr`` is at the time (the ultranest log handler outlives any
+    one redirection of stderr, e.g. by a test runner)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+_STDERR = _CurrentStderr()
+
+
 def _run_ultranest(loglike: Callable, names, lows, highs, *, seed, log_dir, resume, nlive, quick, progress):
     from ultranest import ReactiveNestedSampler
 
@@ -128,6 +143,7 @@ def _run_ultranest(loglike: Callable, names, lows, highs, *, seed, log_dir, resu
         for h in sampler.logger.handlers:            # ultranest logs INFO to stdout by default
             if isinstance(h, logging.StreamHandler) and not isinstance(h, logging.FileHandler):
                 h.setLevel(logging.INFO if progress else logging.WARNING)
+                h.setStream(_STDERR)                 # progress never mixes with results on stdout
         run_opts = {"min_num_live_points": nlive, "show_status": progress, "viz_callback": False}
         if quick:
             run_opts.update(dlogz=1.0, min_ess=nlive, max_num_improvement_loops=0, frac_remain=0.1)
@@ -135,7 +151,8 @@ def _run_ultranest(loglike: Callable, names, lows, highs, *, seed, log_dir, resu
         level = sampler.logger.level
         sampler.logger.setLevel(logging.DEBUG if log_dir is not None else logging.INFO if progress else logging.WARNING)
         try:
-            res = sampler.run(**run_opts)
+            with contextlib.redirect_stdout(sys.stderr):   # its status line writes to sys.stdout
+                res = sampler.run(**run_opts)
         finally:
             sampler.logger.setLevel(level)
     ws = res["weighted_samples"]

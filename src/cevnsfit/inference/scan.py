@@ -30,14 +30,17 @@ import logging
 import math
 import os
 import tempfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 
+from .._files import apply_umask
 from ..errors import DataFileError, ParameterError, ScanMismatchError
 
 MANIFEST = "manifest.json"
+#: Seconds allowed to connect to a scheduler given by address.
+SCHEDULER_TIMEOUT_S = 5
 FORMAT = "cevnsfit-grid-scan"
 FORMAT_VERSION = 1
 
@@ -154,16 +157,30 @@ def dask_client(scheduler=None, n_workers: int | None = None):
     if not isinstance(scheduler, str):
         raise ParameterError(f"scheduler must be None, 'local', 'synchronous', a scheduler address or a "
                              f"distributed.Client, got {scheduler!r}")
-    with distributed.Client(scheduler) as client:
+    try:   # an unreachable address fails within seconds, not after distributed's 30 s default
+        client = distributed.Client(scheduler, timeout=SCHEDULER_TIMEOUT_S)
+    except Exception as exc:  # noqa: BLE001 - refused, timed out, or not speaking the Dask protocol
+        raise ParameterError(f"cannot connect to the Dask scheduler {scheduler!r} within {SCHEDULER_TIMEOUT_S:g} s: "
+                             f"{type(exc).__name__}: {str(exc)[:200]}; expected the address of a running scheduler, tcp://HOST:PORT "
+                             "(docs/cluster.md)") from None
+    with client:
         yield client
 
 
 def _progress_bar(enabled: bool):
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
-                               TimeRemainingColumn)
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
+    # stderr: progress must never mix with results (e.g. --json) on stdout
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    TimeRemainingColumn(), disable=not enabled)
+                    TimeRemainingColumn(), disable=not enabled, console=Console(stderr=True))
 
 
 def run_tasks(fn: Callable, task_args: Sequence[tuple], scheduler=None, progress: bool = False,
@@ -210,6 +227,7 @@ def _chunk_path(out_dir: Path, index: int) -> Path:
 def _atomic_write(path: Path, write: Callable) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        apply_umask(fd)   # mkstemp makes 0600; checkpoints get the user's usual mode
         with os.fdopen(fd, "wb") as fh:
             write(fh)
             fh.flush()

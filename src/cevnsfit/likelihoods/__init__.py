@@ -7,25 +7,44 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 
-from ..errors import UnknownNameError
+from ..errors import UnknownNameError, check_finite_result
 from .datasets import EXPOSURES, FULL_BUILDERS, PAPER_BUILDERS, DatasetTerm, check_exposures, dataset_term
 from . import csi2021 as _csi2021  # noqa: F401  (registers the csi2021 builders)
+from .datasets import FULL_BUILDERS, PAPER_BUILDERS, DatasetTerm, dataset_term
 
 #: Dataset names.
 DATASETS = tuple(PAPER_BUILDERS)
 
 
 def _parse(datasets) -> list[str]:
+    """Dataset names from a list or a comma-separated string; at least one, each a string.
+
+    >>> _parse(" csi2017, cenns10 ")
+    ['csi2017', 'cenns10']
+    >>> _parse(",")
+    Traceback (most recent call last):
+    ...
+    cevnsfit.errors.UnknownNameError: datasets is empty (got ','); give at least one of: csi2017, cenns10, csi2020_totals, cenns10_totals, ccm, csi2021
+    """
+    allowed = ", ".join(PAPER_BUILDERS)
+    original = datasets
     if isinstance(datasets, str):
         datasets = [d.strip() for d in datasets.split(",") if d.strip()]
-    if datasets is None or not all(isinstance(d, str) for d in datasets):
-        raise UnknownNameError(f"datasets must be names (a list or a comma-separated string) from: "
-                               f"{', '.join(DATASETS)}; got {datasets!r}")
-    return list(datasets)
+    elif isinstance(datasets, Iterable) and not isinstance(datasets, (bytes, dict)):
+        datasets = list(datasets)
+    else:
+        raise UnknownNameError(f"datasets must be dataset names (a list or a comma-separated string) from: "
+                               f"{allowed}; got {original!r}")
+    if not datasets:
+        raise UnknownNameError(f"datasets is empty (got {original!r}); give at least one of: {allowed}")
+    bad = [d for d in datasets if not isinstance(d, str) or not d.strip()]
+    if bad:
+        raise UnknownNameError(f"dataset names must be non-empty strings, got {bad[0]!r}; allowed: {allowed}")
+    return [d.strip() for d in datasets]
 
 
 class Likelihood:
@@ -38,8 +57,14 @@ class Likelihood:
         self.names = [t.name for t in terms]
 
     def logl_model(self, model=None) -> np.ndarray:
-        """ln L for a model object (``None``: the SM)."""
-        return sum(t.logl_model(model) for t in self.terms)
+        """ln L for a model object (``None``: the SM).
+
+        Raises :class:`~cevnsfit.errors.ParameterError` if ln L is not finite (valid but
+        absurd parameters, e.g. g_x ~ 1e200, overflow float64): never a NaN.
+        """
+        out = sum(t.logl_model(model) for t in self.terms)
+        return check_finite_result("ln L", out, f"{model!r} lies so far outside the perturbative range "
+                                   "that the prediction overflows float64")
 
     def logl(self, mzp_mev, gx, r=1.0, paper_sign: bool = False) -> np.ndarray:
         """ln L of the reference analysis's model, L_mu - L_tau, at (M_Z' [MeV], g_x, r),

@@ -7,14 +7,15 @@ not change.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from ..errors import UnknownNameError
-from ..experiments import get_experiment
 from ..experiments import cenns10 as ar_experiment
+from ..experiments import get_experiment
 from .paper import AsimovPoisson, CennsPaperLikelihood, CsiPaperLikelihood, TotalsChi2
 
 #: Argon totals used by the chi-square of totals (ANALYSES.md section 2).

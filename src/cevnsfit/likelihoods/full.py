@@ -39,8 +39,16 @@ from scipy import special
 from ..errors import ParameterError, UnknownNameError
 from ..experiments import get_experiment
 from .datasets import FULL_BUILDERS, PAPER_BUILDERS, DatasetTerm
-from .morph import (COMPONENTS, RELATIVE_WIDTHS, TEMPLATE_KEYS, TemplateMorph, interpolation_slopes,
-                    interpolation_weights, release_morph, unit_shape)
+from .morph import (
+    COMPONENTS,
+    RELATIVE_WIDTHS,
+    TEMPLATE_KEYS,
+    TemplateMorph,
+    interpolation_slopes,
+    interpolation_weights,
+    release_morph,
+    unit_shape,
+)
 
 _LOG_SQRT_2PI = 0.5 * np.log(2.0 * np.pi)
 _U_MAX = 30.0          # exp(30) ~ 1e13: caps 1 + a so a wild MIGRAD step cannot overflow
@@ -86,7 +94,7 @@ def profile_flat_background(counts, signal, aux_counts, n_time: int, start=None)
     boundary = (lo <= 0.0) & (g0 <= 0.0)
     b = lo.copy() if start is None else np.maximum(np.asarray(start, dtype=float), lo)
     has_a = a > 0
-    for it in range(200):
+    for _it in range(200):
         lam = s + b[..., None]
         with np.errstate(divide="ignore", invalid="ignore"):
             r = np.where(lam > 0, c / lam, 0.0)

@@ -3,7 +3,7 @@ a Poisson count whose mean was measured by another Poisson count (ANALYSES.md se
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 from scipy import special
@@ -25,7 +25,7 @@ def log_gauss(x, mu, sigma) -> np.ndarray:
     return -0.5 * z * z - np.log(sigma) - 0.5 * np.log(2.0 * np.pi)
 
 
-@lru_cache(maxsize=None)
+@cache
 def gauss_hermite_normal(n: int) -> tuple[np.ndarray, np.ndarray]:
     """Nodes z_i and log-weights of an n-point rule for E[f(z)], z ~ N(0, 1).
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from cevnsfit.constants import G_F
-from cevnsfit.errors import ParameterError, UnknownNameError, check_finite
+from cevnsfit.errors import ParameterError, UnknownNameError, check_finite, check_finite_result
 
 #: Neutrino flavours a model answers for. Antineutrinos use the coupling of the neutrino
 #: of the same flavour: the sign flip of the neutrino current multiplies the SM and the
@@ -182,7 +182,7 @@ def check_param(name: str, value, *, positive: bool = False, allowed: str = "") 
     cevnsfit.errors.ParameterError: mzp_mev must be > 0, got -1.0 (allowed: finite, > 0 MeV)
     """
     try:
-        return check_finite(name, value, positive=positive)
+        return check_finite(name, value, positive=positive, allow_empty=False)
     except ParameterError as err:
         raise ParameterError(f"{err} (allowed: {allowed})" if allowed else str(err)) from None
 
@@ -287,7 +287,10 @@ class VectorMediator(Model):
         g_nu = self.neutrino_coupling(flavour, q2)
         g_u, g_d = self.quark_couplings(q2)
         m2 = self._expand(self.mzp_mev, q2) ** 2
-        return ((2.0 * z + n) * g_u + (z + 2.0 * n) * g_d) * g_nu / (c * G_F * (q2 + m2))
+        with np.errstate(over="ignore", invalid="ignore"):
+            out = ((2.0 * z + n) * g_u + (z + 2.0 * n) * g_d) * g_nu / (c * G_F * (q2 + m2))
+        return check_finite_result("Q_V^BSM", out, f"{self!r} lies so far outside the perturbative range "
+                                   "that the weak-charge shift overflows float64")
 
 
 class StandardModel(VectorMediator):

@@ -21,6 +21,7 @@ Reference: Banerjee, Dutta, Roy, arXiv:2103.10196 (the reference analysis).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -121,6 +122,7 @@ def lepton_loop_integral(q2_mev2, paper_sign: bool = False) -> np.ndarray:
     True
     """
     q2 = check_q2(q2_mev2)
+    k: Callable[[np.ndarray], np.ndarray]
     if paper_sign:
         limit = 4.0 * M_MU**2
         if np.any(q2 >= limit):

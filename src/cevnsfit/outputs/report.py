@@ -62,7 +62,7 @@ def write_report(res: dict, out_dir) -> None:
     d = _doc = _Doc()
     s = res["settings"]
     d.h(1, "cevnsfit: reproduction of Banerjee, Dutta & Roy, arXiv:2103.10196")
-    d.p(f"Generated {_dt.datetime.now(_dt.timezone.utc):%Y-%m-%d %H:%M UTC} in {res['runtime_s']:.0f} s "
+    d.p(f"Generated {_dt.datetime.now(_dt.UTC):%Y-%m-%d %H:%M UTC} in {res['runtime_s']:.0f} s "
         f"({'quick' if s['quick'] else 'full'} settings, mode '{s['mode']}', sampler {s['sampler']}, seed {s['seed']}). "
         "Every number is recomputed from the public COHERENT data releases; machine-readable values are in "
         "results.json (units: M_Z' in MeV, g_x dimensionless, counts in events).")

@@ -10,7 +10,6 @@ runs in their own folders), so an interrupted run resumes where it stopped.
 from __future__ import annotations
 
 import platform
-import subprocess
 import time
 from dataclasses import asdict, dataclass
 from importlib import metadata
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._provenance import source_revision
 from ..experiments import get_experiment
 from ..inference.crosscheck import argon_crosscheck
 from ..inference.exclusion import LOG10_GX_RANGE, LOG10_MZP_RANGE, exclusion_map
@@ -76,12 +76,7 @@ def versions() -> dict:
             out[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
             out[pkg] = None
-    try:
-        here = Path(__file__).resolve().parent
-        out["git_commit"] = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True,
-                                           timeout=5).stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        out["git_commit"] = None
+    out.update(source_revision())   # git_commit, or None with revision_note (e.g. after `pip install .`)
     return out
 
 
@@ -260,7 +255,8 @@ def reproduce(out_dir, quick: bool = False, mode: str = "paper", scheduler=None,
             for label, ds in (("CsI 2017 + Ar", "csi2017,cenns10"), ("CsI 2021", "csi2021"),
                               ("CsI 2021 + Ar", "csi2021,cenns10")):
                 for m in MASSES:
-                    tc = toy_calibration(ds, m, r=1.0, n_toys=settings.n_toys, seed=seed, scheduler=client)
+                    tc = toy_calibration(ds, m, r=1.0, n_toys=settings.n_toys, seed=seed, scheduler=client,
+                                         progress=progress)
                     res["toys"].append({"data": label, "datasets": ds, "mzp_mev": m, "r": 1.0,
                                         "n_toys": settings.n_toys, "seed": seed,
                                         **{k: tc[k] for k in ("t_obs", "p_toys", "p_toys_err", "z_toys", "p_wilks",

@@ -8,6 +8,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from .._files import apply_umask
+
 #: Okabe & Ito (2008) colour-blind-safe palette.
 OKABE_ITO = ["#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7", "#F0E442", "#000000"]
 
@@ -31,6 +33,7 @@ def save_figure(fig, path) -> None:
     fd, tmp = tempfile.mkstemp(suffix=path.suffix, dir=path.parent)
     os.close(fd)
     try:
+        apply_umask(tmp)   # mkstemp makes 0600; figures get the user's usual mode
         fig.savefig(tmp, format=path.suffix.lstrip(".") or "png", bbox_inches="tight")
         os.replace(tmp, path)
     finally:

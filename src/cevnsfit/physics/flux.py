@@ -13,15 +13,15 @@ so that every B has a closed form (no quadrature, the delta line exact).
 
 from __future__ import annotations
 
-import math
 import abc
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..constants import ALPHA_EM, E_DELAYED_MAX, E_PROMPT, G_F, M_E, M_MU, METRE_IN_INV_MEV
 from ..errors import UnknownNameError, check_finite
-from .cross_section import check_structure, kinematic_bracket, structure_bracket
+from .cross_section import check_structure, structure_bracket
 
 #: Flavour groups of a stopped-pion source and the neutrino flavour whose couplings they use.
 FLAVOUR_GROUPS = ("numu_prompt", "nue", "numubar")

@@ -85,7 +85,7 @@ class Nucleus:
             raise UnknownNameError(f"form_factor must be one of {FORM_FACTORS}, got {self.form_factor!r}")
 
     @classmethod
-    def from_table(cls, name: str, rn_fm: float, form_factor: str = "helm") -> "Nucleus":
+    def from_table(cls, name: str, rn_fm: float, form_factor: str = "helm") -> Nucleus:
         if name not in ISOTOPES:
             raise UnknownNameError(f"isotope {name!r} unknown; known: {sorted(ISOTOPES)}")
         iso = ISOTOPES[name]

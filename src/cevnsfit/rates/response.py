@@ -8,7 +8,7 @@ sub-grid (the releases' own convention: 1-PE bins for CsI, 0.5-keVee bins for ar
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from scipy import special, stats
