@@ -7,9 +7,10 @@ import sys
 
 import click
 
-from ._model import model_options, resolve
 from ..errors import CevnsfitError
 from . import _validate, main
+from ._model import model_options, resolve
+
 
 def fail(exc: Exception) -> None:
     click.echo(f"error: {exc}", err=True)

@@ -6,9 +6,9 @@ import json
 
 import click
 
-from ._model import check_poi, model_options, poi_option, resolve
 from ..errors import CevnsfitError
 from . import _validate, main
+from ._model import check_poi, model_options, poi_option, resolve
 from .physics import fail
 
 

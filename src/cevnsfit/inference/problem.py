@@ -26,8 +26,8 @@ cevnsfit.errors.UnknownNameError: unknown parameter 'mass'; this model has: mzp_
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 

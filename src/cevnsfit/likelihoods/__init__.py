@@ -12,9 +12,8 @@ from collections.abc import Iterable
 import numpy as np
 
 from ..errors import UnknownNameError, check_finite_result
-from .datasets import EXPOSURES, FULL_BUILDERS, PAPER_BUILDERS, DatasetTerm, check_exposures, dataset_term
 from . import csi2021 as _csi2021  # noqa: F401  (registers the csi2021 builders)
-from .datasets import FULL_BUILDERS, PAPER_BUILDERS, DatasetTerm, dataset_term
+from .datasets import EXPOSURES, FULL_BUILDERS, PAPER_BUILDERS, DatasetTerm, check_exposures, dataset_term
 
 #: Dataset names.
 DATASETS = tuple(PAPER_BUILDERS)
@@ -105,4 +104,4 @@ def likelihood(datasets: Iterable[str] | str, mode: str = "paper", matching: str
     return Likelihood(terms, mode)
 
 
-__all__ = ["DATASETS", "FULL_BUILDERS", "Likelihood", "likelihood"]
+__all__ = ["DATASETS", "EXPOSURES", "FULL_BUILDERS", "Likelihood", "check_exposures", "likelihood"]

@@ -102,7 +102,7 @@ class Csi2021PaperLikelihood:
          "paper": "marginalised (negative binomial)"},
     )
 
-    def pseudo_data(self, expected, rng: np.random.Generator) -> "Csi2021PaperLikelihood":
+    def pseudo_data(self, expected, rng: np.random.Generator) -> Csi2021PaperLikelihood:
         """A copy with toy data: per bin B_b = the observed AC count, y_b ~ N(N_b + BRN_b + NIN_b,
         s_b^2) truncated at y_b >= 0, C'_b ~ Poisson(y_b + rho B_b), AC'_b ~ Poisson(B_b)."""
         n_sm = np.asarray(expected, float).ravel()

@@ -90,7 +90,7 @@ class CsiPaperLikelihood:
          "paper": "marginalised (negative binomial)"},
     )
 
-    def pseudo_data(self, expected, rng: np.random.Generator) -> "CsiPaperLikelihood":
+    def pseudo_data(self, expected, rng: np.random.Generator) -> CsiPaperLikelihood:
         """A copy of this term with toy data drawn at the signal ``expected`` (hybrid Bayesian-
         frequentist: per bin the steady-state mean B_b = the observed AC count, a_b ~ N(0, sigma)
         truncated at 1 + a_b > 0, C'_b ~ Poisson((1 + a_b) N_b + B_b), AC'_b ~ Poisson(B_b))."""
@@ -149,7 +149,7 @@ class CennsPaperLikelihood:
          "paper": "marginalised (exact, one Gaussian)"},
     )
 
-    def pseudo_data(self, expected, rng: np.random.Generator) -> "CennsPaperLikelihood":
+    def pseudo_data(self, expected, rng: np.random.Generator) -> CennsPaperLikelihood:
         """A copy with toy counts: per bin d_b ~ N(0, s_b^2), n'_b ~ Poisson(max(mu_b + d_b, 0))."""
         n_sm = np.asarray(expected, float).ravel()
         mu = n_sm + self.bkg
@@ -192,7 +192,7 @@ class TotalsChi2:
 
     NUISANCES = ({"name": "norm", "prior": "normal(0, sigma_norm)", "paper": "profiled (closed form)"},)
 
-    def pseudo_data(self, expected, rng: np.random.Generator) -> "TotalsChi2":
+    def pseudo_data(self, expected, rng: np.random.Generator) -> TotalsChi2:
         """A copy with a toy total: a ~ N(0, sigma_a), O' ~ N(N (1 + a), s_obs)."""
         n_sm = float(np.asarray(expected, float).ravel()[0])
         a = rng.normal(0.0, self.sigma_norm)

@@ -15,7 +15,7 @@ or on the order of the points, so a point's profile value is the same whatever b
 from __future__ import annotations
 
 import warnings
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from iminuit import Minuit

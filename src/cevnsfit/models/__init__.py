@@ -90,7 +90,7 @@ def model_from_name(name: str, **params) -> Model:
             [o for p in parts for o in OPTIONS.get(ALIASES.get(p, p), ())]
         raise UnknownNameError(f"unknown parameter {sorted(remaining)[0]!r} for model {name!r}; "
                                f"allowed: {', '.join(allowed) or '(none)'}")
-    models = []
+    models: list[Model] = []
     for part, cls, mine in zip(parts, classes, assigned):
         if cls is StandardModel:
             models.append(StandardModel())

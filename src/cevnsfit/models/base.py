@@ -101,7 +101,7 @@ class Couplings:
     magnetic: dict = field(default_factory=dict)
     weak_ff_ratio: np.ndarray | None = None
 
-    def __add__(self, other: "Couplings") -> "Couplings":
+    def __add__(self, other: Couplings) -> Couplings:
         """Combine two models acting together: charge shifts add (amplitudes), incoherent
         coefficients add (rates), form-factor ratios multiply."""
         def merge(a, b):

@@ -62,7 +62,8 @@ class NSI(Model):
     def couplings(self, nucleus, q2_mev2, matching: str = "paper", sin2_theta_w=None) -> Couplings:
         """dq[alpha] = the diagonal NSI charge; fc[alpha] = sum_{beta != alpha} Q_{alpha beta}^2."""
         q2 = check_q2(q2_mev2)
-        dq, fc = {}, {}
+        dq: dict = {}
+        fc: dict = {}
         for a, b in PAIRS:
             if not (np.any(self.values[_pname("u", a, b)]) or np.any(self.values[_pname("d", a, b)])):
                 continue

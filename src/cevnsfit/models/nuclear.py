@@ -39,11 +39,12 @@ class WeakMixing(Model):
         q2 = check_q2(q2_mev2)
         s0 = SIN2_THETA_W if sin2_theta_w is None else sin2_theta_w
         s = self._expand(self.values["s2w"], q2)
-        d = qv_sm(nucleus.Z, nucleus.N, s) - qv_sm(nucleus.Z, nucleus.N, s0)
-        if not np.any(d):
+        # Q_V^SM(s) - Q_V^SM(s0) = -2 Z (s - s0) (PHYSICS.md section 3 normalisation)
+        shift = np.asarray(qv_sm(nucleus.Z, nucleus.N, s) - qv_sm(nucleus.Z, nucleus.N, s0))  # type: ignore[arg-type]
+        if not np.any(shift):
             return Couplings()
-        d = self._full(d, q2)
-        return Couplings(dq={f: d for f in FLAVOURS})
+        full = self._full(shift, q2)
+        return Couplings(dq={f: full for f in FLAVOURS})
 
 
 #: Element symbol -> parameter name of its neutron radius.
@@ -87,7 +88,7 @@ class NeutronRadius(Model):
         f0 = nucleus.form_factor_sq(er)
         flat = np.where(rn > 0, rn, nucleus.rn_fm).ravel()
         ratio = np.empty((flat.size,) + q2.shape)
-        for i, r in enumerate(np.unique(flat)):
+        for r in np.unique(flat):
             num = Nucleus(nucleus.name, nucleus.Z, nucleus.N, nucleus.mass_mev, float(r),
                           nucleus.form_factor).form_factor_sq(er)
             with np.errstate(divide="ignore", invalid="ignore"):
@@ -114,7 +115,7 @@ class Combined(Model):
         self.shape = np.broadcast_shapes(*shapes)
         self.values = {k: np.broadcast_to(v, self.shape) for m in self.models for k, v in m.values.items()}
 
-    def parameter_names(self):  # type: ignore[override]
+    def parameter_names(self):
         return tuple(p.name for p in self.PARAMETERS)
 
     def couplings(self, nucleus, q2_mev2, matching: str = "paper", sin2_theta_w=None) -> Couplings:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..experiments import get_experiment
 from ..errors import ParameterError
+from ..experiments import get_experiment
 from .style import OKABE_ITO, figure_style, save_figure
 
 
