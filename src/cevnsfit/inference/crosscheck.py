@@ -38,6 +38,7 @@ from ..likelihoods.morph import (
     release_morph,
     unit_shape,
 )
+from ..likelihoods.profile import minimise
 from ..likelihoods.stats import log_poisson
 
 #: ln P(n | mu) (kept under its old name; :func:`cevnsfit.likelihoods.stats.log_poisson`).
@@ -154,14 +155,12 @@ def build_model(exp, shape_systematics: bool = False, cevns_template: str = "rel
     return CrosscheckModel(**model)
 
 
-def _minuit(model, counts, aux, start, tol) -> Minuit:
-    m = Minuit(lambda p: model.twice_nll(p, counts, aux), np.asarray(start, dtype=float),
-               grad=lambda p: model.grad_twice_nll(p, counts, aux), name=model.parameters)
-    m.errordef = Minuit.LEAST_SQUARES  # -2 ln L: Delta = 1 for 1 sigma
-    m.strategy = 2
-    m.tol = tol
-    m.errors = [10.0, 25.0, 30.0, 10.0] + [0.5] * len(model.nuisances)
-    return m
+def _minuit(model, counts, aux, start, tol, fixed=None) -> Minuit:
+    """MIGRAD (strategy 2) on -2 ln L through the project's one minimiser."""
+    return minimise(lambda p: model.twice_nll(p, counts, aux), start,
+                    grad=lambda p: model.grad_twice_nll(p, counts, aux), names=model.parameters,
+                    errors=[10.0, 25.0, 30.0, 10.0] + [0.5] * len(model.nuisances), fixed=fixed,
+                    tol=tol, strategy=2, retry=False)
 
 
 def fit_model(model: CrosscheckModel, counts, aux=None, minos: bool = True,
@@ -184,7 +183,6 @@ def fit_model(model: CrosscheckModel, counts, aux=None, minos: bool = True,
     start = np.concatenate([[max(counts.sum() - model.centres[1:].sum(), 1.0)], model.aux[:3],
                             np.zeros(len(model.nuisances))])
     m = _minuit(model, counts, aux, start, tol)
-    m.migrad()
     m.hesse()
     valid = bool(m.valid)
     out = {k: [float(m.values[k]), float(m.errors[k])] for k in COMPONENTS}
@@ -198,10 +196,7 @@ def fit_model(model: CrosscheckModel, counts, aux=None, minos: bool = True,
     out["valid"] = valid
     out["nll_min"] = float(m.fval)
     if significance:
-        m0 = _minuit(model, counts, aux, np.array(m.values), tol)
-        m0.values["cevns"] = 0.0
-        m0.fixed["cevns"] = True
-        m0.migrad()
+        m0 = _minuit(model, counts, aux, np.array(m.values), tol, fixed={"cevns": 0.0})
         t = max(float(m0.fval) - float(m.fval), 0.0)
         out["significance_cevns"] = float(np.sqrt(t))
     return out

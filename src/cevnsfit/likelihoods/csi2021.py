@@ -31,12 +31,12 @@ kept as the ``paper``-style choice; it fluctuates bin by bin and widens the CEvN
 from __future__ import annotations
 
 import numpy as np
-from iminuit import Minuit
 from scipy import special
 
 from ..experiments import get_experiment
 from .datasets import FULL_BUILDERS, PAPER_BUILDERS, DatasetTerm
 from .gaussian_poisson import log_smeared_poisson_sum
+from .profile import minimise
 from .stats import log_negbin
 
 BRN = (17.0, 4.0)
@@ -151,7 +151,6 @@ class Csi2021FullLikelihood:
         self.norm_sigma = norm_sigma
         self.free_norm = free_norm
         self.const = -special.gammaln(self.n + 1).sum()
-        self._start = np.zeros(len(self.params))
 
     def mean(self, pars, sig):
         a, beta, nb, nn, *alphas = pars
@@ -171,17 +170,15 @@ class Csi2021FullLikelihood:
         return -2.0 * np.sum(special.xlogy(self.n, lam) - lam) + pen
 
     def fit(self, sig, start=None, fixed: dict | None = None):
+        """Minimise -2 ln L over the nuisances for one prediction ``sig`` with the project's one
+        minimiser (:func:`~cevnsfit.likelihoods.profile.minimise`); returns the Minuit object.
+        The start is all nuisances at 0 (``start`` overrides), never an earlier call's solution."""
         sig = np.asarray(sig, float).ravel()
-        m = Minuit(lambda p: self._nll(p, sig), np.array(self._start if start is None else start, float),
-                   name=self.params)
-        m.errordef = Minuit.LEAST_SQUARES
-        m.limits = [(-1.0, None if self.free_norm else 2.0), (-0.5, 0.5), (-1.0, 3.0), (-1.0, 3.0)] + \
+        limits = [(-1.0, None if self.free_norm else 2.0), (-0.5, 0.5), (-1.0, 3.0), (-1.0, 3.0)] + \
             [(-5, 5)] * len(self.morphs)
-        for k, v in (fixed or {}).items():
-            m.values[k] = v
-            m.fixed[k] = True
-        m.migrad()
-        return m
+        x0 = np.zeros(len(self.params)) if start is None else np.asarray(start, float)
+        return minimise(lambda p: self._nll(p, sig), x0, names=self.params, limits=limits, fixed=fixed,
+                        tol=0.1, strategy=1, retry=False)
 
     def logl(self, pred):
         pred = np.asarray(pred, float)
@@ -189,9 +186,7 @@ class Csi2021FullLikelihood:
         flat = pred.reshape((-1, int(np.prod(self.bin_shape))))
         out = np.empty(flat.shape[0])
         for i, sig in enumerate(flat):
-            m = self.fit(sig)
-            self._start = np.array(m.values)
-            out[i] = -0.5 * m.fval + self.const
+            out[i] = -0.5 * self.fit(sig).fval + self.const
         return out.reshape(pts)
 
 

@@ -23,17 +23,16 @@ object returns values with the same additive constant on every call.
 Profiling (both classes): normalisation nuisances a_k enter through u_k = ln(1 + a_k), so
 MIGRAD works without bounds and the physical boundary 1 + a_k = 0 (a rate far above the data)
 is approached with a vanishing gradient instead of a wall; the profile maximum is
-reparametrisation invariant. MIGRAD gets analytic gradients; every point starts from the best
-of (previous point's solution, all nuisances at 0, CEvNS normalisation rescaled to the SM
-total) and is retried with strategy 1 if MIGRAD reports an invalid minimum.
+reparametrisation invariant. MIGRAD gets analytic gradients through the project's one profile
+engine (:mod:`cevnsfit.likelihoods.profile`, objective -2 ln L); every point starts from the best
+of (all nuisances at 0, CEvNS normalisation rescaled to the SM total), independently of the other
+points and of earlier calls, and is retried with strategies 1 and 2 if MIGRAD reports an invalid
+minimum.
 """
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
-from iminuit import Minuit
 from scipy import special
 
 from ..errors import ParameterError, UnknownNameError
@@ -49,6 +48,7 @@ from .morph import (
     release_morph,
     unit_shape,
 )
+from .profile import ProfileEngine
 
 _LOG_SQRT_2PI = 0.5 * np.log(2.0 * np.pi)
 _U_MAX = 30.0          # exp(30) ~ 1e13: caps 1 + a so a wild MIGRAD step cannot overflow
@@ -129,6 +129,7 @@ class _ProfiledTerm:
     def __init__(self):
         self._cache_x = None
         self._cache = None
+        self._current = None
 
     # -- objective with a one-entry cache: MIGRAD asks for f and grad at the same x --
     def _eval_cached(self, x):
@@ -144,54 +145,43 @@ class _ProfiledTerm:
     def _grad(self, x):
         return self._eval_cached(x)[1]
 
-    def _candidates(self, prev, total):
+    def _starts(self, pred) -> list[np.ndarray]:
+        """Candidate starts (fixed, independent of earlier points or calls): all nuisances at 0,
+        and with a prediction far above the SM the CEvNS normalisation rescaled to it."""
         zero = np.zeros(len(self.names))
         cands = [zero]
-        if prev is not None:
-            cands.append(prev)
+        total = float(np.sum(pred))
         if self.reference_total and total > 2.0 * self.reference_total:
             resc = zero.copy()
             resc[0] = np.log(self.reference_total / total)
             cands.append(resc)
         return cands
 
-    def _minimise(self, x0):
-        m = Minuit(self._fcn, x0, grad=self._grad, name=self.names)
-        m.errordef = Minuit.LIKELIHOOD
-        m.errors = self.steps
-        m.strategy = 0
-        m.tol = self.tol
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            m.migrad()
-            if not m.valid:
-                m.strategy = 1
-                m.migrad()
-        return np.array(m.values), float(m.fval)
+    def _objective(self, x, pred):
+        """-2 ln L and its gradient at nuisances x for the point ``pred`` (the engine's convention)."""
+        if pred is not self._current:
+            self._set_point(pred)
+            self._current = pred
+            self._cache_x = None
+        f, g = self._eval_cached(x)
+        return 2.0 * f, 2.0 * np.asarray(g)
 
     def profile(self, pred) -> tuple[np.ndarray, np.ndarray]:
         """(ln L_p, best-fit nuisances) per point: shapes ``points`` and ``points + (n_par,)``
         (parameters in the order of ``names``; normalisations as u = ln(1 + a)). Points whose
-        prediction is not finite get NaN; the loop starts each point from the best of the
-        candidate starts (see the module docstring)."""
+        prediction is not finite get NaN. Profiled by the project's one engine
+        (:class:`~cevnsfit.likelihoods.profile.ProfileEngine`): each point starts from the best
+        of :meth:`_starts`, so its value does not depend on the batch it is in."""
         pred = np.asarray(pred, dtype=float)
         nb = len(self.bin_shape)
         if pred.shape[pred.ndim - nb:] != self.bin_shape:
             raise ParameterError(f"prediction must end in the bin shape {self.bin_shape}, got {pred.shape}")
         points = pred.shape[: pred.ndim - nb]
         flat = pred.reshape((-1, int(np.prod(self.bin_shape))))
-        logl = np.full(flat.shape[0], np.nan)
-        best = np.full((flat.shape[0], len(self.names)), np.nan)
-        prev = None
-        for i, p in enumerate(flat):
-            if not np.all(np.isfinite(p)):
-                continue
-            self._set_point(p)
-            cands = self._candidates(prev, p.sum())
-            x0 = min(cands, key=lambda x: self._fcn(x))
-            x, f = self._minimise(x0)
-            logl[i], best[i], prev = -f, x, x
-        return logl.reshape(points), best.reshape(points + (len(self.names),))
+        self._current = None
+        engine = ProfileEngine(self._objective, self._starts, self.names, errors=self.steps, tol=self.tol)
+        twice_nll, best = engine.profile(flat)
+        return (-0.5 * twice_nll).reshape(points), best.reshape(points + (len(self.names),))
 
     def logl(self, pred) -> np.ndarray:
         return self.profile(pred)[0]
