@@ -38,6 +38,7 @@ from ..experiments import get_experiment
 from .datasets import FULL_BUILDERS, PAPER_BUILDERS, DatasetTerm
 from .gaussian_poisson import log_smeared_poisson_sum
 from .stats import log_negbin
+from .tables import get_table, install_exact_option
 
 BRN = (17.0, 4.0)
 NIN = (5.0, 2.0)
@@ -71,9 +72,11 @@ def background_templates(exp) -> dict:
 
 
 class Csi2021PaperLikelihood:
-    """Per-bin marginalised likelihood (module docstring)."""
+    """Per-bin marginalised likelihood (module docstring). ``logl`` interpolates per-bin tables of
+    ln L_b(N_b) (:mod:`cevnsfit.likelihoods.tables`); ``exact=True`` evaluates directly."""
 
-    def __init__(self, observed, anti_coincidence, brn, nin, rho: float, sigma: float = PREDICTION_SIGMA):
+    def __init__(self, observed, anti_coincidence, brn, nin, rho: float, sigma: float = PREDICTION_SIGMA,
+                 exact: bool = False):
         self.n = np.asarray(observed, dtype=float)
         self.n_ac = np.asarray(anti_coincidence, dtype=float)
         self.brn, self.nin, self.rho = brn, nin, rho
@@ -87,13 +90,22 @@ class Csi2021PaperLikelihood:
         logc = log_negbin(np.maximum(k, 0), np.asarray(anti_coincidence, float).ravel()[None, :], rho) \
             - special.gammaln(j + 1.0)[:, None]
         self.log_coef = np.where(k >= 0, logc, -np.inf)
+        self.exact = exact
+
+    def table(self):
+        """The per-bin ln L table of this data set (:func:`cevnsfit.likelihoods.tables.get_table`)."""
+        return get_table("csi2021", {"n": self.n, "n_ac": self.n_ac, "bkg": self.bkg, "bkg_var": self.bkg_var},
+                         {"rho": self.rho, "sigma": self.sigma}, self._logl_bins, self.counts.size)
 
     def logl(self, pred):
-        sig = np.asarray(pred, dtype=float)
-        sig = sig.reshape(sig.shape[: sig.ndim - len(self.bin_shape)] + (-1,))
+        from .paper import _tabulated_logl
+        return _tabulated_logl(self, pred, self._logl_bins, self.table)
+
+    def _logl_bins(self, sig: np.ndarray) -> np.ndarray:
+        """Per-bin ln L_b for signals ``sig`` (points, bins), evaluated directly."""
         mu = sig + self.bkg
         s = np.maximum(np.sqrt((self.sigma * sig) ** 2 + self.bkg_var), 1e-9 * np.maximum(mu, 1.0))
-        return log_smeared_poisson_sum(mu, s, 1.0, self.log_coef, self.counts).sum(-1)
+        return log_smeared_poisson_sum(mu, s, 1.0, self.log_coef, self.counts)
 
 
 def profile_ss(n, m, s, rho):
@@ -234,6 +246,8 @@ def sm_normalisation_fit(mode: str = "full") -> dict:
 
 
 PAPER_BUILDERS["csi2021"] = _paper
+# ``options={"<dataset>": {"exact": True}}`` for every paper-mode term with tables
+install_exact_option(PAPER_BUILDERS, ("csi2017", "cenns10", "csi2021"))
 FULL_BUILDERS["csi2021"] = _full
 
 __all__ = ["Csi2021FullLikelihood", "Csi2021PaperLikelihood", "exposure_ratio", "profile_ss", "sm_normalisation_fit"]
