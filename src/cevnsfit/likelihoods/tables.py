@@ -8,21 +8,23 @@ the bin's expected CEvNS signal N_b >= 0. :class:`BinTable` tabulates it once pe
 with the exact evaluation (truncated Gaussian moments,
 :mod:`cevnsfit.likelihoods.gaussian_poisson`, vectorised over bins) and interpolates:
 
-- variable: x = ln(1 + N), nodes x_k = k h, k = 0..K, covering 0 <= N <= ``n_top`` (1e12,
-  far above the ~1e7 counts per bin reached over the prior box); entries outside (N < 0,
-  N > n_top, not finite) are evaluated exactly, point by point;
-- interpolant: per bin, the not-a-knot cubic spline through the node values (scipy's
-  ``CubicSpline``), stored as the four Horner coefficients of each interval;
+- variable: x = ln(1 + N/C), C = 1e-3; nodes every h1 = 1/32 below x = 19 and every h2 = 1/4
+  up to x = 35, covering 0 <= N <= ``n_top`` (1e12, far above the ~3e7 counts per bin reached
+  over the prior box); points with entries outside (N < 0, N > n_top, not finite) are
+  evaluated exactly; N = 0 exactly is served with the exact value at 0;
+- interpolant: per bin, the degree-7 interpolating spline through the node values (scipy's
+  ``make_interp_spline``), stored as Horner coefficients of each interval;
 - error bound: at build time the exact ln L_b is evaluated at every interval midpoint, where
-  the leading interpolation error of a cubic spline, h^4 f''''(x) t^2 (1 - t)^2 / 24 + O(h^5)
-  with t the position inside the interval, peaks. The stored per-bin bound is
-  ``eps_b = SAFETY * max_midpoints |spline - exact|`` (SAFETY = 2 covers the O(h^5) terms and
-  the drift of f'''' within one interval, which is small at the chosen h); the node spacing h
-  is halved until ``sum_b eps_b <= budget`` (default 2.5e-7). Hence, for any prediction,
+  the leading interpolation error of an odd-degree spline (~ h^8 f^(8)(x) times a polynomial
+  in the position inside the interval, symmetric about the midpoint) peaks. The stored per-bin
+  bound is ``eps_b = SAFETY * max_midpoints |spline - exact|`` (+ rounding; SAFETY = 2 covers
+  the higher-order terms); h1, h2 are halved until ``sum_b eps_b <= budget`` (2.5e-7). Hence,
+  for any prediction,
 
       |sum_b ln L_b(table) - sum_b ln L_b(exact)| <= sum_b eps_b <= budget,
 
-  and two terms together stay below 5e-7 (``BinTable.bound`` holds the sum).
+  and two terms together stay below 5e-7 (``BinTable.bound`` holds the sum; measured values in
+  docs/performance.md).
 
 Tables are cached in memory (per key) and on disk under the user cache directory
 (``platformdirs.user_cache_dir("cevnsfit")/lnl-tables``, or ``$CEVNSFIT_CACHE_DIR``); the key
@@ -258,8 +260,13 @@ class BinTable:
         use = HAVE_NUMBA if use_numba is None else use_numba
         if use and not HAVE_NUMBA:
             raise RuntimeError("numba is not available")
-        out, ok = (_sum_numba if use else _sum_numpy)(n, self.coef, self.f0, 1.0 / self.h1, 1.0 / self.h2, self.k1,
-                                                      self.n_top)
+        kernel = _sum_numba if use else _sum_numpy
+        out = np.empty(n.shape[0])
+        ok = np.empty(n.shape[0], dtype=bool)
+        step = max(1, 4 * CHUNK_ENTRIES // max(n.shape[1], 1))     # bounded copies of the input
+        for lo in range(0, n.shape[0], step):
+            out[lo:lo + step], ok[lo:lo + step] = kernel(n[lo:lo + step], self.coef, self.f0, 1.0 / self.h1,
+                                                         1.0 / self.h2, self.k1, self.n_top)
         if not ok.all():
             if exact is None:
                 raise ValueError("prediction outside the table and no exact evaluator given")
