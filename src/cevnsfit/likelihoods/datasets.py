@@ -46,10 +46,11 @@ class DatasetTerm:
         return self.term.logl(self.prediction(model))
 
 
-def _csi2017(mode, matching, quadrature: str = "exact", n_nodes: int = 24, background_prior: str = "flat", **opt):
+def _csi2017(mode, matching, quadrature: str = "exact", n_nodes: int = 24, background_prior: str = "flat",
+             exact: bool = False, **opt):
     exp = get_experiment("csi2017", "paper", **opt)
     term = CsiPaperLikelihood(exp.data["C"], exp.data["AC"], sigma=exp.info["prediction_sigma"],
-                              quadrature=quadrature, n_nodes=n_nodes, background_prior=background_prior)
+                              quadrature=quadrature, n_nodes=n_nodes, background_prior=background_prior, exact=exact)
     return DatasetTerm("csi2017", exp, term, matching=matching)
 
 
@@ -65,11 +66,11 @@ def cenns10_background_templates(exp) -> tuple[dict, dict]:
     return bkg, sig
 
 
-def _cenns10(mode, matching, quadrature: str = "exact", n_nodes: int = 16, **opt):
+def _cenns10(mode, matching, quadrature: str = "exact", n_nodes: int = 16, exact: bool = False, **opt):
     exp = get_experiment("cenns10", "paper", **opt)
     bkg, sig = cenns10_background_templates(exp)
     term = CennsPaperLikelihood(exp.data["data"], bkg, sig, signal_sigma=exp.info["prediction_sigma"],
-                                quadrature=quadrature, n_nodes=n_nodes)
+                                quadrature=quadrature, n_nodes=n_nodes, exact=exact)
     return DatasetTerm("cenns10", exp, term, matching=matching)
 
 

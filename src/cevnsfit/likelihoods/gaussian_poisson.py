@@ -85,7 +85,8 @@ def _log_moment_ratios(m, s, log_cdf, counts, nmax, consume):
         miller = (idx, table)
     t_prev = np.ones_like(m)
     # T_1/T_0 = m + s phi(m/s)/Phi(m/s), scaled by S
-    t_cur = rho + sig * np.exp(-0.5 * (m / s) ** 2 - _LOG_SQRT_2PI - log_cdf)
+    # phi(z)/Phi(z) = sqrt(2/pi)/erfcx(-z/sqrt 2), free of the ~z^2/2 cancellation
+    t_cur = rho + sig * (np.sqrt(2.0 / np.pi) / special.erfcx(-(m / s) / np.sqrt(2.0)))
     sig2 = sig * sig
     state = {}
 
@@ -123,8 +124,14 @@ def _prepare(m0, s, X, order):
     # a vanishing envelope is a plain Poisson: floor s far below any scale that matters
     s = np.maximum(np.broadcast_to(np.asarray(s, dtype=float), m0.shape), 1e-9 * np.maximum(np.abs(m0), 1.0))
     m = m0 - s * s * X
-    log_cdf = special.log_ndtr(m / s)
-    log_pref = -m0 * X + 0.5 * (s * X) ** 2 + log_cdf
+    z = m / s
+    log_cdf = special.log_ndtr(z)
+    # -m0 X + (s X)^2/2 = (z^2 - z0^2)/2 with z0 = m0/s; for z < 0, z^2/2 + ln Phi(z) =
+    # ln(erfcx(-z/sqrt 2)/2) without the cancellation of two ~z^2/2 terms (huge X)
+    z0 = m0 / s
+    with np.errstate(over="ignore", invalid="ignore"):
+        tail = np.log(0.5 * special.erfcx(-z / np.sqrt(2.0))) - 0.5 * z0 * z0
+        log_pref = np.where(z < 0, tail, -m0 * X + 0.5 * (s * X) ** 2 + log_cdf)
     nb = m0.shape[-1]
 
     def to_bins_first(a):

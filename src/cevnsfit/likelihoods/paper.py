@@ -14,6 +14,7 @@ from scipy import special
 from ..errors import ParameterError, UnknownNameError
 from .gaussian_poisson import log_smeared_poisson, log_smeared_poisson_sum
 from .stats import gauss_hermite_normal, log_negbin, log_poisson
+from .tables import exact_sum, get_table
 
 #: Prior exponent shape c of the steady-state mean, prior B^(c - 1).
 BACKGROUND_PRIORS = {"flat": 1.0, "jeffreys": 0.5}
@@ -21,6 +22,19 @@ BACKGROUND_PRIORS = {"flat": 1.0, "jeffreys": 0.5}
 
 def _sum_bins(x: np.ndarray, nbins_axes: int) -> np.ndarray:
     return x.reshape(x.shape[: x.ndim - nbins_axes] + (-1,)).sum(-1)
+
+
+def _tabulated_logl(term, pred: np.ndarray, per_bin, table) -> np.ndarray:
+    """sum_b ln L_b over the bins of ``pred`` (shape points + bin_shape): through the per-bin
+    table (``table()``, built on first use) unless ``term.exact`` or a quadrature other than
+    "exact" is chosen; always in chunks of points (bounded memory, docs/performance.md)."""
+    nb = len(term.bin_shape)
+    pred = np.asarray(pred, dtype=float)
+    pts = pred.shape[: pred.ndim - nb]
+    flat = pred.reshape((-1, int(np.prod(term.bin_shape, dtype=int))))
+    if getattr(term, "exact", False) or getattr(term, "quadrature", "exact") != "exact":
+        return exact_sum(per_bin, flat).reshape(pts)
+    return table().sum_bins(flat, per_bin).reshape(pts)
 
 
 class CsiPaperLikelihood:
@@ -42,10 +56,14 @@ class CsiPaperLikelihood:
     The y-integral is done exactly with truncated Gaussian moments
     (:mod:`cevnsfit.likelihoods.gaussian_poisson`); ``quadrature="gauss-hermite"`` with
     ``n_nodes`` gives the plain Gauss-Hermite rule for comparison.
+
+    ``logl`` interpolates per-bin tables of ln L_b(N_b) (:mod:`cevnsfit.likelihoods.tables`,
+    built on first use and cached; error of the summed ln L below the table's ``bound``);
+    ``exact=True`` evaluates the truncated moments on every call instead.
     """
 
     def __init__(self, observed, anti_coincidence, sigma: float = 0.28, quadrature: str = "exact",
-                 n_nodes: int = 24, background_prior: str = "flat"):
+                 n_nodes: int = 24, background_prior: str = "flat", exact: bool = False):
         self.n = np.asarray(observed, dtype=float)
         self.n_ac = np.asarray(anti_coincidence, dtype=float)
         self.sigma = sigma
@@ -65,6 +83,13 @@ class CsiPaperLikelihood:
         z, lw = gauss_hermite_normal(n_nodes)
         keep = 1.0 + sigma * z > 0
         self._gh = ((1.0 + sigma * z)[keep], lw[keep])
+        self.exact = exact
+
+    def table(self):
+        """The per-bin ln L table of this data set (:func:`cevnsfit.likelihoods.tables.get_table`)."""
+        return get_table("csi2017", {"n": self.n, "n_ac": self.n_ac},
+                         {"sigma": self.sigma, "background_prior": self.background_prior},
+                         self._logl_bins, self.counts.size)
 
     def _logl_bins(self, mu: np.ndarray) -> np.ndarray:
         if self.quadrature == "exact":
@@ -78,10 +103,7 @@ class CsiPaperLikelihood:
             return special.logsumexp(lw + np.log(poly) - lam, axis=-1)
 
     def logl(self, pred: np.ndarray) -> np.ndarray:
-        nb = len(self.bin_shape)
-        mu = np.asarray(pred, dtype=float)
-        mu = mu.reshape(mu.shape[: mu.ndim - nb] + (-1,))
-        return self._logl_bins(mu).sum(-1)
+        return _tabulated_logl(self, pred, self._logl_bins, self.table)
 
     #: Nuisance parameters (term protocol): name, prior, treatment in paper mode.
     NUISANCES = (
@@ -101,8 +123,9 @@ class CsiPaperLikelihood:
             a[bad] = rng.normal(0.0, self.sigma, int(bad.sum()))
         counts = rng.poisson((1.0 + a) * n_sm + b)
         anti = rng.poisson(b)
+        # exact evaluation: a table would be built for every toy data set
         return CsiPaperLikelihood(counts, anti, sigma=self.sigma, quadrature=self.quadrature,
-                                  background_prior=self.background_prior)
+                                  background_prior=self.background_prior, exact=True)
 
 
 class CennsPaperLikelihood:
@@ -114,10 +137,13 @@ class CennsPaperLikelihood:
     Gaussian in the mean: lam ~ N(mu_b, s_b^2), s_b^2 = sum_i (s_i X_ib)^2, truncated at
     lam > 0, and L_b = Int_0^inf dlam N(lam; mu_b, s_b^2) P(n_b; lam), evaluated exactly
     with truncated Gaussian moments (or with ``quadrature="gauss-hermite"``).
+
+    ``logl`` interpolates per-bin tables of ln L_b(N_b) (:mod:`cevnsfit.likelihoods.tables`);
+    ``exact=True`` evaluates the truncated moments on every call instead.
     """
 
     def __init__(self, observed, backgrounds: dict, sigmas: dict, signal_sigma: float = 0.13,
-                 quadrature: str = "exact", n_nodes: int = 16):
+                 quadrature: str = "exact", n_nodes: int = 16, exact: bool = False):
         self.n = np.asarray(observed, dtype=float).ravel()
         self.bin_shape = np.asarray(observed).shape
         self.bkg = sum(np.asarray(b, dtype=float).ravel() for b in backgrounds.values())
@@ -127,21 +153,28 @@ class CennsPaperLikelihood:
         self.counts = self.n.astype(int)
         self.quadrature = quadrature
         self.z, self.log_w = gauss_hermite_normal(n_nodes)
+        self.exact = exact
+
+    def table(self):
+        """The per-bin ln L table of this data set (:func:`cevnsfit.likelihoods.tables.get_table`)."""
+        return get_table("cenns10", {"n": self.n, "bkg": self.bkg, "bkg_var": self.bkg_var},
+                         {"signal_sigma": self.signal_sigma}, self._logl_bins, self.n.size)
 
     def logl(self, pred: np.ndarray) -> np.ndarray:
-        nb = len(self.bin_shape)
-        sig = np.asarray(pred, dtype=float)
-        sig = sig.reshape(sig.shape[: sig.ndim - nb] + (-1,))
+        return _tabulated_logl(self, pred, self._logl_bins, self.table)
+
+    def _logl_bins(self, sig: np.ndarray) -> np.ndarray:
+        """Per-bin ln L_b for signals ``sig`` (points, bins), evaluated directly."""
         mu = sig + self.bkg
         s = np.sqrt((self.signal_sigma * sig) ** 2 + self.bkg_var)
         if self.quadrature == "exact":
             s = np.maximum(s, 1e-9 * np.maximum(mu, 1.0))
-            return log_smeared_poisson(self.counts, mu, s).sum(-1)
+            return log_smeared_poisson(self.counts, mu, s)
         lam = mu[..., None] + s[..., None] * self.z                       # (..., bins, nodes)
         ok = lam > 0
         lam_safe = np.where(ok, lam, 1.0)
         terms = np.where(ok, special.xlogy(self.n[:, None], lam_safe) - lam_safe, -np.inf) + self.log_w
-        return (special.logsumexp(terms, axis=-1) - self.log_fact).sum(-1)
+        return special.logsumexp(terms, axis=-1) - self.log_fact
 
     NUISANCES = (
         {"name": "cevns_norm", "prior": "normal(0, 0.13)", "paper": "marginalised (exact, one Gaussian)"},
@@ -160,7 +193,7 @@ class CennsPaperLikelihood:
             rel = np.where(self.bkg > 0, np.sqrt(self.bkg_var) / self.bkg, 0.0)
         return CennsPaperLikelihood(counts.reshape(self.bin_shape), {"background": self.bkg}, {"background": rel},
                                     signal_sigma=self.signal_sigma, quadrature=self.quadrature,
-                                    n_nodes=self.z.size)
+                                    n_nodes=self.z.size, exact=True)
 
 
 class TotalsChi2:
