@@ -89,7 +89,9 @@ def test_g2_json_is_valid_without_nan():
 
 def test_predict_warns_on_absurd_couplings():
     res = run("predict", "csi2017", "--model", "lmu-ltau", "--mzp", 20, "--gx", "1e10", "--json")
-    assert res.exit_code == 0, res.output
+    assert res.exit_code == 2 and "allowed range" in res.stderr          # beyond 4 pi: refused
+    res = run("predict", "csi2017", "--model", "lmu-ltau", "--mzp", 1, "--gx", "10", "--json")
+    assert res.exit_code == 0, res.output                                # allowed, but 4e13 x SM
     assert "warning" in res.stderr and "perturbative" in res.stderr
     json.loads(res.stdout)                                   # the warning is not in the JSON
     res = run("predict", "csi2017", "--model", "lmu-ltau", "--mzp", 20, "--gx", "1e-4", "--json")
