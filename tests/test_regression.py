@@ -12,8 +12,8 @@ from __future__ import annotations
 import pytest
 
 import cevnsfit
-from cevnsfit.inference.fits import chi2_totals, fit_gx
 from cevnsfit.inference.crosscheck import argon_crosscheck
+from cevnsfit.inference.fits import chi2_totals, fit_gx
 
 REL = 1e-6
 
