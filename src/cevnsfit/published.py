@@ -74,12 +74,24 @@ _add("cenns10_totals_sigma_norm", 0.1328, unit="relative", source=_REF + " (chi-
 _add("coherent_csi2021_cevns_fit", 306.0, 20.0, 20.0, source=_COHERENT_2021, note="fitted CEvNS events")
 _add("coherent_csi2021_sm_events", 333.0, 43.4, 43.4, source=_COHERENT_2021,
      note="SM prediction; 333 +- 11 (th) +- 42 (exp)")
+_add("csi2021_full_norm_sigma", 0.12, unit="relative", source=_COHERENT_2021,
+     note="CEvNS normalisation uncertainty of the full-mode CsI 2021 likelihood")
 _add("coherent_csi2021_steady_state", 1273.0, 38.0, 38.0, source=_COHERENT_2021)
 _add("coherent_csi2021_brn", 17.0, 4.0, 4.0, source=_COHERENT_2021)
 _add("coherent_csi2021_nin", 5.0, 2.0, 2.0, source=_COHERENT_2021)
 _add("csi2021_prediction_sigma", 0.13, unit="relative", source=_REF + " (CsI 2020 totals)")
 
 # --- XENONnT solar 8B (issue 10) ------------------------------------------------------
+
+
+def pair(key: str) -> tuple[float, float]:
+    """(value, symmetric uncertainty) of record ``key``, the form the analysis code uses.
+
+    >>> pair("cenns10_best_fit_cevns")
+    (159.0, 43.0)
+    """
+    rec = get(key)
+    return rec.value, rec.sigma
 
 
 def get(key: str) -> Record:
@@ -90,4 +102,4 @@ def get(key: str) -> Record:
         raise UnknownNameError(f"no published record {key!r}; known: {', '.join(sorted(RECORDS))}") from None
 
 
-__all__ = ["RECORDS", "Record", "get"]
+__all__ = ["RECORDS", "Record", "get", "pair"]

@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
+from .. import published
 from ..constants import ISOTOPES, SIN2_THETA_W, TAU_MU_US, TAU_PI_US
 from ..data import loaders
 from ..physics.flux import FLAVOUR_GROUPS, GROUP_TIMING, StoppedPionSource
@@ -37,8 +38,9 @@ QF_A, QF_B = 0.246, 7.8e-4          # E_ee = (a + b E_nr) E_nr, keV
 RESOLUTION_A = 0.58                  # sigma/E = a / sqrt(E/keVee)
 POT_TRACE_MEAN_US, POT_TRACE_WIDTH_US = 0.44, 0.15
 #: Release central-value (CV) and best-fit totals with their uncertainties (companion Table 2).
-CV = {"cevns": (128.0, 17.0), "ss": (3152.0, 25.0), "prompt_brn": (497.0, 160.0), "delayed_brn": (33.0, 33.0)}
-BEST_FIT = {"cevns": (159.0, 43.0), "ss": (3131.0, 23.0), "prompt_brn": (553.0, 34.0), "delayed_brn": (10.0, 11.0)}
+_COMPONENTS = ("cevns", "ss", "prompt_brn", "delayed_brn")
+CV = {k: published.pair(f"cenns10_cv_{k}") for k in _COMPONENTS}
+BEST_FIT = {k: published.pair(f"cenns10_best_fit_{k}") for k in _COMPONENTS}
 SYSTEMATICS = ("cevns_f90_plus", "cevns_f90_minus", "cevns_timing_mean", "prompt_brn_energy_plus",
                "prompt_brn_energy_minus", "prompt_brn_timing_mean_plus", "prompt_brn_timing_mean_minus",
                "prompt_brn_timing_width")
@@ -118,7 +120,7 @@ def build(mode: str = "paper", resolution: bool = True, rn_fm: float = RN_FM,
             Axis("t", edges["t_us"], "us"))
     info = {"mass_kg": MASS_KG, "distance_m": DISTANCE_M, "pot": POT, "nu_per_pot": NU_PER_POT,
             "rn_fm": rn_fm, "form_factor": "klein_nystrand", "resolution": resolution,
-            "cv": CV, "best_fit": BEST_FIT, "prediction_sigma": 0.13, "arrival_time_shapes": timing}
+            "cv": CV, "best_fit": BEST_FIT, "prediction_sigma": published.get("cenns10_prediction_sigma").value, "arrival_time_shapes": timing}
     exp = Experiment("cenns10", mode, axes, engine, data=data, info=info, matching=mode)
 
     if mode == "paper":

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import published
 from ..constants import MOLAR_MASS_G, SIN2_THETA_W
 from ..data import loaders
 from ..errors import ParameterError, check_finite
@@ -114,7 +115,8 @@ def build(mode: str = "paper", pe_window=(6, 30), t_window_us=(0.0, 6.0), smeari
         "rn_fm": rn_fm, "form_factor": "helm", "pe_per_kevnr": pe_per_kevnr, "smearing": smearing,
         "pe_window": (pe_lo, pe_hi), "t_window_us": (t_lo, t_hi),
         "prompt_neutrons_included": mode == "full",
-        "prompt_neutron_norm_sigma": 0.25, "prediction_sigma": 0.28,
+        "prompt_neutron_norm_sigma": published.get("csi2017_prompt_neutron_sigma").value,
+        "prediction_sigma": published.get("csi2017_prediction_sigma").value,
     }
     axes = (Axis("pe", pe_edges, "PE"), Axis("t", t_edges, "us"))
     return Experiment("csi2017", mode, axes, engine, group_shapes=group_shapes, data=data, info=info,

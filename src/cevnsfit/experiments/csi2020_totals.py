@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import published
 from ..constants import SIN2_THETA_W
 from . import csi2017
 from .base import Axis, Experiment
 
-#: Published inputs (arXiv:2110.07730 as quoted by the reference analysis).
-OBSERVED = (306.0, 20.0)
-SM_PREDICTION = 333.0
-PREDICTION_SIGMA = 0.13
-BACKGROUNDS = {"ss": (1273.0, 38.0), "brn": (17.0, 4.0), "nin": (5.0, 2.0)}
+#: Published inputs (arXiv:2110.07730 as quoted by the reference analysis), from :mod:`cevnsfit.published`.
+OBSERVED = published.pair("coherent_csi2021_cevns_fit")
+SM_PREDICTION = published.get("coherent_csi2021_sm_events").value
+PREDICTION_SIGMA = published.get("csi2021_prediction_sigma").value
+BACKGROUNDS = {"ss": published.pair("coherent_csi2021_steady_state"), "brn": published.pair("coherent_csi2021_brn"),
+               "nin": published.pair("coherent_csi2021_nin")}
 
 
 def build(mode: str = "paper", sin2_theta_w: float = SIN2_THETA_W) -> Experiment:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import published
 from ..constants import MOLAR_MASS_G, SIN2_THETA_W
 from ..data import loaders
 from ..errors import UnknownNameError
@@ -39,8 +40,10 @@ PE_EDGES = np.arange(0.0, 60.0 + 1e-9, 5.0)
 T_EDGES_US = np.arange(0.0, 6.0 + 1e-9, 0.5)
 #: Published numbers (arXiv:2110.07730), inputs to the likelihood where marked.
 TIMING_EFFICIENCY = {"t0_us": 0.52, "slope_per_us": 0.0494}
-PUBLISHED = {"cevns_observed": (306.0, 20.0), "sm_prediction": 333.0, "ss": (1273.0, 38.0),
-             "brn": (17.0, 4.0), "nin": (5.0, 2.0)}
+PUBLISHED = {"cevns_observed": published.pair("coherent_csi2021_cevns_fit"),
+             "sm_prediction": published.get("coherent_csi2021_sm_events").value,
+             "ss": published.pair("coherent_csi2021_steady_state"), "brn": published.pair("coherent_csi2021_brn"),
+             "nin": published.pair("coherent_csi2021_nin")}
 
 
 def quench_mevee(enr_mev, coeffs):

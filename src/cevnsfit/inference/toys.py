@@ -34,7 +34,6 @@ n_toys) but not on the scheduler.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 
 import numpy as np
@@ -59,7 +58,7 @@ def check_toy_support(like: Likelihood) -> None:
             raise ParameterError(
                 f"dataset {dt.name!r} is an Asimov projection (its 'data' are the SM expectation): there is "
                 "nothing to fluctuate, so no toy calibration; drop it from datasets")
-        if not hasattr(dt.term, "pseudo_data"):
+        if not hasattr(dt, "pseudo_data") or not hasattr(dt.term, "pseudo_data"):
             raise ParameterError(f"dataset {dt.name!r} ({type(dt.term).__name__}, mode {like.mode!r}) cannot draw "
                                  "pseudo-data; toys are defined for the paper-mode terms")
 
@@ -70,8 +69,7 @@ def toy_likelihood(like: Likelihood, rng: np.random.Generator, sm_predictions=No
     ``term.prediction(None)``) saves recomputing them."""
     check_toy_support(like)
     sm_predictions = sm_predictions or [dt.prediction(None) for dt in like.terms]
-    terms = [dataclasses.replace(dt, term=dt.term.pseudo_data(sm, rng))
-             for dt, sm in zip(like.terms, sm_predictions)]
+    terms = [dt.pseudo_data(rng, sm) for dt, sm in zip(like.terms, sm_predictions)]
     return Likelihood(terms, like.mode)
 
 

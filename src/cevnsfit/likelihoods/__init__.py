@@ -55,13 +55,27 @@ class Likelihood:
         self.mode = mode
         self.names = [t.name for t in terms]
 
+    #: Points per chunk when a batch is evaluated: bounds the memory of the (points x bins)
+    #: predictions whatever the batch size (docs: performance).
+    chunk_points = 4096
+
     def logl_model(self, model=None) -> np.ndarray:
-        """ln L for a model object (``None``: the SM).
+        """ln L for a model object (``None``: the SM), shape ``model.shape``. Batches larger than
+        :attr:`chunk_points` are evaluated chunk by chunk (:meth:`~cevnsfit.models.base.Model.take`).
 
         Raises :class:`~cevnsfit.errors.ParameterError` if ln L is not finite (valid but
-        absurd parameters, e.g. g_x ~ 1e200, overflow float64): never a NaN.
+        absurd parameters overflow float64): never a NaN.
         """
-        out = sum(t.logl_model(model) for t in self.terms)
+        shape = () if model is None else tuple(model.shape)
+        n = int(np.prod(shape)) if shape else 1
+        if n > self.chunk_points and hasattr(model, "take"):
+            flat = np.empty(n)
+            for lo in range(0, n, self.chunk_points):
+                sl = slice(lo, min(lo + self.chunk_points, n))
+                flat[sl] = sum(t.logl_model(model.take(sl)) for t in self.terms)
+            out = flat.reshape(shape)
+        else:
+            out = sum(t.logl_model(model) for t in self.terms)
         return check_finite_result("ln L", out, f"{model!r} lies so far outside the perturbative range "
                                    "that the prediction overflows float64")
 

@@ -33,6 +33,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
+from .. import published
 from ..experiments import get_experiment
 from .datasets import FULL_BUILDERS, PAPER_BUILDERS, DatasetTerm
 from .gaussian_poisson import log_smeared_poisson_sum
@@ -40,10 +41,10 @@ from .profile import minimise
 from .stats import log_negbin
 from .tables import get_table
 
-BRN = (17.0, 4.0)
-NIN = (5.0, 2.0)
-PREDICTION_SIGMA = 0.13
-FULL_NORM_SIGMA = 0.12
+BRN = published.pair("coherent_csi2021_brn")
+NIN = published.pair("coherent_csi2021_nin")
+PREDICTION_SIGMA = published.get("csi2021_prediction_sigma").value
+FULL_NORM_SIGMA = published.get("csi2021_full_norm_sigma").value
 VARIANTS = {"efficiency": ("plus", "minus"), "quenching0": ("model0_plus", "model0_minus"),
             "quenching1": ("model1_plus", "model1_minus")}
 
@@ -149,6 +150,12 @@ class Csi2021FullLikelihood:
     """
 
     PARAMS = ("a", "beta", "brn", "nin", "efficiency", "quenching0", "quenching1")
+    NUISANCES = (
+        {"name": "a (cevns_norm)", "prior": "normal(0, 0.12)", "full": "profiled (MIGRAD)"},
+        {"name": "beta (steady-state norm)", "prior": "normal(0, 1/sqrt(N_AC))", "full": "profiled"},
+        {"name": "brn, nin", "prior": "normal(0, 4/17), normal(0, 2/5)", "full": "profiled"},
+        {"name": "efficiency, quenching0, quenching1", "prior": "normal(0, 1) morphs", "full": "profiled"},
+    )
 
     def __init__(self, observed, anti_coincidence, brn, nin, rho, morphs: dict, norm_sigma=FULL_NORM_SIGMA,
                  free_norm: bool = False):
@@ -258,7 +265,9 @@ def sm_normalisation_fit(mode: str = "full") -> dict:
             "ss": float((1 + m.values["beta"]) * term.ss.sum()), "brn": BRN[0] * (1 + m.values["brn"]),
             "nin": NIN[0] * (1 + m.values["nin"]), "rho": rho,
             "nuisances": {k: float(m.values[k]) for k in term.params[1:]},
-            "published": {"cevns": [306.0, 20.0], "sm_prediction": 333.0, "ss": [1273.0, 38.0]},
+            "published": {"cevns": list(published.pair("coherent_csi2021_cevns_fit")),
+                          "sm_prediction": published.get("coherent_csi2021_sm_events").value,
+                          "ss": list(published.pair("coherent_csi2021_steady_state"))},
             "significance_cevns": float(np.sqrt(max(m0.fval - m.fval, 0.0))), "valid": bool(m.valid)}
 
 

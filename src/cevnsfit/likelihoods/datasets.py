@@ -8,25 +8,40 @@ not change.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
+from .. import published
 from ..errors import UnknownNameError
 from ..experiments import cenns10 as ar_experiment
 from ..experiments import get_experiment
 from .paper import AsimovPoisson, CennsPaperLikelihood, CsiPaperLikelihood, TotalsChi2
 
 #: Argon totals used by the chi-square of totals (ANALYSES.md section 2).
-AR_TOTALS = {"observed": 159.0, "var_obs": 43.0**2 + 34.0**2 + 23.0**2 + 11.0**2, "sigma_norm": 0.1328,
-             "sm_published": 128.0}
-CSI_TOTALS = {"observed": 306.0, "var_obs": 20.0**2 + 38.0**2 + 4.0**2 + 2.0**2, "sigma_norm": 0.13}
+_BF = {k: published.pair(f"cenns10_best_fit_{k}") for k in ("cevns", "ss", "prompt_brn", "delayed_brn")}
+AR_TOTALS = {"observed": _BF["cevns"][0],
+             "var_obs": sum(_BF[k][1] ** 2 for k in ("cevns", "prompt_brn", "ss", "delayed_brn")),
+             "sigma_norm": published.get("cenns10_totals_sigma_norm").value,
+             "sm_published": published.get("cenns10_cv_cevns").value}
+CSI_TOTALS = {"observed": published.get("coherent_csi2021_cevns_fit").value,
+              "var_obs": sum(published.pair(k)[1] ** 2 for k in (
+                  "coherent_csi2021_cevns_fit", "coherent_csi2021_steady_state", "coherent_csi2021_brn",
+                  "coherent_csi2021_nin")),
+              "sigma_norm": published.get("csi2021_prediction_sigma").value}
 
 
 @dataclass
 class DatasetTerm:
-    """One dataset's contribution to ln L."""
+    """One dataset's contribution to ln L: the term protocol (docs: statistics, likelihood terms).
+
+    Every term states its expected counts for a model (:meth:`expected`), its ln L
+    (:meth:`logl`, :meth:`logl_prediction`), its nuisance parameters with priors and their
+    treatment in paper and full mode (:meth:`nuisances`), the detector exposures it uses
+    (:attr:`exposures`), and draws its own pseudo-data (:meth:`pseudo_data`). Inference uses
+    these and nothing else.
+    """
 
     name: str
     experiment: Any
@@ -44,6 +59,35 @@ class DatasetTerm:
 
     def logl_model(self, model=None) -> np.ndarray:
         return self.term.logl(self.prediction(model))
+
+    # -- the term protocol, by its names --
+    def expected(self, model=None) -> np.ndarray:
+        """Expected signal counts per bin for ``model`` (None: the SM), shape ``model.shape + bins``."""
+        return self.prediction(model)
+
+    def logl(self, model=None) -> np.ndarray:
+        """ln L of the data for ``model``, shape ``model.shape``."""
+        return self.logl_model(model)
+
+    @property
+    def exposures(self) -> tuple:
+        """Detector exposures the dataset uses (:data:`EXPOSURES`)."""
+        return EXPOSURES.get(self.name, (self.name,))
+
+    def nuisances(self) -> list[dict]:
+        """Nuisance parameters: name, prior, and treatment (``paper``: marginalised; ``full``: profiled)."""
+        return [dict(n) for n in getattr(self.term, "NUISANCES", ())]
+
+    def pseudo_data(self, rng: np.random.Generator, expected=None) -> DatasetTerm:
+        """A copy of this dataset holding toy data drawn at ``expected`` (default: the SM), with
+        the nuisances drawn from their constraints (each term's ``pseudo_data``)."""
+        from ..errors import ParameterError
+
+        if not hasattr(self.term, "pseudo_data"):
+            raise ParameterError(f"dataset {self.name!r} ({type(self.term).__name__}) cannot draw pseudo-data; "
+                                 "toys are defined for the paper-mode terms")
+        exp = self.prediction(None) if expected is None else expected
+        return replace(self, term=self.term.pseudo_data(exp, rng))
 
 
 def _csi2017(mode, matching, quadrature: str = "exact", n_nodes: int = 24, background_prior: str = "flat",

@@ -35,6 +35,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
+from .. import published
 from ..errors import ParameterError, UnknownNameError
 from ..experiments import get_experiment
 from .datasets import FULL_BUILDERS, PAPER_BUILDERS, DatasetTerm
@@ -199,6 +200,13 @@ class _ProfiledTerm:
 
 
 class CsiFullLikelihood(_ProfiledTerm):
+    NUISANCES = (
+        {"name": "cevns_norm", "prior": "normal(0, 0.28)", "full": "profiled (MIGRAD, u = ln(1 + a))"},
+        {"name": "prompt_neutron_norm", "prior": "normal(0, 0.25)", "full": "profiled (MIGRAD)"},
+        {"name": "steady_state[PE bin]", "prior": "flat, measured by the AC window",
+         "full": "profiled exactly (Newton, inside the objective)"},
+    )
+
     """CsI 2017 in `full` mode: one likelihood over all PE x time bins b = (p, t),
 
         ln L = sum_b ln P(C_b; lam_b) + sum_p ln P(A_p; T b_p)
@@ -223,8 +231,9 @@ class CsiFullLikelihood(_ProfiledTerm):
     are stored per steady-state row p: (rows, T), (rows,), (rows, T), (rows, T).
     """
 
-    def __init__(self, observed, anti_coincidence, prompt_neutrons=None, sigma_norm: float = 0.28,
-                 sigma_neutrons: float = 0.25, steady_state: str = "flat", reference_total: float | None = None,
+    def __init__(self, observed, anti_coincidence, prompt_neutrons=None,
+                 sigma_norm: float = published.get("csi2017_prediction_sigma").value,
+                 sigma_neutrons: float = published.get("csi2017_prompt_neutron_sigma").value, steady_state: str = "flat", reference_total: float | None = None,
                  tol: float | None = None):
         super().__init__()
         c = np.asarray(observed, dtype=float)
@@ -288,6 +297,13 @@ class CsiFullLikelihood(_ProfiledTerm):
 
 
 class CennsFullLikelihood(_ProfiledTerm):
+    NUISANCES = (
+        {"name": "cevns_norm", "prior": "normal(0, 0.13)", "full": "profiled (MIGRAD)"},
+        {"name": "ss_norm, prompt_brn_norm, delayed_brn_norm", "prior": "normal, release widths",
+         "full": "profiled (MIGRAD)"},
+        {"name": "shape morphs (5)", "prior": "normal(0, 1)", "full": "profiled (MIGRAD)"},
+    )
+
     """CENNS-10 in `full` mode: one likelihood over the 12 x 8 x 10 (E, F90, t) grid,
 
         ln L = sum_i ln P(n_i; lam_i) + sum_k ln N(a_k; 0, s_k) + sum_j ln N(alpha_j; 0, 1),
@@ -319,7 +335,7 @@ class CennsFullLikelihood(_ProfiledTerm):
     """
 
     def __init__(self, observed, backgrounds: dict, sigmas: dict, morph: TemplateMorph | None,
-                 cevns_nominal=None, cevns_sigma: float | None = 0.13, reference_total: float | None = None,
+                 cevns_nominal=None, cevns_sigma: float | None = published.get("cenns10_prediction_sigma").value, reference_total: float | None = None,
                  tol: float | None = None):
         super().__init__()
         self.n = np.asarray(observed, dtype=float).ravel()

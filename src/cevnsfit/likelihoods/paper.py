@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
+from .. import published
 from ..errors import ParameterError, UnknownNameError
 from .gaussian_poisson import log_smeared_poisson, log_smeared_poisson_sum
 from .stats import gauss_hermite_normal, log_negbin, log_poisson
@@ -62,7 +63,8 @@ class CsiPaperLikelihood:
     ``exact=True`` evaluates the truncated moments on every call instead.
     """
 
-    def __init__(self, observed, anti_coincidence, sigma: float = 0.28, quadrature: str = "exact",
+    def __init__(self, observed, anti_coincidence, sigma: float = published.get("csi2017_prediction_sigma").value,
+                 quadrature: str = "exact",
                  n_nodes: int = 24, background_prior: str = "flat", exact: bool = False):
         self.n = np.asarray(observed, dtype=float)
         self.n_ac = np.asarray(anti_coincidence, dtype=float)
@@ -142,7 +144,8 @@ class CennsPaperLikelihood:
     ``exact=True`` evaluates the truncated moments on every call instead.
     """
 
-    def __init__(self, observed, backgrounds: dict, sigmas: dict, signal_sigma: float = 0.13,
+    def __init__(self, observed, backgrounds: dict, sigmas: dict,
+                 signal_sigma: float = published.get("cenns10_prediction_sigma").value,
                  quadrature: str = "exact", n_nodes: int = 16, exact: bool = False):
         self.n = np.asarray(observed, dtype=float).ravel()
         self.bin_shape = np.asarray(observed).shape

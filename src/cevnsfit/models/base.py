@@ -169,6 +169,16 @@ class Model(abc.ABC):
         """Structure coefficients for ``nucleus`` (a :class:`~cevnsfit.physics.nucleus.Nucleus`)
         at momentum transfers ``q2_mev2`` [MeV^2]; ``sin2_theta_w`` is the experiment's SM value."""
 
+    def _options(self) -> dict:
+        """Constructor options that are not parameters (for :meth:`take`)."""
+        return {}
+
+    def take(self, index) -> "Model":
+        """The points ``index`` (a slice or integer array over the flattened ``shape``) as a
+        new model of the same kind: how the likelihood evaluates a large batch in chunks."""
+        vals = {k: np.broadcast_to(v, self.shape).ravel()[index] for k, v in self.values.items()}
+        return type(self)(**vals, **self._options())
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(shape={self.shape})"
 

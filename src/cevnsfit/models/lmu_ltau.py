@@ -233,6 +233,9 @@ class LmuLtau(VectorMediator):
     def __repr__(self) -> str:
         return f"LmuLtau(shape={self.shape}, paper_sign={self.paper_sign})"
 
+    def _options(self) -> dict:
+        return {"paper_sign": self.paper_sign}
+
     def kinetic_mixing(self, q2_mev2) -> np.ndarray:
         """eps(Q^2) at every point, shape ``self.shape + q2.shape``."""
         q2 = check_q2(q2_mev2)

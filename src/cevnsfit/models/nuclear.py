@@ -118,6 +118,13 @@ class Combined(Model):
     def parameter_names(self):
         return tuple(p.name for p in self.PARAMETERS)
 
+    def take(self, index) -> "Combined":
+        parts = []
+        for m in self.models:
+            vals = {k: np.broadcast_to(v, self.shape).ravel()[index] for k, v in m.values.items()}
+            parts.append(type(m)(**vals, **m._options()))
+        return Combined(parts)
+
     def couplings(self, nucleus, q2_mev2, matching: str = "paper", sin2_theta_w=None) -> Couplings:
         q2 = check_q2(q2_mev2)
         total = Couplings()
