@@ -322,7 +322,7 @@ def _download(entry: DataFile) -> Path:
         data = _data_dir()
         looked = [f"CEVNSFIT_DATA={data / entry.path}" if data else "CEVNSFIT_DATA (not set)",
                   f"cache {target}"]
-        msg = (f"data file {entry.path} is missing: looked in {'; '.join(looked)}; download "
+        msg = (f"data file {entry.path} (sha256 {entry.sha256}) is missing: looked in {'; '.join(looked)}; download "
                f"from {url} (source: {RELEASES[entry.release].source}) failed: "
                f"{type(exc).__name__}: {exc}. Set CEVNSFIT_DATA to a copy of the data tree "
                f"or CEVNSFIT_MIRROR to a server of it.")
