@@ -52,7 +52,7 @@ def lewin_smith_rn_fm(A: int, s_fm: float = HELM_S_FM) -> float:
     a = 0.52 fm; :class:`~cevnsfit.physics.nucleus.Nucleus` takes R_n^2 = 3/5 R0^2 + 3 s^2.
 
     >>> round(lewin_smith_rn_fm(131), 3)
-    4.824
+    4.782
     """
     c = 1.23 * A ** (1.0 / 3.0) - 0.60
     r0_sq = c * c + 7.0 / 3.0 * math.pi**2 * 0.52**2 - 5.0 * s_fm**2
