@@ -361,3 +361,192 @@ def load_limit_curve(name_or_path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     g = table[:, 1].copy()
     g[g >= _NO_SENSITIVITY] = np.nan
     return table[:, 0] * _GEV_IN_MEV, g
+
+
+# --- XENONnT solar-8B CEvNS release (Zenodo 10.5281/zenodo.20576156) ------------------------
+# Layout and units: docs/datasets/xenonnt.md. Templates are HDF5 files (read with h5py):
+# ``bins/0..3`` (4 edges each) and ``templates/template`` float64[3, 3, 3, 3], axis k <-> bins/k.
+
+XENONNT_RELEASE = "xenonnt-8b-2026"
+#: Science runs of the release.
+XENONNT_RUNS = ("sr0", "sr1", "sr2")
+#: Observables in the order of the binning YAML and of the template axes.
+XENONNT_OBSERVABLES = ("cs2", "s2_shadow_s2_time_shadow_quantile", "s1_bdt_score", "s2_bdt_score")
+#: Mono-energetic recoil energies of the templates [keV_NR]: 0.5, 0.6, ..., 5.0.
+XENONNT_MONO_KEV = np.round(np.linspace(0.5, 5.0, 46), 3)
+#: (t_ly, t_qy) anchor values of the light- and charge-yield nuisances.
+XENONNT_YIELD_ANCHORS = np.arange(-3.0, 3.0 + 0.5, 1.0)
+#: Constant floors written where the efficiency vanishes (per bin; release curation notes).
+_XENONNT_FLOOR = 1e-9
+
+
+def _check_run(run: str) -> str:
+    _choose("run", run, XENONNT_RUNS)
+    return run
+
+
+def _read_h5_template(relpath: str) -> tuple[list[np.ndarray], np.ndarray]:
+    path = fetch(relpath)
+    try:
+        import h5py
+    except ImportError as exc:  # pragma: no cover - h5py is a dependency
+        raise DataFileError(f"reading {relpath} needs h5py (pip install h5py)") from exc
+    try:
+        with h5py.File(path, "r") as h5:
+            edges = [np.asarray(h5[f"bins/{k}"][()], dtype=float) for k in range(4)]
+            hist = np.asarray(h5["templates/template"][()], dtype=float)
+    except (OSError, KeyError) as exc:
+        raise DataFileError(f"cannot read template {relpath} ({path}): {exc}") from exc
+    if hist.shape != (3, 3, 3, 3) or any(e.shape != (4,) for e in edges):
+        raise DataFileError(f"template {relpath}: expected a [3,3,3,3] histogram on 4 x 4 edges, "
+                            f"got {hist.shape}")
+    return edges, hist
+
+
+def load_xenonnt_binning(run: str) -> list[np.ndarray]:
+    """Bin edges of ``run`` (4 arrays of 4 edges, in :data:`XENONNT_OBSERVABLES` order).
+
+    >>> [e.size for e in load_xenonnt_binning("sr0")]
+    [4, 4, 4, 4]
+    """
+    relpath = f"{XENONNT_RELEASE}/binning/{_check_run(run)}.yaml"
+    content = load_yaml(relpath)
+    if tuple(content) != XENONNT_OBSERVABLES:
+        raise DataFileError(f"data file {relpath}: axes {list(content)} are not {list(XENONNT_OBSERVABLES)}")
+    return [np.asarray(content[k], dtype=float) for k in XENONNT_OBSERVABLES]
+
+
+def load_xenonnt_events(run: str) -> np.ndarray:
+    """Observed events of ``run`` after all selections, shape (n, 4) in observable order.
+
+    >>> [len(load_xenonnt_events(r)) for r in XENONNT_RUNS]
+    [9, 28, 25]
+    """
+    relpath = f"{XENONNT_RELEASE}/data/{_check_run(run)}.csv"
+    path = fetch(relpath)
+    lines = path.read_text().splitlines()
+    header = [h.strip() for h in lines[0].split(",")]
+    if header[1:] != list(XENONNT_OBSERVABLES):
+        raise DataFileError(f"data file {relpath}: columns {header[1:]} are not {list(XENONNT_OBSERVABLES)}")
+    table = _parse(path, relpath, ncols=5, delimiter=",")
+    return table[:, 1:]
+
+
+def load_xenonnt_counts(run: str) -> np.ndarray:
+    """Observed counts per bin of ``run``, shape (3, 3, 3, 3) (``numpy.histogramdd`` on the
+    release binning). Raises DataFileError if an event lies outside the binning."""
+    events = load_xenonnt_events(run)
+    edges = load_xenonnt_binning(run)
+    counts, _ = np.histogramdd(events, bins=edges)
+    if counts.sum() != len(events):
+        raise DataFileError(f"{len(events) - int(counts.sum())} events of {run} lie outside its binning")
+    return counts
+
+
+def xenonnt_template_path(run: str, component: str, energy_kev: float | None = None,
+                          tly: float = 0.0, tqy: float = 0.0) -> str:
+    """Release path of one template: ``component`` in ac, er, rg (neutrons), mono.
+
+    >>> xenonnt_template_path("sr1", "mono", 0.5, -3, 2)
+    'xenonnt-8b-2026/templates/sr1/mono/template_XENONnT_sr1_mono_0.500_cevns_tly_-3.0_tqy_2.0.h5'
+    """
+    _check_run(run)
+    _choose("component", component, ("ac", "er", "rg", "mono"))
+    base = f"{XENONNT_RELEASE}/templates/{run}/{component}/template_XENONnT_{run}_{component}"
+    if component in ("ac", "er"):
+        return f"{base}_cevns.h5"
+    suffix = f"_cevns_tly_{float(tly):.1f}_tqy_{float(tqy):.1f}.h5"
+    if component == "rg":
+        return base + suffix
+    if energy_kev is None:
+        raise UnknownNameError("a mono template needs energy_kev (0.5 ... 5.0 in steps of 0.1)")
+    return f"{base}_{float(energy_kev):.3f}" + suffix
+
+
+def load_xenonnt_template(run: str, component: str, energy_kev: float | None = None,
+                          tly: float = 0.0, tqy: float = 0.0) -> np.ndarray:
+    """One template as a (3, 3, 3, 3) array; its edges are checked against the run's binning.
+
+    AC, ER and neutron (``rg``) templates are in events/(t y) per bin; ``mono`` templates are
+    dimensionless detection efficiencies per bin (floors below 1e-9 per bin set to zero).
+    """
+    relpath = xenonnt_template_path(run, component, energy_kev, tly, tqy)
+    edges, hist = _read_h5_template(relpath)
+    for k, (got, want) in enumerate(zip(edges, load_xenonnt_binning(run))):
+        if not np.allclose(got, want, rtol=0.0, atol=1e-9):
+            raise DataFileError(f"template {relpath}: bins/{k} {got.tolist()} differ from the binning "
+                                f"of {run} {want.tolist()}")
+    if component == "mono":
+        hist = np.where(hist < _XENONNT_FLOOR, 0.0, hist)
+    return hist
+
+
+_XENONNT_CACHE: dict[str, dict[str, np.ndarray]] = {}
+
+
+def load_xenonnt_templates(run: str) -> dict[str, np.ndarray]:
+    """All templates of ``run`` flattened over the 81 bins (C order of the (3,3,3,3) arrays):
+
+    ``ac`` (81,), ``er`` (81,) [events/(t y)], ``rg`` (7, 7, 81) [events/(t y)] and ``mono``
+    (46, 7, 7, 81) [efficiency], anchor axes (t_ly, t_qy) in :data:`XENONNT_YIELD_ANCHORS`
+    order, energies in :data:`XENONNT_MONO_KEV` order. Read once per process (2305 files per run).
+    """
+    _check_run(run)
+    if run not in _XENONNT_CACHE:
+        n_a = len(XENONNT_YIELD_ANCHORS)
+        rg = np.empty((n_a, n_a, 81))
+        mono = np.empty((len(XENONNT_MONO_KEV), n_a, n_a, 81))
+        for i, tly in enumerate(XENONNT_YIELD_ANCHORS):
+            for j, tqy in enumerate(XENONNT_YIELD_ANCHORS):
+                rg[i, j] = load_xenonnt_template(run, "rg", None, tly, tqy).ravel()
+                for k, e in enumerate(XENONNT_MONO_KEV):
+                    mono[k, i, j] = load_xenonnt_template(run, "mono", e, tly, tqy).ravel()
+        _XENONNT_CACHE[run] = {"ac": load_xenonnt_template(run, "ac").ravel(),
+                               "er": load_xenonnt_template(run, "er").ravel(), "rg": rg, "mono": mono}
+    return {k: v.copy() for k, v in _XENONNT_CACHE[run].items()}
+
+
+# --- Solar 8B inputs (Winter et al. spectrum, B16 SSM; via PEANUTS) -------------------------
+
+def load_b8_spectrum() -> tuple[np.ndarray, np.ndarray]:
+    """The 8B neutrino spectrum shape of Winter et al., PRC 73, 025503: (E [MeV], f(E) [1/MeV])
+    on 0-15.5 MeV in 0.1-MeV steps, with f = lambda/1000 (unit integral by the trapezoid rule
+    up to 3e-5). The padding row at 20 MeV (added by PEANUTS, not in the paper) is dropped.
+
+    >>> e, f = load_b8_spectrum()
+    >>> float(e[-1]), round(float(np.trapezoid(f, e)), 4)
+    (15.5, 1.0)
+    """
+    relpath = "solar-8b/8B_shape_Winter_et_al.csv"
+    table = _table(relpath, ncols=3, delimiter=",")
+    table = table[table[:, 0] <= 15.5 + 1e-9]
+    _check_grid(relpath, table[:, 0], np.round(0.1 * np.arange(156), 10), "energies")
+    return table[:, 0], table[:, 1] / 1000.0
+
+
+def load_b8_production() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """8B production in the B16-GS98 solar model (Vinyoles et al., arXiv:1611.09867):
+    (r/R_sun, n_e [N_A cm^-3], fraction of 8B neutrinos produced per unit r/R_sun)."""
+    relpath = "solar-8b/nudistr_b16_gs98.dat"
+    table = _table(relpath, ncols=12)
+    return table[:, 0], 10.0 ** table[:, 2], table[:, 8]
+
+
+def load_b16_b8_flux() -> dict[str, tuple[float, float]]:
+    """B16 SSM total 8B flux [cm^-2 s^-1] and relative uncertainty per composition
+    (``"GS98"``, ``"AGSS09met"``); the 8B row is the fifth of the file.
+
+    >>> load_b16_b8_flux()["GS98"]
+    (5460000.0, 0.12)
+    """
+    table = _table("solar-8b/fluxes_b16.dat", ncols=4)
+    if table.shape[0] < 5:
+        raise DataFileError("solar-8b/fluxes_b16.dat: fewer than 5 flux rows")
+    row = table[4]
+    return {"GS98": (float(row[0]) * 1e6, float(row[1])), "AGSS09met": (float(row[2]) * 1e6, float(row[3]))}
+
+
+__all__ += ["XENONNT_RUNS", "XENONNT_OBSERVABLES", "XENONNT_MONO_KEV", "XENONNT_YIELD_ANCHORS",
+            "load_xenonnt_binning", "load_xenonnt_events", "load_xenonnt_counts", "xenonnt_template_path",
+            "load_xenonnt_template", "load_xenonnt_templates", "load_b8_spectrum", "load_b8_production",
+            "load_b16_b8_flux"]

@@ -46,7 +46,7 @@ For the PDF, point ``CEVNSFIT_DATA`` at the curated tree (or ``CEVNSFIT_MIRROR``
 of it).
 
 >>> len(FILES), sorted({f.release for f in FILES}) == sorted(RELEASES)
-(44, True)
+(6969, True)
 >>> RELEASES["coherent-csi-2021"].url.format(name="brnPE.txt")
 'https://arxiv.org/src/2110.07730/anc/brnPE.txt'
 """
@@ -96,6 +96,13 @@ RELEASES: dict[str, Release] = {r.name: r for r in (
             "https://arxiv.org/src/2110.07730/anc/{name}"),
     Release("limits-lmu-ltau", "DarkCast limit collection (arXiv:1801.04847, 2206.08563)",
             "https://gitlab.com/philten/darkcast/-/raw/master/limits/{name}"),
+    Release("xenonnt-8b-2026", "XENONnT solar-8B CEvNS data release, Zenodo DOI 10.5281/zenodo.20576156 "
+            "(arXiv:2604.06002; PRL 133, 191002), CC-BY-4.0",
+            "https://raw.githubusercontent.com/XENONnT/cevns_data_release/"
+            "60d230dd7a5646fd4aa2368c5fdfba575ee0cb88/{name}"),
+    Release("solar-8b", "Winter et al. PRC 73, 025503 (8B spectrum) and B16 SSM (Vinyoles et al., "
+            "arXiv:1611.09867), via PEANUTS (arXiv:2303.15527)",
+            "https://raw.githubusercontent.com/michelelucente/PEANUTS/{name}"),
 )}
 
 # Same content as SHA256SUMS of the curated tree ("<sha256>  <relpath>").
@@ -144,7 +151,16 @@ ea6b8f34b296bf6e99f2a4ac504030d99155daba3e3c252f51c87d2470319d13  coherent-csi-2
 65c1348733eec63f32fc7b5a2573e30009328bc5d051ab0189d69492d5b1edac  limits-lmu-ltau/babar_2016_4mu.lmt
 abe190a4ca57279fd1f5896102250818d0b4ac4e2858e124cec03c9fbde3a929  limits-lmu-ltau/borexino_bauer2018_recast.lmt
 184809f6cabf27c1ecf720e70bdb6cd03af9e7d6d5cd01ffb1ae4f43d171446c  limits-lmu-ltau/charm2_bauer2018_recast.lmt
+444e8edaaea48dfd12e65c7f55407c64728f5034d7954d62e467358f82373bdd  solar-8b/8B_shape_Winter_et_al.csv
+3c5c6afb19fd8c2455c462bfeac757959c3b3c7d03575b411648eda57acf2378  solar-8b/nudistr_b16_gs98.dat
+20ce71e5f5a84876f26a727e64eefc4789bd7400cbca88b58bb798f5939703f2  solar-8b/fluxes_b16.dat
 """
+#: Package-data checksum lists of large releases ("<sha256>  <relpath>" per line).
+_SHA256_FILES = ("xenonnt-8b-2026.sha256",)
+#: PEANUTS commits of the solar-8b files (remote names are "<commit>/Data/<file>").
+_PEANUTS_COMMITS = {"8B_shape_Winter_et_al.csv": "b53d514e8cd0b4e6767ae84252c7d92e49d45cd8",
+                    "nudistr_b16_gs98.dat": "59e3a2ae102d58f42cc1146eaca2cae68be879ce",
+                    "fluxes_b16.dat": "59e3a2ae102d58f42cc1146eaca2cae68be879ce"}
 
 _CSI2017_EDITED = (
     "The curated copy of this file is an edited copy from athompson-tamu/pyCEvNS (most "
@@ -237,13 +253,29 @@ def _note(relpath: str) -> str:
     return ""
 
 
+def _remote_name(release: str, relpath: str) -> str:
+    name = relpath.rsplit("/", 1)[-1]
+    if release == "xenonnt-8b-2026":  # a git repository: the path inside it
+        return relpath.split("/", 1)[1]
+    if release == "solar-8b":
+        return f"{_PEANUTS_COMMITS[name]}/Data/{name}"
+    # Zenodo records are flat and DarkCast names are kept: the base name is the remote name.
+    return name
+
+
 def _build() -> dict[str, DataFile]:
+    from importlib.resources import files
+
+    lines = _SHA256SUMS.splitlines()
+    for fname in _SHA256_FILES:
+        lines += files("cevnsfit.data").joinpath(fname).read_text().splitlines()
     table = {}
-    for line in _SHA256SUMS.splitlines():
+    for line in lines:
+        if not line.strip():
+            continue
         digest, relpath = line.split(maxsplit=1)
         release = relpath.split("/", 1)[0]
-        # Zenodo records are flat and DarkCast names are kept: the base name is the remote name.
-        table[relpath] = DataFile(relpath, digest, release, relpath.rsplit("/", 1)[-1],
+        table[relpath] = DataFile(relpath, digest, release, _remote_name(release, relpath),
                                   _note(relpath), _CONTENT_SHA256.get(relpath, ""))
     return table
 
@@ -378,7 +410,7 @@ def _download(entry: DataFile) -> Path:
         data = _data_dir()
         looked = [f"CEVNSFIT_DATA={data / entry.path}" if data else "CEVNSFIT_DATA (not set)",
                   f"cache {target}"]
-        msg = (f"data file {entry.path} is missing: looked in {'; '.join(looked)}; download "
+        msg = (f"data file {entry.path} (sha256 {entry.sha256}) is missing: looked in {'; '.join(looked)}; download "
                f"from {url} (source: {RELEASES[entry.release].source}) failed: "
                f"{type(exc).__name__}: {exc}. Set CEVNSFIT_DATA to a copy of the data tree "
                f"or CEVNSFIT_MIRROR to a server of it.")

@@ -109,4 +109,82 @@ class ProfileEngine:
         return out, best
 
 
-__all__ = ["DEFAULT_TOL", "ProfileEngine", "minimise"]
+def batched_newton(fun: Callable, x0, lower, upper, *, free=None, max_iter: int = 60, tol: float = 1e-7,
+                   damping: float = 1e-9, max_halvings: int = 12) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Minimise many independent objectives at once by projected, damped Newton steps.
+
+    The second method of this engine, for profiles that need many points fast (one MIGRAD
+    per point costs milliseconds). ``fun(x, idx) -> (f, g, h)`` returns, for the points
+    ``idx`` (an index array) at parameters ``x`` (len(idx), K), the objective f (-2 ln L),
+    its gradient g (len(idx), K) and a positive semi-definite curvature matrix h (len(idx),
+    K, K) (the exact Hessian or a Gauss-Newton/Fisher approximation). ``lower``/``upper``
+    are (K,) bounds; ``free`` a (P, K) or (K,) boolean mask (False = held at x0).
+
+    Each iteration solves (h + damping diag(h) + damping) d = -g on the parameters that are
+    free and not held by an active bound (at a bound with the gradient pointing outward),
+    projects x + a d onto the bounds and halves a until f does not increase (monotone, so it
+    cannot diverge). A point stops when the predicted decrease -g.d/2 of its Newton step, or
+    its actual decrease after a full step, is below ``tol``. Returns (x, f, converged) for all points. Everything is vectorised over points.
+
+    >>> def quad(x, idx):   # (x - c)^2 / s^2 per point, c = (2, -1), bounded below at 0
+    ...     c = np.array([[2.0, -1.0]]); s2 = np.array([[0.25, 1.0]])
+    ...     f = (((x - c) ** 2) / s2).sum(-1)
+    ...     return f, 2 * (x - c) / s2, np.broadcast_to(np.diag(2 / s2[0]), (len(idx), 2, 2))
+    >>> x, f, ok = batched_newton(quad, np.zeros((1, 2)), [0.0, 0.0], [10.0, 10.0])
+    >>> x.round(6).tolist(), f.round(6).tolist(), bool(ok.all())
+    ([[2.0, 0.0]], [1.0], True)
+    """
+    x = np.array(x0, dtype=float, copy=True)
+    npts, k = x.shape
+    lower = np.broadcast_to(np.asarray(lower, dtype=float), (k,))
+    upper = np.broadcast_to(np.asarray(upper, dtype=float), (k,))
+    x = np.clip(x, lower, upper)
+    free = np.ones((npts, k), bool) if free is None else np.broadcast_to(np.asarray(free, bool), (npts, k)).copy()
+    active_idx = np.arange(npts)
+    f_all = np.full(npts, np.nan)
+    converged = np.zeros(npts, bool)
+    f, g, h = fun(x, active_idx)
+    f_all[:] = f
+    for _ in range(max_iter):
+        if active_idx.size == 0:
+            break
+        xa = x[active_idx]
+        held = ~free[active_idx] | ((xa <= lower) & (g > 0)) | ((xa >= upper) & (g < 0))
+        hh = np.array(h, dtype=float, copy=True)
+        diag = np.einsum("pkk->pk", hh)
+        hh += (damping * np.abs(diag) + damping)[:, :, None] * np.eye(k)
+        hh = np.where(held[:, :, None] | held[:, None, :], 0.0, hh)
+        hh[:, np.arange(k), np.arange(k)] = np.where(held, 1.0, np.einsum("pkk->pk", hh))
+        gg = np.where(held, 0.0, g)
+        step = -np.linalg.solve(hh, gg[..., None])[..., 0]
+        # points whose predicted decrease -g.d/2 is below tol have converged: no line search
+        small = -0.5 * np.einsum("pk,pk->p", gg, step) <= tol
+        alpha = np.ones(active_idx.size)
+        todo = np.flatnonzero(~small)
+        f_new = np.full(active_idx.size, np.inf)
+        x_new = xa.copy()
+        for _h in range(max_halvings):
+            trial = np.clip(xa[todo] + alpha[todo, None] * step[todo], lower, upper)
+            ft = fun(trial, active_idx[todo])[0]
+            ok = ft <= f[todo] + 1e-12
+            f_new[todo[ok]] = ft[ok]
+            x_new[todo[ok]] = trial[ok]
+            todo = todo[~ok]
+            if todo.size == 0:
+                break
+            alpha[todo] *= 0.5
+        stuck = ~np.isfinite(f_new)          # no decrease found (or converged): stay
+        f_new[stuck] = f[stuck]
+        x_new[stuck] = xa[stuck]
+        done = small | ((f - f_new <= tol) & ((alpha == 1.0) | stuck | (f - f_new <= tol * 1e-2)))
+        x[active_idx] = x_new
+        f_all[active_idx] = f_new
+        converged[active_idx[done]] = True
+        keep = ~done
+        active_idx = active_idx[keep]
+        if active_idx.size:
+            f, g, h = fun(x[active_idx], active_idx)
+    return x, f_all, converged
+
+
+__all__ = ["DEFAULT_TOL", "ProfileEngine", "batched_newton", "minimise"]

@@ -173,7 +173,7 @@ class Model(abc.ABC):
         """Constructor options that are not parameters (for :meth:`take`)."""
         return {}
 
-    def take(self, index) -> "Model":
+    def take(self, index) -> Model:
         """The points ``index`` (a slice or integer array over the flattened ``shape``) as a
         new model of the same kind: how the likelihood evaluates a large batch in chunks."""
         vals = {k: np.broadcast_to(v, self.shape).ravel()[index] for k, v in self.values.items()}

@@ -118,7 +118,7 @@ class Combined(Model):
     def parameter_names(self):
         return tuple(p.name for p in self.PARAMETERS)
 
-    def take(self, index) -> "Combined":
+    def take(self, index) -> Combined:
         parts = []
         for m in self.models:
             vals = {k: np.broadcast_to(v, self.shape).ravel()[index] for k, v in m.values.items()}

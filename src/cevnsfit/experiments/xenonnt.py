@@ -1,0 +1,229 @@
+"""XENONnT solar-8B CEvNS search, SR0-SR2 data release (docs: datasets, xenonnt --
+``docs/datasets/xenonnt.md``; XENONnT, PRL 133 (2024) 191002 and arXiv:2604.06002; data
+Zenodo DOI 10.5281/zenodo.20576156, CC-BY-4.0).
+
+Signal model. Natural xenon (nine isotopes, NIST abundances), the SM CEvNS cross section
+with the Helm form factor in the Lewin-Smith parameterisation (c = 1.23 A^1/3 - 0.60 fm,
+a = 0.52 fm, s = 0.9 fm), and a :class:`~cevnsfit.physics.flux.Source` (default the solar
+8B source, :class:`~cevnsfit.physics.sources.SolarB8Source`, three flavour groups). The
+experiment's "energy axis" is the 46 mono-energetic template energies T = 0.5, 0.6, ...,
+5.0 keV_NR with an identity response: the prediction is the number of CEvNS events per
+tonne-year in each 0.1-keV slot, dR/dT(T) x 0.1 keV (a rectangle rule, as XENONnT's
+recasting does). The detector response -- folding with the mono-energetic efficiency
+templates per run and (t_ly, t_qy) anchor, exposures and backgrounds -- is applied by the
+likelihood (:mod:`cevnsfit.likelihoods.xenonnt`) using the templates in ``exp.data``.
+
+Units. B_g from the source is in MeV^-1 s^-1 per target per unit Q_V^2 (flux in MeV^2
+s^-1 = cm^-2 s^-1 / CM2_IN_INV_MEV2); times the targets per tonne, the seconds per year
+(Julian year, 365.25 d) and 1e-3 MeV/keV gives events/(t y keV).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+
+from ..constants import ISOTOPES, N_A, SIN2_THETA_W, XENON_ABUNDANCE
+from ..data import loaders
+from ..errors import UnknownNameError
+from ..physics.cross_section import qv_sm
+from ..physics.nucleus import HELM_S_FM, Nucleus
+from .base import Axis, Experiment, check_mode
+
+RUNS = loaders.XENONNT_RUNS
+#: Exposures [t y] per science run (release ``plot.ipynb``, variable ``livetimes``).
+EXPOSURE_TY = {"sr0": 1.174398, "sr1": 2.342593, "sr2": 3.249665}
+#: Template recoil energies [keV_NR] and the slot width of the rectangle rule.
+GRID_KEV = loaders.XENONNT_MONO_KEV
+SLOT_KEV = 0.1
+#: Upper end of the templates [keV_NR]; rate beyond it cannot be described (warning).
+TEMPLATE_MAX_KEV = 5.0
+#: Fraction of the in-range rate above TEMPLATE_MAX_KEV that triggers the warning.
+BEYOND_TEMPLATES_WARN_FRACTION = 1e-3
+SECONDS_PER_YEAR = 365.25 * 86400.0
+XENON_Z = 54
+
+
+def lewin_smith_rn_fm(A: int, s_fm: float = HELM_S_FM) -> float:
+    """rms radius R_n of the Helm form factor whose box radius follows Lewin & Smith,
+    Astropart. Phys. 6 (1996) 87: R0^2 = c^2 + 7/3 pi^2 a^2 - 5 s^2, c = 1.23 A^1/3 - 0.60 fm,
+    a = 0.52 fm; :class:`~cevnsfit.physics.nucleus.Nucleus` takes R_n^2 = 3/5 R0^2 + 3 s^2.
+
+    >>> round(lewin_smith_rn_fm(131), 3)
+    4.782
+    """
+    c = 1.23 * A ** (1.0 / 3.0) - 0.60
+    r0_sq = c * c + 7.0 / 3.0 * math.pi**2 * 0.52**2 - 5.0 * s_fm**2
+    return math.sqrt(0.6 * r0_sq + 3.0 * s_fm**2)
+
+
+def xenon_targets_per_tonne() -> dict[str, float]:
+    """Nuclei of each isotope per tonne of natural xenon: f_A 1e6 g N_A / m_bar, with
+    m_bar = sum f_A m_A (131.293 g/mol; 4.587e27 nuclei per tonne in total).
+
+    >>> round(sum(xenon_targets_per_tonne().values()) / 1e27, 3)
+    4.587
+    """
+    mbar = sum(f * ISOTOPES[k]["atomic_mass_u"] for k, f in XENON_ABUNDANCE.items())
+    return {k: f * 1e6 * N_A / mbar for k, f in XENON_ABUNDANCE.items()}
+
+
+def xenon_isotopes(form_factor: str = "helm") -> list[tuple[Nucleus, float]]:
+    """(Nucleus, targets per tonne) of natural xenon with Lewin-Smith Helm radii."""
+    n_t = xenon_targets_per_tonne()
+    return [(Nucleus.from_table(k, lewin_smith_rn_fm(ISOTOPES[k]["A"]), form_factor), n_t[k]) for k in XENON_ABUNDANCE]
+
+
+class SourceRecoilEngine:
+    """SM-and-vector-model recoil rates of a :class:`~cevnsfit.physics.flux.Source` on a
+    multi-isotope target, on fixed recoil nodes (here the 46 template energies).
+
+    This is the small, isolated stand-in for the source-generic ``SpectrumEngine``:
+    per isotope k and flux group g the kernel
+
+        K_{g,k}(T) = n_k B_{g,vector}(T) F_k(T)^2 x s/y x 1e-3 MeV/keV   [events/(t y keV) per Q^2]
+
+    is built once; a model adds d = delta Q_V(flavour(g), q^2) and the rate is
+    sum_k sum_g (Q_V,k^SM + d)^2 K_{g,k}. ``energy_counts`` returns rate x slot width, shape
+    ``model.shape + (n_groups, n_nodes)`` (the :class:`Experiment` contract). It also keeps
+    kernels on check nodes above ``TEMPLATE_MAX_KEV`` and warns when a model puts more than
+    ``BEYOND_TEMPLATES_WARN_FRACTION`` of its rate there.
+    """
+
+    def __init__(self, source, isotopes, er_kev=GRID_KEV, slot_kev=SLOT_KEV, sin2_theta_w=SIN2_THETA_W,
+                 check_kev=None):
+        self.source = source
+        self.sin2_theta_w = sin2_theta_w
+        self.er_kev = np.asarray(er_kev, dtype=float)
+        self.slot_kev = float(slot_kev)
+        self.check_kev = (np.linspace(TEMPLATE_MAX_KEV + 0.05, 20.0, 60) if check_kev is None
+                          else np.asarray(check_kev, dtype=float))
+        self.groups = tuple(source.groups)
+        self.n_e = self.er_kev.size
+        self.isotopes = list(isotopes)
+        self.kernels = [self._kernels(nuc, n_t, self.er_kev) for nuc, n_t in self.isotopes]
+        self.check_kernels = [self._kernels(nuc, n_t, self.check_kev) for nuc, n_t in self.isotopes]
+        self.qsm = [qv_sm(nuc.Z, nuc.N, sin2_theta_w) for nuc, _ in self.isotopes]
+
+    def _kernels(self, nucleus, n_t, er_kev) -> np.ndarray:
+        er = er_kev * 1e-3
+        scale = n_t * SECONDS_PER_YEAR * 1e-3 * nucleus.form_factor_sq(er)
+        return np.stack([scale * self.source.flux_averaged(g.name, "vector", er, nucleus) for g in self.groups])
+
+    def _rates(self, kernels, er_kev, model, matching) -> np.ndarray:
+        shape = () if model is None else tuple(model.shape)
+        out = np.zeros(shape + (len(self.groups), er_kev.size))
+        for (nuc, _), k, qsm in zip(self.isotopes, kernels, self.qsm):
+            q2 = 2.0 * nuc.mass_mev * er_kev * 1e-3
+            cache = {}
+            for j, g in enumerate(self.groups):
+                if model is None:
+                    out[..., j, :] += qsm * qsm * k[j]
+                    continue
+                if g.flavour not in cache:
+                    d = np.broadcast_to(model.delta_qv(g.flavour, nuc.Z, nuc.N, q2, matching=matching),
+                                        shape + er_kev.shape)
+                    cache[g.flavour] = (qsm + d) ** 2
+                out[..., j, :] += cache[g.flavour] * k[j]
+        return out
+
+    def recoil_spectrum(self, model=None, matching: str = "paper", er_kev=None) -> np.ndarray:
+        """dR/dT [events/(t y keV)] per group at the nodes (or at ``er_kev``, computing kernels)."""
+        if er_kev is None:
+            return self._rates(self.kernels, self.er_kev, model, matching)
+        er = np.asarray(er_kev, dtype=float)
+        ks = [self._kernels(nuc, n_t, er) for nuc, n_t in self.isotopes]
+        return self._rates(ks, er, model, matching)
+
+    def energy_counts(self, model=None, matching: str = "paper") -> np.ndarray:
+        """Events per (t y) per slot and group, ``model.shape + (n_groups, n_nodes)``."""
+        counts = self._rates(self.kernels, self.er_kev, model, matching) * self.slot_kev
+        self.warn_beyond_templates(model, matching, counts)
+        return counts
+
+    def warn_beyond_templates(self, model=None, matching="paper", counts=None) -> float:
+        """Warn (``UserWarning``) if the rate above the templates' 5 keV exceeds
+        ``BEYOND_TEMPLATES_WARN_FRACTION`` of the in-range rate; returns the largest fraction."""
+        if counts is None:
+            counts = self._rates(self.kernels, self.er_kev, model, matching) * self.slot_kev
+        above = self._rates(self.check_kernels, self.check_kev, model, matching).sum(-2)
+        rate_above = np.trapezoid(above, self.check_kev, axis=-1)
+        inside = counts.sum(axis=(-1, -2))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            frac = np.where(inside > 0, rate_above / inside, np.where(rate_above > 0, np.inf, 0.0))
+        worst = float(np.max(frac)) if frac.size else 0.0
+        if worst > BEYOND_TEMPLATES_WARN_FRACTION:
+            warnings.warn(f"xenonnt: the recoil spectrum has {worst:.3g} of its 0.5-5 keV rate above "
+                          f"{TEMPLATE_MAX_KEV} keV_NR, where the XENONnT templates stop; that rate is left "
+                          "out of the prediction (the templates cannot describe it)", UserWarning, stacklevel=3)
+        return worst
+
+
+def check_runs(runs) -> tuple[str, ...]:
+    """Validate a selection of science runs (order kept, duplicates rejected).
+
+    >>> check_runs(["sr0", "sr3"])
+    Traceback (most recent call last):
+    ...
+    cevnsfit.errors.UnknownNameError: unknown XENONnT science run 'sr3'; allowed runs: sr0, sr1, sr2
+    """
+    if isinstance(runs, str):
+        runs = (runs,)
+    runs = tuple(runs)
+    for r in runs:
+        if r not in RUNS:
+            raise UnknownNameError(f"unknown XENONnT science run {r!r}; allowed runs: {', '.join(RUNS)}")
+    if not runs or len(set(runs)) != len(runs):
+        raise UnknownNameError(f"runs must be a non-empty selection of distinct runs from {', '.join(RUNS)}, got {runs}")
+    return runs
+
+
+def load_run(run: str) -> dict:
+    """Observed counts (81,), exposure, and the templates of one run (see
+    :func:`~cevnsfit.data.loaders.load_xenonnt_templates`)."""
+    tpl = loaders.load_xenonnt_templates(run)
+    return {"counts": loaders.load_xenonnt_counts(run).ravel(), "exposure_ty": EXPOSURE_TY[run], **tpl}
+
+
+def build(mode: str = "paper", runs=RUNS, source=None, sin2_theta_w: float = SIN2_THETA_W,
+          form_factor: str = "helm") -> Experiment:
+    """The ``xenonnt`` experiment: prediction = 8B CEvNS events per (t y) per 0.1-keV slot at
+    the 46 template energies (module docstring); ``data`` holds, per selected run, the
+    observed counts, exposure and templates. ``source`` defaults to
+    :class:`~cevnsfit.physics.sources.SolarB8Source` (flux 5.25e6 cm^-2 s^-1).
+    """
+    check_mode(mode)
+    runs = check_runs(runs)
+    if source is None:
+        from ..physics.sources import SolarB8Source
+
+        source = SolarB8Source()
+    engine = SourceRecoilEngine(source, xenon_isotopes(form_factor), sin2_theta_w=sin2_theta_w)
+    edges = np.round(np.concatenate([GRID_KEV - 0.5 * SLOT_KEV, [GRID_KEV[-1] + 0.5 * SLOT_KEV]]), 10)
+    data = {"runs": runs, "run_data": {r: load_run(r) for r in runs}, "grid_kev": GRID_KEV.copy(),
+            "yield_anchors": loaders.XENONNT_YIELD_ANCHORS.copy()}
+    info = {"target": "natural xenon", "runs": runs, "exposure_ty": {r: EXPOSURE_TY[r] for r in runs},
+            "flux_groups": [g.name for g in source.groups], "prediction_unit": "events/(t y) per 0.1-keV slot",
+            "sin2_theta_w": sin2_theta_w, "form_factor": "helm (Lewin-Smith)"}
+    return Experiment("xenonnt", mode, (Axis("recoil", edges, "keVnr"),), engine, data=data, info=info,
+                      matching=mode)
+
+
+def sm_rate(source=None, lo_kev: float = 0.45, hi_kev: float = 10.0, n: int = 2000,
+            sin2_theta_w: float = SIN2_THETA_W) -> float:
+    """SM CEvNS rate [events/(t y)] of ``source`` on natural xenon over [lo, hi] keV_NR
+    (trapezoid rule on ``n`` recoil nodes), for comparison with XENONnT's 335.6 over 0.45-10 keV."""
+    if source is None:
+        from ..physics.sources import SolarB8Source
+
+        source = SolarB8Source()
+    er = np.linspace(lo_kev, hi_kev, n)
+    eng = SourceRecoilEngine(source, xenon_isotopes(), er_kev=er, sin2_theta_w=sin2_theta_w, check_kev=[hi_kev])
+    return float(np.trapezoid(eng.recoil_spectrum().sum(-2), er))
+
+
+__all__ = ["BEYOND_TEMPLATES_WARN_FRACTION", "EXPOSURE_TY", "GRID_KEV", "RUNS", "SLOT_KEV", "SourceRecoilEngine",
+           "TEMPLATE_MAX_KEV", "build", "check_runs", "lewin_smith_rn_fm", "load_run", "sm_rate",
+           "xenon_isotopes", "xenon_targets_per_tonne"]
