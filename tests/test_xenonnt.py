@@ -147,7 +147,7 @@ def test_pseudo_data(like, exp):
     pred = exp.predict()
     rng = np.random.default_rng(3)
     before = like.counts.copy()
-    toys = [like.pseudo_data(rng, pred) for _ in range(300)]
+    toys = [like.pseudo_data(pred, rng) for _ in range(300)]
     assert np.array_equal(like.counts, before)
     totals = np.array([t.counts.sum() for t in toys])
     mu = like.expectation(pred).sum()
@@ -173,7 +173,7 @@ def test_b8_measurement_sr01(exp01):
 def test_warning_beyond_templates(exp):
     e = np.linspace(0.0, 60.0, 61)
     hard = TabulatedSource([FluxGroup("hard", "nue")], {"hard": (e, np.full_like(e, 1e-10))})
-    eng = xe.SourceRecoilEngine(hard, xe.xenon_isotopes())
+    eng = xe.XenonEngine(hard, xe.xenon_isotopes())
     with pytest.warns(UserWarning, match="above 5.0 keV_NR"):
         eng.energy_counts()
     with warnings.catch_warnings():

@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from ..errors import UnknownNameError
-from . import ccm, cenns10, csi2017, csi2020_totals, csi2021
+from . import ccm, cenns10, csi2017, csi2020_totals, csi2021, xenonnt
 from .base import MODES, Axis, Experiment, check_mode
 
 BUILDERS = {
@@ -18,6 +18,7 @@ BUILDERS = {
     "csi2020_totals": csi2020_totals.build,
     "ccm": ccm.build,
     "csi2021": csi2021.build,
+    "xenonnt": xenonnt.build,
 }
 EXPERIMENTS = tuple(BUILDERS)
 

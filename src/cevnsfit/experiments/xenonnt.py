@@ -28,8 +28,8 @@ import numpy as np
 from ..constants import ISOTOPES, N_A, SIN2_THETA_W, XENON_ABUNDANCE
 from ..data import loaders
 from ..errors import UnknownNameError
-from ..physics.cross_section import qv_sm
 from ..physics.nucleus import HELM_S_FM, Nucleus
+from ..rates.binned import SpectrumEngine
 from .base import Axis, Experiment, check_mode
 
 RUNS = loaders.XENONNT_RUNS
@@ -76,89 +76,68 @@ def xenon_isotopes(form_factor: str = "helm") -> list[tuple[Nucleus, float]]:
     return [(Nucleus.from_table(k, lewin_smith_rn_fm(ISOTOPES[k]["A"]), form_factor), n_t[k]) for k in XENON_ABUNDANCE]
 
 
-class SourceRecoilEngine:
-    """SM-and-vector-model recoil rates of a :class:`~cevnsfit.physics.flux.Source` on a
-    multi-isotope target, on fixed recoil nodes (here the 46 template energies).
-
-    This is the small, isolated stand-in for the source-generic ``SpectrumEngine``:
-    per isotope k and flux group g the kernel
-
-        K_{g,k}(T) = n_k B_{g,vector}(T) F_k(T)^2 x s/y x 1e-3 MeV/keV   [events/(t y keV) per Q^2]
-
-    is built once; a model adds d = delta Q_V(flavour(g), q^2) and the rate is
-    sum_k sum_g (Q_V,k^SM + d)^2 K_{g,k}. ``energy_counts`` returns rate x slot width, shape
-    ``model.shape + (n_groups, n_nodes)`` (the :class:`Experiment` contract). It also keeps
-    kernels on check nodes above ``TEMPLATE_MAX_KEV`` and warns when a model puts more than
-    ``BEYOND_TEMPLATES_WARN_FRACTION`` of its rate there.
+class XenonEngine(SpectrumEngine):
+    """The project's :class:`~cevnsfit.rates.binned.SpectrumEngine` on the 46 template energies:
+    per isotope an identity response and rectangle weights of one 0.1-keV slot, targets per
+    tonne times the seconds of a year, so ``energy_counts`` is events per (t y) per slot and flux
+    group for any model and interaction structure. It also integrates the rate above
+    ``TEMPLATE_MAX_KEV`` (a second engine on check nodes with trapezoid weights) and warns when a
+    model puts more than ``BEYOND_TEMPLATES_WARN_FRACTION`` of its rate there.
     """
 
     def __init__(self, source, isotopes, er_kev=GRID_KEV, slot_kev=SLOT_KEV, sin2_theta_w=SIN2_THETA_W,
                  check_kev=None):
-        self.source = source
-        self.sin2_theta_w = sin2_theta_w
         self.er_kev = np.asarray(er_kev, dtype=float)
         self.slot_kev = float(slot_kev)
-        self.check_kev = (np.linspace(TEMPLATE_MAX_KEV + 0.05, 20.0, 60) if check_kev is None
-                          else np.asarray(check_kev, dtype=float))
-        self.groups = tuple(source.groups)
-        self.n_e = self.er_kev.size
         self.isotopes = list(isotopes)
-        self.kernels = [self._kernels(nuc, n_t, self.er_kev) for nuc, n_t in self.isotopes]
-        self.check_kernels = [self._kernels(nuc, n_t, self.check_kev) for nuc, n_t in self.isotopes]
-        self.qsm = [qv_sm(nuc.Z, nuc.N, sin2_theta_w) for nuc, _ in self.isotopes]
-
-    def _kernels(self, nucleus, n_t, er_kev) -> np.ndarray:
-        er = er_kev * 1e-3
-        scale = n_t * SECONDS_PER_YEAR * 1e-3 * nucleus.form_factor_sq(er)
-        return np.stack([scale * self.source.flux_averaged(g.name, "vector", er, nucleus) for g in self.groups])
-
-    def _rates(self, kernels, er_kev, model, matching) -> np.ndarray:
-        shape = () if model is None else tuple(model.shape)
-        out = np.zeros(shape + (len(self.groups), er_kev.size))
-        for (nuc, _), k, qsm in zip(self.isotopes, kernels, self.qsm):
-            q2 = 2.0 * nuc.mass_mev * er_kev * 1e-3
-            cache = {}
-            for j, g in enumerate(self.groups):
-                if model is None:
-                    out[..., j, :] += qsm * qsm * k[j]
-                    continue
-                if g.flavour not in cache:
-                    d = np.broadcast_to(model.delta_qv(g.flavour, nuc.Z, nuc.N, q2, matching=matching),
-                                        shape + er_kev.shape)
-                    cache[g.flavour] = (qsm + d) ** 2
-                out[..., j, :] += cache[g.flavour] * k[j]
-        return out
-
-    def recoil_spectrum(self, model=None, matching: str = "paper", er_kev=None) -> np.ndarray:
-        """dR/dT [events/(t y keV)] per group at the nodes (or at ``er_kev``, computing kernels)."""
-        if er_kev is None:
-            return self._rates(self.kernels, self.er_kev, model, matching)
-        er = np.asarray(er_kev, dtype=float)
-        ks = [self._kernels(nuc, n_t, er) for nuc, n_t in self.isotopes]
-        return self._rates(ks, er, model, matching)
+        super().__init__(source, _blocks(self.isotopes, self.er_kev, np.full(self.er_kev.size, self.slot_kev),
+                                         np.eye(self.er_kev.size)), sin2_theta_w)
+        check = (np.linspace(TEMPLATE_MAX_KEV + 0.05, 20.0, 60) if check_kev is None
+                 else np.asarray(check_kev, dtype=float))
+        self.check_kev = check
+        self._check = (SpectrumEngine(source, _blocks(self.isotopes, check, _trapezoid(check), np.ones((check.size, 1))),
+                                      sin2_theta_w) if check.size > 1 else None)
 
     def energy_counts(self, model=None, matching: str = "paper") -> np.ndarray:
         """Events per (t y) per slot and group, ``model.shape + (n_groups, n_nodes)``."""
-        counts = self._rates(self.kernels, self.er_kev, model, matching) * self.slot_kev
+        counts = super().energy_counts(model, matching)
         self.warn_beyond_templates(model, matching, counts)
         return counts
+
+    def recoil_spectrum_kev(self, er_kev, model=None, matching: str = "paper") -> np.ndarray:
+        """dR/dT [events/(t y keV)] per group at ``er_kev``."""
+        return self.recoil_spectrum(np.asarray(er_kev, dtype=float) * 1e-3, model, matching) * 1e-3
 
     def warn_beyond_templates(self, model=None, matching="paper", counts=None) -> float:
         """Warn (``UserWarning``) if the rate above the templates' 5 keV exceeds
         ``BEYOND_TEMPLATES_WARN_FRACTION`` of the in-range rate; returns the largest fraction."""
+        if self._check is None:
+            return 0.0
         if counts is None:
-            counts = self._rates(self.kernels, self.er_kev, model, matching) * self.slot_kev
-        above = self._rates(self.check_kernels, self.check_kev, model, matching).sum(-2)
-        rate_above = np.trapezoid(above, self.check_kev, axis=-1)
+            counts = super().energy_counts(model, matching)
+        above = self._check.energy_counts(model, matching).sum(axis=(-1, -2))
         inside = counts.sum(axis=(-1, -2))
         with np.errstate(divide="ignore", invalid="ignore"):
-            frac = np.where(inside > 0, rate_above / inside, np.where(rate_above > 0, np.inf, 0.0))
-        worst = float(np.max(frac)) if frac.size else 0.0
+            frac = np.where(inside > 0, above / inside, np.where(above > 0, np.inf, 0.0))
+        worst = float(np.max(frac)) if np.size(frac) else 0.0
         if worst > BEYOND_TEMPLATES_WARN_FRACTION:
             warnings.warn(f"xenonnt: the recoil spectrum has {worst:.3g} of its 0.5-5 keV rate above "
                           f"{TEMPLATE_MAX_KEV} keV_NR, where the XENONnT templates stop; that rate is left "
                           "out of the prediction (the templates cannot describe it)", UserWarning, stacklevel=3)
         return worst
+
+
+def _trapezoid(x_kev) -> np.ndarray:
+    w = np.zeros_like(x_kev)
+    d = np.diff(x_kev)
+    w[:-1] += 0.5 * d
+    w[1:] += 0.5 * d
+    return w
+
+
+def _blocks(isotopes, er_kev, weights_kev, response):
+    """Engine isotope blocks: targets per tonne x seconds per year, nodes and weights in MeV."""
+    return [(nuc, n_t * SECONDS_PER_YEAR, er_kev * 1e-3, weights_kev * 1e-3, response) for nuc, n_t in isotopes]
 
 
 def check_runs(runs) -> tuple[str, ...]:
@@ -200,7 +179,7 @@ def build(mode: str = "paper", runs=RUNS, source=None, sin2_theta_w: float = SIN
         from ..physics.sources import SolarB8Source
 
         source = SolarB8Source()
-    engine = SourceRecoilEngine(source, xenon_isotopes(form_factor), sin2_theta_w=sin2_theta_w)
+    engine = XenonEngine(source, xenon_isotopes(form_factor), sin2_theta_w=sin2_theta_w)
     edges = np.round(np.concatenate([GRID_KEV - 0.5 * SLOT_KEV, [GRID_KEV[-1] + 0.5 * SLOT_KEV]]), 10)
     data = {"runs": runs, "run_data": {r: load_run(r) for r in runs}, "grid_kev": GRID_KEV.copy(),
             "yield_anchors": loaders.XENONNT_YIELD_ANCHORS.copy()}
@@ -220,10 +199,10 @@ def sm_rate(source=None, lo_kev: float = 0.45, hi_kev: float = 10.0, n: int = 20
 
         source = SolarB8Source()
     er = np.linspace(lo_kev, hi_kev, n)
-    eng = SourceRecoilEngine(source, xenon_isotopes(), er_kev=er, sin2_theta_w=sin2_theta_w, check_kev=[hi_kev])
-    return float(np.trapezoid(eng.recoil_spectrum().sum(-2), er))
+    eng = SpectrumEngine(source, _blocks(xenon_isotopes(), er, _trapezoid(er), np.ones((n, 1))), sin2_theta_w)
+    return float(eng.energy_counts().sum())
 
 
-__all__ = ["BEYOND_TEMPLATES_WARN_FRACTION", "EXPOSURE_TY", "GRID_KEV", "RUNS", "SLOT_KEV", "SourceRecoilEngine",
+__all__ = ["BEYOND_TEMPLATES_WARN_FRACTION", "EXPOSURE_TY", "GRID_KEV", "RUNS", "SLOT_KEV", "XenonEngine",
            "TEMPLATE_MAX_KEV", "build", "check_runs", "lewin_smith_rn_fm", "load_run", "sm_rate",
            "xenon_isotopes", "xenon_targets_per_tonne"]

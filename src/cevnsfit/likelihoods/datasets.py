@@ -158,6 +158,7 @@ EXPOSURES = {
     "cenns10": ("coherent-cenns10-analysis-a",),
     "cenns10_totals": ("coherent-cenns10-analysis-a",),
     "ccm": ("ccm-projection",),
+    "xenonnt": ("xenonnt-8b-sr0-sr2",),
 }
 
 
@@ -184,15 +185,33 @@ def check_exposures(names, allow_overlap: bool = False) -> None:
             seen[e] = n
 
 
+def _xenonnt(mode, matching, runs=("sr0", "sr1", "sr2"), sr2_ac_sigma: float | None = None,
+             flux: str = "constrained", **opt):
+    """XENONnT solar 8B (docs: datasets, xenonnt). ``flux``: ``"constrained"`` (the 8B flux a
+    nuisance with the SNO constraint N(1, 0.0381), for new-physics fits) or ``"free"`` (the 8B
+    measurement). ``sr2_ac_sigma``: the unpublished SR2 accidental-coincidence uncertainty
+    (default 0.0576, an assumption). The same profiled likelihood in both modes."""
+    from .xenonnt import SR2_AC_SIGMA_DEFAULT, XenonLikelihood
+
+    if flux not in ("constrained", "free"):
+        raise UnknownNameError(f"xenonnt flux must be 'constrained' or 'free', got {flux!r}")
+    exp = get_experiment("xenonnt", "paper", runs=tuple(runs) if not isinstance(runs, str) else (runs,), **opt)
+    term = XenonLikelihood(exp, phi_free=flux == "free",
+                           sr2_ac_sigma=SR2_AC_SIGMA_DEFAULT if sr2_ac_sigma is None else sr2_ac_sigma)
+    return DatasetTerm("xenonnt", exp, term, matching=matching,
+                       info={"runs": list(exp.data["runs"]), "flux": flux, "sr2_ac_sigma": term.sr2_ac_sigma})
+
+
 PAPER_BUILDERS = {
     "csi2017": _csi2017,
     "cenns10": _cenns10,
     "csi2020_totals": _csi2020_totals,
     "cenns10_totals": _cenns10_totals,
     "ccm": _ccm,
+    "xenonnt": _xenonnt,
 }
 #: Full-mode builders register here (module ``likelihoods.full``).
-FULL_BUILDERS: dict[str, Callable] = {}
+FULL_BUILDERS: dict[str, Callable] = {"xenonnt": _xenonnt}
 
 
 def dataset_term(name: str, mode: str = "paper", matching: str | None = None, **options) -> DatasetTerm:

@@ -130,6 +130,16 @@ class XenonLikelihood:
 
     # --- bookkeeping -----------------------------------------------------------------------
     @property
+    def NUISANCES(self) -> list[dict]:  # noqa: N802  (the term protocol's name)
+        """Nuisance declarations in the term protocol's form (profiled in both modes)."""
+        out = []
+        for n in self._nuisances:
+            prior = "free" if n.sigma is None else f"normal({n.nominal:g}, {n.sigma:g})"
+            out.append({"name": n.name, "prior": f"{prior} in [{n.bounds[0]:g}, {n.bounds[1]:g}]",
+                        "paper": "profiled (batched Newton)", "full": "profiled (batched Newton)"})
+        return out
+
+    @property
     def nuisances(self) -> list[tuple]:
         """(name, nominal, constraint sigma or None, bounds) of every nuisance."""
         return [(n.name, n.nominal, n.sigma, n.bounds) for n in self._nuisances]
@@ -327,7 +337,7 @@ class XenonLikelihood:
         a = x[2:2 + nr][self.run_of_bin]
         return x[1] * x[0] * s + a * self.ac + x[2 + nr] * self.er + x[3 + nr] * nn
 
-    def pseudo_data(self, rng, pred, x=None) -> XenonLikelihood:
+    def pseudo_data(self, pred, rng, x=None) -> XenonLikelihood:
         """A copy of this term with Poisson counts drawn at the expectation of ``pred`` at
         nuisances ``x`` (default nominal) and the constraint centres drawn from their
         Gaussians (clipped to the bounds)."""
@@ -435,7 +445,7 @@ def b8_toy_pvalue(runs=("sr0", "sr1"), n_toys: int = 200, seed: int = 1, sr2_ac_
     x0[0] = 0.0
     q0s = np.empty(n_toys)
     for i in range(n_toys):
-        toy = like.pseudo_data(rng, pred, x0)
+        toy = like.pseudo_data(pred, rng, x0)
         free = toy.fit(pred[None])["twice_nll"][0]
         null = toy.fit(pred[None], fixed={"phi": 0.0})["twice_nll"][0]
         q0s[i] = max(null - free, 0.0)

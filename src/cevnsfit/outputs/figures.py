@@ -163,22 +163,38 @@ def plot_recoil_spectrum(experiment, model, paths, label="model") -> None:
         _save(fig, paths)
 
 
+#: Axis labels of declared parameters (LaTeX), by parameter name.
+PARAMETER_LABELS = {
+    "mzp_mev": r"$M_{Z'}$", "gx": r"$g_x$", "g": r"$g$", "ms_mev": r"$m_S$", "gs": r"$g_S$",
+    "mu_nue": r"$\mu_{\nu_e}$", "mu_numu": r"$\mu_{\nu_\mu}$", "mu_nutau": r"$\mu_{\nu_\tau}$",
+    "s2w": r"$\sin^2\theta_W$", "r": r"$r = m_{\tilde\tau}/m_{\tilde\mu}$",
+}
+
+
 def _axis_label(name: str, unit: str) -> str:
     base = name[6:] if name.startswith("log10_") else name
+    if base.startswith("eps_"):
+        _, q, ab = base.split("_", 2)
+        text = rf"$\varepsilon^{{{q}}}_{{{ab}}}$"
+    else:
+        text = PARAMETER_LABELS.get(base, base)
+    unit = {"mu_B": r"$\mu_B$"}.get(unit, unit)
     unit_txt = f" [{unit}]" if unit and unit != "dimensionless" else ""
-    return f"{base}{unit_txt}"
+    return f"{text}{unit_txt}"
 
 
 def plot_exclusion_generic(maps: dict, paths, title=None) -> None:
     """Exclusion maps of any two parameters of interest (results of
-    :func:`cevnsfit.inference.exclusion.exclusion`): the excluded region filled per dataset
-    combination (hatched, colour-blind-safe colours), the boundary drawn; log axes for
-    parameters with log-uniform priors."""
+    :func:`cevnsfit.inference.exclusion.exclusion`): each combination's excluded region lightly
+    filled (the first also hatched, so it reads in print) and its boundary drawn with its own
+    colour-blind-safe colour and line style; log axes for parameters with log-uniform priors;
+    the legend below the frame."""
     import matplotlib.pyplot as plt
 
+    styles = ["-", "--", "-.", ":", (0, (5, 1, 1, 1))]
     with figure_style():
-        fig, ax = plt.subplots(figsize=(5.2, 4.2))
-        hatches = ["//", "\\\\", "..", "xx"]
+        fig, ax = plt.subplots(figsize=(5.4, 5.0))
+        handles = []
         for k, (label, res) in enumerate(maps.items()):
             nx, ny = res["axes"]
             x, y = np.asarray(res[nx]), np.asarray(res[ny])
@@ -186,10 +202,13 @@ def plot_exclusion_generic(maps: dict, paths, title=None) -> None:
             ys = 10.0**y if ny.startswith("log10_") else y
             t = np.asarray(res["t"]).T
             colour = OKABE_ITO[(k + 1) % len(OKABE_ITO)]
-            ax.contourf(xs, ys, t, levels=[res["t_threshold"], np.inf], colors=[colour], alpha=0.25,
-                        hatches=[hatches[k % 4]])
-            ax.contour(xs, ys, t, levels=[res["t_threshold"]], colors=[colour], linewidths=1.5)
-            ax.plot([], [], color=colour, lw=6, alpha=0.4, label=f"{label} excluded ({res['z']:g}$\\sigma$, Wilks)")
+            ax.contourf(xs, ys, t, levels=[res["t_threshold"], np.inf], colors=[colour], alpha=0.15,
+                        hatches=["//" if k == 0 else None])
+            ax.contour(xs, ys, t, levels=[res["t_threshold"]], colors=[colour], linewidths=1.8,
+                       linestyles=[styles[k % len(styles)]])
+            (h,) = ax.plot([], [], color=colour, lw=1.8, ls=styles[k % len(styles)],
+                           label=f"{label} ({res['z']:g}$\\sigma$, {res.get('method', 'wilks')})")
+            handles.append(h)
         first = next(iter(maps.values()))
         nx, ny = first["axes"]
         units = first.get("units", {})
@@ -200,6 +219,7 @@ def plot_exclusion_generic(maps: dict, paths, title=None) -> None:
             ax.set_xscale("log")
         if ny.startswith("log10_"):
             ax.set_yscale("log")
-        ax.set_title(title or first.get("model", ""))
-        ax.legend(fontsize=7, loc="best")
+        ax.set_title(title or first.get("model", ""), fontsize=9)
+        ax.legend(handles=handles, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, frameon=False)
+        fig.tight_layout()
         _save(fig, paths)

@@ -31,12 +31,37 @@ def prediction_summary(experiment: str, mode: str = "paper", model=None, **optio
             "counts": counts.tolist(),
         },
     }
+    if exp.name == "xenonnt":
+        _xenon_events(exp, model, out)
     if model is not None:
-        sm = float(exp.predict(None).sum())
+        sm = out.pop("_sm_events", None) or float(exp.predict(None).sum())
         out["sm_total"] = sm
         out["ratio_to_sm"] = out["total"] / sm if sm > 0 else float("nan")
         out["model"] = {"name": model.NAME, "parameters": {k: float(v) for k, v in model.values.items()}}
     return out
+
+
+def _xenon_events(exp, model, out: dict) -> None:
+    """XENONnT: the prediction is a rate per (t y) and 0.1-keV slot; the summary's ``total`` is
+    the 8B CEvNS events of the selected runs at nominal nuisances (templates and exposures),
+    with ``per_run`` values and the rate in ``rate_per_ty``."""
+    from ..likelihoods.xenonnt import XenonLikelihood
+
+    like = XenonLikelihood(exp)
+
+    def events(m):
+        sig = like.signal(exp.predict(m))[0]
+        return {r: float(sig[like.run_of_bin == i].sum()) for i, r in enumerate(like.runs)}
+
+    per = events(model)
+    out["rate_per_ty"] = out["total"]
+    out["total"] = sum(per.values())
+    out["per_run"] = per
+    out["unit"] = "events in the selected runs at nominal nuisances"
+    if model is not None:
+        sm = events(None)
+        out["sm_per_run"] = sm
+        out["_sm_events"] = sum(sm.values())
 
 
 def plot_prediction(experiment: str, path, mode: str = "paper", model=None, **options) -> None:

@@ -34,6 +34,7 @@ from .io import to_jsonable, write_json_atomic
 from .new_physics import new_physics
 from .report import write_report
 from .validation import run_checks
+from .xenon_section import xenon_section
 
 MASSES = (20.0, 100.0)
 RATIOS = (0.01, 1.0, 100.0)
@@ -60,12 +61,16 @@ class Settings:
     full_mode_points: bool
     n_toys: int
     n_newphys: int = 61
+    n_xenon: int = 41
+    n_xenon_toys: int = 300
 
 
 FULL = Settings(n_mzp=101, n_gx=121, nlive_1d=400, nlive_2d=1000, quick_sampler=False, chunk_size=2000,
-                full_mode_points=True, n_toys=400, n_newphys=61)
+                full_mode_points=True, n_toys=400, n_newphys=61,
+                n_xenon=41, n_xenon_toys=300)
 QUICK = Settings(n_mzp=26, n_gx=31, nlive_1d=100, nlive_2d=150, quick_sampler=True, chunk_size=400,
-                 full_mode_points=False, n_toys=40, n_newphys=21)
+                 full_mode_points=False, n_toys=40, n_newphys=21,
+                 n_xenon=15, n_xenon_toys=30)
 
 
 def versions() -> dict:
@@ -271,7 +276,11 @@ def reproduce(out_dir, quick: bool = False, mode: str = "paper", scheduler=None,
     log("New physics from the same data: magnetic moments, scalar, weak mixing angle, NSI")
     res["new_physics"] = new_physics(mode, settings.n_newphys, lambda stem: _figure_paths(fig_dir, stem))
 
-    # 9. validation rows and the report
+    # 9. XENONnT solar 8B: the measurement and new physics with xenon
+    res["xenonnt"] = xenon_section(settings.n_xenon, settings.n_xenon_toys, seed,
+                                   lambda stem: _figure_paths(fig_dir, stem), log=log)
+
+    # 10. validation rows and the report
     log("Validation against published numbers")
     res["validation"] = run_checks()
     res["runtime_s"] = time.perf_counter() - t_start
