@@ -40,7 +40,7 @@ def get_experiment(name: str, mode: str = "paper", **options) -> Experiment:
     >>> get_experiment("lhc")
     Traceback (most recent call last):
     ...
-    cevnsfit.errors.UnknownNameError: unknown experiment 'lhc'; known: csi2017, cenns10, csi2020_totals, ccm, csi2021
+    cevnsfit.errors.UnknownNameError: unknown experiment 'lhc'; known: csi2017, cenns10, csi2020_totals, ccm, csi2021, xenonnt
     """
     if name not in BUILDERS:
         raise UnknownNameError(f"unknown experiment {name!r}; known: {', '.join(EXPERIMENTS)}")

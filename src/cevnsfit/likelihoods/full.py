@@ -200,13 +200,6 @@ class _ProfiledTerm:
 
 
 class CsiFullLikelihood(_ProfiledTerm):
-    NUISANCES = (
-        {"name": "cevns_norm", "prior": "normal(0, 0.28)", "full": "profiled (MIGRAD, u = ln(1 + a))"},
-        {"name": "prompt_neutron_norm", "prior": "normal(0, 0.25)", "full": "profiled (MIGRAD)"},
-        {"name": "steady_state[PE bin]", "prior": "flat, measured by the AC window",
-         "full": "profiled exactly (Newton, inside the objective)"},
-    )
-
     """CsI 2017 in `full` mode: one likelihood over all PE x time bins b = (p, t),
 
         ln L = sum_b ln P(C_b; lam_b) + sum_p ln P(A_p; T b_p)
@@ -230,6 +223,13 @@ class CsiFullLikelihood(_ProfiledTerm):
     -sum ln C_b! - sum ln A_p! + Gaussian normalisations. Arrays ``c``, ``ac``, ``n``, ``pn``
     are stored per steady-state row p: (rows, T), (rows,), (rows, T), (rows, T).
     """
+
+    NUISANCES = (
+        {"name": "cevns_norm", "prior": "normal(0, 0.28)", "full": "profiled (MIGRAD, u = ln(1 + a))"},
+        {"name": "prompt_neutron_norm", "prior": "normal(0, 0.25)", "full": "profiled (MIGRAD)"},
+        {"name": "steady_state[PE bin]", "prior": "flat, measured by the AC window",
+         "full": "profiled exactly (Newton, inside the objective)"},
+    )
 
     def __init__(self, observed, anti_coincidence, prompt_neutrons=None,
                  sigma_norm: float = published.get("csi2017_prediction_sigma").value,
@@ -297,13 +297,6 @@ class CsiFullLikelihood(_ProfiledTerm):
 
 
 class CennsFullLikelihood(_ProfiledTerm):
-    NUISANCES = (
-        {"name": "cevns_norm", "prior": "normal(0, 0.13)", "full": "profiled (MIGRAD)"},
-        {"name": "ss_norm, prompt_brn_norm, delayed_brn_norm", "prior": "normal, release widths",
-         "full": "profiled (MIGRAD)"},
-        {"name": "shape morphs (5)", "prior": "normal(0, 1)", "full": "profiled (MIGRAD)"},
-    )
-
     """CENNS-10 in `full` mode: one likelihood over the 12 x 8 x 10 (E, F90, t) grid,
 
         ln L = sum_i ln P(n_i; lam_i) + sum_k ln N(a_k; 0, s_k) + sum_j ln N(alpha_j; 0, 1),
@@ -333,6 +326,13 @@ class CennsFullLikelihood(_ProfiledTerm):
     X_1 = S r(alpha), X_k = T_k p_k(alpha); Y_1 = S, Y_k = T_k; J_j = f_+' D_j^+ + f_-' D_j^-
     (relative to the nominal CEvNS template for CEvNS morphs).
     """
+
+    NUISANCES = (
+        {"name": "cevns_norm", "prior": "normal(0, 0.13)", "full": "profiled (MIGRAD)"},
+        {"name": "ss_norm, prompt_brn_norm, delayed_brn_norm", "prior": "normal, release widths",
+         "full": "profiled (MIGRAD)"},
+        {"name": "shape morphs (5)", "prior": "normal(0, 1)", "full": "profiled (MIGRAD)"},
+    )
 
     def __init__(self, observed, backgrounds: dict, sigmas: dict, morph: TemplateMorph | None,
                  cevns_nominal=None, cevns_sigma: float | None = published.get("cenns10_prediction_sigma").value, reference_total: float | None = None,
