@@ -14,7 +14,6 @@ import numpy as np
 
 from ..constants import SIN2_THETA_W
 from ..physics.cross_section import qv_sm
-from ..physics.nucleus import Nucleus
 from .base import FLAVOURS, Couplings, Model, check_q2
 from .parameters import Parameter
 
@@ -22,6 +21,7 @@ from .parameters import Parameter
 class WeakMixing(Model):
     """The weak mixing angle ``s2w`` (sin^2 theta_W at low energy, MS-bar; default 0.23857).
 
+    >>> from cevnsfit.physics.nucleus import Nucleus
     >>> ar = Nucleus.from_table("Ar40", 4.1, "klein_nystrand")
     >>> c = WeakMixing(s2w=0.25).couplings(ar, np.array([0.0]), sin2_theta_w=0.23857)
     >>> round(float(c.dq["nue"][0]), 10) == round(-2 * 18 * (0.25 - 0.23857), 10)
@@ -59,6 +59,7 @@ class NeutronRadius(Model):
     """Neutron (weak) radii ``rn_cs``, ``rn_i``, ``rn_ar``, ``rn_xe`` [fm]; 0 (the default)
     keeps the experiment's own value for that element.
 
+    >>> from cevnsfit.physics.nucleus import Nucleus
     >>> cs = Nucleus.from_table("Cs133", 4.7, "helm")
     >>> q2 = 2 * cs.mass_mev * np.array([0.005, 0.02])
     >>> c = NeutronRadius(rn_cs=5.0).couplings(cs, q2)
@@ -86,14 +87,11 @@ class NeutronRadius(Model):
             return Couplings()
         er = q2 / (2.0 * nucleus.mass_mev)
         f0 = nucleus.form_factor_sq(er)
-        flat = np.where(rn > 0, rn, nucleus.rn_fm).ravel()
-        ratio = np.empty((flat.size,) + q2.shape)
-        for r in np.unique(flat):
-            num = Nucleus(nucleus.name, nucleus.Z, nucleus.N, nucleus.mass_mev, float(r),
-                          nucleus.form_factor).form_factor_sq(er)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                ratio[flat == r] = np.where(f0 > 0, num / f0, 1.0)
-        return Couplings(weak_ff_ratio=ratio.reshape(self.shape + q2.shape))
+        radii = np.where(rn > 0, rn, nucleus.rn_fm)
+        num = nucleus.weak_form_factor_sq_at(er, self._expand(radii, q2))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(f0 > 0, num / f0, 1.0)
+        return Couplings(weak_ff_ratio=ratio)
 
 
 class Combined(Model):
