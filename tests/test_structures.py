@@ -178,3 +178,18 @@ def test_duplicate_exposures_are_refused():
             cevnsfit.likelihood(bad)
     with pytest.raises(CevnsfitError, match="no dataset given|datasets is empty"):
         cevnsfit.likelihood("")
+
+
+def test_checkpointed_scan_of_any_model_equals_the_direct_map(tmp_path):
+    from cevnsfit.inference.exclusion import exclusion
+    from cevnsfit.inference.problem import ProblemSpec
+    from cevnsfit.inference.scan import ProblemEvaluator, grid_scan
+
+    spec = ProblemSpec(("csi2017", "cenns10"), model="magnetic-moment", poi=("mu_nue", "mu_numu"))
+    ev = ProblemEvaluator(spec)
+    problem = spec.build()
+    axes = {k: np.linspace(*b, 6) for k, b in zip(ev.keys, problem.internal_box)}
+    grid = np.asarray(grid_scan(ev, axes, tmp_path / "scan", scheduler="synchronous", chunk_size=10)).reshape(6, 6)
+    direct = exclusion(problem, (6, 6))
+    via_scan = exclusion(problem, (6, 6), logl_grid=grid)
+    assert np.allclose(direct["t"], via_scan["t"], rtol=0, atol=1e-9)

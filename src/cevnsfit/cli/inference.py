@@ -119,11 +119,10 @@ def exclusion(dataset_sets, mode, model_name, params, mzp, gx, r, paper_sign, po
     dataset_sets = tuple(_validate.datasets_option(ds) for ds in dataset_sets)
     _validate.plot_path(plot)
     if model_name not in (None, "lmu-ltau") or poi or params or paper_sign or mzp is not None or gx is not None:
-        if checkpoint or scheduler:
-            raise click.UsageError("--checkpoint/--scheduler are available for the default lmu-ltau map only; "
-                                   "other models' maps run in this process")
+        if scheduler is not None and not checkpoint:
+            raise click.UsageError("--scheduler needs --checkpoint DIR: the distributed scan writes its chunks there")
         _generic_exclusion(dataset_sets, mode, model_name, params, mzp, gx, r, paper_sign, poi, n_mzp, n_gx, dof,
-                           as_json, plot)
+                           as_json, plot, checkpoint, _validate.scheduler_address(scheduler))
         return
     r = 1.0 if r is None else r
     if scheduler is not None and not checkpoint:
@@ -155,14 +154,30 @@ def exclusion(dataset_sets, mode, model_name, params, mzp, gx, r, paper_sign, po
 
 
 def _generic_exclusion(dataset_sets, mode, model_name, params, mzp, gx, r, paper_sign, poi, n1, n2, dof, as_json,
-                       plot):
+                       plot, checkpoint=None, scheduler=None):
+    from pathlib import Path
+
+    import numpy as np
+
     from ..inference.exclusion import exclusion as run_exclusion
+    from ..inference.problem import ProblemSpec
+    from ..inference.scan import ProblemEvaluator, grid_scan
+    from ..likelihoods import _parse
 
     try:
         maps = {}
         for ds in dataset_sets:
             problem = build_problem(ds, mode, model_name, params, mzp, gx, r, paper_sign, poi, n_poi=(2, 2))
-            maps[ds] = run_exclusion(problem, (n1, n2), dof=dof)
+            grid = None
+            if checkpoint:
+                spec = ProblemSpec(tuple(_parse(ds)), mode, {}, problem.model_name, problem.poi, problem.fixed,
+                                   (), problem.options)
+                ev = ProblemEvaluator(spec)
+                axes = {k: np.linspace(*b, n) for k, b, n in zip(ev.keys, problem.internal_box, (n1, n2))}
+                tag = f"{ds.replace(',', '+')}_{mode}_{problem.model_name}_{'_'.join(problem.poi)}"
+                grid = np.asarray(grid_scan(ev, axes, Path(checkpoint) / tag, scheduler=scheduler,
+                                            progress=True)).reshape(n1, n2)
+            maps[ds] = run_exclusion(problem, (n1, n2), dof=dof, logl_grid=grid)
         if plot:
             from ..outputs.figures import plot_exclusion_generic
 

@@ -115,6 +115,51 @@ class LoglikeEvaluator:
         return f"LoglikeEvaluator({'+'.join(self.datasets)}, mode={self.mode!r}, r={self.r})"
 
 
+class ProblemEvaluator:
+    """ln L of any :class:`~cevnsfit.inference.problem.ProblemSpec` at points keyed by its
+    internal coordinate names (``log10_<name>`` for log-uniform priors, ``<name>`` otherwise),
+    vectorised over the points. Only names travel to the workers (each builds the problem once).
+
+    >>> from cevnsfit.inference.problem import ProblemSpec
+    >>> ev = ProblemEvaluator(ProblemSpec(("csi2017", "cenns10"), model="scalar", poi=("ms_mev", "gs")))
+    >>> ev.keys
+    ('log10_ms_mev', 'log10_gs')
+    """
+
+    def __init__(self, spec):
+        self.spec = spec
+        from ..models import parameters_of
+        from ..models.parameters import lookup
+
+        pars = [lookup(parameters_of(spec.model), n) for n in spec.poi]
+        self.keys = tuple(("log10_" + p.name) if p.log_scale else p.name for p in pars)
+        self._problem = None
+
+    def problem(self):
+        if self._problem is None:
+            self._problem = self.spec.build()
+        return self._problem
+
+    def describe(self) -> dict:
+        from .. import __version__
+
+        return {"class": "cevnsfit.inference.scan.ProblemEvaluator", "quantity": "ln L", **self.spec.describe(),
+                "cevnsfit_version": __version__}
+
+    def __call__(self, points: dict) -> np.ndarray:
+        missing = [k for k in self.keys if k not in points]
+        if missing:
+            raise ParameterError(f"ProblemEvaluator needs points {self.keys}; missing {missing}")
+        x = np.stack([np.asarray(points[k], dtype=float) for k in self.keys], axis=-1)
+        return np.asarray(self.problem().logl_internal(x), dtype=float)
+
+    def __getstate__(self):
+        return {"spec": self.spec, "keys": self.keys, "_problem": None}
+
+    def __repr__(self) -> str:
+        return f"ProblemEvaluator({self.spec.model}: {', '.join(self.keys)})"
+
+
 def describe_evaluator(evaluator) -> dict:
     """What the manifest records about an evaluator: its ``describe()`` if it has one, else
     its importable name. Two runs resume each other only if these agree."""
