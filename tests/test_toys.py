@@ -127,3 +127,22 @@ def test_csi2021_toys_reproducible_and_bounded():
     b = toy_calibration("csi2021", 100.0, n_toys=20, seed=3, chunk_size=10)
     assert np.array_equal(a["t_toys"], b["t_toys"])
     assert np.all(a["t_toys"] >= 0) and 0 <= a["p_toys"] <= 1
+
+
+def test_toy_chunks_resume_from_a_checkpoint(tmp_path):
+    """Finished chunks are read back, not recomputed: a killed run resumes (issue 13)."""
+    import time
+
+    from cevnsfit.inference.toys import toy_calibration
+
+    kw = dict(n_toys=6, seed=3, scheduler="synchronous", chunk_size=2, n_grid=21, checkpoint=tmp_path)
+    first = toy_calibration("csi2020_totals", 20.0, **kw)
+    files = sorted(tmp_path.rglob("toys_*.npy"))
+    assert len(files) == 3
+    files[1].unlink()                                    # as if killed before chunk 1 was written
+    stamp = files[0].stat().st_mtime_ns
+    time.sleep(0.01)
+    second = toy_calibration("csi2020_totals", 20.0, **kw)
+    assert files[0].stat().st_mtime_ns == stamp          # reused, not rewritten
+    assert files[1].exists()                             # recomputed
+    assert np.array_equal(first["t_toys"], second["t_toys"])

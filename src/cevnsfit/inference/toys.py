@@ -136,8 +136,26 @@ def lrt_statistic(like: Likelihood, mzp_mev: float, r: float = 1.0, n_grid: int 
             "mzp_mev": mzp, "r": r}
 
 
-def _toy_chunk(spec, seed: int, index: int, n: int, n_grid: int) -> np.ndarray:
-    """One task: ``n`` toys from ``default_rng([seed, index])``; returns (n, 2): t, x_hat."""
+def _toy_chunk(spec, seed: int, index: int, n: int, n_grid: int, out_path=None) -> np.ndarray:
+    """One task: ``n`` toys from ``default_rng([seed, index])``; returns (n, 2): t, x_hat. With
+    ``out_path`` a finished chunk is read back instead of recomputed, and a new one is written
+    there atomically (kill and resume)."""
+    if out_path is not None and out_path.exists():
+        try:
+            done = np.load(out_path)
+            if done.shape == (n, 2):
+                return done
+        except (OSError, ValueError):
+            pass
+    out = _toy_chunk_compute(spec, seed, index, n, n_grid)
+    if out_path is not None:
+        from .scan import _atomic_write
+
+        _atomic_write(out_path, lambda fh: np.save(fh, out))
+    return out
+
+
+def _toy_chunk_compute(spec, seed: int, index: int, n: int, n_grid: int) -> np.ndarray:
     problem = spec.build() if isinstance(spec, ProblemSpec) else spec
     rng = np.random.default_rng([seed, index])
     pred = _Predictions(problem, n_grid)
@@ -157,7 +175,7 @@ def z_from_p(p):
 
 
 def toys(problem, n_toys: int = 200, seed: int = 1, scheduler="synchronous", chunk_size: int = 50,
-         n_grid: int = N_GRID, progress: bool = False, n_workers: int | None = None) -> dict:
+         n_grid: int = N_GRID, progress: bool = False, n_workers: int | None = None, checkpoint=None) -> dict:
     """Calibrate the p-value of the null test of a one-POI problem with toys under the null.
 
     ``problem``: a :class:`~cevnsfit.inference.problem.ProblemSpec` (names travel to the workers)
@@ -172,7 +190,9 @@ def toys(problem, n_toys: int = 200, seed: int = 1, scheduler="synchronous", chu
 
     ``scheduler``: ``"synchronous"``, ``None`` (embedded LocalCluster) or a scheduler address
     (:func:`cevnsfit.inference.scan.run_tasks`); toys run in chunks of ``chunk_size``, chunk k
-    seeded with ``default_rng([seed, k])``.
+    seeded with ``default_rng([seed, k])``. ``checkpoint``: a directory where finished chunks are
+    kept (under a subdirectory named by a hash of the problem, seed and sizes), so a killed run
+    resumes without recomputing them.
     """
     if int(n_toys) < 1 or int(chunk_size) < 1:
         raise ParameterError(f"n_toys and chunk_size must be >= 1, got {n_toys}, {chunk_size}")
@@ -181,7 +201,18 @@ def toys(problem, n_toys: int = 200, seed: int = 1, scheduler="synchronous", chu
     check_toy_support(local.like)
     obs = lrt_statistic_problem(local, n_grid)
     sizes = [min(chunk_size, n_toys - k * chunk_size) for k in range(math.ceil(n_toys / chunk_size))]
-    chunks = run_tasks(_toy_chunk, [(problem, seed, k, n, n_grid) for k, n in enumerate(sizes)],
+    paths = [None] * len(sizes)
+    if checkpoint is not None:
+        import hashlib
+        import json
+        from pathlib import Path
+
+        key = json.dumps({"problem": problem.describe(), "seed": seed, "chunk_size": chunk_size, "n_toys": n_toys,
+                          "n_grid": n_grid}, sort_keys=True, default=str)
+        folder = Path(checkpoint) / hashlib.sha256(key.encode()).hexdigest()[:16]
+        folder.mkdir(parents=True, exist_ok=True)
+        paths = [folder / f"toys_{k:05d}.npy" for k in range(len(sizes))]
+    chunks = run_tasks(_toy_chunk, [(problem, seed, k, n, n_grid, paths[k]) for k, n in enumerate(sizes)],
                        scheduler=scheduler, progress=progress, description="toys", n_workers=n_workers)
     res = np.concatenate(chunks)
     t_toys = res[:, 0]
@@ -200,7 +231,7 @@ def toys(problem, n_toys: int = 200, seed: int = 1, scheduler="synchronous", chu
 def toy_calibration(datasets, mzp_mev: float, r: float = 1.0, n_toys: int = 200, seed: int = 1,
                     scheduler="synchronous", chunk_size: int = 50, mode: str = "paper",
                     options: dict | None = None, n_grid: int = N_GRID, progress: bool = False,
-                    n_workers: int | None = None) -> dict:
+                    n_workers: int | None = None, checkpoint=None) -> dict:
     """The reference analysis's calibration: g_x at fixed (M_Z' [MeV], r) by :func:`toys`.
 
     ``datasets``: names (``"csi2017,cenns10"``) built with ``mode``/``options``, or a
@@ -215,7 +246,7 @@ def toy_calibration(datasets, mzp_mev: float, r: float = 1.0, n_toys: int = 200,
 
         spec = ProblemSpec(tuple(_parse(datasets)), mode, options or {}, REFERENCE_MODEL, ("gx",),
                            {"mzp_mev": mzp, "r": r})
-    res = toys(spec, n_toys, seed, scheduler, chunk_size, n_grid, progress, n_workers)
+    res = toys(spec, n_toys, seed, scheduler, chunk_size, n_grid, progress, n_workers, checkpoint)
     xm = res["x_hat"]
     res.update({"gx_hat": 10.0**xm if np.isfinite(xm) else 0.0, "log10_gx_hat": xm,
                 "log10_gx_hat_toys": res["x_hat_toys"], "mzp_mev": mzp, "r": r})

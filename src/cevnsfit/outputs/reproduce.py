@@ -261,7 +261,7 @@ def reproduce(out_dir, quick: bool = False, mode: str = "paper", scheduler=None,
                               ("CsI 2021 + Ar", "csi2021,cenns10")):
                 for m in MASSES:
                     tc = toy_calibration(ds, m, r=1.0, n_toys=settings.n_toys, seed=seed, scheduler=client,
-                                         progress=progress)
+                                         progress=progress, checkpoint=ckpt / "toys")
                     res["toys"].append({"data": label, "datasets": ds, "mzp_mev": m, "r": 1.0,
                                         "n_toys": settings.n_toys, "seed": seed,
                                         **{k: tc[k] for k in ("t_obs", "p_toys", "p_toys_err", "z_toys", "p_wilks",
