@@ -31,7 +31,7 @@ class _Group(click.Group):
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="cevnsfit")
 def main() -> None:
-    """cevnsfit: light Z' models against COHERENT CEvNS data."""
+    """cevnsfit: new-physics models against CEvNS data (COHERENT CsI and argon, XENONnT solar 8B)."""
 
 
 # Each module adds its commands to `main` on import.
