@@ -95,8 +95,10 @@ class Csi2021PaperLikelihood:
 
     def table(self):
         """The per-bin ln L table of this data set (:func:`cevnsfit.likelihoods.tables.get_table`)."""
-        return get_table("csi2021", {"n": self.n, "n_ac": self.n_ac, "bkg": self.bkg, "bkg_var": self.bkg_var},
-                         {"rho": self.rho, "sigma": self.sigma}, self._logl_bins, self.counts.size)
+        if self.__dict__.get("_table") is None:   # the data are fixed: look the table up once
+            self._table = get_table("csi2021", {"n": self.n, "n_ac": self.n_ac, "bkg": self.bkg, "bkg_var": self.bkg_var},
+                             {"rho": self.rho, "sigma": self.sigma}, self._logl_bins, self.counts.size)
+        return self._table
 
     def logl(self, pred):
         from .paper import _tabulated_logl

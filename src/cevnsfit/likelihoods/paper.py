@@ -89,9 +89,11 @@ class CsiPaperLikelihood:
 
     def table(self):
         """The per-bin ln L table of this data set (:func:`cevnsfit.likelihoods.tables.get_table`)."""
-        return get_table("csi2017", {"n": self.n, "n_ac": self.n_ac},
-                         {"sigma": self.sigma, "background_prior": self.background_prior},
-                         self._logl_bins, self.counts.size)
+        if self.__dict__.get("_table") is None:   # the data are fixed: look the table up once
+            self._table = get_table("csi2017", {"n": self.n, "n_ac": self.n_ac},
+                             {"sigma": self.sigma, "background_prior": self.background_prior},
+                             self._logl_bins, self.counts.size)
+        return self._table
 
     def _logl_bins(self, mu: np.ndarray) -> np.ndarray:
         if self.quadrature == "exact":
@@ -160,8 +162,10 @@ class CennsPaperLikelihood:
 
     def table(self):
         """The per-bin ln L table of this data set (:func:`cevnsfit.likelihoods.tables.get_table`)."""
-        return get_table("cenns10", {"n": self.n, "bkg": self.bkg, "bkg_var": self.bkg_var},
-                         {"signal_sigma": self.signal_sigma}, self._logl_bins, self.n.size)
+        if self.__dict__.get("_table") is None:   # the data are fixed: look the table up once
+            self._table = get_table("cenns10", {"n": self.n, "bkg": self.bkg, "bkg_var": self.bkg_var},
+                             {"signal_sigma": self.signal_sigma}, self._logl_bins, self.n.size)
+        return self._table
 
     def logl(self, pred: np.ndarray) -> np.ndarray:
         return _tabulated_logl(self, pred, self._logl_bins, self.table)

@@ -62,6 +62,9 @@ def check_flavour(flavour: str) -> str:
 
 def check_q2(q2_mev2) -> np.ndarray:
     """Validate spacelike momentum transfers squared Q^2 [MeV^2]: finite and >= 0."""
+    if isinstance(q2_mev2, np.ndarray) and q2_mev2.dtype == float and not q2_mev2.flags.writeable \
+            and getattr(q2_mev2, "base", None) is None:
+        return q2_mev2      # the engine's precomputed, validated nodes (read-only): validated once
     try:
         return check_finite("q2_mev2", q2_mev2, nonnegative=True)
     except ParameterError as err:
@@ -226,7 +229,7 @@ class VectorMediator(Model):
         (the quark part and the propagator are computed once for all flavours)."""
         c = matching_factor(matching)
         q2 = check_q2(q2_mev2)
-        z, n = check_nucleons(nucleus.Z, nucleus.N)
+        z, n = float(nucleus.Z), float(nucleus.N)        # a Nucleus is validated when built
         g_u, g_d = self.quark_couplings(q2)
         quark = (2.0 * z + n) * g_u + (z + 2.0 * n) * g_d
         den = c * G_F * (q2 + self._expand(self.mzp_mev, q2) ** 2)

@@ -44,9 +44,18 @@ class IsotopeBlock:
     colsums: dict = field(default_factory=dict)         # group -> colsum(M_vector) (n_e,)
     other: dict = field(default_factory=dict)           # structure -> {group -> M_s}
 
+    _q2: np.ndarray | None = None
+
     @property
     def q2_mev2(self) -> np.ndarray:
-        return 2.0 * self.nucleus.mass_mev * self.er_mev
+        """Q^2 = 2 m_N E_r at the nodes [MeV^2], computed and validated once, read-only."""
+        if self._q2 is None:
+            q2 = 2.0 * self.nucleus.mass_mev * np.asarray(self.er_mev, dtype=float)
+            if not np.all(np.isfinite(q2)) or np.any(q2 < 0):
+                raise ValueError("recoil nodes must be finite and >= 0")
+            q2.setflags(write=False)
+            self._q2 = q2
+        return self._q2
 
 
 class SpectrumEngine:
