@@ -146,11 +146,7 @@ def exclusion(dataset_sets, mode, model_name, params, mzp, gx, r, paper_sign, po
             plot_exclusions(maps, plot)
     except CevnsfitError as exc:
         fail(exc)
-    if as_json:
-        click.echo(_dump(maps))
-    else:
-        for ds, m in maps.items():
-            click.echo(f"{ds}: {len(m['contours'])} contour line(s) at t = {m['t_threshold']:.3f}")
+    _emit_maps(maps, as_json, lambda ds, m: ds)
 
 
 def _generic_exclusion(dataset_sets, mode, model_name, params, mzp, gx, r, paper_sign, poi, n1, n2, dof, as_json,
@@ -184,9 +180,13 @@ def _generic_exclusion(dataset_sets, mode, model_name, params, mzp, gx, r, paper
             plot_exclusion_generic(maps, plot)
     except CevnsfitError as exc:
         fail(exc)
+    _emit_maps(maps, as_json, lambda ds, m: f"{ds} ({m['model']}, {' x '.join(m['axes'])})")
+
+
+def _emit_maps(maps: dict, as_json: bool, label) -> None:
+    """Print exclusion maps: JSON, or one line per dataset combination."""
     if as_json:
         click.echo(_dump(maps))
-    else:
-        for ds, m in maps.items():
-            click.echo(f"{ds} ({m['model']}, {' x '.join(m['axes'])}): {len(m['contours'])} contour line(s) "
-                       f"at t = {m['t_threshold']:.3f}")
+        return
+    for ds, m in maps.items():
+        click.echo(f"{label(ds, m)}: {len(m['contours'])} contour line(s) at t = {m['t_threshold']:.3f}")
