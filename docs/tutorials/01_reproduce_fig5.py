@@ -19,6 +19,7 @@
 # Run time: about half a minute (most of it builds the CENNS-10 response once).
 
 # %%
+# %matplotlib inline
 import time
 
 import matplotlib.pyplot as plt
@@ -119,7 +120,7 @@ ax.axhline(0.0, color="k", ls="--", lw=0.8, label="SM")
 ax.set_xscale("log")
 ax.set_xlabel("$g_x$")
 ax.set_ylabel(r"$\chi^2 - \chi^2_{\rm SM}$")
-ax.set_ylim(-3, 10)
+ax.set_ylim(-0.5, 8)
 ax.legend()
 ax.set_title("CsI 2020 + CENNS-10 totals, $r = 1$")
 plt.show()

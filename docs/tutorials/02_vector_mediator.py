@@ -14,6 +14,7 @@
 # Run time: about half a minute.
 
 # %%
+# %matplotlib inline
 import time
 
 import matplotlib.pyplot as plt

@@ -15,6 +15,7 @@
 # Run time: a few seconds (CsI 2017 only; the first run on a machine also builds its per-bin tables).
 
 # %%
+# %matplotlib inline
 import time
 
 import matplotlib.pyplot as plt

@@ -11,6 +11,7 @@
 # Run time: about 30 s on 2 cores (cluster start-up, one likelihood build per worker, two scans).
 
 # %%
+# %matplotlib inline
 import logging
 import tempfile
 import time
