@@ -6,7 +6,7 @@ Conversions to and from detector units happen at the edges (loaders, experiments
 
 Sources: PDG 2020 (arXiv:2006.xxxx review "Physical constants" and particle listings),
 CODATA 2018 via :mod:`scipy.constants`, AME2020 atomic masses (Wang et al., Chinese
-Phys. C 45, 030003), and PHYSICS.md section 1 (values the reference analysis uses).
+Phys. C 45, 030003), and arXiv:2103.10196 (values the reference analysis uses; docs: physics, constants).
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import math
 
 from scipy import constants as _sc
 
-#: Fermi constant [MeV^-2] (PDG; PHYSICS.md section 1: 1.1663787e-5 GeV^-2).
+#: Fermi constant [MeV^-2] (PDG: 1.1663787e-5 GeV^-2; docs: physics, constants).
 G_F = 1.1663787e-5 * 1e-6
-#: Low-energy weak mixing angle, MSbar (PHYSICS.md section 1; configurable per call).
+#: Low-energy weak mixing angle, MSbar (PDG; docs: physics, constants; configurable per call).
 SIN2_THETA_W = 0.23857
 #: Fine-structure constant at zero momentum transfer (PDG/CODATA).
 ALPHA_EM = 1.0 / 137.035999
@@ -44,7 +44,7 @@ METRE_IN_INV_MEV = 1e15 / HBARC_MEV_FM
 #: 1 cm^2 in MeV^-2.
 CM2_IN_INV_MEV2 = (1e13 / HBARC_MEV_FM) ** 2
 
-#: Prompt nu_mu energy from pi+ -> mu+ nu_mu at rest [MeV] (PHYSICS.md section 2).
+#: Prompt nu_mu energy from pi+ -> mu+ nu_mu at rest [MeV] (docs: physics/sources).
 E_PROMPT = (M_PI**2 - M_MU**2) / (2.0 * M_PI)
 #: Endpoint of the delayed spectra, m_mu / 2 [MeV].
 E_DELAYED_MAX = M_MU / 2.0

@@ -26,7 +26,7 @@ def check_mode(mode: str) -> str:
 
 
 def n_targets(mass_kg: float, molar_mass_g: float, atoms_per_molecule: int = 1) -> float:
-    """N_T = g m N_A / M_mol (PHYSICS.md section 5)."""
+    """N_T = g m N_A / M_mol (docs: physics/nuclei)."""
     return atoms_per_molecule * mass_kg * 1e3 * N_A / molar_mass_g
 
 

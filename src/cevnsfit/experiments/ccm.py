@@ -1,4 +1,4 @@
-"""Projected Coherent CAPTAIN-Mills (CCM) liquid-argon detector (ANALYSES.md section 1.4).
+"""Projected Coherent CAPTAIN-Mills (CCM) liquid-argon detector (docs: datasets/ccm).
 
 5 t fiducial argon at 20 m from the Lujan target, 0.04 neutrinos per flavour per POT,
 3e22 POT (three years of 5000 h); 25 keVnr threshold, 100 % efficiency, 1 PE/keVnr, no

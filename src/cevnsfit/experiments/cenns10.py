@@ -1,4 +1,4 @@
-"""COHERENT CENNS-10 liquid argon, Analysis A (ANALYSES.md section 1.2).
+"""COHERENT CENNS-10 liquid argon, Analysis A (docs: datasets/cenns10).
 
 24.4 kg of Ar-40 at 27.5 m, 13.8e22 POT, 0.09 neutrinos per flavour per POT;
 Klein-Nystrand form factor with R_n = 4.1 fm. Quenching E_ee = (0.246 + 7.8e-4 E_nr) E_nr

@@ -1,4 +1,4 @@
-"""COHERENT CsI[Na] 2017 (ANALYSES.md section 1.1).
+"""COHERENT CsI[Na] 2017 (docs: datasets/csi2017; arXiv:1708.01294).
 
 14.6 kg CsI at 19.3 m, 1.76e23 POT, 0.08 neutrinos per flavour per POT; Helm form factor
 with R_n = 4.7 fm. n_PE = 1.17 E_r/keVnr (QF 0.0878 x 13.348 PE/keVee); the release's

@@ -1,4 +1,4 @@
-"""COHERENT CsI 2020 totals as used by the reference analysis (ANALYSES.md section 1.3).
+"""COHERENT CsI 2020 totals as used by the reference analysis (docs: datasets/csi2020-totals).
 
 One bin: N_th(theta) = 333 x N_csi(theta) / N_csi(SM), the ratio taken with the CsI 2017
 response over 6-30 PE and all arrival times (0-12 us).

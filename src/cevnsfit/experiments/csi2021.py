@@ -1,4 +1,4 @@
-"""COHERENT CsI[Na] full data set, 2021 release (ANALYSES.md section 1.5).
+"""COHERENT CsI[Na] full data set, 2021 release (docs: datasets/csi2021).
 
 14.6 kg CsI at 19.3 m, 3.198e23 POT (arXiv:2110.07730), Helm form factor R_n = 4.7 fm.
 Quenching: the release's polynomial E_ee(E_nr) (MeV, 4th order); light yield 13.35 PE/keVee;

@@ -1,4 +1,4 @@
-"""CENNS-10 argon cross-check: the release's own template fit (ANALYSES.md section 3).
+"""CENNS-10 argon cross-check: the release's own template fit (docs: datasets/cenns10, the argon cross-check).
 
 The CENNS-10 Analysis A data (12 x 8 x 10 bins in energy, F90, t_trig) are fitted with one
 global normalisation per component k in (CEvNS, SS, prompt BRN, delayed BRN),
@@ -204,7 +204,7 @@ def fit_model(model: CrosscheckModel, counts, aux=None, minos: bool = True,
 
 def argon_crosscheck(mode: str = "paper", shape_systematics: bool = False,
                      cevns_template: str = "release") -> dict:
-    """Fit the CENNS-10 Analysis A data as COHERENT did (ANALYSES.md section 3).
+    """Fit the CENNS-10 Analysis A data as COHERENT did (docs: datasets/cenns10, the argon cross-check).
 
     Minimises, over N = (N_cevns, N_ss, N_prompt, N_delayed) and shape nuisances alpha,
 

@@ -142,7 +142,7 @@ CHI2_LOG10_GX_SCAN.flags.writeable = False
 
 def chi2_totals(mzp_mev: float, r: float = 1.0, normalisation: str = "published",
                 log10_gx_scan=CHI2_LOG10_GX_SCAN, matching: str | None = None) -> dict:
-    """Chi-square of the CsI 2020 and argon totals against g_x (ANALYSES.md section 2) with every
+    """Chi-square of the CsI 2020 and argon totals against g_x (docs: datasets/csi2020-totals) with every
     local minimum located and refined; ``normalisation`` of the argon prediction: ``published``
     (128 N_Ar(theta)/N_Ar(SM)) or ``computed`` (our N_Ar(theta))."""
     like = likelihood("csi2020_totals,cenns10_totals", matching=matching,

@@ -1,4 +1,4 @@
-"""Bayesian estimation of the L_mu - L_tau coupling with nested sampling (ANALYSES.md section 3).
+"""Bayesian estimation of the L_mu - L_tau coupling with nested sampling (docs: statistics).
 
 Priors (reference analysis, arXiv:2103.10196, Sec. IV): log-uniform,
 
@@ -39,7 +39,7 @@ from scipy import optimize, special
 from ..errors import ParameterError, UnknownNameError, check_finite
 from .regions import MASS_68, MASS_95, credible_regions_2d, density_level, region_polylines, shortest_interval
 
-#: Prior box of the sampled variables (ANALYSES.md section 3).
+#: Prior box of the sampled variables (docs: statistics; arXiv:2103.10196).
 PRIOR_LOG10_GX = (-4.0, -1.0)
 PRIOR_LOG10_MZP = (0.5, 3.0)
 SAMPLERS = ("ultranest", "dynesty")
@@ -277,7 +277,7 @@ def posterior_1d(like, mzp_mev: float, r: float = 1.0, sampler: str = "ultranest
 
         p(x | D) = L(D | M_Z', g_x = 10^x, r) pi(x) / Z,   pi = U(-4, -1),   Z = Int L pi dx
 
-    (ANALYSES.md section 3; the reference analysis's Table II used MultiNest with these priors).
+    (docs: statistics; the reference analysis's Table II used MultiNest with these priors).
 
     Returns a dict with ``gx_mle`` (maximum of L over g_x in the prior range: the best sampled
     point refined by a bounded Brent search on log10 g_x), ``gx_68`` = [low, high], the

@@ -1,4 +1,4 @@
-"""Resumable grid scans as Dask tasks (ANALYSES.md section 3: exclusions on a 2D grid).
+"""Resumable grid scans as Dask tasks (docs: statistics, exclusions on a 2D grid).
 
 :func:`grid_scan` evaluates a vectorised, picklable ``evaluator(points) -> values`` over the
 outer product of named 1D axes. The flattened grid (C order, first axis slowest) is cut into

@@ -1,4 +1,4 @@
-"""Toy-Monte-Carlo calibration of the significance of the MLE over the SM (ANALYSES.md section 3).
+"""Toy-Monte-Carlo calibration of the significance of the MLE over the SM (docs: statistics).
 
 At fixed (M_Z', r) the test statistic is
 
@@ -7,7 +7,7 @@ At fixed (M_Z', r) the test statistic is
 maximised on a grid of log10 g_x in [-4, -1] (prior range) refined by a bounded Brent search
 (:func:`cevnsfit.inference.sampling.refine_max`); g_x >= 0 and the SM (g_x = 0) is the
 boundary. Wilks' theorem would give t ~ chi2_1 (p_wilks, Z = Phi^-1(1 - p/2) as in
-ANALYSES.md section 3); with the parameter on the boundary Chernoff's theorem gives instead
+docs: statistics); with the parameter on the boundary Chernoff's theorem gives instead
 the mixture (1/2) delta(0) + (1/2) chi2_1 (p_wilks_half), and for an effect ~ g_x^2 with a
 finite range neither need hold. The toys measure the distribution of t under the SM.
 
@@ -166,7 +166,7 @@ def _toy_chunk_compute(spec, seed: int, index: int, n: int, n_grid: int) -> np.n
 
 
 def z_from_p(p):
-    """Z = Phi^-1(1 - p/2) (ANALYSES.md section 3).
+    """Z = Phi^-1(1 - p/2) (docs: statistics).
 
     >>> round(float(z_from_p(0.0455)), 3)
     2.0

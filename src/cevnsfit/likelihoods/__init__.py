@@ -1,4 +1,4 @@
-"""Likelihoods of CEvNS data for vector-mediator models (ANALYSES.md section 2).
+"""Likelihoods of CEvNS data for vector-mediator models (docs: datasets; docs: statistics).
 
 >>> import cevnsfit
 >>> like = cevnsfit.likelihood(["csi2017", "cenns10"])       # doctest: +SKIP

@@ -1,4 +1,4 @@
-"""Likelihoods of the full COHERENT CsI 2021 data set (ANALYSES.md section 1.5).
+"""Likelihoods of the full COHERENT CsI 2021 data set (docs: datasets/csi2021).
 
 Bins: the ``csi2021`` experiment's 5-PE x 0.5-us grid (0-60 PE, 0-6 us). Components per bin:
 CEvNS N_b(theta), steady state (SS) measured by the anti-coincidence (AC) window, beam-related

@@ -19,7 +19,7 @@ from ..experiments import cenns10 as ar_experiment
 from ..experiments import get_experiment
 from .paper import AsimovPoisson, CennsPaperLikelihood, CsiPaperLikelihood, TotalsChi2
 
-#: Argon totals used by the chi-square of totals (ANALYSES.md section 2).
+#: Argon totals used by the chi-square of totals (docs: datasets/csi2020-totals).
 _BF = {k: published.pair(f"cenns10_best_fit_{k}") for k in ("cevns", "ss", "prompt_brn", "delayed_brn")}
 AR_TOTALS = {"observed": _BF["cevns"][0],
              "var_obs": sum(_BF[k][1] ** 2 for k in ("cevns", "prompt_brn", "ss", "delayed_brn")),
@@ -126,7 +126,7 @@ def _csi2020_totals(mode, matching, **opt):
 
 def _cenns10_totals(mode, matching, normalisation: str = "published", **opt):
     """Argon totals for the chi-square: N_th,Ar = 128 N_Ar(theta)/N_Ar(SM) (``published``) or
-    our computed N_Ar(theta) (``computed``); ANALYSES.md 1.3 asks for both. In ``full`` mode the
+    our computed N_Ar(theta) (``computed``); docs: datasets/csi2020-totals shows both. In ``full`` mode the
     experiment's SM total is the release's 128, so the two nearly coincide."""
     if normalisation not in ("published", "computed"):
         raise UnknownNameError(f"normalisation must be 'published' or 'computed', got {normalisation!r}")

@@ -1,4 +1,4 @@
-"""`full`-mode likelihoods (ANALYSES.md section 2, last paragraph): one set of nuisance parameters
+"""`full`-mode likelihoods (docs: statistics; docs: datasets): one set of nuisance parameters
 shared by all bins of an experiment, profiled per parameter point with iminuit (MIGRAD).
 
 Importing this module registers builders in :data:`cevnsfit.likelihoods.datasets.FULL_BUILDERS`
@@ -305,7 +305,7 @@ class CennsFullLikelihood(_ProfiledTerm):
     profiled over the four normalisations a_k and the release's five +-1 sigma shape
     variations alpha_j. Backgrounds: release templates at unit sum p_k times the release
     central-value totals T_k (SS 3152, prompt BRN 497, delayed BRN 33) with s_k = 25/3152,
-    0.30, 1.00 (as in the argon cross-check, ANALYSES.md section 3); CEvNS: the model prediction
+    0.30, 1.00 (as in the argon cross-check, docs: datasets/cenns10); CEvNS: the model prediction
     S(theta) with s_1 = 0.13 (prediction uncertainty; ``cevns_sigma=None`` removes the
     constraint, as in the cross-check). Shape morphs (:mod:`cevnsfit.likelihoods.morph`):
 

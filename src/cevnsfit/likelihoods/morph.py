@@ -38,7 +38,7 @@ COMPONENTS = ("cevns", "ss", "prompt_brn", "delayed_brn")
 TEMPLATE_KEYS = {"cevns": "cevns_template", "ss": "ss", "prompt_brn": "prompt_brn",
                  "delayed_brn": "delayed_brn"}
 #: Gaussian-constraint widths of the CENNS-10 backgrounds relative to the release central value
-#: (ANALYSES.md section 3). The SS width is absolute (25 events, companion Table 2;
+#: (docs: datasets/cenns10, the argon cross-check). The SS width is absolute (25 events, companion Table 2;
 #: = sqrt(15762)/5 from the off-beam count).
 RELATIVE_WIDTHS = {"prompt_brn": 0.30, "delayed_brn": 1.00}
 #: CENNS-10 shape nuisances: component, +1 sigma template key, -1 sigma template key (None:

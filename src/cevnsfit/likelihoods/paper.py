@@ -1,4 +1,4 @@
-"""`paper`-mode likelihoods of the reference analysis (ANALYSES.md section 2).
+"""`paper`-mode likelihoods of the reference analysis (docs: datasets; arXiv:2103.10196).
 
 Each class turns a binned prediction (shape ``points + experiment.shape``) into ln L
 (shape ``points``), with a fixed additive convention: ln L includes every normalisation
@@ -39,7 +39,7 @@ def _tabulated_logl(term, pred: np.ndarray, per_bin, table) -> np.ndarray:
 
 
 class CsiPaperLikelihood:
-    """CsI 2017, per bin b (reference analysis; ANALYSES.md section 2):
+    """CsI 2017, per bin b (reference analysis; docs: datasets/csi2017, likelihood):
 
         L_b = Int da N(a; 0, sigma) Int dB P(n_b; (1 + a) N_b(theta) + B) P(n_b^AC; B)
 
@@ -133,7 +133,7 @@ class CsiPaperLikelihood:
 
 
 class CennsPaperLikelihood:
-    """CENNS-10, per bin b (ANALYSES.md section 2):
+    """CENNS-10, per bin b (docs: datasets/cenns10, likelihood):
 
         L_b = Int prod_i da_i N(a_i; 0, s_i) P(n_b; (1 + a_1) N_b + (1 + a_2) SS_b + (1 + a_3) pBRN_b + (1 + a_4) dBRN_b).
 
@@ -204,7 +204,7 @@ class CennsPaperLikelihood:
 
 
 class TotalsChi2:
-    """Chi-square of a total count with one Gaussian-constrained normalisation (ANALYSES.md 2):
+    """Chi-square of a total count with one Gaussian-constrained normalisation (docs: datasets/csi2020-totals):
 
         chi2 = min_a [ (O - (1 + a) N)^2 / s_obs^2 + (a / s_a)^2 ] = (O - N)^2 / (s_obs^2 + s_a^2 N^2),
 

@@ -1,5 +1,5 @@
 """Statistical building blocks: log-Poisson, Gauss-Hermite rules, the negative binomial of
-a Poisson count whose mean was measured by another Poisson count (ANALYSES.md section 2)."""
+a Poisson count whose mean was measured by another Poisson count (docs: datasets/csi2017, likelihood)."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def gauss_hermite_normal(n: int) -> tuple[np.ndarray, np.ndarray]:
 
 def log_negbin_half(k, n_ac) -> np.ndarray:
     """ln NB(k; n_AC + 1, 1/2): the flat-prior Gamma(n_AC + 1, 1) posterior of a background mean
-    measured as n_AC counts, folded with a Poisson count k (ANALYSES.md section 2); equal
+    measured as n_AC counts, folded with a Poisson count k (docs: datasets/csi2017, likelihood); equal
     windows and a flat prior in :func:`log_negbin`.
 
     >>> from scipy import stats

@@ -27,10 +27,10 @@ from cevnsfit.errors import ParameterError, UnknownNameError, check_finite, chec
 
 #: Neutrino flavours a model answers for. Antineutrinos use the coupling of the neutrino
 #: of the same flavour: the sign flip of the neutrino current multiplies the SM and the
-#: Z' amplitudes alike (PHYSICS.md section 4).
+#: Z' amplitudes alike (docs: physics/cross-section, antineutrinos).
 FLAVOURS = ("nue", "numu", "nutau")
 
-#: Factor c in the denominator c G_F (Q^2 + M_Z'^2) of Q_V^BSM (PHYSICS.md section 4).
+#: Factor c in the denominator c G_F (Q^2 + M_Z'^2) of Q_V^BSM (docs: physics/conventions, matching factor).
 #: "paper": 2 sqrt(2), as written in the reference analysis (arXiv:2103.10196);
 #: "full": sqrt(2), the tree-level matching derived in :meth:`VectorMediator.delta_qv`.
 MATCHING = {"paper": 2.0 * math.sqrt(2.0), "full": math.sqrt(2.0)}
@@ -255,7 +255,7 @@ class VectorMediator(Model):
         """
 
     def delta_qv(self, flavour: str, Z, N, q2_mev2, matching: str = "paper") -> np.ndarray:
-        r"""BSM shift of the CEvNS weak charge, Q_V^BSM (PHYSICS.md section 4).
+        r"""BSM shift of the CEvNS weak charge, Q_V^BSM (docs: physics/models, physics/conventions).
 
         .. math::
 
@@ -264,9 +264,9 @@ class VectorMediator(Model):
 
         for a nucleus with Z protons and N neutrons (2Z+N up and Z+2N down valence
         quarks), Q^2 = ``q2_mev2`` > 0 the spacelike momentum transfer squared [MeV^2].
-        It is added to Q_V^SM = (2Z+N) g_V^u + (Z+2N) g_V^d of PHYSICS.md section 3.
+        It is added to Q_V^SM = (2Z+N) g_V^u + (Z+2N) g_V^d of docs: physics/cross-section.
 
-        Matching (the factor c, :data:`MATCHING`). The SM neutral current of section 3 is
+        Matching (the factor c, :data:`MATCHING`). The SM neutral current of docs: physics/cross-section is
 
             L_SM = -(G_F/sqrt2) [nubar g^mu (1-g5) nu] g_V^q [qbar g_mu q]
                  = -sqrt2 G_F g_V^q [nubar g^mu P_L nu][qbar g_mu q]      (1-g5 = 2 P_L).

@@ -1,6 +1,6 @@
 r"""Muon g-2: one-loop Z' contribution and the g_x band favoured by a discrepancy.
 
-PHYSICS.md section 4 ("Muon g-2"). A vector coupling g_x to the muon gives
+docs: physics/g2. A vector coupling g_x to the muon gives
 
 .. math::
 
@@ -90,7 +90,7 @@ def _loop_function(rho: np.ndarray) -> np.ndarray:
 
 
 def delta_amu(mzp_mev, gx) -> np.ndarray:
-    r"""One-loop Z' contribution to the muon anomalous magnetic moment (section 4).
+    r"""One-loop Z' contribution to the muon anomalous magnetic moment (docs: physics/g2).
 
     Delta a_mu = (g_x^2/(4 pi^2)) Int_0^1 m_mu^2 x^2 (1-x)/(x^2 m_mu^2 + (1-x) M^2) dx,
     evaluated with a fixed mapped Gauss-Legendre rule (no adaptive quadrature).

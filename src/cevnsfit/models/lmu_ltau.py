@@ -1,4 +1,4 @@
-r"""Gauged U(1)_{L_mu - L_tau} Z' with loop-induced kinetic mixing (PHYSICS.md section 4).
+r"""Gauged U(1)_{L_mu - L_tau} Z' with loop-induced kinetic mixing (docs: physics/models).
 
 The Z' couples to nu_mu with +g_x, to nu_tau with -g_x, not to nu_e, and reaches quarks
 only through the one-loop kinetic mixing eps(Q^2) with the photon (mu and tau loops, plus
@@ -94,7 +94,7 @@ def _k_printed(s: np.ndarray) -> np.ndarray:
 
 
 def lepton_loop_integral(q2_mev2, paper_sign: bool = False) -> np.ndarray:
-    r"""The mu/tau loop integral I(Q^2) of eps (PHYSICS.md section 4), in closed form.
+    r"""The mu/tau loop integral I(Q^2) of eps (docs: physics/conventions, kinetic mixing in closed form).
 
     Physical (spacelike) sign, the default:
 
@@ -163,7 +163,7 @@ def _kinetic_mixing(loop: np.ndarray, gx: np.ndarray, r: np.ndarray) -> np.ndarr
 
 
 def kinetic_mixing(q2_mev2, gx, r=1.0, paper_sign: bool = False) -> np.ndarray:
-    r"""One-loop kinetic mixing eps(Q^2) of the L_mu - L_tau Z' (PHYSICS.md section 4).
+    r"""One-loop kinetic mixing eps(Q^2) of the L_mu - L_tau Z' (docs: physics/models; arXiv:2103.10196).
 
     .. math::
 
@@ -190,7 +190,7 @@ def kinetic_mixing(q2_mev2, gx, r=1.0, paper_sign: bool = False) -> np.ndarray:
 
 
 class LmuLtau(VectorMediator):
-    r"""U(1)_{L_mu - L_tau} Z' of mass ``mzp_mev`` [MeV] and coupling ``gx`` (section 4).
+    r"""U(1)_{L_mu - L_tau} Z' of mass ``mzp_mev`` [MeV] and coupling ``gx`` (docs: physics/models).
 
     Neutrino couplings g_x Q_X: +g_x (nu_mu), -g_x (nu_tau), 0 (nu_e). Quark couplings
     through kinetic mixing only: g_q = eps(Q^2) e Q_em^q (:func:`kinetic_mixing`), so for

@@ -1,7 +1,7 @@
 """SM inputs as parameters: the weak mixing angle and the neutron radii (docs: models).
 
 Both act through the SM structures: s_W^2 shifts every flavour's vector charge,
-Q_V^SM(s) - Q_V^SM(s_0) = Z (-2 (s - s_0)) (PHYSICS.md's Q_V = Z g_p + N g_n with
+Q_V^SM(s) - Q_V^SM(s_0) = Z (-2 (s - s_0)) (the Q_V = Z g_p + N g_n of docs: physics/cross-section, with
 g_p = 1/2 - 2 s_W^2), and a neutron radius R_n rescales the weak form factor,
 F_w(q; R_n)^2 / F_w(q; R_n0)^2, in the parameterisation (Helm or Klein-Nystrand) the
 experiment uses for that nucleus. Both combine with any other model (``"lmu-ltau+neutron-radius"``),
@@ -39,7 +39,7 @@ class WeakMixing(Model):
         q2 = check_q2(q2_mev2)
         s0 = SIN2_THETA_W if sin2_theta_w is None else sin2_theta_w
         s = self._expand(self.values["s2w"], q2)
-        # Q_V^SM(s) - Q_V^SM(s0) = -2 Z (s - s0) (PHYSICS.md section 3 normalisation)
+        # Q_V^SM(s) - Q_V^SM(s0) = -2 Z (s - s0) (docs: physics/cross-section normalisation)
         shift = np.asarray(qv_sm(nucleus.Z, nucleus.N, s) - qv_sm(nucleus.Z, nucleus.N, s0))  # type: ignore[arg-type]
         if not np.any(shift):
             return Couplings()

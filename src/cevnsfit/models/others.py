@@ -1,7 +1,7 @@
 """Other vector mediators: the B-L gauge boson and a flavour-universal vector.
 
 Both couple at tree level to neutrinos and quarks; Q_V^BSM follows from
-:meth:`~cevnsfit.models.base.VectorMediator.delta_qv` (PHYSICS.md section 4, with the
+:meth:`~cevnsfit.models.base.VectorMediator.delta_qv` (docs: physics/models and physics/conventions, with the
 same matching options). Their couplings do not depend on Q^2.
 """
 
@@ -118,7 +118,7 @@ class UniversalVector(VectorMediator):
 
 
 class GeneralVector(VectorMediator):
-    """A vector mediator of mass ``mzp_mev`` [MeV] with free couplings (MODELS.md section 2):
+    """A vector mediator of mass ``mzp_mev`` [MeV] with free couplings (docs: physics/models):
     ``g_nue``, ``g_numu``, ``g_nutau`` to left-handed neutrinos of each flavour and ``g_u``,
     ``g_d`` to quarks (vector), constant in Q^2. For a nucleus
 

@@ -1,4 +1,4 @@
-"""One command for the whole analysis of arXiv:2103.10196 (ANALYSES.md section 4), from the raw
+"""One command for the whole analysis of arXiv:2103.10196 (docs: gallery), from the raw
 public data: figures (PDF and PNG), machine-readable results (``results.json``, units in the
 metadata) and a report (``report.md`` and ``report.html``) that sets each number beside its
 published counterpart where one exists.

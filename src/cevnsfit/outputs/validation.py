@@ -24,7 +24,7 @@ def _row(name: str, ours: float, published: float, tolerance: float, note: str =
 
 
 def prediction_checks() -> list[dict]:
-    """SM predictions against the collaborations' numbers (ANALYSES.md section 1)."""
+    """SM predictions against the collaborations' numbers (docs: datasets, validation)."""
     rows = []
     csi = get_experiment("csi2017", "paper", pe_window=(6, 30), t_window_us=(0.0, 12.0))
     rec = published.get("coherent_csi2017_sm_events")

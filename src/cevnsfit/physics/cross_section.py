@@ -1,12 +1,12 @@
 """CEvNS cross sections: the SM and the interaction structures (docs: physics, cross section).
 
-Standard Model (PHYSICS.md section 3):
+Standard Model (docs: physics/cross-section):
 
     dsigma/dE_r = G_F^2 m_N / (2 pi) Q_V^2 [1 - m_N E_r/E^2 + (1 - E_r/E)^2] F(q)^2,
 
 zero beyond the kinematic endpoint E_r = 2E^2/(m_N + 2E).
 
-Interaction structures (MODELS.md section 1): every model's cross section is a sum over
+Interaction structures (docs: physics/cross-section, interaction structures): every model's cross section is a sum over
 structures s of C_s(theta; q^2) b_s(E, E_r) F_s(q)^2, with a fixed kinematic bracket b_s
 (:func:`structure_bracket`) and a coefficient C_s that depends on E_r only through q^2:
 
@@ -18,7 +18,7 @@ scalar    m^2 E_r / (4 pi E^2)                          weak           no (adds)
 magnetic  pi alpha^2 / m_e^2 (1/E_r - 1/E)              charge         no (adds)
 ========= ============================================ ============== ============
 
-References: vector, Freedman PRD 9 (1974) 1389 in the normalisation of PHYSICS.md 3;
+References: vector, Freedman PRD 9 (1974) 1389 in the normalisation of docs: physics/cross-section;
 scalar, Dent et al., PRD 96 (2017) 095007 (arXiv:1701.07443) with C_scalar =
 Q_S^2/(q^2 + m_S^2)^2; magnetic moment, Vogel & Engel, PRD 39 (1989) 3378 with
 C_magnetic = (mu_nu/mu_B)^2 Z^2 (the E_r/(4E^2) term some authors add inside the

@@ -29,7 +29,7 @@ GROUP_FLAVOUR = {"numu_prompt": "numu", "nue": "nue", "numubar": "numu"}
 #: Which arrival-time group each flavour group follows.
 GROUP_TIMING = {"numu_prompt": "prompt", "nue": "delayed", "numubar": "delayed"}
 
-# Normalised spectra f(E) = sum_n c_n E^n on (0, m_mu/2) (PHYSICS.md section 2):
+# Normalised spectra f(E) = sum_n c_n E^n on (0, m_mu/2) (docs: physics/sources):
 #   anti-nu_mu: 64 E^2/m^3 (3/4 - E/m);  nu_e: 192 E^2/m^3 (1/2 - E/m).
 DELAYED_POLY = {
     "numubar": {2: 64.0 * 0.75 / M_MU**3, 3: -64.0 / M_MU**4},
@@ -74,7 +74,7 @@ class Source(abc.ABC):
         for the ``nucleus`` (a :class:`~cevnsfit.physics.nucleus.Nucleus`)."""
 
 
-#: Flux groups of the stopped-pion source (PHYSICS.md section 2).
+#: Flux groups of the stopped-pion source (docs: physics/sources).
 STOPPED_PION_GROUPS = (
     FluxGroup("numu_prompt", "numu", False, "prompt"),
     FluxGroup("nue", "nue", False, "delayed"),

@@ -1,4 +1,4 @@
-"""Target nuclei and nuclear form factors (PHYSICS.md sections 1 and 3)."""
+"""Target nuclei and nuclear form factors (docs: physics/nuclei)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 from ..constants import AMU_MEV, HBARC_MEV_FM, ISOTOPES, M_E, PROTON_CHARGE_RADIUS_FM
 from ..errors import ParameterError, UnknownNameError, check_finite
 
-#: Helm skin thickness s [fm] and Klein-Nystrand Yukawa range a_k [fm] (PHYSICS.md 3).
+#: Helm skin thickness s [fm] and Klein-Nystrand Yukawa range a_k [fm] (docs: physics/nuclei).
 HELM_S_FM = 0.9
 KN_A_FM = 0.7
 
@@ -34,7 +34,7 @@ def _three_j1_over_x(x: np.ndarray) -> np.ndarray:
 def helm(q_mev, rn_fm: float, s_fm: float = HELM_S_FM) -> np.ndarray:
     """Helm form factor F(q) = 3 j1(q R0)/(q R0) exp(-q^2 s^2/2), R_n^2 = 3/5 R0^2 + 3 s^2.
 
-    PHYSICS.md section 3. ``q_mev`` is the momentum transfer in MeV.
+    Helm, Phys. Rev. 104 (1956) 1466; docs: physics/nuclei. ``q_mev`` is the momentum transfer in MeV.
 
     >>> float(helm(0.0, 4.7))
     1.0
@@ -49,7 +49,7 @@ def helm(q_mev, rn_fm: float, s_fm: float = HELM_S_FM) -> np.ndarray:
 def klein_nystrand(q_mev, rn_fm: float, a_fm: float = KN_A_FM) -> np.ndarray:
     """Klein-Nystrand form factor F(q) = 3 j1(q R0)/(q R0) / (1 + q^2 a_k^2), R_n^2 = 3/5 R0^2 + 6 a_k^2.
 
-    PHYSICS.md section 3.
+    Klein & Nystrand, Phys. Rev. C 60 (1999) 014903; docs: physics/nuclei.
 
     >>> float(klein_nystrand(0.0, 4.1))
     1.0
@@ -65,7 +65,7 @@ def klein_nystrand(q_mev, rn_fm: float, a_fm: float = KN_A_FM) -> np.ndarray:
 class Nucleus:
     """A target isotope: charge, neutron number, mass and the form factor it uses.
 
-    The nuclear mass is the atomic mass minus Z electron masses (PHYSICS.md section 1).
+    The nuclear mass is the atomic mass minus Z electron masses (docs: physics/nuclei).
 
     >>> cs = Nucleus.from_table("Cs133", rn_fm=4.7, form_factor="helm")
     >>> cs.Z, cs.N, round(cs.mass_mev / 1000, 2)

@@ -1,7 +1,7 @@
 """Binned predictions from precomputed kernels: the hot path of the project.
 
 For isotope k, flux group g and interaction structure s (docs: physics, the rate engine;
-MODELS.md section 1) the binned observed-energy spectrum is
+physics/cross-section) the binned observed-energy spectrum is
 
     S_g[e] = sum_k sum_s sum_i C_{s,k,f(g)}(q_i^2; theta) M_{s,g,k}[i, e],
     M_{s,g,k}[i, e] = w_i K_{s,g,k}(E_i) F_s(E_i)^2 R_k[i, e],

@@ -1,4 +1,4 @@
-"""Theta-independent rate kernels K_f,k(E_r), PHYSICS.md section 5.
+"""Theta-independent rate kernels K_f,k(E_r) (docs: physics/rates).
 
 dN_f,k/dE_r = Q_V,f,k(E_r; theta)^2 F_k(E_r)^2 K_f,k(E_r), with
 
@@ -48,8 +48,8 @@ def kernel(group: str, er_mev, nucleus: Nucleus, source, n_targets: float,
     """K_{g,s}(E_r) F_s(E_r)^2 in events per MeV of recoil per unit coefficient C_s.
 
     Multiply by C_s (Q_V^2 for the vector structure) to get dN/dE_r. For any
-    :class:`~cevnsfit.physics.flux.Source` this is N_T B_{g,s}(E_r) F_s^2 (MODELS.md section 1,
-    docs: physics); the stopped-pion vector kernel keeps its original arithmetic so that the SM
+    :class:`~cevnsfit.physics.flux.Source` this is N_T B_{g,s}(E_r) F_s^2 (docs: physics/rates and
+    physics/cross-section, interaction structures); the stopped-pion vector kernel keeps its original arithmetic so that the SM
     stays bit for bit what it was.
     """
     check_structure(structure)

@@ -1,4 +1,4 @@
-"""Recoil quadrature grids and detector energy-response matrices (PHYSICS.md section 5).
+"""Recoil quadrature grids and detector energy-response matrices (docs: physics/rates).
 
 A response matrix R[i, e] gives, for a recoil at node i, the probability (times
 efficiency) of landing in observed energy bin e. It is built once per experiment; a model
