@@ -17,7 +17,7 @@ Modes:
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+from scipy import signal, stats
 
 from .. import published
 from ..constants import ISOTOPES, SIN2_THETA_W, TAU_MU_US, TAU_PI_US
@@ -77,8 +77,10 @@ def arrival_time_shapes(t_edges_us) -> dict[str, np.ndarray]:
     tau = np.arange(0.0, 30.0, dt)
     pion = np.exp(-tau / TAU_PI_US) / TAU_PI_US
     muon = np.exp(-tau / TAU_MU_US) / TAU_MU_US
-    prompt = np.convolve(trace, pion)[: t.size] * dt
-    delayed = np.convolve(prompt, muon)[: t.size] * dt
+    # FFT convolution: the direct sum on these 3e4-point grids costs ~10 s, the FFT ~10 ms, and
+    # they agree to ~1e-12 of the peak
+    prompt = signal.fftconvolve(trace, pion)[: t.size] * dt
+    delayed = signal.fftconvolve(prompt, muon)[: t.size] * dt
     out = {}
     for name, dens in (("prompt", prompt), ("delayed", delayed)):
         cdf = np.concatenate([[0.0], np.cumsum(dens) * dt])
