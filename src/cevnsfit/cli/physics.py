@@ -42,7 +42,16 @@ def predict(experiment, mode, model_name, params, mzp, gx, r, paper_sign, as_jso
     if as_json:
         click.echo(json.dumps(summary))
         return
-    click.echo(f"{summary['experiment']} ({summary['mode']}): {summary['total']:.2f} events")
+    axes = summary["bins"]["axes"]
+    window = ", ".join(f"{ax['name']} {ax['edges'][0]:g}-{ax['edges'][-1]:g} {ax['unit']}".rstrip() for ax in axes)
+    if "per_run" in summary:
+        runs = ", ".join(f"{r} {v:.2f}" for r, v in summary["per_run"].items())
+        click.echo(f"{summary['experiment']} ({summary['mode']}): {summary['total']:.2f} events in the selected runs "
+                   f"at nominal nuisances ({runs}); {window}")
+        click.echo("  per flux group, events per (t y) in the window:")
+    else:
+        click.echo(f"{summary['experiment']} ({summary['mode']}): {summary['total']:.2f} events in {window}")
+        click.echo("  per flux group:")
     for g, v in summary["by_flavour"].items():
         click.echo(f"  {g:12s} {v:10.2f}")
     if "sm_total" in summary:
