@@ -150,5 +150,8 @@ def test_neyman_2d_resumes_and_is_chunking_independent(tmp_path):
     for key in ("t", "t_critical"):
         assert np.array_equal(np.asarray(a[key]), np.asarray(b[key]))
         assert np.array_equal(np.asarray(a[key]), np.asarray(c[key]))
-    tc = np.asarray(a["construction"]["t_critical"])
-    assert np.all(np.isfinite(tc)) and np.all(tc >= 0)
+    con = a["construction"]
+    tc, done = np.asarray(con["t_critical"]), np.asarray(con["constructed"])
+    assert done.any() and np.all(np.isfinite(tc[done])) and np.all(tc[done] >= 0)
+    # points left out are those with t_obs above t_skip, and they count as excluded
+    assert np.all(np.asarray(con["t_obs"])[~done] > con["t_skip"]) and np.all(np.asarray(con["excluded"])[~done])

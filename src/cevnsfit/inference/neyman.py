@@ -56,6 +56,8 @@ N_1D = 41
 N_2D = (13, 16)
 #: Default toys per grid point.
 N_TOYS = 50
+#: Points whose observed t exceeds this are excluded without toys (see :func:`neyman_belt`).
+T_SKIP = 50.0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -150,9 +152,11 @@ class _Grid:
 
     def logl_data(self, terms) -> tuple[np.ndarray, float]:
         """ln L on the grid and at the null for the data held by ``terms`` (term objects)."""
-        ll = sum(np.asarray(t.logl(p), dtype=float).reshape(self.n) for t, p in zip(terms, self.preds))
-        ll0 = float(sum(np.asarray(t.logl(p), dtype=float).ravel()[0] for t, p in zip(terms, self.null)))
-        return ll, ll0
+        with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+            ll = sum(np.asarray(t.logl(p), dtype=float).reshape(self.n) for t, p in zip(terms, self.preds))
+            ll0 = float(sum(np.asarray(t.logl(p), dtype=float).ravel()[0] for t, p in zip(terms, self.null)))
+        # a point whose ln L is not finite (overflow far outside the data's reach) cannot be the maximum
+        return np.where(np.isnan(ll), -np.inf, ll), (ll0 if np.isfinite(ll0) else -np.inf)
 
     def toy_t(self, k: int, rng: np.random.Generator, include_null: bool) -> float:
         """t(theta_k) of one toy generated at grid point k."""
@@ -274,7 +278,7 @@ def _axes(problem: Problem, axes, n) -> list[np.ndarray]:
 def neyman_belt(problem, axes=None, n=None, cl: float = 0.6827, n_toys: int = N_TOYS, seed: int = 1,
                 scheduler=None, chunk_size: int | None = None, out_dir=None, progress: bool = False,
                 n_workers: int | None = None, include_null: bool = True, overwrite: bool = False,
-                keep_toys: bool = False, construct_at=None) -> dict:
+                keep_toys: bool = False, construct_at=None, t_skip: float | None = T_SKIP) -> dict:
     """The Neyman construction on a grid of the POIs (1 or 2) of ``problem`` (a
     :class:`Problem`, or a :class:`ProblemSpec` for a distributed scheduler); see the module doc.
 
@@ -283,7 +287,13 @@ def neyman_belt(problem, axes=None, n=None, cl: float = 0.6827, n_toys: int = N_
     t >= t_obs), ``excluded`` (t_obs > t_critical), all of shape ``tuple(len(a) for a in axes)``,
     ``logl`` (observed), ``logl_null``, ``t_null``, and the settings. ``construct_at``: flat
     (C-order) indices of the grid points where toys are run (default: all; elsewhere t_critical
-    is NaN); the maximum of t is always over the whole grid.
+    is NaN); the maximum of t is always over the whole grid. ``t_skip``: points whose observed
+    t exceeds it are not constructed (default 50: excluded whatever the toys say, as long as
+    their critical value stays far below; the largest constructed critical value is returned as
+    ``t_critical_max`` to show it does) -- their pseudo-data would also be absurd (10^6 counts a
+    bin for the largest couplings). Unconstructed points get ``t_critical`` NaN and
+    ``excluded`` True when t_obs > t_skip; ``t_critical_filled`` has the nearest constructed
+    value everywhere (for interpolation).
     """
     if not 0.0 < cl < 1.0:
         raise ParameterError(f"cl must be in (0, 1), got {cl}")
@@ -307,6 +317,10 @@ def neyman_belt(problem, axes=None, n=None, cl: float = 0.6827, n_toys: int = N_
     pts = np.arange(size) if construct_at is None else np.unique(np.asarray(construct_at, dtype=int))
     if pts.size == 0 or pts.min() < 0 or pts.max() >= size:
         raise ParameterError(f"construct_at must hold flat grid indices in [0, {size}), got {construct_at!r}")
+    if t_skip is not None:
+        pts = pts[t_obs[pts] <= float(t_skip)]
+        if pts.size == 0:
+            raise ParameterError(f"every requested point has t_obs > t_skip = {t_skip}: nothing to construct")
     toys_sel = _toys_on_grid(problem, ax, int(n_toys), seed, include_null, scheduler, chunk_size, out_dir,
                              progress, n_workers, overwrite, pts)
     t_toys = np.full((size, int(n_toys)), np.nan)
@@ -315,12 +329,27 @@ def neyman_belt(problem, axes=None, n=None, cl: float = 0.6827, n_toys: int = N_
     q[pts], qlo[pts], qhi[pts] = _quantile_band(toys_sel, cl)
     p = np.full(size, np.nan)
     p[pts] = np.mean(toys_sel >= t_obs[pts, None], axis=1)
+    excluded = t_obs > q
+    skipped = np.ones(size, bool)
+    skipped[pts] = False
+    if t_skip is not None:
+        skipped &= t_obs > float(t_skip)
+        excluded |= skipped
+    filled = q.copy()
+    if np.any(np.isnan(filled)):                     # nearest constructed point (grid index distance)
+        from scipy import ndimage
+
+        idx = ndimage.distance_transform_edt(np.isnan(q).reshape(shape), return_distances=False,
+                                             return_indices=True)
+        filled = q.reshape(shape)[tuple(idx)].ravel()
     out = {**local.describe(), "method": "neyman", "ordering": "Feldman-Cousins (likelihood ratio; maximum over "
            "the grid and the null)" if include_null else "likelihood ratio (maximum over the grid)",
            "cl": float(cl), "internal": list(local.internal_names), "axes": [a.tolist() for a in ax],
            "t_obs": t_obs.reshape(shape), "t_critical": q.reshape(shape),
            "t_critical_band": [qlo.reshape(shape), qhi.reshape(shape)], "p_value": p.reshape(shape),
-           "excluded": (t_obs > q).reshape(shape), "logl": ll.reshape(shape), "logl_null": ll0,
+           "excluded": excluded.reshape(shape), "constructed": (~np.isnan(q)).reshape(shape),
+           "t_critical_filled": filled.reshape(shape), "t_skip": t_skip,
+           "t_critical_max": float(np.max(q[pts])), "logl": ll.reshape(shape), "logl_null": ll0,
            "t_null": 2.0 * (top - ll0), "n_toys": int(n_toys), "seed": int(seed), "include_null": include_null,
            "toy_model": "pseudo-data at each grid point; nuisances drawn from their priors (hybrid)"}
     if keep_toys:
@@ -394,13 +423,14 @@ def neyman_exclusion(problem, n=N_2D, z: float = 2.0, cl: float | None = None, f
     top = max(float(np.max(belt["logl"])), belt["logl_null"])
     t_fine = 2.0 * (np.maximum(top, logl_fine) - logl_fine)
     cx, cy = (np.asarray(a) for a in belt["axes"])
-    interp = interpolate.RegularGridInterpolator((cx, cy), belt["t_critical"], method="linear",
+    interp = interpolate.RegularGridInterpolator((cx, cy), belt["t_critical_filled"], method="linear",
                                                  bounds_error=False, fill_value=None)
     xx, yy = np.meshgrid(x, y, indexing="ij")
     tc = interp(np.stack([xx, yy], axis=-1))
     names = local.internal_names
     construction = {k: belt[k] for k in ("axes", "t_obs", "t_critical", "t_critical_band", "p_value", "excluded",
-                                         "n_toys", "seed", "ordering", "toy_model", "include_null")}
+                                         "constructed", "t_skip", "t_critical_max", "n_toys", "seed", "ordering",
+                                         "toy_model", "include_null")}
     return {**local.describe(), "method": "neyman", "z": z, "cl": cl, "axes": list(names),
             names[0]: x.tolist(), names[1]: y.tolist(), "t": t_fine.tolist(), "t_critical": tc.tolist(),
             "t_null": belt["t_null"], "contours": contour_lines(x, y, t_fine - tc, 0.0),
@@ -438,5 +468,5 @@ def coverage(problem, true_value: float, belt: dict, n_experiments: int = 200, s
             "n_experiments": int(n_experiments), "true_value": float(true_value)}
 
 
-__all__ = ["N_1D", "N_2D", "N_TOYS", "chernoff", "chernoff_threshold", "cl_from_z", "coverage", "neyman_belt",
+__all__ = ["N_1D", "N_2D", "N_TOYS", "T_SKIP", "chernoff", "chernoff_threshold", "cl_from_z", "coverage", "neyman_belt",
            "neyman_exclusion", "neyman_interval", "profile_interval_boundary"]
