@@ -155,3 +155,21 @@ def test_neyman_2d_resumes_and_is_chunking_independent(tmp_path):
     assert done.any() and np.all(np.isfinite(tc[done])) and np.all(tc[done] >= 0)
     # points left out are those with t_obs above t_skip, and they count as excluded
     assert np.all(np.asarray(con["t_obs"])[~done] > con["t_skip"]) and np.all(np.asarray(con["excluded"])[~done])
+
+
+def test_cli_exclusion_method_neyman(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from cevnsfit.cli import main
+
+    args = ["exclusion", "--datasets", "csi2020_totals", "--method", "neyman", "--n-toys", "10",
+            "--construction-grid", "4,5", "--n-mzp", "9", "--n-gx", "11", "--json", "--scheduler", "synchronous"]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output[res.output.index("{"):])
+    m = out["csi2020_totals"]
+    assert m["method"] == "neyman" and len(m["t_critical"]) == 9 and m["construction"]["n_toys"] == 10
+    bad = CliRunner().invoke(main, args[:-2] + ["--construction-grid", "4"])
+    assert bad.exit_code != 0 and "construction-grid" in bad.output

@@ -202,7 +202,9 @@ def _neyman_chunk(problem_or_spec, axes, points, n_toys: int, seed: int, include
 
 
 def _describe(problem_or_spec) -> dict:
-    return _canonical(problem_or_spec.describe())
+    out = _canonical(problem_or_spec.describe())
+    assert isinstance(out, dict)
+    return out
 
 
 def _toys_on_grid(problem_or_spec, axes, n_toys, seed, include_null, scheduler, chunk_size, out_dir, progress,
@@ -415,7 +417,7 @@ def neyman_exclusion(problem, n=N_2D, z: float = 2.0, cl: float | None = None, f
     belt = neyman_belt(problem, n=n, cl=cl, **kw)
     pars = local.poi_parameters
     if fine_axes is None:
-        fine_axes = [np.linspace(*p.internal_range, int(k)) for p, k in zip(pars, fine_n)]
+        fine_axes = [np.linspace(p.internal_range[0], p.internal_range[1], int(k)) for p, k in zip(pars, fine_n)]
     x, y = (np.asarray(a, dtype=float) for a in fine_axes)
     if logl_fine is None:
         logl_fine = local.logl(pars[0].from_internal(x)[:, None], pars[1].from_internal(y)[None, :])

@@ -552,7 +552,7 @@ def credible_grid(problem, n=None, check: bool = True, tolerance: dict | None = 
     n = int(n or (2001 if len(pars) == 1 else 121))
     if n < 11:
         raise ParameterError(f"n must be >= 11, got {n}")
-    axes = [np.linspace(*b, n) for b in box]
+    axes = [np.linspace(b[0], b[1], n) for b in box]
     logl, dens = _density_on_grid(problem, axes)
     out = {**problem.describe(), "method": "grid density", "internal": list(problem.internal_names),
            "prior": {k: list(b) for k, b in zip(problem.internal_names, box)}, "n": n,
@@ -567,7 +567,7 @@ def credible_grid(problem, n=None, check: bool = True, tolerance: dict | None = 
                             problem.internal_names[1]: float(axes[1][k[1]]), "logl": float(logl[k])}
     if not check:
         return out
-    fine = [np.linspace(*b, 2 * n - 1) for b in box]
+    fine = [np.linspace(b[0], b[1], 2 * n - 1) for b in box]
     _, dens_f = _density_on_grid(problem, fine)
     if len(pars) == 1:
         sf = _sets_1d(fine[0], dens_f)

@@ -120,7 +120,7 @@ def write_report(res: dict, out_dir) -> None:
         conv = p2.get("convergence", {})
         cc = p2.get("sampler_cross_check", {}).get("weight_in_grid_regions", {})
         dm = conv.get("disagreeing_mass", {})
-        rows.append([r, len(p2["region_68"]), len(p2["region_95"]),
+        rows.append([r, str(len(p2["region_68"])), str(len(p2["region_95"])),
                      f"{dm.get('68', float('nan')):.4f} / {dm.get('95', float('nan')):.4f}",
                      "yes" if conv.get("converged") else "NO",
                      f"{cc.get('68', float('nan')):.3f} / {cc.get('95', float('nan')):.3f}",

@@ -39,9 +39,9 @@ from ..likelihoods import likelihood
 from ..likelihoods.csi2021 import sm_normalisation_fit
 from ..models import LmuLtau
 from ..models.g2 import PRESETS, g2_band
+from ..published import reference_table2
 from . import figures
 from .io import to_jsonable, write_json_atomic
-from ..published import reference_table2
 from .new_physics import new_physics
 from .report import write_report
 from .validation import run_checks
