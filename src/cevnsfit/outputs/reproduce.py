@@ -79,13 +79,15 @@ class Settings:
     n_toys_fc: int = 200
     #: Points per axis of the 2D posterior grid (refinement check on 2n - 1).
     grid_2d: int = 121
+    #: Toy calibration of CsI 2017 + Ar at every Table II ratio r (else r = 1 only).
+    toys_all_ratios: bool = True
 
 
 FULL = Settings(n_mzp=101, n_gx=121, nlive_1d=400, nlive_2d=1000, quick_sampler=False, chunk_size=2000,
                 full_mode_points=True, n_toys=400, n_newphys=61)
 QUICK = Settings(n_mzp=26, n_gx=31, nlive_1d=100, nlive_2d=150, quick_sampler=True, chunk_size=400,
-                 full_mode_points=False, n_toys=40, n_newphys=21, neyman_grid=(6, 7), n_toys_neyman=12,
-                 fc_grid=13, n_toys_fc=30, grid_2d=61)
+                 full_mode_points=False, n_toys=40, n_newphys=21, neyman_grid=(5, 6), n_toys_neyman=10,
+                 fc_grid=9, n_toys_fc=20, grid_2d=41, toys_all_ratios=False)
 #: The exclusion drawn with both Wilks and toy-calibrated (Neyman) contours.
 NEYMAN_EXCLUSION = ("CsI 2017 + Ar", "csi2017,cenns10")
 
@@ -304,7 +306,8 @@ def reproduce(out_dir, quick: bool = False, mode: str = "paper", scheduler=None,
     res["csi2021"] = {
         "sm_fit": {k: v for k, v in sm_normalisation_fit("simple").items()},
         "significance": {label: _fit_rows(ds, mode) for label, ds in EXTENSION_EXCLUSIONS.items()},
-        "exclusions": {label: {"contours": m["contours"], "t_sm": m["t_sm"]} for label, m in ext_maps.items()},
+        "exclusions": {label: {"contours": m["contours"], "t_sm": m["t_sm"], "method": "wilks"}
+                       for label, m in ext_maps.items()},
     }
 
     # 7. sensitivity to the analysis choices
@@ -327,7 +330,8 @@ def reproduce(out_dir, quick: bool = False, mode: str = "paper", scheduler=None,
         with dask_client(scheduler) as client:
             for label, ds in (("CsI 2017 + Ar", "csi2017,cenns10"), ("CsI 2021", "csi2021"),
                               ("CsI 2021 + Ar", "csi2021,cenns10")):
-                for m, r in ((m, r) for m in MASSES for r in (RATIOS if ds == "csi2017,cenns10" else (1.0,))):
+                ratios = RATIOS if ds == "csi2017,cenns10" and settings.toys_all_ratios else (1.0,)
+                for m, r in ((m, r) for m in MASSES for r in ratios):
                     tc = toy_calibration(ds, m, r=r, n_toys=settings.n_toys, seed=seed, scheduler=client,
                                          progress=progress)
                     res["toys"].append({"data": label, "datasets": ds, "mzp_mev": m, "r": r,
