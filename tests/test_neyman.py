@@ -122,17 +122,21 @@ def test_toys_nominal_where_wilks_is_not():
 
 
 def test_profile_interval_boundary_gaussian():
-    """x_obs = -1 (below the boundary): the MLE is the null, t_null = 0, the set is an upper
-    limit at the one-sided threshold; x_obs = 3: the null is rejected at 95 % (t = 9)."""
+    """Gaussian mean mu >= 0, sigma = 1, 95 % CL. x_obs = -1: the restricted MLE is the null,
+    t(mu) = mu^2 + 2 mu, the set is an upper limit where t = 3.841; x_obs = 3: the null is
+    rejected (t = 9), the set is 3 +- 1.96; x_obs = 1.8: t_null = 3.24 lies between Chernoff's
+    2.706 and Wilks's 3.841, so the null is out although the interior set reaches the floor."""
     lo = profile_interval_boundary(gaussian_problem(-1.0), cl=0.95)
-    assert lo["null_in_interval"] and lo["t_null"] == 0.0 and abs(lo["delta"] - 2.7055) < 1e-3
-    # t(mu) = mu^2 + 2 mu = 2.7055 -> mu = -1 + sqrt(3.7055)
-    assert abs(50.0 * lo["upper_limit"] - (-1 + np.sqrt(3.7055))) < 0.01
+    assert lo["null_in_interval"] and lo["t_null"] == 0.0 and abs(lo["delta"] - 3.8415) < 1e-3
+    assert abs(50.0 * lo["upper_limit"] - (-1 + np.sqrt(4.8415))) < 0.01
     hi = profile_interval_boundary(gaussian_problem(3.0), cl=0.95)
-    assert not hi["null_in_interval"] and abs(hi["t_null"] - 9.0) < 0.01
+    assert not hi["null_in_interval"] and abs(hi["t_null"] - 9.0) < 0.01 and hi["upper_limit"] is None
     seg = hi["segments"][0]
     assert abs(50 * seg["low"] - (3 - np.sqrt(3.841))) < 0.02 and abs(50 * seg["high"] - (3 + np.sqrt(3.841))) < 0.02
     assert abs(hi["z_null_chernoff"] - 3.0) < 1e-3
+    mid = profile_interval_boundary(gaussian_problem(1.8), cl=0.95)
+    assert abs(mid["t_null"] - 3.24) < 0.01 and not mid["null_in_interval"]
+    assert mid["segments"][0]["low_at_grid_edge"] and abs(mid["p_null_chernoff"] - 0.5 * stats.chi2.sf(3.24, 1)) < 1e-4
 
 
 def test_neyman_2d_resumes_and_is_chunking_independent(tmp_path):

@@ -102,32 +102,34 @@ def chernoff_threshold(cl: float) -> float:
 
 
 def profile_interval_boundary(problem: Problem, cl: float = 0.6827, grid=None) -> dict:
-    """Profile-likelihood interval of one POI whose null value (e.g. g = 0) sits on the
-    boundary of the physical region, at confidence ``cl``.
+    """Profile-likelihood confidence set of one POI whose null value (e.g. g = 0) sits on the
+    boundary of the physical region, at confidence ``cl``, each point with its own asymptotic
+    distribution of t (no flip-flopping between one- and two-sided sets):
 
-    t(x) = 2 (ln L_max - ln L(x)), the maximum over the prior range and the null. The interval
-    {t <= chi2_1 quantile(cl)} (Wilks, 1 dof) where the maximum is inside the range; the null
-    is inside the interval unless t_null exceeds the Chernoff threshold
-    (:func:`chernoff_threshold`), i.e. unless the boundary test rejects it at ``cl``; then the
-    interval reaches down to the null (an upper limit) with the one-sided threshold. Returns the
-    segments (values), ``null_in_interval``, ``t_null`` with its Chernoff and Wilks p-values and
-    ``delta`` (the threshold used for the segments).
+    - t(x) = 2 (ln L_max - ln L(x)) with the maximum over the prior range **and** the null (the
+      MLE restricted to the physical region, the likelihood-ratio ordering of Feldman & Cousins);
+    - interior points belong to the set where t(x) <= the chi2_1 quantile at ``cl`` (Wilks);
+      ``segments`` (values) with ``*_at_grid_edge`` flags (:func:`cevnsfit.inference.fits.profile_interval`);
+    - the null (the boundary) belongs to it where t_null <= :func:`chernoff_threshold` (``cl``),
+      the quantile of the mixture (1/2) delta_0 + (1/2) chi2_1 (Chernoff): ``null_in_interval``.
+
+    A set that contains the null and whose first segment starts at the lowest grid point is an
+    upper limit (``upper_limit``). Returns also ``t_null``, ``p_null_chernoff``,
+    ``z_null_chernoff`` (one-sided, sqrt(t_null)), ``p_null_wilks`` and ``delta``.
     """
     if len(problem.poi) != 1:
         raise ParameterError(f"profile_interval_boundary takes one parameter of interest, got {problem.poi}")
-    if not 0.0 < cl < 1.0:
-        raise ParameterError(f"cl must be in (0, 1), got {cl}")
-    two_sided = float(stats.chi2.ppf(cl, 1))
-    pi = profile_interval(problem, delta=two_sided, grid=grid)
+    if not 0.5 <= cl < 1.0:
+        raise ParameterError(f"cl must be in [0.5, 1), got {cl}")
+    delta = float(stats.chi2.ppf(cl, 1))
+    pi = profile_interval(problem, delta=delta, grid=grid)
     t_null = float(pi["t_null"])
     ch = chernoff(t_null)
-    null_in = t_null <= (chernoff_threshold(cl) if cl >= 0.5 else two_sided)
-    delta = two_sided
-    if null_in:                          # the set reaches the boundary: an upper limit, one-sided
-        delta = chernoff_threshold(cl) if cl >= 0.5 else two_sided
-        pi = profile_interval(problem, delta=delta, grid=grid)
-    return {**pi, "cl": cl, "delta": delta, "null_in_interval": bool(null_in), "t_null": t_null,
-            "p_null_chernoff": ch["p"], "z_null_chernoff": ch["z"],
+    null_in = t_null <= chernoff_threshold(cl)
+    segs = pi["segments"]
+    upper = segs[0]["high"] if null_in and segs and segs[0]["low_at_grid_edge"] else None
+    return {**pi, "cl": cl, "delta": delta, "delta_null": chernoff_threshold(cl), "null_in_interval": bool(null_in),
+            "upper_limit": upper, "t_null": t_null, "p_null_chernoff": ch["p"], "z_null_chernoff": ch["z"],
             "p_null_wilks": float(stats.chi2.sf(t_null, 1)), "method": "profile likelihood, Chernoff boundary"}
 
 
