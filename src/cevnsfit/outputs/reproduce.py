@@ -81,13 +81,15 @@ class Settings:
     grid_2d: int = 121
     #: Toy calibration of CsI 2017 + Ar at every Table II ratio r (else r = 1 only).
     toys_all_ratios: bool = True
+    #: Feldman-Cousins sets at every Table II mass (else the first only).
+    fc_all_masses: bool = True
 
 
 FULL = Settings(n_mzp=101, n_gx=121, nlive_1d=400, nlive_2d=1000, quick_sampler=False, chunk_size=2000,
                 full_mode_points=True, n_toys=400, n_newphys=61)
 QUICK = Settings(n_mzp=26, n_gx=31, nlive_1d=100, nlive_2d=150, quick_sampler=True, chunk_size=400,
                  full_mode_points=False, n_toys=40, n_newphys=21, neyman_grid=(5, 6), n_toys_neyman=10,
-                 fc_grid=9, n_toys_fc=20, grid_2d=41, toys_all_ratios=False)
+                 fc_grid=9, n_toys_fc=20, grid_2d=41, toys_all_ratios=False, fc_all_masses=False)
 #: The exclusion drawn with both Wilks and toy-calibrated (Neyman) contours.
 NEYMAN_EXCLUSION = ("CsI 2017 + Ar", "csi2017,cenns10")
 
@@ -338,10 +340,9 @@ def reproduce(out_dir, quick: bool = False, mode: str = "paper", scheduler=None,
                                         "n_toys": settings.n_toys, "seed": seed,
                                         **{k: tc[k] for k in ("t_obs", "p_toys", "p_toys_err", "z_toys", "p_wilks",
                                                               "z_wilks", "p_wilks_half", "z_wilks_half")}})
-        log("Feldman-Cousins 1D sets of g_x (Neyman construction with toys), CsI 2017 + Ar, r = 1")
-        res["neyman_1d"] = []
-        with dask_client(scheduler) as client:
-            for m in MASSES:
+            log("Feldman-Cousins 1D sets of g_x (Neyman construction with toys), CsI 2017 + Ar, r = 1")
+            res["neyman_1d"] = []
+            for m in (MASSES if settings.fc_all_masses else MASSES[:1]):
                 for cl in (0.6827,):
                     spec = ProblemSpec(("csi2017", "cenns10"), mode, {}, REFERENCE_MODEL, ("gx",),
                                        {"mzp_mev": m, "r": 1.0})
