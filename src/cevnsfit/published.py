@@ -124,4 +124,31 @@ def get(key: str) -> Record:
         raise UnknownNameError(f"no published record {key!r}; known: {', '.join(sorted(RECORDS))}") from None
 
 
-__all__ = ["RECORDS", "Record", "get", "pair"]
+__all__ = ["RECORDS", "Record", "get", "pair", "reference_table2"]
+
+# --- reference analysis, Table II (issue 12) ---
+# 1 sigma intervals of g_x (printed in units of 1e-3; stored as g_x) and the significance of the MLE over
+# the SM, CsI 2017 + CENNS-10, paper-mode likelihood, M_Z' and r fixed, Wilks with 1 dof. The paper does not
+# say which interval convention it used. Display only: never a target.
+_TABLE2 = {(20, 0.01): (0.10, 4.87, 1.40), (20, 1): (0.13, 1.99, 1.40), (20, 100): (0.12, 1.46, 1.40),
+           (100, 0.01): (0.10, 9.7, 1.32), (100, 1): (0.12, 4.3, 1.33), (100, 100): (0.2, 7.7, 1.33)}
+for (_m, _r), (_lo, _hi, _z) in _TABLE2.items():
+    _key = f"ref_table2_{_m}mev_r{_r:g}"
+    _where = _REF + f", Table II (M_Z' = {_m} MeV, r = {_r:g})"
+    _add(_key + "_gx68_low", _lo * 1e-3, unit="dimensionless", source=_where,
+         note="lower edge of the 1 sigma interval of g_x (convention not stated)")
+    _add(_key + "_gx68_high", _hi * 1e-3, unit="dimensionless", source=_where,
+         note="upper edge of the 1 sigma interval of g_x (convention not stated)")
+    _add(_key + "_z", _z, unit="sigma", source=_where, note="significance of the MLE over the SM, Wilks, 1 dof")
+
+
+def reference_table2(mzp_mev: float, r: float) -> dict | None:
+    """The reference analysis's Table II cell at (M_Z' [MeV], r): ``gx68`` = [low, high] and
+    ``z``, or None where the table has no entry."""
+    key = f"ref_table2_{float(mzp_mev):g}mev_r{float(r):g}"
+    if key + "_z" not in RECORDS:
+        return None
+    return {"gx68": [RECORDS[key + "_gx68_low"].value, RECORDS[key + "_gx68_high"].value],
+            "z": RECORDS[key + "_z"].value, "source": RECORDS[key + "_z"].source}
+
+

@@ -102,12 +102,25 @@ def chi2(mzp, r, normalisation, as_json, plot):
 @click.option("--checkpoint", type=click.Path(file_okay=False),
               help="run the grid as chunked Dask tasks, checkpointed in this directory (resumable)")
 @click.option("--scheduler", default=None, help="with --checkpoint: Dask scheduler address (default: embedded cluster)")
+@click.option("--method", type=click.Choice(["wilks", "neyman"]), default="wilks", show_default=True,
+              help="wilks: chi2 threshold; neyman: toy-calibrated critical values (Feldman-Cousins ordering)")
+@click.option("--n-toys", type=click.IntRange(min=2), default=50, show_default=True,
+              help="with --method neyman: pseudo-data sets per construction point")
+@click.option("--construction-grid", default="13,16", show_default=True,
+              help="with --method neyman: points per POI axis of the toy construction (t_c interpolated in between)")
+@click.option("--seed", type=int, default=1, show_default=True, help="with --method neyman: toy seed")
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--plot", type=click.Path(dir_okay=False))
 def exclusion(dataset_sets, mode, model_name, params, mzp, gx, r, paper_sign, poi, n_mzp, n_gx, dof, checkpoint,
-              scheduler, as_json, plot):
+              scheduler, method, n_toys, construction_grid, seed, as_json, plot):
     """2-sigma exclusion maps in two parameters of interest (default: log10 M_Z', log10 g_x of
-    lmu-ltau at r = 1) for dataset combinations."""
+    lmu-ltau at r = 1) for dataset combinations. ``--method neyman`` calibrates the critical
+    value with toys at every point of a coarse construction grid (Dask tasks: embedded cluster,
+    or --scheduler ADDRESS; resumable with --checkpoint DIR)."""
+    if method == "neyman":
+        _neyman_exclusion_cli(dataset_sets, mode, model_name, params, mzp, gx, r, paper_sign, poi, n_mzp, n_gx,
+                              checkpoint, scheduler, n_toys, construction_grid, seed, as_json, plot)
+        return
     from pathlib import Path
 
     import numpy as np
@@ -147,6 +160,48 @@ def exclusion(dataset_sets, mode, model_name, params, mzp, gx, r, paper_sign, po
     except CevnsfitError as exc:
         fail(exc)
     _emit_maps(maps, as_json, lambda ds, m: ds)
+
+
+def _neyman_exclusion_cli(dataset_sets, mode, model_name, params, mzp, gx, r, paper_sign, poi, n1, n2, checkpoint,
+                          scheduler, n_toys, construction_grid, seed, as_json, plot):
+    from pathlib import Path
+
+    from ..inference.neyman import neyman_exclusion
+    from ..inference.problem import ProblemSpec
+
+    try:
+        grid = tuple(int(v) for v in construction_grid.replace("x", ",").split(","))
+    except ValueError:
+        raise click.BadParameter(f"expected two integers such as 13,16; got {construction_grid!r}",
+                                 param_hint="--construction-grid") from None
+    if len(grid) != 2 or min(grid) < 2:
+        raise click.BadParameter(f"expected two integers >= 2, got {construction_grid!r}", param_hint="--construction-grid")
+    dataset_sets = tuple(_validate.datasets_option(ds) for ds in dataset_sets)
+    _validate.plot_path(plot)
+    scheduler = _validate.scheduler_address(scheduler) if scheduler else None
+    try:
+        maps = {}
+        for ds in dataset_sets:
+            problem = build_problem(ds, mode, model_name, params, mzp, gx, r, paper_sign, poi, n_poi=(2, 2))
+            spec = ProblemSpec(tuple(problem.like.names), mode, {}, problem.model_name, problem.poi, problem.fixed,
+                               problem.profile, problem.options)
+            out_dir = None if not checkpoint else Path(checkpoint) / f"neyman_{ds.replace(',', '+')}_{mode}"
+            maps[ds] = neyman_exclusion(spec, n=grid, n_toys=n_toys, seed=seed, scheduler=scheduler, out_dir=out_dir,
+                                        progress=True, fine_n=(n1, n2))
+        if plot:
+            from ..outputs.figures import plot_exclusion_generic
+
+            plot_exclusion_generic(maps, plot)
+    except CevnsfitError as exc:
+        fail(exc)
+    if as_json:
+        click.echo(_dump(maps))
+    else:
+        for ds, m in maps.items():
+            c = m["construction"]
+            click.echo(f"{ds} ({m['model']}, {' x '.join(m['axes'])}): {len(m['contours'])} contour line(s), "
+                       f"Neyman/FC at CL {m['cl']:.4f}, {c['n_toys']} toys x {int(sum(map(sum, c['constructed'])))} "
+                       f"points; largest critical value {c['t_critical_max']:.2f}")
 
 
 def _generic_exclusion(dataset_sets, mode, model_name, params, mzp, gx, r, paper_sign, poi, n1, n2, dof, as_json,

@@ -75,7 +75,7 @@ class Likelihood:
                 flat[sl] = sum(t.logl_model(model.take(sl)) for t in self.terms)
             out = flat.reshape(shape)
         else:
-            out = sum(t.logl_model(model) for t in self.terms)
+            out = np.asarray(sum(t.logl_model(model) for t in self.terms), dtype=float)
         return check_finite_result("ln L", out, f"{model!r} lies so far outside the perturbative range "
                                    "that the prediction overflows float64")
 

@@ -74,6 +74,38 @@ def plot_exclusions(maps: dict, paths, g2_preset="2021", bounds=True, title=None
         _save(fig, paths)
 
 
+def plot_exclusion_methods(wilks: dict, neyman: dict, paths, label: str = "", g2_preset="2021") -> None:
+    """Two panels side by side for one dataset combination: the Wilks contour (chi2 with the
+    map's dof) and the toy-calibrated (Neyman, Feldman-Cousins ordering) contour, each also
+    drawn faintly in the other panel; the Neyman panel marks its construction points."""
+    import matplotlib.pyplot as plt
+
+    with figure_style():
+        fig, axs = plt.subplots(1, 2, figsize=(10.5, 4.2), sharey=True)
+        for ax, (title, main, other) in zip(axs, (("Wilks", wilks, neyman), ("Neyman (toys, FC ordering)", neyman,
+                                                                             wilks))):
+            draw_g2_band(ax, g2_preset)
+            for emap, colour, lw, alpha in ((other, "0.6", 1.0, 0.8), (main, OKABE_ITO[0], 1.8, 1.0)):
+                for j, line in enumerate(emap["contours"]):
+                    xy = np.asarray(line)
+                    ax.plot(10 ** xy[:, 0], 10 ** xy[:, 1], color=colour, lw=lw, alpha=alpha,
+                            label=(emap.get("method", "wilks") + " contour") if j == 0 else None)
+            if main is neyman and "construction" in neyman:
+                cx, cy = (np.asarray(a) for a in neyman["construction"]["axes"])
+                done = np.asarray(neyman["construction"]["constructed"], bool)
+                xx, yy = np.meshgrid(cx, cy, indexing="ij")
+                ax.plot(10 ** xx[done], 10 ** yy[done], ".", color="0.3", ms=2, label="toy construction points")
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.set_xlim(10**0.5, 1e3)
+            ax.set_ylim(1e-4, 1e-1)
+            ax.set_xlabel(r"$M_{Z'}$ [MeV]")
+            ax.set_title(f"{label}: {title}, Z = {main.get('z', 2):g}", fontsize=8)
+            ax.legend(fontsize=6)
+        axs[0].set_ylabel(r"$g_x$")
+        _save(fig, paths)
+
+
 def plot_chi2(results: list[dict], paths) -> None:
     """Chi-square of totals against g_x, one curve per (M_Z', normalisation), minima marked."""
     import matplotlib.pyplot as plt
@@ -200,14 +232,17 @@ def plot_exclusion_generic(maps: dict, paths, title=None) -> None:
             x, y = np.asarray(res[nx]), np.asarray(res[ny])
             xs = 10.0**x if nx.startswith("log10_") else x
             ys = 10.0**y if ny.startswith("log10_") else y
-            t = np.asarray(res["t"]).T
+            if res.get("method") == "neyman":      # toy-calibrated: excluded where t > t_c(theta)
+                t, level, how = np.asarray(res["t"]).T - np.asarray(res["t_critical"]).T, 0.0, "Neyman/FC toys"
+            else:
+                t, level, how = np.asarray(res["t"]).T, res["t_threshold"], "Wilks"
             colour = OKABE_ITO[(k + 1) % len(OKABE_ITO)]
-            ax.contourf(xs, ys, t, levels=[res["t_threshold"], np.inf], colors=[colour], alpha=0.15,
+            ax.contourf(xs, ys, t, levels=[level, np.inf], colors=[colour], alpha=0.15,
                         hatches=["//" if k == 0 else None])
-            ax.contour(xs, ys, t, levels=[res["t_threshold"]], colors=[colour], linewidths=1.8,
+            ax.contour(xs, ys, t, levels=[level], colors=[colour], linewidths=1.8,
                        linestyles=[styles[k % len(styles)]])
             (h,) = ax.plot([], [], color=colour, lw=1.8, ls=styles[k % len(styles)],
-                           label=f"{label} ({res['z']:g}$\\sigma$, {res.get('method', 'wilks')})")
+                           label=f"{label} ({res['z']:g}$\\sigma$, {how})")
             handles.append(h)
         first = next(iter(maps.values()))
         nx, ny = first["axes"]

@@ -7,6 +7,8 @@ import datetime as _dt
 import html
 from pathlib import Path
 
+import numpy as np
+
 from .io import write_text_atomic
 
 
@@ -66,10 +68,10 @@ def write_report(res: dict, out_dir) -> None:
         f"({'quick' if s['quick'] else 'full'} settings, mode '{s['mode']}', sampler {s['sampler']}, seed {s['seed']}). "
         "Every number is recomputed from the public COHERENT data releases; machine-readable values are in "
         "results.json (units: M_Z' in MeV, g_x dimensionless, counts in events).")
-    d.p("Published counterparts: COHERENT's numbers (releases and papers) and the check values of the "
-        "specification are set beside ours. The reference analysis's own Table II entries and curves are not "
-        "part of the specification or the data available here, so those rows show our numbers alone; compare "
-        "them with the paper's Table II and Figs. 4-7 directly.")
+    d.p("Published counterparts: COHERENT's numbers (releases and papers), the check values of the "
+        "specification and the reference analysis's own Table II (intervals and significances, from "
+        "cevnsfit.published) are set beside ours. They are shown for comparison only; no default of the "
+        "analysis is tuned toward them.")
 
     d.h(2, "Validation against published numbers")
     d.table(["quantity", "ours", "published", "tolerance", "pass"],
@@ -88,11 +90,7 @@ def write_report(res: dict, out_dir) -> None:
             [[k, _pm(res["table1"][k]), _pm(res["table1_shape_systematics"][k]), _pm(pub[k])]
              for k in ("cevns", "ss", "prompt_brn", "delayed_brn")])
 
-    d.h(2, "Table II and Fig. 4: g_x at fixed (M_Z', r), CsI 2017 + Ar")
-    d.table(["M_Z' [MeV]", "r", "g_x MLE", "68.3 % HPD (nested sampling)", "68.3 % HPD (grid)", "t", "Z (Wilks, 1 dof)"],
-            [[f"{r['mzp_mev']:g}", f"{r['r']:g}", _g(r["gx_mle"]), f"[{r['gx_68'][0]:.3g}, {r['gx_68'][1]:.3g}]",
-              f"[{r['gx_68_grid'][0]:.3g}, {r['gx_68_grid'][1]:.3g}]", f"{r['t']:.2f}", f"{r['z_sigma']:.2f}"]
-             for r in res["table2"]])
+    _table2_section(d, res)
     g2 = res["g2_band"]
     d.p("Muon g-2 favoured band (2 sigma): " + "; ".join(
         f"{name}: M = {m} MeV -> g_x in [{v['gx_low']:.3g}, {v['gx_high']:.3g}] (central {v['gx_central']:.3g})"
@@ -113,18 +111,53 @@ def write_report(res: dict, out_dir) -> None:
 
     d.h(2, "Fig. 6: 2D posteriors")
     d.p("68 % (solid) and 95 % (dashed) highest-density credible regions in (M_Z', g_x) for r = 0.01, 1, 100; "
-        "log-uniform priors on the ranges of the specification.")
-    d.img("fig6_posterior_2d", "2D posteriors of (M_Z', g_x), CsI 2017 + Ar")
+        "log-uniform priors on the ranges of the specification. The regions are drawn from the posterior density "
+        f"evaluated on a {s.get('grid_2d', 121)} x {s.get('grid_2d', 121)} grid (no sampling noise, so no islands that are not in the "
+        f"density); the grid is checked against a 2x refined one ({2 * s.get('grid_2d', 121) - 1} per axis), and the nested-sampling draws are kept and "
+        "cross-checked: the fraction of their weight inside the grid's regions should be 0.683 and 0.954.")
+    rows = []
+    for r, p2 in sorted(res["posterior_2d"].items(), key=lambda kv: float(kv[0])):
+        conv = p2.get("convergence", {})
+        cc = p2.get("sampler_cross_check", {}).get("weight_in_grid_regions", {})
+        dm = conv.get("disagreeing_mass", {})
+        rows.append([r, str(len(p2["region_68"])), str(len(p2["region_95"])),
+                     f"{dm.get('68', float('nan')):.4f} / {dm.get('95', float('nan')):.4f}",
+                     "yes" if conv.get("converged") else "NO",
+                     f"{cc.get('68', float('nan')):.3f} / {cc.get('95', float('nan')):.3f}",
+                     f"{p2.get('time_s_with_check', float('nan')):.1f}"])
+    d.table(["r", "rings 68 %", "rings 95 %", "mass on which the two grids' regions disagree (68/95)",
+             "converged (< 1 %)", "sampler weight inside grid regions (68/95)", "time incl. check [s]"], rows)
+    d.img("fig6_posterior_2d", "2D posteriors of (M_Z', g_x), CsI 2017 + Ar (grid density)")
 
     d.h(2, "Fig. 7: 2 sigma exclusions")
     ex = res["exclusions"]
-    d.table(["data", "t at the SM", "threshold t (Z = 2)", "contour lines"],
-            [[label, f"{e['t_sm']:.2f}", f"{e['t_threshold']:.2f} ({e['dof']} dof)", len(e["contours"])]
-             for label, e in ex.items()])
-    d.p("t(theta) = -2 ln L(theta)/L(theta_hat) with theta_hat the best point of the plane (or the SM); a point is "
-        "excluded where Z_Wilks > 2. Where the data prefer a reduced rate (t at the SM above the threshold) the "
-        "SM corner itself is excluded and the allowed region is a band.")
+    d.table(["data", "method", "t at the SM", "threshold t (Z = 2)", "Z of the SM (Wilks)", "contour lines"],
+            [[label, e.get("method", "wilks"), f"{e['t_sm']:.2f}",
+              f"{e['t_threshold']:.2f} ({e['dof']} dof)" if e.get("method", "wilks") == "wilks"
+              else f"toy quantile at CL {e['cl']:.4f} (max {e['construction']['t_critical_max']:.2f})",
+              f"{_wilks_z(e['t_sm'], e.get('dof', 2)):.2f}" if e.get("method", "wilks") == "wilks" else "-",
+              len(e["contours"])] for label, e in ex.items()])
+    d.p("Wilks: t(theta) = -2 ln L(theta)/L(theta_hat) with theta_hat the best point of the plane (or the SM); a "
+        "point is excluded where Z_Wilks > 2. Where the data prefer a reduced rate (t at the SM above the "
+        "threshold) the SM corner itself is excluded and the allowed region is a band.")
     d.img("fig7_exclusions", "2 sigma exclusions with the g-2 band and existing bounds (BaBar, Borexino, CHARM-II)")
+    ney = [(label, e) for label, e in ex.items() if e.get("method") == "neyman"]
+    for label, e in ney:
+        c = e["construction"]
+        n_pts = int(np.sum(np.asarray(c["constructed"])))
+        shape = np.asarray(c["constructed"]).shape
+        w_label = label.replace(" [neyman]", "")
+        w_frac = e.get("wilks_sm_row_excluded_fraction")
+        n_frac = e.get("sm_row_excluded_fraction")
+        d.p(f"Toy-calibrated (Neyman) map, {w_label}, r = 1: at each of {n_pts} points of a {shape[0]} x {shape[1]} "
+            f"construction grid, {c['n_toys']} pseudo-data sets are drawn at that point (nuisances from their "
+            "priors), t is evaluated with the maximum over the construction grid and the SM (Feldman-Cousins "
+            "likelihood-ratio ordering), and the critical value is the toys' 95.45 % quantile; points with observed "
+            f"t > {c['t_skip']:g} are excluded without toys (the largest critical value found is "
+            f"{c['t_critical_max']:.2f}). Between construction points t_c is interpolated linearly. The "
+            f"construction took {e.get('time_s', float('nan')):.0f} s. Along the lowest coupling (g_x = 1e-4, "
+            f"SM-like) Wilks excludes {100 * (w_frac or 0):.0f} % of the masses, the toys {100 * (n_frac or 0):.0f} %.")
+        d.img("fig7_exclusion_wilks_vs_neyman", f"{w_label}: Wilks (left) and toy-calibrated (right) 2 sigma contours")
 
     d.h(2, "Beyond the reference analysis: the full CsI 2021 data")
     fit = res["csi2021"]["sm_fit"]
@@ -132,10 +165,14 @@ def write_report(res: dict, out_dir) -> None:
         f"(COHERENT: 306 ± 20); steady state {fit['ss']:.0f} (COHERENT 1273 ± 38); window exposure ratio "
         f"rho = {fit['rho']:.4f} from the PE >= 60 side band; CEvNS significance {fit['significance_cevns']:.1f} sigma.")
     rows = []
+    ds_of = {"CsI 2021": "csi2021", "CsI 2021 + Ar": "csi2021,cenns10"}
     for label, fits in res["csi2021"]["significance"].items():
         for f in fits:
-            rows.append([label, f"{f['mzp_mev']:g}", f"{f['r']:g}", _g(f["gx_mle"]), f"{f['t']:.2f}", f"{f['z_sigma']:.2f}"])
-    d.table(["data", "M_Z' [MeV]", "r", "g_x MLE", "t", "Z (Wilks)"], rows)
+            toy = _toy_row(res, f["mzp_mev"], f["r"], ds_of.get(label, ""))
+            rows.append([label, f"{f['mzp_mev']:g}", f"{f['r']:g}", _g(f["gx_mle"]), f"{f['t']:.2f}", f"{f['z_sigma']:.2f}",
+                         f"{np.sqrt(max(f['t'], 0.0)):.2f}",
+                         f"{toy['z_toys']:.2f} (p = {toy['p_toys']:.3f} ± {toy['p_toys_err']:.3f})" if toy else "not run"])
+    d.table(["data", "M_Z' [MeV]", "r", "g_x MLE", "t", "Z (Wilks)", "Z (Chernoff)", "Z (toys)"], rows)
     d.img("ext_csi2021_exclusions", "exclusions from the CsI 2021 energy x time likelihood beside the totals chi-square")
 
     d.h(2, "How the analysis choices move the results (r = 1)")
@@ -151,8 +188,11 @@ def write_report(res: dict, out_dir) -> None:
         for f in fits:
             rows.append(["full mode (profiled nuisances)", label, f"{f['mzp_mev']:g}", _g(f["gx_mle"]), f"{f['z_sigma']:.2f}"])
     d.table(["choice", "data", "M_Z' [MeV]", "g_x MLE", "Z (Wilks)"], rows)
+    d.p("These variants are compared at the Wilks level only: the toys (next section) calibrate the baseline. "
+        "For the baseline CsI 2017 + Ar the toy significance is well below the Wilks one (Table II), and the "
+        "variants' Wilks Z should be read with the same caution.")
     if res.get("toys"):
-        d.h(2, "Beyond Wilks: toy-MC calibration (r = 1)")
+        d.h(2, "Beyond Wilks: toy-MC calibration")
         d.p("The SM sits on the boundary of g_x >= 0 and the paper-mode CsI likelihood's flat prior on the "
             "steady-state mean puts its posterior at n_AC + 1 per bin: toys generated under the SM (nuisances "
             "drawn from their priors) show how far the Wilks p-value is from the true one.")
@@ -161,6 +201,7 @@ def write_report(res: dict, out_dir) -> None:
                 [[t["data"], f"{t['mzp_mev']:g}", f"{t['t_obs']:.2f}", f"{t['p_toys']:.3f} ± {t['p_toys_err']:.3f}",
                   f"{t['z_toys']:.2f}", f"{t['p_wilks']:.4f}", f"{t['z_wilks']:.2f}", f"{t['p_wilks_half']:.4f}",
                   t["n_toys"]] for t in res["toys"]])
+        _sm_claim_section(d, res)
 
     if res.get("new_physics"):
         _new_physics_section(d, res["new_physics"])
@@ -193,6 +234,147 @@ def write_report(res: dict, out_dir) -> None:
              "figcaption{font-size:85%;color:#444}")
     write_text_atomic(out / "report.html", f"<!doctype html><html><head><meta charset='utf-8'><title>cevnsfit report"
                                            f"</title><style>{style}</style></head><body>{''.join(_doc.html)}</body></html>")
+
+
+def _wilks_z(t: float, dof: int) -> float:
+    from scipy import stats
+
+    return float(stats.norm.isf(stats.chi2.sf(max(float(t), 0.0), dof) / 2.0))
+
+
+def _toy_row(res: dict, m: float, r: float, datasets: str = "csi2017,cenns10"):
+    for t in res.get("toys", []):
+        if t["datasets"] == datasets and float(t["mzp_mev"]) == float(m) and float(t["r"]) == float(r):
+            return t
+    return None
+
+
+def _iv(v) -> str:
+    if not v:
+        return "-"
+    return f"[{v[0]:.3g}, {v[1]:.3g}]"
+
+
+def _table2_section(d, res: dict) -> None:
+    """Table II with both interval conventions, every significance (Wilks, Chernoff, toys) and the
+    reference analysis's own values (cevnsfit.published)."""
+    d.h(2, "Table II and Fig. 4: g_x at fixed (M_Z', r), CsI 2017 + Ar")
+    rows = []
+    for r in res["table2"]:
+        pub = r.get("published") or {}
+        toy = _toy_row(res, r["mzp_mev"], r["r"])
+        hpd_d = r.get("gx_68_hpd_density") or []
+        rows.append([f"{r['mzp_mev']:g}", f"{r['r']:g}", _g(r["gx_mle"]), _iv(r["gx_68"]),
+                     " u ".join(_iv(seg) for seg in hpd_d) or _iv(r.get("gx_68_grid")),
+                     _iv(r.get("gx_68_equal_tailed")), _iv(r.get("gx_68_equal_tailed_sampler")), _iv(pub.get("gx68")),
+                     f"{r['z_sigma']:.2f}", f"{r['p']:.3f} / {r.get('p_chernoff', float('nan')):.3f}",
+                     f"{toy['z_toys']:.2f} (p = {toy['p_toys']:.3f} ± {toy['p_toys_err']:.3f})" if toy else "-",
+                     f"{pub['z']:.2f}" if pub else "-"])
+    d.table(["M_Z' [MeV]", "r", "g_x MLE", "68.3 % HPD (sampler)", "68.3 % HPD (grid density)",
+             "68.3 % equal-tailed (grid density)", "68.3 % equal-tailed (sampler)", "published 1 sigma",
+             "Z Wilks (chi2_1)", "p Wilks / p Chernoff", "Z toys", "published Z"], rows)
+    d.p("HPD: the shortest set of log10 g_x holding 68.3 % of the posterior (flat prior in log10 g_x on "
+        "[-4, -1]); equal-tailed: the 15.87 % and 84.13 % quantiles. The grid-density columns come from the "
+        "posterior on 2001 points, checked against 4001 (largest edge shift in the table below); the sampler "
+        "columns from the nested-sampling weights. Z Wilks: Phi^-1(1 - p/2) with p = P(chi2_1 > t), the "
+        "reference analysis's convention (for 1 dof it equals sqrt(t)); p Chernoff = p Wilks / 2, the boundary "
+        "mixture 1/2 delta_0 + 1/2 chi2_1 for a coupling tested at 0 (its one-sided Z is again sqrt(t)); Z toys: "
+        "the two-sided convention with p from toys under the SM (hybrid, nuisances from priors). Where the toy p "
+        "is larger than the Wilks p, Wilks overstates the evidence; here both asymptotic p-values do.")
+    conv = [(r["mzp_mev"], r["r"], r["grid_convergence"]) for r in res["table2"] if r.get("grid_convergence")]
+    if conv:
+        worst = max(max(c["max_edge_shift"].values()) for _, _, c in conv)
+        d.p(f"Grid convergence: refining 2001 -> 4001 points moves no HPD or equal-tailed edge (68 % or 95 %) "
+            f"by more than {worst:.1e} in log10 g_x (tolerance {conv[0][2]['tolerance']:g}).")
+    d.p(_convention_paragraph(res["table2"]))
+    if res.get("neyman_1d"):
+        rows = []
+        for f in res["neyman_1d"]:
+            pc = f["profile_chernoff"]
+            rows.append([f"{f['mzp_mev']:g}", f"{f['r']:g}", f"{f['cl']:.4f}",
+                         " u ".join(f"[{s['low']:.3g}, {s['high']:.3g}]" for s in f["segments"]) or "empty",
+                         "yes" if f["null_in_set"] else "no",
+                         " u ".join(f"[{s['low']:.3g}, {s['high']:.3g}]" for s in pc["segments"]) or "empty",
+                         "yes" if pc["null_in_interval"] else "no", f"{pc['z_null_chernoff']:.2f}",
+                         f"{f['n_toys']} x {f['grid_points']}"])
+        d.table(["M_Z' [MeV]", "r", "CL", "Feldman-Cousins set of g_x (toys)", "SM (g_x = 0) in the FC set",
+                 "profile-likelihood interval (Chernoff boundary)", "SM in it", "Z_SM Chernoff",
+                 "toys x points"], rows)
+        d.p("Frequentist sets: the Neyman construction with likelihood-ratio (Feldman-Cousins) ordering, the "
+            "maximum over the prior range of g_x and g_x = 0; a set whose lowest edge is the grid's lowest point "
+            "and contains the SM extends down to g_x = 0 (an upper limit).")
+
+
+def _convention_paragraph(rows: list[dict]) -> str:
+    """Which interval convention the published Table II resembles, from the distances in log10 g_x."""
+    d_hpd, d_et, n = 0.0, 0.0, 0
+    lower_hpd, lower_et, lower_pub = [], [], []
+    for r in rows:
+        pub = (r.get("published") or {}).get("gx68")
+        hpd = r.get("gx_68_grid")
+        et = r.get("gx_68_equal_tailed")
+        if not (pub and hpd and et):
+            continue
+        lp = np.log10(pub)
+        d_hpd += float(np.sum(np.abs(np.log10(hpd) - lp)))
+        d_et += float(np.sum(np.abs(np.log10(et) - lp)))
+        lower_hpd.append(hpd[0])
+        lower_et.append(et[0])
+        lower_pub.append(pub[0])
+        n += 1
+    if not n:
+        return "The reference analysis's Table II values are not available for comparison."
+    closer = "equal-tailed" if d_et < d_hpd else "HPD"
+    return (f"Which convention do the published intervals resemble? Averaged over the {n} cells, the published "
+            f"edges lie {d_et / (2 * n):.2f} dex from our equal-tailed edges and {d_hpd / (2 * n):.2f} dex from our "
+            f"HPD edges: they most resemble the {closer} intervals. The reason is the lower edge: the posterior of "
+            "log10 g_x is a plateau down to the prior floor (the likelihood there equals the SM's) with a bump "
+            "near the fitted coupling; the HPD set keeps only the bump (our lower edges "
+            f"{min(lower_hpd):.2g}-{max(lower_hpd):.2g}), while the 15.87 % quantile of an equal-tailed interval "
+            f"falls onto the plateau, towards the floor (ours {min(lower_et):.2g}-{max(lower_et):.2g}; published "
+            f"{min(lower_pub):.2g}-{max(lower_pub):.2g}, i.e. at or near the floor 1e-4). The paper does not state "
+            "its convention; ours stays HPD as the default (the shortest set, centred on the peak), and both are "
+            "reported. Remaining differences come from the likelihood details discussed below (the steady-state "
+            "prior, the CENNS-10 normalisation).")
+
+
+def _sm_claim_section(d, res: dict) -> None:
+    """What the calibrated results say about 'the SM is excluded by the 1 sigma bands'."""
+    toys = [t for t in res.get("toys", []) if t["datasets"] == "csi2017,cenns10"]
+    if not toys:
+        return
+    zt = [t["z_toys"] for t in toys]
+    zw = [t["z_wilks"] for t in toys]
+    fc = res.get("neyman_1d", [])
+    fc_txt = "; ".join(f"at {f['mzp_mev']:g} MeV the 68.27 % Feldman-Cousins set {'contains' if f['null_in_set'] else 'excludes'} "
+                       f"g_x = 0" for f in fc)
+    below_1 = sum(z < 1.0 for z in zt)
+    verdicts = []
+    for m in sorted({t["mzp_mev"] for t in toys}):
+        zs = [t["z_toys"] for t in toys if t["mzp_mev"] == m]
+        fcm = [f for f in fc if f["mzp_mev"] == m]
+        out_toys = all(z >= 1.0 for z in zs)
+        out_fc = all(not f["null_in_set"] for f in fcm) if fcm else None
+        if out_toys and out_fc is not False:
+            verdicts.append(f"at {m:g} MeV the SM stays outside the calibrated 1 sigma region, but only just "
+                            f"(toy Z = {min(zs):.2f}-{max(zs):.2f})")
+        else:
+            verdicts.append(f"at {m:g} MeV the SM lies inside the calibrated 1 sigma region (toy Z = "
+                            f"{min(zs):.2f}-{max(zs):.2f}" + ("" if out_fc is None else
+                                                              f"; FC set {'excludes' if out_fc else 'contains'} g_x = 0")
+                            + ")")
+    d.h(3, "The paper's claim that the SM lies outside the 1 sigma band")
+    d.p("The reference analysis writes that with CsI 2017 + CENNS-10 'the SM is excluded by the 1 sigma bands' of "
+        "the g_x posteriors (its Fig. 4 caption). Two remarks follow from the calibrated results. (i) A credible "
+        "interval of log10 g_x under a log-uniform prior on [1e-4, 1e-1] can never contain the SM: g_x = 0 is "
+        "outside the prior's support, so any such interval 'excludes' it by construction; the posterior's plateau "
+        "at the floor is where the SM-like couplings are, and the equal-tailed intervals reach into it. "
+        f"(ii) The calibrated frequentist statements: the toy significance of the best fit over the SM is "
+        f"Z = {min(zt):.2f}-{max(zt):.2f} across the cells (Wilks {min(zw):.2f}-{max(zw):.2f}); "
+        f"{below_1} of {len(zt)} cells are below 1 sigma"
+        + (f"; {fc_txt}" if fc_txt else "") + ". Hence " + "; ".join(verdicts) + ". The Wilks significances "
+        "overstate the evidence everywhere, and the posterior intervals cannot test the SM at all; the claim is "
+        "not supported as a statement about the SM beyond the marginal 1 sigma level the toys allow at most.")
 
 
 def _new_physics_section(d, np_res: dict) -> None:

@@ -22,13 +22,24 @@ from ..experiments import get_experiment
 from ..inference.crosscheck import argon_crosscheck
 from ..inference.exclusion import LOG10_GX_RANGE, LOG10_MZP_RANGE, exclusion_map
 from ..inference.fits import chi2_totals, fit_gx
-from ..inference.sampling import posterior_1d, posterior_1d_grid, posterior_2d
+from ..inference.neyman import chernoff, neyman_exclusion, neyman_interval, profile_interval_boundary
+from ..inference.problem import ProblemSpec
+from ..inference.reference import REFERENCE_MODEL, reference_problem
+from ..inference.sampling import (
+    credible_grid,
+    equal_tailed_interval,
+    mass_in_grid_region,
+    posterior_1d,
+    posterior_1d_grid,
+    posterior_2d,
+)
 from ..inference.scan import LoglikeEvaluator, dask_client, grid_scan
 from ..inference.toys import toy_calibration
 from ..likelihoods import likelihood
 from ..likelihoods.csi2021 import sm_normalisation_fit
 from ..models import LmuLtau
 from ..models.g2 import PRESETS, g2_band
+from ..published import reference_table2
 from . import figures
 from .io import to_jsonable, write_json_atomic
 from .new_physics import new_physics
@@ -63,6 +74,18 @@ class Settings:
     n_newphys: int = 61
     n_xenon: int = 41
     n_xenon_toys: int = 300
+    #: Neyman construction of the CsI 2017 + Ar exclusion: coarse grid and toys per point.
+    neyman_grid: tuple = (13, 16)
+    n_toys_neyman: int = 50
+    #: Feldman-Cousins 1D sets of g_x (Table II points, r = 1): grid points and toys per point.
+    fc_grid: int = 41
+    n_toys_fc: int = 200
+    #: Points per axis of the 2D posterior grid (refinement check on 2n - 1).
+    grid_2d: int = 121
+    #: Toy calibration of CsI 2017 + Ar at every Table II ratio r (else r = 1 only).
+    toys_all_ratios: bool = True
+    #: Feldman-Cousins sets at every Table II mass (else the first only).
+    fc_all_masses: bool = True
 
 
 FULL = Settings(n_mzp=101, n_gx=121, nlive_1d=400, nlive_2d=1000, quick_sampler=False, chunk_size=2000,
@@ -70,7 +93,10 @@ FULL = Settings(n_mzp=101, n_gx=121, nlive_1d=400, nlive_2d=1000, quick_sampler=
                 n_xenon=41, n_xenon_toys=300)
 QUICK = Settings(n_mzp=26, n_gx=31, nlive_1d=100, nlive_2d=150, quick_sampler=True, chunk_size=400,
                  full_mode_points=False, n_toys=40, n_newphys=21,
-                 n_xenon=15, n_xenon_toys=30)
+                 n_xenon=15, n_xenon_toys=30, neyman_grid=(5, 6), n_toys_neyman=10,
+                 fc_grid=9, n_toys_fc=20, grid_2d=41, toys_all_ratios=False, fc_all_masses=False)
+#: The exclusion drawn with both Wilks and toy-calibrated (Neyman) contours.
+NEYMAN_EXCLUSION = ("CsI 2017 + Ar", "csi2017,cenns10")
 
 
 def versions() -> dict:
@@ -117,14 +143,31 @@ def _scan_exclusion(label, datasets, mode, settings, ckpt, client, progress, r=1
                          options=options, logl_grid=np.asarray(grid).reshape(len(lm), len(lg)))
 
 
+def _logl_from_t(wmap: dict, mode: str, datasets: str) -> np.ndarray:
+    """ln L on a Wilks map's grid: t = 2 (ln L_max - ln L) with ln L_max = max(grid, SM)."""
+    like = likelihood(datasets, mode=mode)
+    t = np.asarray(wmap["t"])
+    ll_max = like.logl_sm() + 0.5 * float(wmap["t_sm"])
+    return ll_max - 0.5 * t
+
+
 def _table2_row(like, m, r, settings, sampler, seed, ckpt, tag="paper"):
     fit = fit_gx(like, m, r)
     post = posterior_1d(like, m, r, sampler=sampler, seed=seed, log_dir=ckpt / f"post1d_{tag}_m{m:g}_r{r:g}",
                         resume=True, min_num_live_points=settings.nlive_1d, quick=settings.quick_sampler)
     grid = posterior_1d_grid(like, m, r, n_grid=601)
+    dens = credible_grid(reference_problem(like, ("gx",), m, r))     # 2001 points, 2x refinement check
+    ws = post["weighted_samples"]
+    et_ns = equal_tailed_interval(ws["log10_gx"], ws["weights"])
+    ch = chernoff(fit["t"])
     return {
         "mzp_mev": m, "r": r, "gx_mle": fit["gx_mle"], "gx_68": [float(v) for v in post["gx_68"]],
         "z_sigma": fit["z_sigma"], "t": fit["t"], "p": fit["p"], "gx_68_grid": [float(v) for v in grid["gx_68"]],
+        "gx_68_hpd_density": [[10.0**a, 10.0**b] for a, b in dens["hpd_68"]],
+        "gx_68_equal_tailed": [10.0 ** v for v in dens["equal_tailed_68"]],
+        "gx_68_equal_tailed_sampler": [10.0 ** v for v in et_ns],
+        "grid_convergence": dens["convergence"],
+        "p_chernoff": ch["p"], "z_chernoff": ch["z"], "published": reference_table2(m, r),
         "gx_mle_in_prior": post["gx_mle"], "log_evidence": post["log_evidence"], "sampler": post["sampler"],
         "seed": seed, "local_maxima": fit["local_maxima"],
         "log10_gx_grid": grid["log10_gx"].tolist(), "density": grid["density"].tolist(),
@@ -206,16 +249,26 @@ def reproduce(out_dir, quick: bool = False, mode: str = "paper", scheduler=None,
                                          for c in curves if c["normalisation"] == "computed"]
     figures.plot_chi2(curves, _figure_paths(fig_dir, "fig5_chi2_totals"))
 
-    # 5. 2D posteriors (Fig. 6)
-    log("Fig. 6: 2D posteriors in (M_Z', g_x), nested sampling")
+    # 5. 2D posteriors (Fig. 6): HPD regions from the density on a grid; nested-sampling draws kept and
+    #    cross-checked (the fraction of their weight inside the grid's regions)
+    log(f"Fig. 6: 2D posteriors in (M_Z', g_x): grid density ({settings.grid_2d}^2, 2x refinement check), "
+        "nested sampling cross-check")
     res["posterior_2d"] = {}
     for r in RATIOS:
+        t0 = time.perf_counter()
+        g2d = credible_grid(reference_problem(like, ("mzp_mev", "gx"), r=r), n=settings.grid_2d, check=True)
+        t_grid = time.perf_counter() - t0
         p2 = posterior_2d(like, r, sampler=sampler, seed=seed, log_dir=ckpt / f"post2d_{mode}_r{r:g}", resume=True,
                           min_num_live_points=settings.nlive_2d, quick=settings.quick_sampler)
-        res["posterior_2d"][f"{r:g}"] = {"region_68": p2["region_68"], "region_95": p2["region_95"],
-                                         "map_point": p2.get("map_point"), "log_evidence": p2["log_evidence"],
-                                         "axes": ["log10_mzp_mev", "log10_gx"]}
-        log(f"  r = {r:g}: {len(p2['region_68'])} ring(s) in the 68 % region")
+        res["posterior_2d"][f"{r:g}"] = {
+            "region_68": g2d["region_68"], "region_95": g2d["region_95"], "method": "grid density",
+            "map_point": g2d["map_point"], "convergence": g2d["convergence"], "time_s_with_check": t_grid,
+            "log_evidence": p2["log_evidence"], "axes": ["log10_mzp_mev", "log10_gx"],
+            "sampler_cross_check": {"sampler": sampler, "weight_in_grid_regions": mass_in_grid_region(
+                g2d, p2["samples"], p2["weights"]), "nominal": {"68": 0.683, "95": 0.954},
+                "region_68_histogram": p2["region_68"], "region_95_histogram": p2["region_95"]}}
+        log(f"  r = {r:g}: {len(g2d['region_68'])} ring(s) in the 68 % region; sampler weight inside the grid "
+            f"regions {res['posterior_2d'][f'{r:g}']['sampler_cross_check']['weight_in_grid_regions']}")
     figures.plot_posterior_2d(res["posterior_2d"], _figure_paths(fig_dir, "fig6_posterior_2d"))
 
     # 6. exclusions (Fig. 7) and the CsI 2021 extension, on the distributed engine
@@ -225,8 +278,32 @@ def reproduce(out_dir, quick: bool = False, mode: str = "paper", scheduler=None,
                 for label, ds in EXCLUSIONS.items()}
         figures.plot_exclusions(maps, _figure_paths(fig_dir, "fig7_exclusions"), extra_bounds=extra_bounds)
         res["exclusions"] = {label: {"datasets": m["datasets"], "contours": m["contours"], "t_threshold": m["t_threshold"],
-                                     "dof": m["dof"], "t_sm": m["t_sm"], "axes": ["log10_mzp_mev", "log10_gx"]}
+                                     "dof": m["dof"], "t_sm": m["t_sm"], "axes": ["log10_mzp_mev", "log10_gx"],
+                                     "method": "wilks"}
                              for label, m in maps.items()}
+        if mode == "paper":   # toys are defined for the paper-mode terms
+            label, ds = NEYMAN_EXCLUSION
+            log(f"Fig. 7 ({label}): toy-calibrated (Neyman, Feldman-Cousins ordering) exclusion on a "
+                f"{settings.neyman_grid[0]} x {settings.neyman_grid[1]} construction grid, {settings.n_toys_neyman} "
+                "toys per point")
+            t0 = time.perf_counter()
+            spec = ProblemSpec(tuple(ds.split(",")), mode, {}, REFERENCE_MODEL, ("mzp_mev", "gx"), {"r": 1.0})
+            wmap = maps[label]
+            ney = neyman_exclusion(spec, n=settings.neyman_grid, z=wmap["z"], n_toys=settings.n_toys_neyman, seed=seed,
+                                   scheduler=client, out_dir=ckpt / f"neyman_{ds.replace(',', '+')}_{mode}_r1",
+                                   progress=progress, fine_axes=(wmap["log10_mzp"], wmap["log10_gx"]),
+                                   logl_fine=_logl_from_t(wmap, mode, ds))
+            ney_time = time.perf_counter() - t0
+            res["exclusions"][label + " [neyman]"] = {
+                "datasets": wmap["datasets"], "contours": ney["contours"], "method": "neyman", "z": ney["z"],
+                "cl": ney["cl"], "t_sm": ney["t_null"], "axes": ["log10_mzp_mev", "log10_gx"],
+                "construction": {k: ney["construction"][k] for k in ("axes", "t_critical", "t_obs", "constructed",
+                                                                     "n_toys", "t_skip", "t_critical_max", "ordering")},
+                "sm_row_excluded_fraction": float(np.mean(np.asarray(ney["t"])[:, 0] > np.asarray(ney["t_critical"])[:, 0])),
+                "wilks_sm_row_excluded_fraction": float(np.mean(np.asarray(wmap["t"])[:, 0] > wmap["t_threshold"])),
+                "time_s": ney_time}
+            figures.plot_exclusion_methods({**wmap, "z": wmap["z"]}, ney,
+                                           _figure_paths(fig_dir, "fig7_exclusion_wilks_vs_neyman"), label=label)
         log("Extension: the full CsI 2021 data set")
         ext_maps = {label: _scan_exclusion(label, ds, mode, settings, ckpt, client, progress)
                     for label, ds in EXTENSION_EXCLUSIONS.items()}
@@ -236,7 +313,8 @@ def reproduce(out_dir, quick: bool = False, mode: str = "paper", scheduler=None,
     res["csi2021"] = {
         "sm_fit": {k: v for k, v in sm_normalisation_fit("simple").items()},
         "significance": {label: _fit_rows(ds, mode) for label, ds in EXTENSION_EXCLUSIONS.items()},
-        "exclusions": {label: {"contours": m["contours"], "t_sm": m["t_sm"]} for label, m in ext_maps.items()},
+        "exclusions": {label: {"contours": m["contours"], "t_sm": m["t_sm"], "method": "wilks"}
+                       for label, m in ext_maps.items()},
     }
 
     # 7. sensitivity to the analysis choices
@@ -259,13 +337,30 @@ def reproduce(out_dir, quick: bool = False, mode: str = "paper", scheduler=None,
         with dask_client(scheduler) as client:
             for label, ds in (("CsI 2017 + Ar", "csi2017,cenns10"), ("CsI 2021", "csi2021"),
                               ("CsI 2021 + Ar", "csi2021,cenns10")):
-                for m in MASSES:
-                    tc = toy_calibration(ds, m, r=1.0, n_toys=settings.n_toys, seed=seed, scheduler=client,
+                ratios = RATIOS if ds == "csi2017,cenns10" and settings.toys_all_ratios else (1.0,)
+                for m, r in ((m, r) for m in MASSES for r in ratios):
+                    tc = toy_calibration(ds, m, r=r, n_toys=settings.n_toys, seed=seed, scheduler=client,
                                          progress=progress, checkpoint=ckpt / "toys")
-                    res["toys"].append({"data": label, "datasets": ds, "mzp_mev": m, "r": 1.0,
+                    res["toys"].append({"data": label, "datasets": ds, "mzp_mev": m, "r": r,
                                         "n_toys": settings.n_toys, "seed": seed,
                                         **{k: tc[k] for k in ("t_obs", "p_toys", "p_toys_err", "z_toys", "p_wilks",
                                                               "z_wilks", "p_wilks_half", "z_wilks_half")}})
+            log("Feldman-Cousins 1D sets of g_x (Neyman construction with toys), CsI 2017 + Ar, r = 1")
+            res["neyman_1d"] = []
+            for m in (MASSES if settings.fc_all_masses else MASSES[:1]):
+                for cl in (0.6827,):
+                    spec = ProblemSpec(("csi2017", "cenns10"), mode, {}, REFERENCE_MODEL, ("gx",),
+                                       {"mzp_mev": m, "r": 1.0})
+                    fc = neyman_interval(spec, cl=cl, n=settings.fc_grid, n_toys=settings.n_toys_fc, seed=seed,
+                                         scheduler=client, progress=progress,
+                                         out_dir=ckpt / f"neyman1d_csi2017+cenns10_{mode}_m{m:g}_r1")
+                    prof = profile_interval_boundary(reference_problem(like, ("gx",), m, 1.0), cl=cl)
+                    res["neyman_1d"].append({
+                        "mzp_mev": m, "r": 1.0, "cl": cl, "segments": fc["segments"], "null_in_set": fc["null_in_set"],
+                        "upper_limit": fc["upper_limit"], "t_null": fc["t_null"], "n_toys": fc["n_toys"],
+                        "grid_points": settings.fc_grid, "profile_chernoff": {
+                            "segments": prof["segments"], "null_in_interval": prof["null_in_interval"],
+                            "delta": prof["delta"], "z_null_chernoff": prof["z_null_chernoff"]}})
     if settings.full_mode_points and mode == "paper":
         log("Full-mode likelihoods (profiled nuisances) at the Table II points, r = 1")
         res["full_mode"] = {label: _fit_rows(ds, "full", ratios=(1.0,))
