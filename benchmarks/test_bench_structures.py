@@ -12,8 +12,12 @@ N = 10_000
 _rng = np.random.default_rng(1)
 POINTS = {
     "lmu-ltau": dict(mzp_mev=10 ** _rng.uniform(0.5, 3, N), gx=10 ** _rng.uniform(-4, -1, N)),
-    "vector": dict(mzp_mev=10 ** _rng.uniform(0.5, 3, N), g_numu=_rng.uniform(-1e-3, 1e-3, N),
-                   g_u=_rng.uniform(-1e-3, 1e-3, N), g_d=_rng.uniform(-1e-3, 1e-3, N)),
+    "vector": dict(
+        mzp_mev=10 ** _rng.uniform(0.5, 3, N),
+        g_numu=_rng.uniform(-1e-3, 1e-3, N),
+        g_u=_rng.uniform(-1e-3, 1e-3, N),
+        g_d=_rng.uniform(-1e-3, 1e-3, N),
+    ),
     "scalar": dict(ms_mev=10 ** _rng.uniform(0, 3, N), gs=10 ** _rng.uniform(-7, -3, N)),
     "magnetic-moment": dict(mu_nue=10 ** _rng.uniform(-11, -7, N), mu_numu=10 ** _rng.uniform(-11, -7, N)),
     "nsi": dict(eps_u_ee=_rng.uniform(-1, 1, N), eps_d_ee=_rng.uniform(-1, 1, N), eps_u_emu=_rng.uniform(-1, 1, N)),
@@ -38,6 +42,6 @@ def test_structure_kernel_build(benchmark, experiment, structure):
 def test_batched_prediction_any_model(benchmark, name):
     exp = get_experiment("cenns10", "paper")
     model = model_from_name(name, **POINTS[name])
-    exp.predict(model)                                  # build lazily created structure matrices
+    exp.predict(model)  # build lazily created structure matrices
     out = benchmark.pedantic(lambda: exp.predict(model), rounds=3, iterations=1)
     assert out.shape == (N,) + exp.shape and np.all(np.isfinite(out))

@@ -22,7 +22,7 @@ def _box(n, seed=7):
 @pytest.fixture(scope="module", params=["csi2017,cenns10", "csi2021,cenns10"])
 def like(request):
     lk = cevnsfit.likelihood(request.param)
-    lk.logl(20.0, 5e-4)                       # build/load the tables
+    lk.logl(20.0, 5e-4)  # build/load the tables
     return lk
 
 

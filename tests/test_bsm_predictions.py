@@ -27,8 +27,8 @@ def test_lmu_ltau_lowers_numu_and_leaves_nue(name):
     exp = get_experiment(name)
     sm = exp.predict(None, by_flavour=True).reshape(3, -1).sum(1)
     bsm = exp.predict(LmuLtau(**POINT), by_flavour=True).reshape(3, -1).sum(1)
-    assert bsm[0] < sm[0] and bsm[2] < sm[2]          # prompt nu_mu, anti-nu_mu: destructive
-    assert bsm[1] == sm[1]                             # nu_e untouched, exactly
+    assert bsm[0] < sm[0] and bsm[2] < sm[2]  # prompt nu_mu, anti-nu_mu: destructive
+    assert bsm[1] == sm[1]  # nu_e untouched, exactly
     # the prompt line has the lower momentum transfer on average -> larger relative effect
     assert bsm[0] / sm[0] < bsm[2] / sm[2]
 
@@ -40,8 +40,8 @@ def test_large_coupling_flips_qv_sign_and_restores_rate():
     tot = exp.predict(LmuLtau(np.full_like(g, 100.0), g), by_flavour=True)[:, 0].sum(-1)
     sm = exp.predict(None, by_flavour=True)[0].sum()
     i_min = np.argmin(tot)
-    assert tot[i_min] < 0.05 * sm            # near-total cancellation of the coherent nu_mu rate
-    assert tot[-1] > sm                      # beyond: larger than SM
+    assert tot[i_min] < 0.05 * sm  # near-total cancellation of the coherent nu_mu rate
+    assert tot[-1] > sm  # beyond: larger than SM
 
 
 def test_vectorised_equals_loop():
@@ -68,8 +68,8 @@ def test_full_matching_doubles_the_amplitude():
     small = LmuLtau(20.0, 1e-5)
     dp = sm - exp.total(small, matching="paper")
     df = sm - exp.total(small, matching="full")
-    assert df / dp == pytest.approx(2.0, rel=1e-4)   # d^2/(2 Q d) ~ 3e-6 here
-    assert df / dp < 2.0                              # and that correction is negative (d > 0, Q < 0)
+    assert df / dp == pytest.approx(2.0, rel=1e-4)  # d^2/(2 Q d) ~ 3e-6 here
+    assert df / dp < 2.0  # and that correction is negative (d > 0, Q < 0)
 
 
 def test_paper_sign_moves_rates_by_a_small_amount():
@@ -78,7 +78,7 @@ def test_paper_sign_moves_rates_by_a_small_amount():
     phys = sm - exp.total(LmuLtau(20.0, 5.6e-4))
     printed = sm - exp.total(LmuLtau(20.0, 5.6e-4, paper_sign=True))
     assert printed != phys
-    assert abs(printed / phys - 1) < 0.05          # percent-level on the deficit
+    assert abs(printed / phys - 1) < 0.05  # percent-level on the deficit
 
 
 def test_slepton_ratio_enhances_effect():
@@ -99,8 +99,9 @@ def test_other_mediators_run_through_the_same_engine():
 
 
 def test_cli_predict_model_json():
-    res = CliRunner().invoke(main, ["predict", "csi2017", "--model", "lmu-ltau", "--mzp", "20", "--gx", "5.6e-4",
-                                    "--r", "1", "--json"])
+    res = CliRunner().invoke(
+        main, ["predict", "csi2017", "--model", "lmu-ltau", "--mzp", "20", "--gx", "5.6e-4", "--r", "1", "--json"]
+    )
     assert res.exit_code == 0, res.output
     out = json.loads(res.output)
     for key in ("experiment", "mode", "total", "by_flavour", "bins", "sm_total", "ratio_to_sm"):
@@ -122,13 +123,14 @@ def test_cli_rejects_bad_parameters():
 def test_cli_g2_json():
     res = CliRunner().invoke(main, ["g2", "--mzp", "20", "--json"])
     out = json.loads(res.output)
-    assert out["gx_central"] == pytest.approx(5.56e-4, rel=2e-3)   # PHYSICS.md check
+    assert out["gx_central"] == pytest.approx(5.56e-4, rel=2e-3)  # PHYSICS.md check
     assert out["gx_low"] < out["gx_central"] < out["gx_high"]
 
 
 def test_cli_predict_plot(tmp_path):
     f = tmp_path / "spec.png"
-    res = CliRunner().invoke(main, ["predict", "cenns10", "--model", "lmu-ltau", "--mzp", "20", "--gx", "5.6e-4",
-                                    "--plot", str(f)])
+    res = CliRunner().invoke(
+        main, ["predict", "cenns10", "--model", "lmu-ltau", "--mzp", "20", "--gx", "5.6e-4", "--plot", str(f)]
+    )
     assert res.exit_code == 0, res.output
     assert f.stat().st_size > 10_000

@@ -9,7 +9,7 @@ from cevnsfit.inference.sampling import credible_grid, mass_in_grid_region
 from cevnsfit.likelihoods import Likelihood
 from cevnsfit.likelihoods.datasets import DatasetTerm
 
-MU = np.array([1.5, -2.5])          # centre in (log10 M_Z', log10 g_x)
+MU = np.array([1.5, -2.5])  # centre in (log10 M_Z', log10 g_x)
 SIG = np.array([0.12, 0.2])
 
 
@@ -33,7 +33,7 @@ class _Gauss2:
 
 def _problem(poi, sig=SIG):
     like = Likelihood([DatasetTerm("g", _LogExperiment(), _Gauss2(sig))], "paper")
-    fixed = {"r": 1.0} if len(poi) == 2 else {"r": 1.0, "mzp_mev": 10**MU[0]}
+    fixed = {"r": 1.0} if len(poi) == 2 else {"r": 1.0, "mzp_mev": 10 ** MU[0]}
     return Problem(like, "lmu-ltau", poi=poi, fixed=fixed)
 
 
@@ -45,7 +45,7 @@ def _area(ring):
 def test_2d_gaussian_regions_are_single_ellipses_of_the_right_area():
     res = credible_grid(_problem(("mzp_mev", "gx")), n=121)
     for key, m in (("region_68", 0.683), ("region_95", 0.954)):
-        assert len(res[key]) == 1                        # one ring, no islands
+        assert len(res[key]) == 1  # one ring, no islands
         expected = np.pi * SIG[0] * SIG[1] * (-2 * np.log(1 - m))
         assert abs(_area(res[key][0]) / expected - 1) < 0.02, (key, _area(res[key][0]), expected)
     conv = res["convergence"]
@@ -59,7 +59,7 @@ def test_2d_gaussian_regions_are_single_ellipses_of_the_right_area():
 
 def test_1d_gaussian_hpd_and_equal_tailed():
     res = credible_grid(_problem(("gx",)))
-    (lo, hi), = res["hpd_68"]
+    ((lo, hi),) = res["hpd_68"]
     z = stats.norm.ppf(0.5 + 0.683 / 2)
     assert abs(lo - (MU[1] - z * SIG[1])) < 1e-3 and abs(hi - (MU[1] + z * SIG[1])) < 1e-3
     et = res["equal_tailed_68"]

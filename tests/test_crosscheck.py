@@ -24,8 +24,7 @@ from cevnsfit.inference.crosscheck import (
     poisson_logpmf,
 )
 
-TABLE2 = {"cevns": (159.0, 43.0), "ss": (3131.0, 23.0), "prompt_brn": (553.0, 34.0),
-          "delayed_brn": (10.0, 11.0)}
+TABLE2 = {"cevns": (159.0, 43.0), "ss": (3131.0, 23.0), "prompt_brn": (553.0, 34.0), "delayed_brn": (10.0, 11.0)}
 
 
 @pytest.fixture(scope="module")
@@ -39,8 +38,12 @@ def release_best_fit():
     lives in the first 3 t_trig bins, delayed BRN only in the 4th; SS = data - SS-subtracted data."""
     t = load_cenns10_projection("time")
     data_total = get_experiment("cenns10").data["data"].sum()
-    return {"cevns": t["cevns"].sum(), "ss": data_total - t["data"].sum(),
-            "prompt_brn": t["brn"][:3].sum(), "delayed_brn": t["brn"][3]}
+    return {
+        "cevns": t["cevns"].sum(),
+        "ss": data_total - t["data"].sum(),
+        "prompt_brn": t["brn"][:3].sum(),
+        "delayed_brn": t["brn"][3],
+    }
 
 
 def test_fit_converges(result):
@@ -48,12 +51,24 @@ def test_fit_converges(result):
     assert result["published"] == {k: list(v) for k, v in TABLE2.items()}
 
 
-@pytest.mark.parametrize("component", [
-    "cevns", "ss", "prompt_brn",
-    pytest.param("delayed_brn", marks=pytest.mark.xfail(strict=True, reason=(
-        "Table 2 rounds to integers: ours 10.53 is 5.3 % above '10', but 1.5 % below the "
-        "unrounded release value 10.685 (see test_best_fit_matches_unrounded_release)"))),
-])
+@pytest.mark.parametrize(
+    "component",
+    [
+        "cevns",
+        "ss",
+        "prompt_brn",
+        pytest.param(
+            "delayed_brn",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason=(
+                    "Table 2 rounds to integers: ours 10.53 is 5.3 % above '10', but 1.5 % below the "
+                    "unrounded release value 10.685 (see test_best_fit_matches_unrounded_release)"
+                ),
+            ),
+        ),
+    ],
+)
 def test_best_fit_matches_table2(result, component):
     assert result[component][0] == pytest.approx(TABLE2[component][0], rel=0.05)
 
@@ -112,8 +127,9 @@ def test_morph_reproduces_variants_and_keeps_totals():
         k = COMPONENTS.index(comp)
         plus = exp.data[plus_key].ravel()
         # +1 sigma = the release variant, renormalised to the nominal total (523.67 -> 497)
-        np.testing.assert_allclose(shifted - nominal, totals[k] * (plus / plus.sum() - model.shapes[k]),
-                                   atol=1e-9, err_msg=name)
+        np.testing.assert_allclose(
+            shifted - nominal, totals[k] * (plus / plus.sum() - model.shapes[k]), atol=1e-9, err_msg=name
+        )
         for a in (-1.0, 0.7, 1.0):
             alphas[j] = a
             assert model.expected(totals, alphas).sum() == pytest.approx(totals.sum(), rel=1e-12)

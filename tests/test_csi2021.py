@@ -39,13 +39,15 @@ def test_paper_bins_against_brute_force():
     n = term.n.ravel()
     m = dt.experiment.data["AC"].ravel()
     per_bin = cevnsfit.likelihoods.gaussian_poisson.log_smeared_poisson_sum(
-        (pred + term.bkg)[None], np.sqrt((0.13 * pred) ** 2 + term.bkg_var)[None], 1.0, term.log_coef, term.counts)[0]
+        (pred + term.bkg)[None], np.sqrt((0.13 * pred) ** 2 + term.bkg_var)[None], 1.0, term.log_coef, term.counts
+    )[0]
     for b in np.argsort(-pred)[:1]:
         mu, s = pred[b] + term.bkg[b], np.sqrt((0.13 * pred[b]) ** 2 + term.bkg_var[b])
 
         def inner(y):
             g = lambda bg: stats.poisson.pmf(n[b], y + rho * bg) * stats.poisson.pmf(m[b], bg)  # noqa: E731
             return integrate.quad(g, 0, np.inf, epsabs=0, epsrel=1e-10, limit=100)[0] * stats.norm.pdf(y, mu, s)
+
         brute = integrate.quad(inner, 0, np.inf, epsabs=0, epsrel=1e-10, limit=100)[0]
         assert np.exp(per_bin[b]) == pytest.approx(brute, rel=1e-7)
 
@@ -53,8 +55,8 @@ def test_paper_bins_against_brute_force():
 def test_sm_fit_reproduces_coherent_count():
     res = sm_normalisation_fit("simple")
     assert res["valid"]
-    assert res["cevns"][0] == pytest.approx(306.0, rel=0.10)       # arXiv:2110.07730: 306 +- 20
-    assert res["ss"] == pytest.approx(1273.0, rel=0.05)            # 1273 +- 38
+    assert res["cevns"][0] == pytest.approx(306.0, rel=0.10)  # arXiv:2110.07730: 306 +- 20
+    assert res["ss"] == pytest.approx(1273.0, rel=0.05)  # 1273 +- 38
     assert res["significance_cevns"] > 5
 
 

@@ -54,8 +54,7 @@ def serve(directory: Path):
         def log_message(self, *args):
             pass
 
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(Handler, directory=str(directory)))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(directory)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -68,6 +67,7 @@ def serve(directory: Path):
 
 # --- registry matches the curated tree ---------------------------------------------------
 
+
 def test_registry_is_sha256sums(data_root):
     listed = {}
     for line in (data_root / "SHA256SUMS").read_text().splitlines():
@@ -79,8 +79,10 @@ def test_registry_is_sha256sums(data_root):
 
 # --- totals quoted in the READMEs -------------------------------------------------------
 
-@pytest.mark.parametrize("window,beam,total", [("C", "on", 1207), ("AC", "on", 1032),
-                                                ("C", "off", 507), ("AC", "off", 507)])
+
+@pytest.mark.parametrize(
+    "window,beam,total", [("C", "on", 1207), ("AC", "on", 1032), ("C", "off", 507), ("AC", "off", 507)]
+)
 def test_csi2017_histogram_totals(curated, window, beam, total):
     pe_edges, t_edges, counts = data.load_csi2017_histogram(window, beam)
     np.testing.assert_array_equal(pe_edges, np.arange(0, 51, 2))
@@ -110,10 +112,18 @@ def test_prompt_neutrons_per_gwhr(curated):
     assert per_gwhr.sum() * exposure["value"] == pytest.approx(29.87, abs=0.01)
 
 
-@pytest.mark.parametrize("name,total", [("data", 3752), ("ss", 3152.0), ("cevns", 128.0),
-                                        ("prompt_brn", 497.0), ("delayed_brn", 33.0),
-                                        ("cevns_f90_plus", 128.0),
-                                        ("prompt_brn_timing_mean_plus", 523.671)])
+@pytest.mark.parametrize(
+    "name,total",
+    [
+        ("data", 3752),
+        ("ss", 3152.0),
+        ("cevns", 128.0),
+        ("prompt_brn", 497.0),
+        ("delayed_brn", 33.0),
+        ("cevns_f90_plus", 128.0),
+        ("prompt_brn_timing_mean_plus", 523.671),
+    ],
+)
 def test_cenns10_grid_totals(curated, name, total):
     grid = data.load_cenns10_grid(name)
     assert grid.shape == (12, 8, 10)
@@ -121,8 +131,7 @@ def test_cenns10_grid_totals(curated, name, total):
 
 
 def test_cenns10_grid_structure(curated):
-    assert {k: v.shape for k, v in data.CENNS10_EDGES.items()} == {
-        "energy_kevee": (13,), "f90": (9,), "t_us": (11,)}
+    assert {k: v.shape for k, v in data.CENNS10_EDGES.items()} == {"energy_kevee": (13,), "f90": (9,), "t_us": (11,)}
     ss = data.load_cenns10_grid("ss")
     assert np.all(ss == ss[..., :1])  # steady state is flat in time
     assert np.all(data.load_cenns10_grid("delayed_brn")[:, :, [0, 1, 2, *range(4, 10)]] == 0)
@@ -172,6 +181,7 @@ def test_limit_curves(curated, tmp_path):
 
 
 # --- checksum enforcement ---------------------------------------------------------------
+
 
 def test_corrupted_file_is_refused(data_root, monkeypatch, tmp_path):
     release = "coherent-csi-2017"
@@ -223,6 +233,7 @@ def test_unknown_names():
 
 # --- download path ----------------------------------------------------------------------
 
+
 def test_download_then_cache(data_root, monkeypatch, tmp_path):
     cache = tmp_path / "cache"
     monkeypatch.setenv("CEVNSFIT_DATA", "")
@@ -254,6 +265,7 @@ def test_corrupted_download_is_deleted(data_root, monkeypatch, tmp_path):
 
 
 # --- CLI ------------------------------------------------------------------------------------
+
 
 def test_cli_verify_json(curated):
     result = CliRunner().invoke(main, ["data", "verify", "--json"])

@@ -40,15 +40,17 @@ def test_other_header_lines_pass_by_content(tree):
     assert lines[0].startswith("Photoelectrons")
     # the release's form, as far as we can tell: comments, two title lines, whitespace separators
     body = [ln.replace(", ", "\t") for ln in lines[1:]]
-    (tree / REL).write_text("# COHERENT CsI[Na] 2017 data release\n# beam off, coincidence window\n"
-                            "CsI[Na] beam-off data\nPE  t[us]  counts\n" + "\n".join(body) + "\n")
-    assert registry._sha256(tree / REL) != registry._entry(REL).sha256           # other bytes ...
-    assert registry.fetch(REL) == tree / REL                                     # ... still verified
+    (tree / REL).write_text(
+        "# COHERENT CsI[Na] 2017 data release\n# beam off, coincidence window\n"
+        "CsI[Na] beam-off data\nPE  t[us]  counts\n" + "\n".join(body) + "\n"
+    )
+    assert registry._sha256(tree / REL) != registry._entry(REL).sha256  # other bytes ...
+    assert registry.fetch(REL) == tree / REL  # ... still verified
     row = next(r for r in registry.verify_all() if r["path"] == REL)
     assert row["status"] == "ok" and row["check"] == "content"
     got = _reference()
     for a, b in zip(ref, got):
-        np.testing.assert_array_equal(a, b)                                      # loaders read both forms
+        np.testing.assert_array_equal(a, b)  # loaders read both forms
 
 
 def test_one_changed_number_fails(tree):

@@ -21,7 +21,7 @@ def test_validation_rows_pass():
 
 def test_csi2017_sm_close_to_coherent():
     e = get_experiment("csi2017", "paper", pe_window=(6, 30), t_window_us=(0, 12))
-    assert e.predict().sum() == pytest.approx(173.0, rel=0.10)   # arXiv:1708.01294
+    assert e.predict().sum() == pytest.approx(173.0, rel=0.10)  # arXiv:1708.01294
 
 
 def test_cenns10_paper_energy_projection_matches_release_where_populated():
@@ -53,7 +53,7 @@ def test_cenns10_arrival_shapes_match_release_timing():
     by = e.predict(by_flavour=True).sum(axis=(1, 2, 3))
     shapes = e.info["arrival_time_shapes"]
     ours = (by[0] * shapes["prompt"] + (by[1] + by[2]) * shapes["delayed"]) / by.sum()
-    assert 0.85 < ours.sum() < 0.95      # delayed tail beyond 4.9 us (muon lifetime 2.2 us)
+    assert 0.85 < ours.sum() < 0.95  # delayed tail beyond 4.9 us (muon lifetime 2.2 us)
     ours = ours / ours.sum()
     tmpl = e.data["cevns_template"].sum(axis=(0, 1)) / 128.0
     assert np.max(np.abs(ours - tmpl)) < 0.06
@@ -85,10 +85,21 @@ def test_isotope_sum():
     eng = e.engine
     total = eng.energy_counts(None)
     parts = sum(
-        (blk.nucleus.Z * 0 + 1) * np.stack([
-            (__import__("cevnsfit.physics.cross_section", fromlist=["qv_sm"]).qv_sm(blk.nucleus.Z, blk.nucleus.N, eng.sin2_theta_w) ** 2)
-            * blk.colsums[g] for g in ("numu_prompt", "nue", "numubar")])
-        for blk in eng.blocks)
+        (blk.nucleus.Z * 0 + 1)
+        * np.stack(
+            [
+                (
+                    __import__("cevnsfit.physics.cross_section", fromlist=["qv_sm"]).qv_sm(
+                        blk.nucleus.Z, blk.nucleus.N, eng.sin2_theta_w
+                    )
+                    ** 2
+                )
+                * blk.colsums[g]
+                for g in ("numu_prompt", "nue", "numubar")
+            ]
+        )
+        for blk in eng.blocks
+    )
     assert np.allclose(total, parts, rtol=1e-13)
     assert len(eng.blocks) == 2
     # Cs and I have nearly equal target numbers and Q_V^2 ~ N^2: Cs gives more (N=78 vs 74)
@@ -100,12 +111,15 @@ def test_n_targets_units():
     assert n_targets(14.6, MOLAR_MASS_G["CsI"]) == pytest.approx(3.384e25, rel=1e-3)
 
 
-@pytest.mark.parametrize("name,coarse,fine", [
-    ("csi2017", {"nodes_per_segment": 6}, {"nodes_per_segment": 12}),
-    ("cenns10", {}, {"max_width_kev": 2.0, "nodes_per_segment": 16}),
-    ("csi2021", {}, {"max_width_kev": 1.0, "nodes_per_segment": 16}),
-    ("ccm", {}, {"nodes_per_segment": 12}),
-])
+@pytest.mark.parametrize(
+    "name,coarse,fine",
+    [
+        ("csi2017", {"nodes_per_segment": 6}, {"nodes_per_segment": 12}),
+        ("cenns10", {}, {"max_width_kev": 2.0, "nodes_per_segment": 16}),
+        ("csi2021", {}, {"max_width_kev": 1.0, "nodes_per_segment": 16}),
+        ("ccm", {}, {"nodes_per_segment": 12}),
+    ],
+)
 def test_recoil_grid_converged(name, coarse, fine):
     a = get_experiment(name, "paper", **coarse).predict()
     b = get_experiment(name, "paper", **fine).predict()

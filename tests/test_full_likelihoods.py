@@ -32,24 +32,28 @@ def _csi_logl(term, a, c, b):
     """ln L of the CsI full model written out with scipy (independent of the implementation)."""
     t = term.term
     lam = (1 + a) * t.n + (1 + c) * t.pn + np.asarray(b)[:, None]
-    return (stats.poisson.logpmf(t.c, lam).sum() + stats.poisson.logpmf(t.ac, t.n_time * np.asarray(b)).sum()
-            + stats.norm.logpdf(a, 0, 0.28) + stats.norm.logpdf(c, 0, 0.25))
+    return (
+        stats.poisson.logpmf(t.c, lam).sum()
+        + stats.poisson.logpmf(t.ac, t.n_time * np.asarray(b)).sum()
+        + stats.norm.logpdf(a, 0, 0.28)
+        + stats.norm.logpdf(c, 0, 0.25)
+    )
 
 
 # -- CsI steady state: closed-form Newton profile against brute force ------------------------
 
+
 @pytest.mark.parametrize("seed", range(6))
 def test_steady_state_profile_equals_brute_force_for_one_pe_bin(seed):
     rng = np.random.default_rng(seed)
-    s = rng.uniform(0.0, 6.0, 12) * (rng.uniform(size=12) > 0.2)      # some bins without signal
+    s = rng.uniform(0.0, 6.0, 12) * (rng.uniform(size=12) > 0.2)  # some bins without signal
     c = rng.poisson(s + 2.5).astype(float)
-    a = float(rng.poisson(30)) if seed else 0.0                        # seed 0: empty AC window
+    a = float(rng.poisson(30)) if seed else 0.0  # seed 0: empty AC window
 
     def nll(b):
         return -(stats.poisson.logpmf(c, s + b).sum() + (stats.poisson.logpmf(a, 12 * b) if b > 0 else 0.0))
 
-    brute = optimize.minimize_scalar(nll, bounds=(1e-12, 50.0), method="bounded",
-                                     options={"xatol": 1e-12}).x
+    brute = optimize.minimize_scalar(nll, bounds=(1e-12, 50.0), method="bounded", options={"xatol": 1e-12}).x
     ours = profile_flat_background(c[None, :], s[None, :], np.array([a]), 12)[0]
     assert nll(ours) <= nll(brute) + 1e-9
     assert ours == pytest.approx(brute, rel=1e-5, abs=1e-6)
@@ -60,7 +64,7 @@ def test_steady_state_single_bin_closed_form():
     c, s, a = np.array([7.0, 0.0, 3.0, 12.0]), np.array([2.0, 1.5, 0.0, 30.0]), np.array([4.0, 2.0, 0.0, 1.0])
     q = 2 * s - c - a
     closed = (-q + np.sqrt(q * q + 8 * a * s)) / 4
-    closed[2] = c[2] / 2                                    # s = 0: b = (C + A)/2
+    closed[2] = c[2] / 2  # s = 0: b = (C + A)/2
     ours = profile_flat_background(c[:, None], s[:, None], a, 1)
     np.testing.assert_allclose(ours, closed, rtol=1e-12)
     per_bin = cevnsfit.likelihood("csi2017", mode="full", options={"csi2017": {"steady_state": "per_bin"}})
@@ -73,7 +77,7 @@ def test_steady_state_boundary_and_warm_start():
     assert b[0] == 0.0
     c, s, a = np.array([[4.0, 9.0, 1.0]]), np.array([[1.0, 0.5, 0.2]]), np.array([20.0])
     ref = profile_flat_background(c, s, a, 3)
-    for start in (1e-3, 1.0, 1e3):                    # from either side of the root
+    for start in (1e-3, 1.0, 1e3):  # from either side of the root
         assert profile_flat_background(c, s, a, 3, start=np.array([start]))[0] == pytest.approx(ref[0], rel=1e-12)
 
 
@@ -82,8 +86,13 @@ def test_csi_profile_equals_joint_numeric_maximisation(csi):
     t = csi.term
     t.profile(csi.prediction(None))
     p0 = np.concatenate([[0.0, 0.0], t.ac / t.n_time])
-    res = optimize.minimize(lambda p: -_csi_logl(csi, p[0], p[1], p[2:]), p0, method="L-BFGS-B",
-                            bounds=[(-0.99, 3)] * 2 + [(1e-6, None)] * 12, options={"ftol": 1e-15, "gtol": 1e-10})
+    res = optimize.minimize(
+        lambda p: -_csi_logl(csi, p[0], p[1], p[2:]),
+        p0,
+        method="L-BFGS-B",
+        bounds=[(-0.99, 3)] * 2 + [(1e-6, None)] * 12,
+        options={"ftol": 1e-15, "gtol": 1e-10},
+    )
     ours = t.logl(csi.prediction(None))
     assert ours == pytest.approx(-res.fun, abs=2e-5)
     assert ours >= -res.fun - 1e-6
@@ -98,6 +107,7 @@ def test_csi_prompt_neutrons_enter_the_full_model(csi):
 
 # -- analytic gradients ----------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("which", ["csi", "cenns"])
 def test_analytic_gradient_matches_finite_differences(which, csi, cenns):
     term = (csi if which == "csi" else cenns).term
@@ -109,12 +119,12 @@ def test_analytic_gradient_matches_finite_differences(which, csi, cenns):
     x = rng.normal(0, 0.2, len(term.names))
     f0, g = term._evaluate(x)
     h = 1e-6
-    num = np.array([(term._evaluate(x + h * e)[0] - term._evaluate(x - h * e)[0]) / (2 * h)
-                    for e in np.eye(len(x))])
+    num = np.array([(term._evaluate(x + h * e)[0] - term._evaluate(x - h * e)[0]) / (2 * h) for e in np.eye(len(x))])
     np.testing.assert_allclose(g, num, rtol=2e-5, atol=2e-5)
 
 
 # -- CENNS-10: the argon cross-check and the profile property ---------------------------------
+
 
 def test_cenns_full_at_sm_reproduces_the_argon_crosscheck():
     """With the CEvNS constraint removed and the cross-check's linear morph, the full profile at
@@ -123,8 +133,9 @@ def test_cenns_full_at_sm_reproduces_the_argon_crosscheck():
     xc = fit_model(build_model(exp, shape_systematics=True), exp.data["data"], minos=False, significance=False)
     results = {}
     for interp in ("linear", "quadratic"):
-        term = cevnsfit.likelihood("cenns10", mode="full",
-                                   options={"cenns10": {"cevns_sigma": None, "interpolation": interp}}).terms[0]
+        term = cevnsfit.likelihood(
+            "cenns10", mode="full", options={"cenns10": {"cevns_sigma": None, "interpolation": interp}}
+        ).terms[0]
         nuis = term.term.nuisances(term.prediction(LmuLtau(20.0, 0.0)))
         results[interp] = 128.0 * (1.0 + nuis["cevns"])
     assert results["linear"] == pytest.approx(xc["cevns"][0], rel=2e-3)
@@ -147,16 +158,17 @@ def test_profile_is_not_below_nuisances_at_zero(which, csi, cenns):
     prof = term.term.logl(preds)
     for p, lp in zip(preds, prof):
         term.term._set_point(p.ravel())
-        if which == "csi":     # a = c = 0, steady state at its AC-only estimate
+        if which == "csi":  # a = c = 0, steady state at its AC-only estimate
             fixed = _csi_logl(term, 0.0, 0.0, term.term.ac / term.term.n_time)
         else:
             fixed = -term.term._evaluate(np.zeros(len(term.term.names)))[0]
         assert lp >= fixed - 1e-9
-        assert lp > fixed + 1e-3           # and the nuisances do move
-    assert np.max(prof - prof[0]) < 1.0          # a large g_x is not preferred over the SM by much
+        assert lp > fixed + 1e-3  # and the nuisances do move
+    assert np.max(prof - prof[0]) < 1.0  # a large g_x is not preferred over the SM by much
 
 
 # -- the public API --------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def combined():
@@ -190,16 +202,19 @@ def test_extreme_rates_stay_finite(combined):
 
 def test_all_full_builders_registered_and_simple_terms_reuse_paper_classes():
     import cevnsfit.likelihoods.full  # noqa: F401
+
     assert {"csi2017", "cenns10", "ccm", "csi2020_totals", "cenns10_totals"} <= set(FULL_BUILDERS)
     like = cevnsfit.likelihood("ccm,csi2020_totals,cenns10_totals", mode="full")
     kinds = [type(t.term) for t in like.terms]
     assert kinds == [paper.AsimovPoisson, paper.TotalsChi2, paper.TotalsChi2]
     assert like.terms[0].logl_model(None) == pytest.approx(
-        cevnsfit.likelihood("ccm").terms[0].logl_model(None), rel=1e-12)
+        cevnsfit.likelihood("ccm").terms[0].logl_model(None), rel=1e-12
+    )
     # the totals chi-square at the SM: 0.195 (CsI, 333 vs 306) + argon (128 vs 159)
     assert -2 * like.terms[1].logl_model(None) == pytest.approx(0.195, abs=1e-3)
-    assert -2 * like.terms[2].logl_model(None) == pytest.approx((159 - 128) ** 2 / (43**2 + 34**2 + 23**2 + 11**2
-                                                                                   + (0.1328 * 128) ** 2), rel=1e-5)
+    assert -2 * like.terms[2].logl_model(None) == pytest.approx(
+        (159 - 128) ** 2 / (43**2 + 34**2 + 23**2 + 11**2 + (0.1328 * 128) ** 2), rel=1e-5
+    )
 
 
 def test_bad_options_and_shapes_raise():
@@ -213,6 +228,7 @@ def test_bad_options_and_shapes_raise():
 
 
 # -- template morphs -------------------------------------------------------------------------
+
 
 def test_quadratic_morph_hits_the_variants_and_is_smooth():
     alphas = np.array([-2.5, -1.0, -1e-9, 0.0, 0.3, 1.0, 1.0 + 1e-9, 2.0])
@@ -229,4 +245,4 @@ def test_quadratic_morph_hits_the_variants_and_is_smooth():
         assert (up[0] - dn[0]) / (2 * h) == pytest.approx(sp, abs=1e-6)
         assert (up[1] - dn[1]) / (2 * h) == pytest.approx(sm, abs=1e-6)
     morph = release_morph(get_experiment("cenns10", "full").data, interpolation="quadratic")
-    assert morph.shift(np.zeros(5)).sum() == pytest.approx(0.0, abs=1e-12)   # shapes keep unit sum
+    assert morph.shift(np.zeros(5)).sum() == pytest.approx(0.0, abs=1e-12)  # shapes keep unit sum

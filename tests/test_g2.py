@@ -46,8 +46,7 @@ def test_published_couplings_for_the_2021_central_value(mzp, gx):
 def test_heavy_and_light_mediator_limits():
     g = 1e-3
     heavy = 1e5  # M >> m_mu: g^2 m_mu^2 / (12 pi^2 M^2), corrections O(m^2/M^2 ln)
-    assert delta_amu(heavy, g) == pytest.approx(g**2 * M_MU**2 / (12 * math.pi**2 * heavy**2),
-                                                rel=1e-5)
+    assert delta_amu(heavy, g) == pytest.approx(g**2 * M_MU**2 / (12 * math.pi**2 * heavy**2), rel=1e-5)
     light = 1e-3  # M -> 0: g^2 / (8 pi^2), corrections O(M/m_mu)
     assert delta_amu(light, g) == pytest.approx(g**2 / (8 * math.pi**2), rel=1e-4)
 

@@ -20,7 +20,7 @@ from cevnsfit.models import BminusL, LmuLtau, UniversalVector
 def test_likelihood_refuses_empty_or_non_names(datasets):
     with pytest.raises(UnknownNameError) as err:
         cevnsfit.likelihood(datasets)
-    assert "csi2017" in str(err.value) and "cenns10" in str(err.value)   # names the allowed datasets
+    assert "csi2017" in str(err.value) and "cenns10" in str(err.value)  # names the allowed datasets
 
 
 @pytest.fixture(scope="module")
@@ -28,11 +28,20 @@ def like():
     return cevnsfit.likelihood("csi2017")
 
 
-@pytest.mark.parametrize("mzp, gx, word", [
-    ([], [], "empty"), ("abc", 1e-3, "real number"), (20.0, 1e-3 + 1j, "complex"),
-    (20.0, [1e-3, 1j], "complex"), (None, 1e-3, "real number|needs mzp_mev"), (20.0, "1e-3", "real number"),
-    (20.0, True, "real number"), (np.array([]), 1e-3, "empty"), (20.0, [1e-3, "x"], "real number"),
-])
+@pytest.mark.parametrize(
+    "mzp, gx, word",
+    [
+        ([], [], "empty"),
+        ("abc", 1e-3, "real number"),
+        (20.0, 1e-3 + 1j, "complex"),
+        (20.0, [1e-3, 1j], "complex"),
+        (None, 1e-3, "real number|needs mzp_mev"),
+        (20.0, "1e-3", "real number"),
+        (20.0, True, "real number"),
+        (np.array([]), 1e-3, "empty"),
+        (20.0, [1e-3, "x"], "real number"),
+    ],
+)
 def test_logl_refuses_non_numeric(like, mzp, gx, word):
     with pytest.raises(ParameterError, match=word):
         like.logl(mzp, gx)
@@ -64,7 +73,10 @@ _numbers = st.one_of(
     st.floats(min_value=-1e3, max_value=1e3),
     st.sampled_from([0.0, -0.0, 1e-300, 1e300, -1.0, 5e-4, 20.0, float("nan"), float("inf")]),
     st.complex_numbers(allow_nan=False, max_magnitude=1e3),
-    st.just([]), st.just("1"), st.none(), st.booleans(),
+    st.just([]),
+    st.just("1"),
+    st.none(),
+    st.booleans(),
     st.lists(st.floats(min_value=1e-6, max_value=1e4), min_size=1, max_size=3),
 )
 

@@ -28,20 +28,23 @@ def assert_clean_error(res, *words):
         assert w in res.output, res.output
 
 
-@pytest.mark.parametrize("args, words", [
-    (["fit", "--datasets", "", "--mzp", 20], ["--datasets", "csi2017"]),
-    (["exclusion", "--datasets", ","], ["--datasets", "csi2017"]),
-    (["exclusion", "--n-gx", 0], ["--n-gx"]),
-    (["exclusion", "--n-mzp", 1, "--n-gx", 1], ["--n-mzp"]),
-    (["exclusion", "--dof", 0], ["--dof"]),
-    (["exclusion", "--scheduler", "tcp://127.0.0.1:8786"], ["--checkpoint"]),
-    (["exclusion", "--scheduler", "notanaddress", "--checkpoint", "ck"], ["--scheduler", "tcp://HOST:PORT"]),
-    (["predict", "csi2017", "--plot", "x.foo"], ["--plot", ".foo", ".pdf", ".png"]),
-    (["chi2", "--mzp", 20, "--plot", "x"], ["--plot", "no extension"]),
-    (["posterior", "--datasets", " , ", "--mzp", 20], ["--datasets"]),
-    (["toys", "--datasets", "", "--mzp", 20], ["--datasets"]),
-    (["fit", "--datasets", "lhc", "--mzp", 20], ["lhc", "csi2017"]),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["fit", "--datasets", "", "--mzp", 20], ["--datasets", "csi2017"]),
+        (["exclusion", "--datasets", ","], ["--datasets", "csi2017"]),
+        (["exclusion", "--n-gx", 0], ["--n-gx"]),
+        (["exclusion", "--n-mzp", 1, "--n-gx", 1], ["--n-mzp"]),
+        (["exclusion", "--dof", 0], ["--dof"]),
+        (["exclusion", "--scheduler", "tcp://127.0.0.1:8786"], ["--checkpoint"]),
+        (["exclusion", "--scheduler", "notanaddress", "--checkpoint", "ck"], ["--scheduler", "tcp://HOST:PORT"]),
+        (["predict", "csi2017", "--plot", "x.foo"], ["--plot", ".foo", ".pdf", ".png"]),
+        (["chi2", "--mzp", 20, "--plot", "x"], ["--plot", "no extension"]),
+        (["posterior", "--datasets", " , ", "--mzp", 20], ["--datasets"]),
+        (["toys", "--datasets", "", "--mzp", 20], ["--datasets"]),
+        (["fit", "--datasets", "lhc", "--mzp", 20], ["lhc", "csi2017"]),
+    ],
+)
 def test_bad_cli_input_is_a_clean_error(args, words, tmp_path):
     t0 = time.perf_counter()
     res = run(*args, catch_exceptions=True)
@@ -89,16 +92,17 @@ def test_g2_json_is_valid_without_nan():
 
 def test_predict_warns_on_absurd_couplings():
     res = run("predict", "csi2017", "--model", "lmu-ltau", "--mzp", 20, "--gx", "1e10", "--json")
-    assert res.exit_code == 2 and "allowed range" in res.stderr          # beyond 4 pi: refused
+    assert res.exit_code == 2 and "allowed range" in res.stderr  # beyond 4 pi: refused
     res = run("predict", "csi2017", "--model", "lmu-ltau", "--mzp", 1, "--gx", "10", "--json")
-    assert res.exit_code == 0, res.output                                # allowed, but 4e13 x SM
+    assert res.exit_code == 0, res.output  # allowed, but 4e13 x SM
     assert "warning" in res.stderr and "perturbative" in res.stderr
-    json.loads(res.stdout)                                   # the warning is not in the JSON
+    json.loads(res.stdout)  # the warning is not in the JSON
     res = run("predict", "csi2017", "--model", "lmu-ltau", "--mzp", 20, "--gx", "1e-4", "--json")
     assert "warning" not in res.stderr
 
 
 # --- reproduce: output folder and inputs checked before any work ----------------------------------
+
 
 def test_reproduce_refuses_a_non_empty_folder_without_flags(tmp_path):
     (tmp_path / "results.json").write_text("{}")
@@ -116,13 +120,13 @@ def test_reproduce_unwritable_out_and_garbage_bound(tmp_path):
     res = run("reproduce", "--out", tmp_path / "out", "--quick", "--bound", garbage)
     assert_clean_error(res, "--bound", "g.lmt")
     assert time.perf_counter() - t0 < 5
-    assert not (tmp_path / "out").exists()                # nothing started
+    assert not (tmp_path / "out").exists()  # nothing started
 
 
 def test_reproduce_out_dir_overwrite_and_resume(tmp_path):
     settings = {"quick": True, "mode": "paper", "sampler": "ultranest", "seed": 1}
     out = tmp_path / "run"
-    _validate.reproduce_out_dir(str(out), False, False, settings)           # fresh folder: created
+    _validate.reproduce_out_dir(str(out), False, False, settings)  # fresh folder: created
     assert json.loads((out / "run.json").read_text())["quick"] is True
     (out / "figures").mkdir()
     (out / "figures" / "f.pdf").write_text("x")
@@ -146,6 +150,7 @@ def test_reproduce_out_dir_overwrite_and_resume(tmp_path):
 
 
 # --- missing data files: the error names the file, no traceback --------------------------------------
+
 
 @pytest.fixture
 def tree_without(tmp_path, monkeypatch):
@@ -183,8 +188,8 @@ def test_data_help_lists_only_existing_verbs():
     res = run("data", "--help")
     assert res.exit_code == 0
     description = res.output.split("Options:")[0]
-    assert "locate" not in description.lower()                 # promised by the old help, never built
-    verbs = re.findall(r"`(\w+)`", description)               # verbs the description names
+    assert "locate" not in description.lower()  # promised by the old help, never built
+    verbs = re.findall(r"`(\w+)`", description)  # verbs the description names
     assert verbs and set(verbs) <= set(data.commands), (verbs, list(data.commands))
     for verb in data.commands:
         assert verb in res.output

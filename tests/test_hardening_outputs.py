@@ -28,8 +28,14 @@ def _mode(path):
 def test_results_follow_the_umask(tmp_path, umask_022):
     write_json_atomic(tmp_path / "r.json", {"a": 1})
     assert _mode(tmp_path / "r.json") == 0o644
-    grid_scan(lambda p: p["x"], {"x": np.arange(3.0)}, tmp_path / "scan", chunk_size=2, scheduler="synchronous",
-              progress=False)
+    grid_scan(
+        lambda p: p["x"],
+        {"x": np.arange(3.0)},
+        tmp_path / "scan",
+        chunk_size=2,
+        scheduler="synchronous",
+        progress=False,
+    )
     assert {_mode(p) for p in (tmp_path / "scan").iterdir()} == {0o644}
     os.umask(0o077)
     write_json_atomic(tmp_path / "s.json", {"a": 1})
@@ -84,8 +90,12 @@ def _square(x):
 
 
 def test_progress_goes_to_stderr_never_stdout(capsys):
-    assert run_tasks(_square, [(i,) for i in range(4)], scheduler="synchronous", progress=True,
-                     description="toys") == [0, 1, 4, 9]
+    assert run_tasks(_square, [(i,) for i in range(4)], scheduler="synchronous", progress=True, description="toys") == [
+        0,
+        1,
+        4,
+        9,
+    ]
     out, err = capsys.readouterr()
     assert out == ""
     assert "toys" in err
@@ -97,7 +107,17 @@ def test_nested_sampling_progress_goes_to_stderr(capsys):
     def loglike(x):
         return -0.5 * np.sum((x - 0.5) ** 2, axis=-1) / 0.1**2
 
-    _run_ultranest(loglike, ["a"], np.array([0.0]), np.array([1.0]), seed=1, log_dir=None, resume=False,
-                   nlive=50, quick=True, progress=True)
+    _run_ultranest(
+        loglike,
+        ["a"],
+        np.array([0.0]),
+        np.array([1.0]),
+        seed=1,
+        log_dir=None,
+        resume=False,
+        nlive=50,
+        quick=True,
+        progress=True,
+    )
     out, err = capsys.readouterr()
     assert out == "", out[:300]

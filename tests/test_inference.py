@@ -14,11 +14,11 @@ from cevnsfit.inference.fits import chi2_totals, fit_gx, wilks
 
 
 def test_wilks_closed_forms():
-    p, z = wilks(4.0, 1)                  # t = Z^2 for one dof
+    p, z = wilks(4.0, 1)  # t = Z^2 for one dof
     assert z == pytest.approx(2.0, rel=1e-9)
     assert p == pytest.approx(2 * stats.norm.sf(2.0), rel=1e-9)
     assert t_threshold(2.0, 1) == pytest.approx(4.0, rel=1e-9)
-    assert t_threshold(2.0, 2) == pytest.approx(-2 * np.log(2 * stats.norm.sf(2.0)), rel=1e-9)   # chi2_2 sf = e^{-t/2}
+    assert t_threshold(2.0, 2) == pytest.approx(-2 * np.log(2 * stats.norm.sf(2.0)), rel=1e-9)  # chi2_2 sf = e^{-t/2}
 
 
 def test_fit_finds_the_global_maximum_of_a_fine_scan():
@@ -38,7 +38,7 @@ def test_ccm_asimov_fit_returns_the_sm():
 
 def test_chi2_totals_minima():
     res = chi2_totals(100.0, 1.0, "published")
-    assert len(res["minima"]) == 2             # below and beyond the sign flip of Q_V
+    assert len(res["minima"]) == 2  # below and beyond the sign flip of Q_V
     # each minimum is below the SM value and the curve never goes under the located minima
     assert all(m["chi2"] < res["chi2_sm"] for m in res["minima"])
     assert min(res["chi2"]) >= min(m["chi2"] for m in res["minima"]) - 1e-9
@@ -71,8 +71,9 @@ def test_ccm_exclusion_monotone_below_the_flip():
 
 
 def test_exclusion_json_cli():
-    res = CliRunner().invoke(main, ["exclusion", "--datasets", "csi2020_totals,cenns10_totals", "--n-mzp", "11",
-                                    "--n-gx", "21", "--json"])
+    res = CliRunner().invoke(
+        main, ["exclusion", "--datasets", "csi2020_totals,cenns10_totals", "--n-mzp", "11", "--n-gx", "21", "--json"]
+    )
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
     m = out["csi2020_totals,cenns10_totals"]
@@ -108,8 +109,21 @@ def test_exclusion_cli_checkpointed_scan_matches_direct(tmp_path):
 
 
 def test_toys_cli_synchronous():
-    res = CliRunner().invoke(main, ["toys", "--datasets", "csi2020_totals,cenns10_totals", "--mzp", "20",
-                                    "--n-toys", "20", "--scheduler", "synchronous", "--json"])
+    res = CliRunner().invoke(
+        main,
+        [
+            "toys",
+            "--datasets",
+            "csi2020_totals,cenns10_totals",
+            "--mzp",
+            "20",
+            "--n-toys",
+            "20",
+            "--scheduler",
+            "synchronous",
+            "--json",
+        ],
+    )
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
     assert 0.0 <= out["p_toys"] <= 1.0 and out["p_wilks"] == pytest.approx(stats.chi2.sf(out["t_obs"], 1))

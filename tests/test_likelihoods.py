@@ -40,9 +40,20 @@ def _quad_smeared(m0, s, x, coef):
     return np.log(integrate.quad(f, 0, np.inf, epsabs=0, epsrel=1e-12, limit=400)[0])
 
 
-@pytest.mark.parametrize("m0,s,x,n", [
-    (1, 0.28, 3, 10), (1, 0.28, 15, 20), (1, 0.28, 40, 12), (1, 0.28, 200, 30),   # CsI: up to the Miller regime
-    (5, 1.2, 1, 30), (3, 0.05, 1, 45), (50, 8, 1, 45), (60, 30, 1, 20), (100, 60, 1, 40)])  # CENNS-like
+@pytest.mark.parametrize(
+    "m0,s,x,n",
+    [
+        (1, 0.28, 3, 10),
+        (1, 0.28, 15, 20),
+        (1, 0.28, 40, 12),
+        (1, 0.28, 200, 30),  # CsI: up to the Miller regime
+        (5, 1.2, 1, 30),
+        (3, 0.05, 1, 45),
+        (50, 8, 1, 45),
+        (60, 30, 1, 20),
+        (100, 60, 1, 40),
+    ],
+)  # CENNS-like
 def test_truncated_moment_integrals_against_quad(m0, s, x, n):
     rng = np.random.default_rng(n)
     coef = rng.uniform(0.1, 1, n + 1) / special.factorial(np.arange(n + 1))
@@ -52,7 +63,8 @@ def test_truncated_moment_integrals_against_quad(m0, s, x, n):
         single = np.zeros(n + 1)
         single[n] = 1 / special.factorial(n)
         assert log_smeared_poisson(np.array([n]), np.array([m0]), np.array([s]))[0] == pytest.approx(
-            _quad_smeared(m0, s, 1.0, single), abs=1e-9)
+            _quad_smeared(m0, s, 1.0, single), abs=1e-9
+        )
 
 
 def test_extreme_rates_stay_finite():
@@ -69,10 +81,12 @@ def test_csi_bins_against_brute_force_double_integral():
     ours = term._logl_bins(pred[None, :])[0]
     n, n_ac = term.n.ravel(), term.n_ac.ravel()
     for b in (0, 7, 40, 100):
+
         def inner(a):
             lam = (1 + a) * pred[b]
             f = lambda bg: stats.poisson.pmf(n[b], lam + bg) * stats.poisson.pmf(n_ac[b], bg)  # noqa: E731
             return integrate.quad(f, 0, np.inf, epsabs=0, epsrel=1e-11, limit=200)[0] * stats.norm.pdf(a, 0, 0.28)
+
         brute = integrate.quad(inner, -1, np.inf, epsabs=0, epsrel=1e-11, limit=200)[0]
         assert np.exp(ours[b]) == pytest.approx(brute, rel=1e-8)
 
@@ -83,6 +97,7 @@ def test_cenns_one_gaussian_rewrite_against_four_envelopes():
     dt = like.terms[0]
     term = dt.term
     from cevnsfit.likelihoods.datasets import cenns10_background_templates
+
     bkg, sig = cenns10_background_templates(dt.experiment)
     pred = dt.prediction(None).ravel()
     comps = [pred] + [bkg[k].ravel() for k in ("ss", "prompt_brn", "delayed_brn")]
@@ -92,7 +107,7 @@ def test_cenns_one_gaussian_rewrite_against_four_envelopes():
     exact = log_smeared_poisson(term.counts, pred + term.bkg, np.sqrt((0.13 * pred) ** 2 + term.bkg_var))
     checked = 0
     for b in np.argsort(-pred)[:40]:
-        if comps[3][b] > 0:   # the 110 % delayed-BRN envelope is truncated: skip those bins
+        if comps[3][b] > 0:  # the 110 % delayed-BRN envelope is truncated: skip those bins
             continue
         grids = np.meshgrid(*([z] * 3), indexing="ij")
         lam = sum((1 + s_i * g) * c[b] for s_i, g, c in zip(sigmas[:3], grids, comps[:3])) + comps[3][b]
@@ -106,9 +121,14 @@ def test_cenns_one_gaussian_rewrite_against_four_envelopes():
 @pytest.mark.parametrize("gx", [0.0, 1.5e-3])
 def test_gauss_hermite_converges_to_exact_cenns(gx):
     exact = -2 * cevnsfit.likelihood("cenns10").logl(20.0, gx)
-    gh = [-2 * cevnsfit.likelihood("cenns10", options={"cenns10": {"quadrature": "gauss-hermite", "n_nodes": n}})
-          .logl(20.0, gx) for n in (16, 32)]
-    assert abs(gh[1] - gh[0]) < 0.01          # doubling the nodes moves -2 ln L by < 0.01
+    gh = [
+        -2
+        * cevnsfit.likelihood("cenns10", options={"cenns10": {"quadrature": "gauss-hermite", "n_nodes": n}}).logl(
+            20.0, gx
+        )
+        for n in (16, 32)
+    ]
+    assert abs(gh[1] - gh[0]) < 0.01  # doubling the nodes moves -2 ln L by < 0.01
     assert abs(gh[1] - exact) < 1e-3
 
 
@@ -144,7 +164,7 @@ def test_api_broadcasting_and_constant():
     g = np.array([1e-4, 5e-4, 1e-3, 3e-3])[None, :]
     grid = like.logl(m, g)
     assert grid.shape == (3, 4)
-    assert grid[1, 2] == like.logl(20.0, 1e-3)           # same additive constant on every call
+    assert grid[1, 2] == like.logl(20.0, 1e-3)  # same additive constant on every call
     assert like.logl(20.0, 0.0) == pytest.approx(like.logl_sm(), abs=1e-12)
     comps = like.components()
     assert sum(comps.values()) == pytest.approx(like.logl_sm())
@@ -163,6 +183,7 @@ def test_bad_inputs():
 def test_jeffreys_background_prior_brute_force_and_effect():
     # Int dB B^(-1/2) e^{-B} B^n_AC / Gamma(n_AC + 1/2) P(k; B) = NB(k; n_AC + 1/2, 1/2)
     from cevnsfit.likelihoods.stats import log_negbin
+
     for n_ac, k in ((0, 2), (6, 4)):
         brute, _ = integrate.quad(lambda b: stats.poisson.pmf(k, b) * stats.gamma.pdf(b, n_ac + 0.5), 0, np.inf)
         assert np.exp(log_negbin(k, n_ac, 1.0, 0.5)) == pytest.approx(brute, rel=1e-8)
@@ -170,6 +191,7 @@ def test_jeffreys_background_prior_brute_force_and_effect():
     flat = cevnsfit.likelihood("csi2017")
     jeff = cevnsfit.likelihood("csi2017", options={"csi2017": {"background_prior": "jeffreys"}})
     from cevnsfit.inference.fits import fit_gx
+
     assert fit_gx(jeff, 20.0)["t"] < fit_gx(flat, 20.0)["t"] - 2.0
     with pytest.raises(UnknownNameError, match="background_prior"):
         cevnsfit.likelihood("csi2017", options={"csi2017": {"background_prior": "uniform-ish"}})

@@ -80,9 +80,11 @@ def test_slepton_term_is_heavy_slepton_limit(r):
     """(2 e g/(4pi)^2) Int (1-2x)^2 ln[(m_stau^2 + ..)/(m_smu^2 + ..)] -> (1/3) ln r^2."""
     gx, q2, m_smu = 1e-3, 5000.0, 1e6
     full = quad(
-        lambda x: (1 - 2 * x) ** 2
-        * math.log(((r * m_smu) ** 2 + x * (1 - x) * q2) / (m_smu**2 + x * (1 - x) * q2)),
-        0.0, 1.0, epsabs=0.0, epsrel=1e-13,
+        lambda x: (1 - 2 * x) ** 2 * math.log(((r * m_smu) ** 2 + x * (1 - x) * q2) / (m_smu**2 + x * (1 - x) * q2)),
+        0.0,
+        1.0,
+        epsabs=0.0,
+        epsrel=1e-13,
     )[0]
     slepton = 2.0 * E_CHARGE * gx / (4.0 * math.pi) ** 2 * full
     shift = kinetic_mixing(q2, gx, r=r) - kinetic_mixing(q2, gx)
@@ -193,8 +195,7 @@ def test_lmu_ltau_scales_as_gx_squared_and_lowers_the_rate():
 
 def test_paper_and_full_matching_differ_by_exactly_two():
     q2 = np.geomspace(1.0, Q2_COHERENT_MAX, 9)
-    for model in (LmuLtau([3.0, 300.0], 1e-3, r=[[0.01], [100.0]]), BminusL(10.0, 1e-4),
-                  UniversalVector(1e3, 1e-3)):
+    for model in (LmuLtau([3.0, 300.0], 1e-3, r=[[0.01], [100.0]]), BminusL(10.0, 1e-4), UniversalVector(1e3, 1e-3)):
         paper = model.delta_qv("numu", **CS, q2_mev2=q2, matching="paper")
         full = model.delta_qv("numu", **CS, q2_mev2=q2, matching="full")
         np.testing.assert_allclose(full / paper, 2.0, rtol=1e-14)
@@ -212,11 +213,13 @@ def test_b_minus_l_and_universal_closed_forms(matching, c, flavour):
         a = nucleus["Z"] + nucleus["N"]
         denom = c * G_F * (q2 + mzp**2)
         np.testing.assert_allclose(
-            BminusL(mzp, g).delta_qv(flavour, **nucleus, q2_mev2=q2, matching=matching),
-            -a * g**2 / denom, rtol=1e-13)
+            BminusL(mzp, g).delta_qv(flavour, **nucleus, q2_mev2=q2, matching=matching), -a * g**2 / denom, rtol=1e-13
+        )
         np.testing.assert_allclose(
             UniversalVector(mzp, g).delta_qv(flavour, **nucleus, q2_mev2=q2, matching=matching),
-            3.0 * a * g**2 / denom, rtol=1e-13)
+            3.0 * a * g**2 / denom,
+            rtol=1e-13,
+        )
 
 
 def test_b_minus_l_optional_kinetic_mixing_adds_proton_coupling():
@@ -225,8 +228,7 @@ def test_b_minus_l_optional_kinetic_mixing_adds_proton_coupling():
     base = BminusL(mzp, g).delta_qv("nue", **CS, q2_mev2=q2)
     mixed = BminusL(mzp, g, eps=eps).delta_qv("nue", **CS, q2_mev2=q2)
     # extra quark coupling eps e Q_em sums to Z eps e over the nucleus; neutrino coupling -g
-    np.testing.assert_allclose(mixed - base, -g * CS["Z"] * eps * E_CHARGE
-                               / (C_PAPER * G_F * (q2 + mzp**2)), rtol=1e-9)
+    np.testing.assert_allclose(mixed - base, -g * CS["Z"] * eps * E_CHARGE / (C_PAPER * G_F * (q2 + mzp**2)), rtol=1e-9)
 
 
 # --------------------------------------------------------------------------- shapes
@@ -258,8 +260,12 @@ def test_parameter_grid_and_multidimensional_q2():
 
 def test_couplings_have_full_writable_shape():
     q2 = np.linspace(0.0, 1e4, 7)
-    for model in (LmuLtau([10.0, 20.0], 1e-3), BminusL([10.0, 20.0], 1e-3),
-                  UniversalVector([10.0, 20.0], 1e-3), StandardModel()):
+    for model in (
+        LmuLtau([10.0, 20.0], 1e-3),
+        BminusL([10.0, 20.0], 1e-3),
+        UniversalVector([10.0, 20.0], 1e-3),
+        StandardModel(),
+    ):
         for arr in (model.neutrino_coupling("numu", q2), *model.quark_couplings(q2)):
             assert arr.shape == model.shape + q2.shape
             assert arr.flags.writeable
@@ -294,17 +300,19 @@ def test_delta_qv_is_cheap_for_a_scan():
 
 # --------------------------------------------------------------------------- errors
 
-bad_masses = st.one_of(st.floats(max_value=0.0), st.just(math.nan), st.just(math.inf),
-                       st.just(-math.inf))
+bad_masses = st.one_of(st.floats(max_value=0.0), st.just(math.nan), st.just(math.inf), st.just(-math.inf))
 bad_numbers = st.sampled_from([math.nan, math.inf, -math.inf])
 
 
 @settings(max_examples=40, deadline=None)
 @given(mass=bad_masses)
 def test_bad_mass_is_rejected_by_name(mass):
-    for build in (lambda: LmuLtau(mass, 1e-3), lambda: BminusL(mass, 1e-3),
-                  lambda: UniversalVector(mass, 1e-3),
-                  lambda: LmuLtau(np.array([10.0, mass]), 1e-3)):
+    for build in (
+        lambda: LmuLtau(mass, 1e-3),
+        lambda: BminusL(mass, 1e-3),
+        lambda: UniversalVector(mass, 1e-3),
+        lambda: LmuLtau(np.array([10.0, mass]), 1e-3),
+    ):
         with pytest.raises(ParameterError, match="mzp_mev") as err:
             build()
         assert "> 0" in str(err.value)

@@ -43,11 +43,13 @@ def gaussian_problem(x_obs: float, scale: float = 50.0) -> Problem:
 
 def fc_critical(mu: float, cl: float) -> float:
     """Closed form: t(mu; x) = (x - mu)^2 for x >= 0, mu^2 - 2 x mu for x < 0; P(t <= c) = cl."""
+
     def content(c):
         r = np.sqrt(c)
         upper = stats.norm.cdf(mu + r, mu) - stats.norm.cdf(max(0.0, mu - r), mu)
         lower = (stats.norm.cdf(0.0, mu) - stats.norm.cdf((mu * mu - c) / (2 * mu), mu)) if c > mu * mu else 0.0
         return upper + max(lower, 0.0)
+
     return optimize.brentq(lambda c: content(c) - cl, 1e-9, 50.0)
 
 
@@ -63,7 +65,7 @@ def test_chernoff_closed_forms():
 def test_toy_critical_values_match_feldman_cousins_closed_form(mu):
     """Toy t_c at mu against the closed form, within the order-statistic band (3 sigma)."""
     p = gaussian_problem(0.7)
-    x = np.linspace(-4, -1, 3001)                  # fine log grid: the grid maximum ~ the true one
+    x = np.linspace(-4, -1, 3001)  # fine log grid: the grid maximum ~ the true one
     k = int(np.argmin(np.abs(10**x * 50.0 - mu)))
     belt = neyman_belt(p, axes=[x], cl=0.9, n_toys=4000, scheduler="synchronous", construct_at=[k], seed=3)
     exact = fc_critical(10 ** x[k] * 50.0, 0.9)
@@ -97,7 +99,7 @@ def test_coverage_of_toy_calibrated_intervals(cl):
     toy-calibrated set covers the true g_x at the nominal rate within Monte Carlo error."""
     p = _totals_problem()
     x = np.linspace(-4, -1, 121)
-    true_idx = 48                                      # g_x = 10^-2.8: the rate 1 sigma below the SM
+    true_idx = 48  # g_x = 10^-2.8: the rate 1 sigma below the SM
     belt = neyman_belt(p, axes=[x], cl=cl, n_toys=1500, scheduler="synchronous", construct_at=[true_idx], seed=7)
     cov = coverage(p, 10 ** x[true_idx], belt, n_experiments=1500, seed=99)
     # MC error of the critical value's content plus that of the coverage estimate
@@ -147,7 +149,7 @@ def test_neyman_2d_resumes_and_is_chunking_independent(tmp_path):
     kw = dict(n=(4, 5), n_toys=20, seed=2, scheduler="synchronous", fine_n=(9, 11))
     a = neyman_exclusion(p, out_dir=tmp_path / "a", chunk_size=3, **kw)
     files = sorted((tmp_path / "a").glob("chunk_*.npy"))
-    files[1].unlink()                                   # a killed run: one chunk missing
+    files[1].unlink()  # a killed run: one chunk missing
     b = neyman_exclusion(p, out_dir=tmp_path / "a", chunk_size=3, **kw)
     c = neyman_exclusion(p, chunk_size=7, **kw)
     assert a["method"] == "neyman"
@@ -168,11 +170,27 @@ def test_cli_exclusion_method_neyman(tmp_path):
 
     from cevnsfit.cli import main
 
-    args = ["exclusion", "--datasets", "csi2020_totals", "--method", "neyman", "--n-toys", "10",
-            "--construction-grid", "4,5", "--n-mzp", "9", "--n-gx", "11", "--json", "--scheduler", "synchronous"]
+    args = [
+        "exclusion",
+        "--datasets",
+        "csi2020_totals",
+        "--method",
+        "neyman",
+        "--n-toys",
+        "10",
+        "--construction-grid",
+        "4,5",
+        "--n-mzp",
+        "9",
+        "--n-gx",
+        "11",
+        "--json",
+        "--scheduler",
+        "synchronous",
+    ]
     res = CliRunner().invoke(main, args)
     assert res.exit_code == 0, res.output
-    out = json.loads(res.output[res.output.index("{"):])
+    out = json.loads(res.output[res.output.index("{") :])
     m = out["csi2020_totals"]
     assert m["method"] == "neyman" and len(m["t_critical"]) == 9 and m["construction"]["n_toys"] == 10
     bad = CliRunner().invoke(main, args[:-2] + ["--construction-grid", "4"])
@@ -189,7 +207,7 @@ def test_coverage_csi2017_paper_likelihood(cl):
 
     p = reference_problem(cevnsfit.likelihood("csi2017"), ("gx",), 20.0, 1.0)
     x = np.linspace(-4, -1, 61)
-    k = 25                                                      # log10 g_x = -2.75
+    k = 25  # log10 g_x = -2.75
     belt = neyman_belt(p, axes=[x], cl=cl, n_toys=600, scheduler="synchronous", construct_at=[k], seed=17)
     cov = coverage(p, 10 ** x[k], belt, n_experiments=600, seed=23)
     err = np.sqrt(2 * cl * (1 - cl) / 600)

@@ -92,8 +92,14 @@ def test_cross_section_textbook_form():
     # G_F^2 m Q_W^2/(4 pi) [1 - m E_r/(2E^2) - E_r/E + E_r^2/(2E^2)] F^2 with Q_W = N - (1 - 4 s^2) Z
     e, er = 30.0, 5e-3
     qw = 78 - (1 - 4 * 0.23857) * 55
-    textbook = G_F**2 * CS.mass_mev * qw**2 / (4 * math.pi) * (
-        1 - CS.mass_mev * er / (2 * e**2) - er / e + er**2 / (2 * e**2)) * CS.form_factor_sq(er)
+    textbook = (
+        G_F**2
+        * CS.mass_mev
+        * qw**2
+        / (4 * math.pi)
+        * (1 - CS.mass_mev * er / (2 * e**2) - er / e + er**2 / (2 * e**2))
+        * CS.form_factor_sq(er)
+    )
     assert dsigma_der(e, er, CS) == pytest.approx(textbook, rel=1e-12)
 
 
@@ -102,8 +108,13 @@ def test_cross_section_textbook_form():
 def test_kernel_closed_form_against_quadrature(group, nucleus):
     for er in (1e-4, 3e-3, 1e-2, 0.9 * float(nucleus.er_max(E_DELAYED_MAX))):
         emin = float(nucleus.e_min(er))
-        brute, _ = integrate.quad(lambda e: SRC.spectrum(group, e) / SRC.eta * float(kinematic_bracket(e, er, nucleus.mass_mev)),
-                                  emin, E_DELAYED_MAX, epsabs=0, epsrel=1e-12)
+        brute, _ = integrate.quad(
+            lambda e: SRC.spectrum(group, e) / SRC.eta * float(kinematic_bracket(e, er, nucleus.mass_mev)),
+            emin,
+            E_DELAYED_MAX,
+            epsabs=0,
+            epsrel=1e-12,
+        )
         assert flux_averaged_bracket(group, er, nucleus) == pytest.approx(brute, rel=1e-9)
 
 

@@ -7,8 +7,15 @@ from click.testing import CliRunner
 
 from cevnsfit.cli import main
 
-STEMS = ("fig3b_recoil_spectrum_cenns10", "fig4_posterior_1d", "fig5_chi2_totals", "fig6_posterior_2d",
-         "fig7_exclusions", "ext_csi2021_exclusions", "fig7_exclusion_wilks_vs_neyman")
+STEMS = (
+    "fig3b_recoil_spectrum_cenns10",
+    "fig4_posterior_1d",
+    "fig5_chi2_totals",
+    "fig6_posterior_2d",
+    "fig7_exclusions",
+    "ext_csi2021_exclusions",
+    "fig7_exclusion_wilks_vs_neyman",
+)
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +38,7 @@ def test_results_json_has_the_contracted_keys(quick_run):
         lo, hi = row["gx_68"]
         assert 1e-4 <= lo < hi <= 1e-1
         assert row["z_sigma"] >= 0
-        et_lo, et_hi = row["gx_68_equal_tailed"]          # both conventions, beside the published cell
+        et_lo, et_hi = row["gx_68_equal_tailed"]  # both conventions, beside the published cell
         assert 1e-4 <= et_lo < et_hi <= 1e-1 and et_lo < row["gx_68_grid"][0]
         assert row["published"]["gx68"][0] >= 1e-4 and row["grid_convergence"]["converged"]
     assert {c["mzp_mev"] for c in res["chi2_totals"]} == {20.0, 100.0}
@@ -41,7 +48,7 @@ def test_results_json_has_the_contracted_keys(quick_run):
     methods = [e["method"] for e in res["exclusions"].values()]
     assert methods.count("wilks") == 5 and methods.count("neyman") == 1
     assert all(p2["method"] == "grid density" for p2 in res["posterior_2d"].values())
-    assert res["runtime_s"] < 180                     # --quick must stay within 3 minutes
+    assert res["runtime_s"] < 180  # --quick must stay within 3 minutes
     assert res["versions"]["numpy"]
 
 

@@ -49,6 +49,7 @@ def _area(ring):
 
 # --- credible-set helpers -----------------------------------------------------------------------
 
+
 def test_shortest_interval_is_the_gaussian_hpd():
     x = stats.norm(1.0, 2.0).rvs(200_000, random_state=np.random.default_rng(3))
     lo, hi = shortest_interval(x, 0.683)
@@ -92,6 +93,7 @@ def test_2d_hpd_region_of_a_gaussian_is_the_right_circle():
 
 # --- 1D posterior -------------------------------------------------------------------------------
 
+
 def test_grid_posterior_of_a_gaussian_likelihood_is_analytic():
     like = GaussianInLog10G(-2.5, 0.2)
     post = posterior_1d_grid(like, MZP)
@@ -104,7 +106,7 @@ def test_grid_posterior_of_a_gaussian_likelihood_is_analytic():
 
 def test_nested_sampling_agrees_with_grid_integration(csi, csi_grid, capsys):
     post = posterior_1d(csi, MZP, min_num_live_points=400, seed=1)
-    assert capsys.readouterr().out == ""                                   # quiet by default
+    assert capsys.readouterr().out == ""  # quiet by default
     # same definition of the interval (shortest 68.3 % in log10 g_x): edges within sampling noise
     assert post["log10_gx_68"] == pytest.approx(csi_grid["log10_gx_68"], abs=0.05)
     assert np.allclose(np.log10(post["gx_68"]), post["log10_gx_68"])
@@ -163,11 +165,12 @@ def test_input_validation(csi):
 
 # --- 2D posterior -------------------------------------------------------------------------------
 
+
 def _inside(rings, pts):
     from matplotlib.path import Path
 
     ins = np.zeros(len(pts), bool)
-    for ring in rings:                                  # even-odd rule: holes cancel
+    for ring in rings:  # even-odd rule: holes cancel
         ins ^= Path(np.asarray(ring)).contains_points(pts)
     return ins
 

@@ -53,7 +53,7 @@ def test_scan_equals_direct_evaluation_and_recomputes_only_missing_chunks(tmp_pa
     like = cevnsfit.likelihood("csi2020_totals,cenns10_totals")
     direct = like.logl(10 ** AXES["log10_mzp"][:, None], 10 ** AXES["log10_gx"][None, :], 1.0)
     assert values.shape == (20, 30) and np.allclose(values, direct, rtol=1e-12, atol=1e-12)
-    assert ev.calls == [70] * 8 + [40]                                   # 600 points in 9 chunks
+    assert ev.calls == [70] * 8 + [40]  # 600 points in 9 chunks
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["chunk_size"] == 70 and manifest["shape"] == [20, 30] and manifest["n_chunks"] == 9
     assert manifest["evaluator"]["datasets"] == ["csi2020_totals", "cenns10_totals"]
@@ -69,8 +69,10 @@ def test_scan_equals_direct_evaluation_and_recomputes_only_missing_chunks(tmp_pa
     again = grid_scan(ev2, AXES, tmp_path, chunk_size=70, scheduler="synchronous", progress=False)
     assert sorted(ev2.calls) == [40, 70] and np.array_equal(again, values)
     ev3 = Counting(LoglikeEvaluator("csi2020_totals,cenns10_totals", r=1.0))
-    assert np.array_equal(grid_scan(ev3, AXES, tmp_path, chunk_size=70, scheduler="synchronous", progress=False),
-                          values) and ev3.calls == []                     # complete: nothing to do
+    assert (
+        np.array_equal(grid_scan(ev3, AXES, tmp_path, chunk_size=70, scheduler="synchronous", progress=False), values)
+        and ev3.calls == []
+    )  # complete: nothing to do
     assert np.array_equal(load_scan(tmp_path)[0], values)
 
 
@@ -83,8 +85,14 @@ def test_mismatched_manifest_is_an_error_unless_overwrite(tmp_path):
     with pytest.raises(ScanMismatchError, match="chunk_size"):
         grid_scan(ev, AXES, tmp_path, chunk_size=50, scheduler="synchronous", progress=False)
     with pytest.raises(ScanMismatchError, match="evaluator"):
-        grid_scan(LoglikeEvaluator("csi2020_totals", r=100.0), AXES, tmp_path, chunk_size=100,
-                  scheduler="synchronous", progress=False)
+        grid_scan(
+            LoglikeEvaluator("csi2020_totals", r=100.0),
+            AXES,
+            tmp_path,
+            chunk_size=100,
+            scheduler="synchronous",
+            progress=False,
+        )
     ev_r100 = Counting(LoglikeEvaluator("csi2020_totals", r=100.0))
     v = grid_scan(ev_r100, AXES, tmp_path, chunk_size=100, scheduler="synchronous", progress=False, overwrite=True)
     assert len(ev_r100.calls) == 6 and json.loads((tmp_path / "manifest.json").read_text())["evaluator"]["r"] == 100.0
@@ -97,8 +105,9 @@ def test_input_validation(tmp_path):
     with pytest.raises(ParameterError):
         grid_scan(Wave(), {"x": np.arange(3.0)}, tmp_path, chunk_size=0, scheduler="synchronous", progress=False)
     with pytest.raises(ParameterError, match="shape"):
-        grid_scan(lambda p: np.zeros(2), {"x": np.arange(5.0)}, tmp_path / "bad", scheduler="synchronous",
-                  progress=False)
+        grid_scan(
+            lambda p: np.zeros(2), {"x": np.arange(5.0)}, tmp_path / "bad", scheduler="synchronous", progress=False
+        )
     with pytest.raises(ParameterError, match="log10_gx"):
         LoglikeEvaluator("csi2020_totals")({"log10_mzp": np.array([1.0])})
     with pytest.raises(DataFileError):
@@ -132,8 +141,9 @@ def test_scan_killed_with_sigkill_resumes_to_the_identical_result(tmp_path):
     script = tmp_path / "scan.py"
     script.write_text(_KILLED_SCAN)
     out = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, str(script), str(out)], start_new_session=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(out)], start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     try:
         deadline = time.monotonic() + 60
         while len(list(out.glob("chunk_*.npy"))) < 4:
@@ -141,10 +151,10 @@ def test_scan_killed_with_sigkill_resumes_to_the_identical_result(tmp_path):
             assert time.monotonic() < deadline, "the scan wrote no chunks within 60 s"
             time.sleep(0.05)
     finally:
-        os.killpg(proc.pid, signal.SIGKILL)      # the scan, its LocalCluster and workers
+        os.killpg(proc.pid, signal.SIGKILL)  # the scan, its LocalCluster and workers
         proc.wait()
     assert b"finished" not in proc.stdout.read()
-    for _ in range(100):                         # no worker of the killed scan survives
+    for _ in range(100):  # no worker of the killed scan survives
         try:
             os.killpg(proc.pid, 0)
         except ProcessLookupError:
@@ -158,7 +168,7 @@ def test_scan_killed_with_sigkill_resumes_to_the_identical_result(tmp_path):
     axes = {"x": np.linspace(0, 1, 40), "y": np.linspace(0, 2, 30)}
     resumed_ev = Wave()
     resumed = grid_scan(resumed_ev, axes, out, chunk_size=40, scheduler="synchronous", progress=False)
-    assert resumed_ev.calls == 30 - done                     # only the missing chunks
+    assert resumed_ev.calls == 30 - done  # only the missing chunks
     assert not list(out.glob(".chunk_*.tmp"))
     fresh = grid_scan(Wave(), axes, tmp_path / "fresh", chunk_size=40, scheduler="synchronous", progress=False)
     assert np.array_equal(resumed, fresh)

@@ -72,12 +72,13 @@ def test_b8_flavour_split(b8):
     assert ratio == pytest.approx(OSCILLATION["sin2_th23"] / (1 - OSCILLATION["sin2_th23"]), rel=1e-12)
     # 5.25e6 per cm^2 per s in natural units
     from cevnsfit.constants import CM2_IN_INV_MEV2
+
     assert np.trapezoid(phi, grid) * CM2_IN_INV_MEV2 == pytest.approx(5.25e6, rel=1e-4)
 
 
 @pytest.mark.parametrize("structure", STRUCTURES)
 def test_tabulated_quadrature_converges(xe131, structure):
-    er = np.array([2e-4, 1e-3, 2.5e-3, 3.5e-3])   # MeV (endpoint of 15.5 MeV: 3.9 keV)
+    er = np.array([2e-4, 1e-3, 2.5e-3, 3.5e-3])  # MeV (endpoint of 15.5 MeV: 3.9 keV)
     coarse = SolarB8Source(n_gl=4).flux_averaged("b8_nue", structure, er, xe131)
     fine = SolarB8Source(n_gl=8).flux_averaged("b8_nue", structure, er, xe131)
     assert np.all(coarse > 0)
@@ -107,11 +108,15 @@ def test_reactor_against_direct_integration():
     e_fission = 0.564 * 202.36 + 0.076 * 205.99 + 0.304 * 211.12 + 0.056 * 214.26
     rate = 3000.0 * 1e6 / 1.602176634e-13 / e_fission
     from cevnsfit.constants import CM2_IN_INV_MEV2
+
     norm = rate / (4 * math.pi * 3000.0**2) / CM2_IN_INV_MEV2
 
     def integrand(e):
-        return norm * sum(fi * huber_mueller(e, iso) for iso, fi in f.items()) * structure_bracket(
-            "vector", e, er, ge.mass_mev)
+        return (
+            norm
+            * sum(fi * huber_mueller(e, iso) for iso, fi in f.items())
+            * structure_bracket("vector", e, er, ge.mass_mev)
+        )
 
     direct = integrate.quad(integrand, max(float(ge.e_min(er)), 0.5), 10.0, epsrel=1e-10)[0]
     # the table is linear between 0.05-MeV nodes: agreement to the interpolation error

@@ -38,16 +38,23 @@ def test_closed_form_kernels_match_quadrature(structure, group):
 
 def test_prompt_line_is_exact():
     er = np.array([1e-3, 5e-3])
-    assert np.allclose(SRC.flux_averaged("numu_prompt", "scalar", er, CS),
-                       SRC.eta * CS.mass_mev**2 * er / (4 * np.pi * SRC.prompt_energy**2), rtol=1e-13)
+    assert np.allclose(
+        SRC.flux_averaged("numu_prompt", "scalar", er, CS),
+        SRC.eta * CS.mass_mev**2 * er / (4 * np.pi * SRC.prompt_energy**2),
+        rtol=1e-13,
+    )
 
 
 @pytest.mark.parametrize("name", [n for n in MODELS if n != "sm"])
 def test_zero_couplings_give_the_sm_bit_for_bit(name):
     exp = get_experiment("csi2017", "paper")
-    required = {"lmu-ltau": {"mzp_mev": 20.0, "gx": 0.0}, "b-l": {"mzp_mev": 20.0, "g": 0.0},
-                "universal": {"mzp_mev": 20.0, "g": 0.0}, "vector": {"mzp_mev": 20.0},
-                "scalar": {"ms_mev": 5.0, "gs": 0.0}}.get(name, {})
+    required = {
+        "lmu-ltau": {"mzp_mev": 20.0, "gx": 0.0},
+        "b-l": {"mzp_mev": 20.0, "g": 0.0},
+        "universal": {"mzp_mev": 20.0, "g": 0.0},
+        "vector": {"mzp_mev": 20.0},
+        "scalar": {"ms_mev": 5.0, "gs": 0.0},
+    }.get(name, {})
     pred = exp.predict(model_from_name(name, **required))
     assert np.array_equal(pred, exp.predict(None))
 
@@ -56,12 +63,12 @@ def test_heavy_vector_mediator_is_nsi():
     """M >> q: Q^BSM -> g_nu [(2Z+N) g_u + (Z+2N) g_d] / (c G_F M^2) = NSI with eps_q = g_nu g_q/(c G_F M^2)."""
     exp = get_experiment("cenns10", "paper")
     m, gnu, gu, gd = 2.0e4, 3e-3, 2e-3, -1e-3
-    c = 2 * np.sqrt(2)                                    # paper matching (the experiment's default)
+    c = 2 * np.sqrt(2)  # paper matching (the experiment's default)
     vec = model_from_name("vector", mzp_mev=m, g_numu=gnu, g_u=gu, g_d=gd)
     nsi = model_from_name("nsi", eps_u_mumu=gnu * gu / (c * G_F * m**2), eps_d_mumu=gnu * gd / (c * G_F * m**2))
     a, b = exp.predict(vec).sum(), exp.predict(nsi).sum()
-    assert a != pytest.approx(exp.predict().sum(), rel=1e-3)      # a visible effect
-    assert a == pytest.approx(b, rel=1e-5)                        # q^2/M^2 < 1e-5 here
+    assert a != pytest.approx(exp.predict().sum(), rel=1e-3)  # a visible effect
+    assert a == pytest.approx(b, rel=1e-5)  # q^2/M^2 < 1e-5 here
 
 
 def test_scalar_scales_as_gs4_and_magnetic_as_mu2():
@@ -113,7 +120,7 @@ def test_neutron_radius_combines_and_rescales_the_form_factor():
     alone = model_from_name("lmu-ltau", mzp_mev=20.0, gx=5e-4)
     assert exp.predict(same).sum() == pytest.approx(exp.predict(alone).sum(), rel=1e-12)
     bigger = exp.predict(model_from_name("neutron-radius", rn_cs=5.5, rn_i=5.5)).sum()
-    assert bigger < exp.predict().sum()                  # a larger radius suppresses F^2 at q > 0
+    assert bigger < exp.predict().sum()  # a larger radius suppresses F^2 at q > 0
 
 
 def test_declared_parameter_space_refuses_bad_values():
@@ -163,7 +170,7 @@ def test_cli_model_param_poi():
     r = CliRunner()
     out = r.invoke(main, ["predict", "cenns10", "--mzp", "20", "--gx", "1e-3", "--json"])
     js = json.loads(out.output)
-    assert js["model"]["name"] == "lmu-ltau" and js["ratio_to_sm"] < 1          # not the SM
+    assert js["model"]["name"] == "lmu-ltau" and js["ratio_to_sm"] < 1  # not the SM
     out = r.invoke(main, ["fit", "--datasets", "ccm", "--model", "weak-mixing", "--poi", "s2w", "--json"])
     assert out.exit_code == 0 and "s2w" in json.loads(out.output)["mle"]
     out = r.invoke(main, ["fit", "--model", "scalar", "--poi", "mass"])

@@ -40,7 +40,7 @@ def test_numba_and_numpy_kernels_agree():
 def test_outside_the_table_falls_back_to_exact():
     term = cevnsfit.likelihood("csi2017").terms[0].term
     pred = np.full((2,) + term.bin_shape, 1.0)
-    pred[1, 0, 0] = 1e13                     # above N_TOP
+    pred[1, 0, 0] = 1e13  # above N_TOP
     exact = tables.exact_sum(term._logl_bins, pred.reshape(2, -1))
     np.testing.assert_allclose(term.logl(pred), exact, rtol=0, atol=1e-6)
 
@@ -53,10 +53,10 @@ def test_cache_roundtrip_and_corrupt_file_is_rebuilt(tmp_path, monkeypatch):
     files = list((tmp_path / "lnl-tables").glob("*.npz"))
     assert len(files) == 1
     tables.clear_cache(disk=False)
-    term._table = None                        # the term memoises its table; forget it too
-    again = term.table()                      # from disk
+    term._table = None  # the term memoises its table; forget it too
+    again = term.table()  # from disk
     np.testing.assert_array_equal(again.coef, tab.coef)
-    files[0].write_bytes(b"not a table")      # corrupt: never trusted, rebuilt
+    files[0].write_bytes(b"not a table")  # corrupt: never trusted, rebuilt
     tables.clear_cache(disk=False)
     term._table = None
     rebuilt = term.table()

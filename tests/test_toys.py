@@ -69,7 +69,7 @@ def test_toy_data_come_from_each_terms_sm_model():
     c = np.mean([t.terms[0].term.n.sum() for t in toys])
     ac = np.mean([t.terms[0].term.n_ac.sum() for t in toys])
     n_sm, b = csi.prediction(None).sum(), csi.term.n_ac.sum()
-    var_c = (n_sm + b) + 0.28**2 * (csi.prediction(None) ** 2).sum()      # Poisson + envelope, per toy
+    var_c = (n_sm + b) + 0.28**2 * (csi.prediction(None) ** 2).sum()  # Poisson + envelope, per toy
     assert c == pytest.approx(n_sm + b, abs=4 * np.sqrt(var_c / 200))
     assert ac == pytest.approx(b, abs=4 * np.sqrt(b / 200))
     # CENNS-10: the toy term keeps the background model exactly; <n'> = N_SM + backgrounds
@@ -105,7 +105,7 @@ def test_boundary_case_follows_chernoff_and_toys_calibrate_it():
     err = np.sqrt(0.05 * 0.95 / 1000)
     assert abs(res["p_toys"] - 0.05) < 3 * err
     assert abs(np.mean(res["t_toys"] > 2.71) - 0.05) < 3 * err
-    assert abs(np.mean(res["t_toys"] == 0) - 0.5) < 3 * np.sqrt(0.25 / 1000)    # half the toys: SM best
+    assert abs(np.mean(res["t_toys"] == 0) - 0.5) < 3 * np.sqrt(0.25 / 1000)  # half the toys: SM best
     assert res["z_toys"] == pytest.approx(stats.norm.isf(res["p_toys"] / 2))
     # a deficit: the SM is the best fit, t = 0, p = 1
     low = toy_calibration(linear_likelihood(90.0), 20.0, n_toys=10)
@@ -123,6 +123,7 @@ def test_asimov_and_bad_arguments_are_errors():
 
 def test_csi2021_toys_reproducible_and_bounded():
     from cevnsfit.inference.toys import toy_calibration
+
     a = toy_calibration("csi2021", 100.0, n_toys=20, seed=3, chunk_size=10)
     b = toy_calibration("csi2021", 100.0, n_toys=20, seed=3, chunk_size=10)
     assert np.array_equal(a["t_toys"], b["t_toys"])
@@ -139,10 +140,10 @@ def test_toy_chunks_resume_from_a_checkpoint(tmp_path):
     first = toy_calibration("csi2020_totals", 20.0, **kw)
     files = sorted(tmp_path.rglob("toys_*.npy"))
     assert len(files) == 3
-    files[1].unlink()                                    # as if killed before chunk 1 was written
+    files[1].unlink()  # as if killed before chunk 1 was written
     stamp = files[0].stat().st_mtime_ns
     time.sleep(0.01)
     second = toy_calibration("csi2020_totals", 20.0, **kw)
-    assert files[0].stat().st_mtime_ns == stamp          # reused, not rewritten
-    assert files[1].exists()                             # recomputed
+    assert files[0].stat().st_mtime_ns == stamp  # reused, not rewritten
+    assert files[1].exists()  # recomputed
     assert np.array_equal(first["t_toys"], second["t_toys"])

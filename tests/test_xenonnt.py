@@ -44,6 +44,7 @@ def test_missing_template_names_file_and_checksum(monkeypatch, tmp_path):
     with pytest.raises(DataFileError) as err:
         loaders.load_xenonnt_template("sr1", "mono", 2.0, 1, -1)
     from cevnsfit.data.registry import _TABLE
+
     assert rel in str(err.value) and _TABLE[rel].sha256 in str(err.value)
 
 
@@ -79,7 +80,7 @@ def test_targets_per_tonne():
 @pytest.mark.parametrize("slot,anchor", [(25, (0, 0)), (10, (1, -2)), (45, (-3, 3))])
 def test_folded_delta_reproduces_template_efficiency(like, slot, anchor):
     pred = np.zeros(46)
-    pred[slot] = 1.0                                   # one event per (t y) at this energy
+    pred[slot] = 1.0  # one event per (t y) at this energy
     sig = like.signal(pred, *anchor)[0]
     for i, run in enumerate(like.runs):
         eff = loaders.load_xenonnt_template(run, "mono", xe.GRID_KEV[slot], *anchor).ravel()
@@ -92,7 +93,7 @@ def test_interpolation_exact_at_anchors(like, exp):
     for anchor in [(2, -1), (-3, -3), (0, 3)]:
         x = like.nominal.copy()
         x[-2:] = anchor
-        x[0] = 0.0                                      # no signal: background only
+        x[0] = 0.0  # no signal: background only
         mu = like.expectation(pred, x)
         for i, run in enumerate(like.runs):
             sel = like.run_of_bin == i
@@ -101,9 +102,12 @@ def test_interpolation_exact_at_anchors(like, exp):
             want = rd["exposure_ty"] * (rd["ac"] + rd["er"] + n)
             assert mu[sel] == pytest.approx(want, rel=1e-12)
         # signal: direct fold of the templates at that anchor
-        direct = np.concatenate([xe.EXPOSURE_TY[r] * pred @ exp.data["run_data"][r]["mono"][:, anchor[0] + 3,
-                                                                                            anchor[1] + 3]
-                                 for r in like.runs])
+        direct = np.concatenate(
+            [
+                xe.EXPOSURE_TY[r] * pred @ exp.data["run_data"][r]["mono"][:, anchor[0] + 3, anchor[1] + 3]
+                for r in like.runs
+            ]
+        )
         assert like.signal(pred, *anchor)[0] == pytest.approx(direct, rel=1e-12)
 
 
@@ -153,8 +157,8 @@ def test_pseudo_data(like, exp):
     mu = like.expectation(pred).sum()
     assert abs(totals.mean() - mu) < 5 * np.sqrt(mu / len(toys))
     centres = np.array([t.centres for t in toys])
-    assert np.std(centres[:, -1]) == pytest.approx(1.0, rel=0.2)        # t_qy ~ N(0, 1)
-    assert np.all(centres[:, 0] != 1.0)                                   # phi constrained: drawn
+    assert np.std(centres[:, -1]) == pytest.approx(1.0, rel=0.2)  # t_qy ~ N(0, 1)
+    assert np.all(centres[:, 0] != 1.0)  # phi constrained: drawn
 
 
 def test_sr2_ac_sigma_option(exp):
@@ -178,4 +182,4 @@ def test_warning_beyond_templates(exp):
         eng.energy_counts()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        exp.engine.energy_counts()                       # 8B stops at 4.2 keV: no warning
+        exp.engine.energy_counts()  # 8B stops at 4.2 keV: no warning

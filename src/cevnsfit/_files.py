@@ -22,7 +22,7 @@ def current_umask() -> int:
                     return int(line.split()[1], 8)
     except (OSError, ValueError):
         pass
-    with _LOCK:   # elsewhere: set and restore (the only portable way to read it)
+    with _LOCK:  # elsewhere: set and restore (the only portable way to read it)
         mask = os.umask(0o022)
         os.umask(mask)
     return mask

@@ -36,15 +36,23 @@ def source_revision() -> dict:
     from . import __version__
 
     here = Path(__file__).resolve().parent
-    out: dict = {"cevnsfit_version": __version__, "git_commit": None, "git_dirty": None,
-                 "revision_source": None, "revision_note": ""}
+    out: dict = {
+        "cevnsfit_version": __version__,
+        "git_commit": None,
+        "git_dirty": None,
+        "revision_source": None,
+        "revision_note": "",
+    }
     # a git checkout only if git tracks this file (a venv inside some other repository does not count)
     if _git(here, "ls-files", "--error-unmatch", "__init__.py") is not None:
         commit = _git(here, "rev-parse", "HEAD")
         if commit:
             status = _git(here, "status", "--porcelain", "--", ".")
-            out.update(git_commit=commit, git_dirty=bool(status) if status is not None else None,
-                       revision_source="git checkout")
+            out.update(
+                git_commit=commit,
+                git_dirty=bool(status) if status is not None else None,
+                revision_source="git checkout",
+            )
             if out["git_dirty"]:
                 out["revision_note"] = "the package folder has uncommitted changes"
             return out
@@ -57,6 +65,8 @@ def source_revision() -> dict:
     if commit:
         out.update(git_commit=commit, revision_source=f"pip install from {info.get('url')}")
         return out
-    out["revision_note"] = ("installed without version-control information (not a git checkout, not a "
-                            f"VCS install): the source revision is unknown; cevnsfit {__version__} identifies it")
+    out["revision_note"] = (
+        "installed without version-control information (not a git checkout, not a "
+        f"VCS install): the source revision is unknown; cevnsfit {__version__} identifies it"
+    )
     return out

@@ -70,9 +70,17 @@ ISOTOPES = {
 #: radius to give the point-proton radius R_p used by the charge form factor.
 PROTON_CHARGE_RADIUS_FM = 0.8414
 #: Natural xenon: isotope -> abundance (mole fraction; NIST, as used by XENONnT).
-XENON_ABUNDANCE = {"Xe124": 0.000952, "Xe126": 0.000890, "Xe128": 0.019102, "Xe129": 0.264006,
-                   "Xe130": 0.040710, "Xe131": 0.212324, "Xe132": 0.269086, "Xe134": 0.104357,
-                   "Xe136": 0.088573}
+XENON_ABUNDANCE = {
+    "Xe124": 0.000952,
+    "Xe126": 0.000890,
+    "Xe128": 0.019102,
+    "Xe129": 0.264006,
+    "Xe130": 0.040710,
+    "Xe131": 0.212324,
+    "Xe132": 0.269086,
+    "Xe134": 0.104357,
+    "Xe136": 0.088573,
+}
 
 #: Molar masses [g/mol] of the target compounds (IUPAC standard atomic weights).
 MOLAR_MASS_G = {

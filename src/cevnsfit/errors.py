@@ -49,8 +49,7 @@ def as_real_array(name: str, value, *, allow_empty: bool = True):
     def _bad(what) -> ParameterError:
         text = repr(value)
         text = text if len(text) <= 60 else text[:57] + "..."
-        return ParameterError(f"{name} must be a real number (or an array of real numbers), "
-                              f"got {what} {text}")
+        return ParameterError(f"{name} must be a real number (or an array of real numbers), got {what} {text}")
 
     if value is None or isinstance(value, (str, bytes, bool, np.bool_)):
         raise _bad(type(value).__name__)
@@ -63,8 +62,9 @@ def as_real_array(name: str, value, *, allow_empty: bool = True):
     if raw.dtype.kind == "O":
         flat = raw.ravel().tolist()
         if not all(isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)) for v in flat):
-            kinds = sorted({type(v).__name__ for v in flat
-                            if not isinstance(v, numbers.Real) or isinstance(v, (bool, np.bool_))})
+            kinds = sorted(
+                {type(v).__name__ for v in flat if not isinstance(v, numbers.Real) or isinstance(v, (bool, np.bool_))}
+            )
             raise _bad("elements of type " + ", ".join(kinds) + ":")
     elif raw.dtype.kind not in "iuf":
         raise _bad(f"dtype {raw.dtype}")
@@ -74,8 +74,17 @@ def as_real_array(name: str, value, *, allow_empty: bool = True):
     return arr
 
 
-def check_finite(name: str, value, *, positive: bool = False, nonnegative: bool = False,
-                 low=None, high=None, low_inclusive: bool = True, allow_empty: bool = True):
+def check_finite(
+    name: str,
+    value,
+    *,
+    positive: bool = False,
+    nonnegative: bool = False,
+    low=None,
+    high=None,
+    low_inclusive: bool = True,
+    allow_empty: bool = True,
+):
     """Validate a scalar or array parameter and return it as a float ndarray.
 
     Raises :class:`ParameterError` naming ``name`` and the allowed range; non-numeric,

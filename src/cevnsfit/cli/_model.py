@@ -21,16 +21,26 @@ def model_options(f):
     f = click.option("--r", type=float, default=None, help="lmu-ltau: r = m_stau/m_smu (default 1)")(f)
     f = click.option("--gx", type=float, default=None, help="lmu-ltau: coupling g_x (b-l, universal: g)")(f)
     f = click.option("--mzp", type=float, default=None, help="mediator mass M_Z' [MeV]")(f)
-    f = click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
-                     help="a model parameter (repeatable); see `cevnsfit models`")(f)
-    f = click.option("--model", "model_name", default=None,
-                     help="model name from `cevnsfit models` ('+' combines: lmu-ltau+neutron-radius)")(f)
+    f = click.option(
+        "--param",
+        "params",
+        multiple=True,
+        metavar="KEY=VALUE",
+        help="a model parameter (repeatable); see `cevnsfit models`",
+    )(f)
+    f = click.option(
+        "--model",
+        "model_name",
+        default=None,
+        help="model name from `cevnsfit models` ('+' combines: lmu-ltau+neutron-radius)",
+    )(f)
     return f
 
 
 def poi_option(f):
-    return click.option("--poi", "poi", multiple=True, metavar="KEY",
-                        help="parameter of interest (repeatable, at most two)")(f)
+    return click.option(
+        "--poi", "poi", multiple=True, metavar="KEY", help="parameter of interest (repeatable, at most two)"
+    )(f)
 
 
 def parse_params(params) -> dict:
@@ -62,7 +72,9 @@ def resolve(model_name, params, mzp, gx, r, paper_sign, default: str | None = No
     for k, v in legacy.items():
         target = mapping[k]
         if target not in names:
-            raise UnknownNameError(f"--{k} does not apply to model {name!r}; its parameters: {', '.join(sorted(names))}")
+            raise UnknownNameError(
+                f"--{k} does not apply to model {name!r}; its parameters: {', '.join(sorted(names))}"
+            )
         if target in values:
             raise ParameterError(f"{target} given twice (--{k} and --param {target}=...)")
         values[target] = v

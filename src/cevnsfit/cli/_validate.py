@@ -28,7 +28,9 @@ ABSURD_RATIO = 1e6
 SCHEDULER_TIMEOUT_S = 5.0
 
 _SCHEDULER_WORDS = ("local", "synchronous")
-_ADDRESS = re.compile(r"^(?:(?P<proto>tcp|tls|ws|wss)://)?(?P<host>\[[0-9a-fA-F:]+\]|[A-Za-z0-9_.-]+):(?P<port>\d{1,5})$")
+_ADDRESS = re.compile(
+    r"^(?:(?P<proto>tcp|tls|ws|wss)://)?(?P<host>\[[0-9a-fA-F:]+\]|[A-Za-z0-9_.-]+):(?P<port>\d{1,5})$"
+)
 
 
 def datasets_option(value: str, param: str = "--datasets") -> str:
@@ -38,8 +40,10 @@ def datasets_option(value: str, param: str = "--datasets") -> str:
 
     names = [d.strip() for d in (value or "").split(",") if d.strip()]
     if not names:
-        raise click.BadParameter(f"no dataset given (got {value!r}); choose one or more of: {', '.join(DATASETS)} "
-                                 "(comma-separated)", param_hint=param)
+        raise click.BadParameter(
+            f"no dataset given (got {value!r}); choose one or more of: {', '.join(DATASETS)} (comma-separated)",
+            param_hint=param,
+        )
     return ",".join(names)
 
 
@@ -49,8 +53,11 @@ def plot_path(path: str | None, param: str = "--plot") -> str | None:
         return None
     suffix = Path(path).suffix.lower()
     if suffix not in PLOT_EXTENSIONS:
-        raise click.BadParameter(f"unsupported figure format {suffix or '(no extension)'!r} in {path!r}; "
-                                 f"use one of: {', '.join(PLOT_EXTENSIONS)}", param_hint=param)
+        raise click.BadParameter(
+            f"unsupported figure format {suffix or '(no extension)'!r} in {path!r}; "
+            f"use one of: {', '.join(PLOT_EXTENSIONS)}",
+            param_hint=param,
+        )
     _writable_dir(Path(path).resolve().parent, param)
     return path
 
@@ -66,12 +73,12 @@ def _writable_dir(folder: Path, param: str) -> None:
     if not probe.is_dir():
         raise click.BadParameter(f"{probe} is not a directory, so {folder} cannot be created", param_hint=param)
     if not os.access(probe, os.W_OK | os.X_OK):
-        raise click.BadParameter(f"{probe} is not writable, so nothing can be written to {folder}",
-                                 param_hint=param)
+        raise click.BadParameter(f"{probe} is not writable, so nothing can be written to {folder}", param_hint=param)
 
 
-def scheduler_address(value: str | None, param: str = "--scheduler",
-                      timeout: float = SCHEDULER_TIMEOUT_S) -> str | None:
+def scheduler_address(
+    value: str | None, param: str = "--scheduler", timeout: float = SCHEDULER_TIMEOUT_S
+) -> str | None:
     """A Dask scheduler address that answers within ``timeout`` seconds.
 
     Accepts ``None`` (embedded cluster), ``local``, ``synchronous`` and ``[tcp|tls|ws|wss://]host:port``
@@ -82,27 +89,33 @@ def scheduler_address(value: str | None, param: str = "--scheduler",
         return value
     m = _ADDRESS.match(value.strip())
     if not m or not 0 < int(m["port"]) < 65536:
-        raise click.BadParameter(f"{value!r} is not a scheduler address; expected tcp://HOST:PORT (also tls://, "
-                                 f"ws://, wss://), or one of {', '.join(_SCHEDULER_WORDS)} (see docs/cluster.md)",
-                                 param_hint=param)
+        raise click.BadParameter(
+            f"{value!r} is not a scheduler address; expected tcp://HOST:PORT (also tls://, "
+            f"ws://, wss://), or one of {', '.join(_SCHEDULER_WORDS)} (see docs/cluster.md)",
+            param_hint=param,
+        )
     host, port = m["host"].strip("[]"), int(m["port"])
     try:
         with socket.create_connection((host, port), timeout=timeout):
             pass
     except OSError as exc:
         reason = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
-        raise click.BadParameter(f"cannot reach a scheduler at {value!r} within {timeout:g} s ({reason}); is "
-                                 "`dask scheduler` running there and is the port open? (see docs/cluster.md)",
-                                 param_hint=param) from None
+        raise click.BadParameter(
+            f"cannot reach a scheduler at {value!r} within {timeout:g} s ({reason}); is "
+            "`dask scheduler` running there and is the port open? (see docs/cluster.md)",
+            param_hint=param,
+        ) from None
     address = value.strip() if m["proto"] else f"tcp://{value.strip()}"
-    try:   # something listens: check that it speaks the Dask protocol (a proxy or web server does not)
+    try:  # something listens: check that it speaks the Dask protocol (a proxy or web server does not)
         import distributed
 
         distributed.Client(address, timeout=timeout).close()
     except Exception as exc:  # noqa: BLE001 - whatever answers there, it is not a usable scheduler
-        raise click.BadParameter(f"{value!r} answers but is not a usable Dask scheduler within {timeout:g} s "
-                                 f"({type(exc).__name__}: {str(exc)[:200]}); see docs/cluster.md",
-                                 param_hint=param) from None
+        raise click.BadParameter(
+            f"{value!r} answers but is not a usable Dask scheduler within {timeout:g} s "
+            f"({type(exc).__name__}: {str(exc)[:200]}); see docs/cluster.md",
+            param_hint=param,
+        ) from None
     return address
 
 
@@ -115,12 +128,15 @@ def bound_files(paths, param: str = "--bound") -> tuple:
         try:
             mass, g = load_limit_curve(Path(p))
         except CevnsfitError as exc:
-            raise click.BadParameter(f"{p}: {exc} (expected the DarkCast .lmt format: '#' header lines, then "
-                                     "two columns: mass [GeV] and the smallest excluded g_x)",
-                                     param_hint=param) from None
+            raise click.BadParameter(
+                f"{p}: {exc} (expected the DarkCast .lmt format: '#' header lines, then "
+                "two columns: mass [GeV] and the smallest excluded g_x)",
+                param_hint=param,
+            ) from None
         if mass.size == 0 or not (mass > 0).all() or not (g[~(g != g)] > 0).all():
-            raise click.BadParameter(f"{p}: masses and couplings must be > 0 (DarkCast .lmt format: mass [GeV], "
-                                     "g_x)", param_hint=param)
+            raise click.BadParameter(
+                f"{p}: masses and couplings must be > 0 (DarkCast .lmt format: mass [GeV], g_x)", param_hint=param
+            )
     return tuple(paths)
 
 
@@ -140,8 +156,10 @@ def reproduce_out_dir(out_dir: str, overwrite: bool, resume: bool, settings: dic
     ``settings`` (quick, mode, sampler, seed) are written to ``run.json``.
     """
     if overwrite and resume:
-        raise click.UsageError("--overwrite and --resume exclude each other: --resume reuses the results in "
-                               "--out, --overwrite deletes them")
+        raise click.UsageError(
+            "--overwrite and --resume exclude each other: --resume reuses the results in "
+            "--out, --overwrite deletes them"
+        )
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise click.BadParameter(f"{out} exists and is not a directory", param_hint="--out")
@@ -150,15 +168,19 @@ def reproduce_out_dir(out_dir: str, overwrite: bool, resume: bool, settings: dic
     if contents:
         ours = [c for c in contents if c in REPRODUCE_OUTPUTS]
         if not (overwrite or resume):
-            raise click.UsageError(f"--out {out} is not empty ({len(contents)} entries, e.g. {contents[0]!r}); "
-                                   "pass --resume to reuse its finished steps, --overwrite to delete the previous "
-                                   "results first, or choose another folder")
+            raise click.UsageError(
+                f"--out {out} is not empty ({len(contents)} entries, e.g. {contents[0]!r}); "
+                "pass --resume to reuse its finished steps, --overwrite to delete the previous "
+                "results first, or choose another folder"
+            )
         if overwrite:
             foreign = [c for c in contents if c not in REPRODUCE_OUTPUTS]
             if not ours or foreign:
-                raise click.UsageError(f"--overwrite refused: {out} holds files that `cevnsfit reproduce` did not "
-                                       f"write ({', '.join(map(repr, foreign[:5]))}); delete them yourself or "
-                                       "choose another folder")
+                raise click.UsageError(
+                    f"--overwrite refused: {out} holds files that `cevnsfit reproduce` did not "
+                    f"write ({', '.join(map(repr, foreign[:5]))}); delete them yourself or "
+                    "choose another folder"
+                )
             for c in ours:
                 p = out / c
                 shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
@@ -168,8 +190,10 @@ def reproduce_out_dir(out_dir: str, overwrite: bool, resume: bool, settings: dic
                 diff = {k: (previous.get(k), v) for k, v in settings.items() if previous.get(k) != v}
                 if diff:
                     what = ", ".join(f"{k}: {a!r} there, {b!r} now" for k, (a, b) in diff.items())
-                    raise click.UsageError(f"--resume refused: {out} holds a run with other settings ({what}); "
-                                           "use the same settings, --overwrite, or another folder")
+                    raise click.UsageError(
+                        f"--resume refused: {out} holds a run with other settings ({what}); "
+                        "use the same settings, --overwrite, or another folder"
+                    )
     try:
         out.mkdir(parents=True, exist_ok=True)
         from ..outputs.io import write_json_atomic
@@ -197,5 +221,8 @@ def warn_absurd_prediction(summary: dict) -> None:
     """Warn on stderr when a prediction is ``ABSURD_RATIO`` times the SM or more."""
     ratio = summary.get("ratio_to_sm")
     if ratio is not None and math.isfinite(ratio) and ratio >= ABSURD_RATIO:
-        click.echo(f"warning: the prediction is {ratio:.3g} times the SM; a change of the CEvNS rate by more than "
-                   f"{ABSURD_RATIO:.0e} lies outside any perturbative model (check --gx and --mzp)", err=True)
+        click.echo(
+            f"warning: the prediction is {ratio:.3g} times the SM; a change of the CEvNS rate by more than "
+            f"{ABSURD_RATIO:.0e} lies outside any perturbative model (check --gx and --mzp)",
+            err=True,
+        )

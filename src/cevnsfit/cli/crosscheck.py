@@ -13,8 +13,13 @@ from cevnsfit.cli import main
 @click.option("--json", "as_json", is_flag=True, help="Print the result dict as JSON.")
 @click.option("--shape-systematics", is_flag=True, help="Also fit with the release's shape nuisances.")
 @click.option("--mode", type=click.Choice(["paper", "full"]), default="paper", show_default=True)
-@click.option("--cevns-template", type=click.Choice(["release", "computed"]), default="release",
-              show_default=True, help="CEvNS shape: the release's template or our SM prediction.")
+@click.option(
+    "--cevns-template",
+    type=click.Choice(["release", "computed"]),
+    default="release",
+    show_default=True,
+    help="CEvNS shape: the release's template or our SM prediction.",
+)
 def crosscheck_argon(as_json: bool, shape_systematics: bool, mode: str, cevns_template: str) -> None:
     """Fit CENNS-10 Analysis A with one normalisation per component (``argon_crosscheck``)."""
     from cevnsfit.inference.crosscheck import COMPONENTS, argon_crosscheck
@@ -40,13 +45,17 @@ def crosscheck_argon(as_json: bool, shape_systematics: bool, mode: str, cevns_te
     console = Console()
     console.print(table)
     lo, hi = res["cevns_minos"]
-    console.print(f"CEvNS MINOS: {lo:+.1f} / {hi:+.1f}; significance (Wilks, 1 dof) "
-                  f"{res['significance_cevns']:.2f} sigma; valid: {res['valid']}")
+    console.print(
+        f"CEvNS MINOS: {lo:+.1f} / {hi:+.1f}; significance (Wilks, 1 dof) "
+        f"{res['significance_cevns']:.2f} sigma; valid: {res['valid']}"
+    )
     if syst:
         pulls = Table("shape nuisance", "pull ± error", title="Shape-systematic pulls")
         for name, (a, e) in syst["pulls"].items():
             pulls.add_row(name, f"{a:+.2f} ± {e:.2f}")
         console.print(pulls)
         lo, hi = syst["cevns_minos"]
-        console.print(f"with shape systematics: CEvNS MINOS {lo:+.1f} / {hi:+.1f}; significance "
-                      f"{syst['significance_cevns']:.2f} sigma; valid: {syst['valid']}")
+        console.print(
+            f"with shape systematics: CEvNS MINOS {lo:+.1f} / {hi:+.1f}; significance "
+            f"{syst['significance_cevns']:.2f} sigma; valid: {syst['valid']}"
+        )

@@ -41,7 +41,7 @@ def verify(as_json: bool, download: bool) -> None:
         console.print(table)
         bad = [r for r in rows if r["status"] != "ok"]
         console.print(f"{len(rows) - len(bad)} ok, {len(bad)} missing or corrupted")
-        reasons: dict[str, list[dict]] = {}      # one line per distinct reason, files grouped
+        reasons: dict[str, list[dict]] = {}  # one line per distinct reason, files grouped
         for r in bad:
             reasons.setdefault(_generic(r["error"], r["path"]), []).append(r)
         err = Console(stderr=True)
@@ -49,8 +49,11 @@ def verify(as_json: bool, download: bool) -> None:
             if len(group) == 1:
                 err.print(f"[bold]{escape(group[0]['path'])}[/]: {escape(group[0]['error'])}", soft_wrap=True)
             else:
-                err.print(f"[bold]{escape(group[0]['path'])} and {len(group) - 1} more[/] (<file> stands for "
-                          f"each): {escape(reason)}", soft_wrap=True)
+                err.print(
+                    f"[bold]{escape(group[0]['path'])} and {len(group) - 1} more[/] (<file> stands for "
+                    f"each): {escape(reason)}",
+                    soft_wrap=True,
+                )
     if any(r["status"] != "ok" for r in rows):
         raise SystemExit(1)
 

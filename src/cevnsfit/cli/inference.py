@@ -59,15 +59,22 @@ def fit(datasets, model_name, params, mzp, gx, r, paper_sign, poi, mode, as_json
     else:
         mle = ", ".join(f"{k} = {v:.4g}" for k, v in res["mle"].items())
         fixed = ", ".join(f"{k} = {v:g}" for k, v in res["fixed"].items())
-        click.echo(f"{'+'.join(res['datasets'])} ({mode}), {res['model']} [{fixed}]: MLE {mle}, "
-                   f"t = {res['t']:.3f}, p = {res['p']:.4g}, Z = {res['z_sigma']:.2f} sigma (Wilks, {res['dof']} dof)")
+        click.echo(
+            f"{'+'.join(res['datasets'])} ({mode}), {res['model']} [{fixed}]: MLE {mle}, "
+            f"t = {res['t']:.3f}, p = {res['p']:.4g}, Z = {res['z_sigma']:.2f} sigma (Wilks, {res['dof']} dof)"
+        )
 
 
 @main.command()
 @click.option("--mzp", type=float, required=True, help="M_Z' [MeV]")
 @click.option("--r", type=float, default=1.0, show_default=True)
-@click.option("--normalisation", type=click.Choice(["published", "computed"]), default="published", show_default=True,
-              help="argon prediction: 128 x N_Ar(theta)/N_Ar(SM), or our N_Ar(theta)")
+@click.option(
+    "--normalisation",
+    type=click.Choice(["published", "computed"]),
+    default="published",
+    show_default=True,
+    help="argon prediction: 128 x N_Ar(theta)/N_Ar(SM), or our N_Ar(theta)",
+)
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--plot", type=click.Path(dir_okay=False))
 def chi2(mzp, r, normalisation, as_json, plot):
@@ -91,35 +98,100 @@ def chi2(mzp, r, normalisation, as_json, plot):
 
 
 @main.command()
-@click.option("--datasets", "dataset_sets", multiple=True, default=("csi2017,cenns10",), show_default=True,
-              help="a dataset combination; repeat for several curves")
+@click.option(
+    "--datasets",
+    "dataset_sets",
+    multiple=True,
+    default=("csi2017,cenns10",),
+    show_default=True,
+    help="a dataset combination; repeat for several curves",
+)
 @click.option("--mode", type=click.Choice(["paper", "full"]), default="paper", show_default=True)
 @model_options
 @poi_option
-@click.option("--n-mzp", type=click.IntRange(min=2), default=101, show_default=True, help="grid points on the first POI axis")
-@click.option("--n-gx", type=click.IntRange(min=2), default=121, show_default=True, help="grid points on the second POI axis")
+@click.option(
+    "--n-mzp", type=click.IntRange(min=2), default=101, show_default=True, help="grid points on the first POI axis"
+)
+@click.option(
+    "--n-gx", type=click.IntRange(min=2), default=121, show_default=True, help="grid points on the second POI axis"
+)
 @click.option("--dof", type=click.IntRange(min=1), default=2, show_default=True, help="Wilks degrees of freedom (>= 1)")
-@click.option("--checkpoint", type=click.Path(file_okay=False),
-              help="run the grid as chunked Dask tasks, checkpointed in this directory (resumable)")
+@click.option(
+    "--checkpoint",
+    type=click.Path(file_okay=False),
+    help="run the grid as chunked Dask tasks, checkpointed in this directory (resumable)",
+)
 @click.option("--scheduler", default=None, help="with --checkpoint: Dask scheduler address (default: embedded cluster)")
-@click.option("--method", type=click.Choice(["wilks", "neyman"]), default="wilks", show_default=True,
-              help="wilks: chi2 threshold; neyman: toy-calibrated critical values (Feldman-Cousins ordering)")
-@click.option("--n-toys", type=click.IntRange(min=2), default=50, show_default=True,
-              help="with --method neyman: pseudo-data sets per construction point")
-@click.option("--construction-grid", default="13,16", show_default=True,
-              help="with --method neyman: points per POI axis of the toy construction (t_c interpolated in between)")
+@click.option(
+    "--method",
+    type=click.Choice(["wilks", "neyman"]),
+    default="wilks",
+    show_default=True,
+    help="wilks: chi2 threshold; neyman: toy-calibrated critical values (Feldman-Cousins ordering)",
+)
+@click.option(
+    "--n-toys",
+    type=click.IntRange(min=2),
+    default=50,
+    show_default=True,
+    help="with --method neyman: pseudo-data sets per construction point",
+)
+@click.option(
+    "--construction-grid",
+    default="13,16",
+    show_default=True,
+    help="with --method neyman: points per POI axis of the toy construction (t_c interpolated in between)",
+)
 @click.option("--seed", type=int, default=1, show_default=True, help="with --method neyman: toy seed")
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--plot", type=click.Path(dir_okay=False))
-def exclusion(dataset_sets, mode, model_name, params, mzp, gx, r, paper_sign, poi, n_mzp, n_gx, dof, checkpoint,
-              scheduler, method, n_toys, construction_grid, seed, as_json, plot):
+def exclusion(
+    dataset_sets,
+    mode,
+    model_name,
+    params,
+    mzp,
+    gx,
+    r,
+    paper_sign,
+    poi,
+    n_mzp,
+    n_gx,
+    dof,
+    checkpoint,
+    scheduler,
+    method,
+    n_toys,
+    construction_grid,
+    seed,
+    as_json,
+    plot,
+):
     """2-sigma exclusion maps in two parameters of interest (default: log10 M_Z', log10 g_x of
     lmu-ltau at r = 1) for dataset combinations. ``--method neyman`` calibrates the critical
     value with toys at every point of a coarse construction grid (Dask tasks: embedded cluster,
     or --scheduler ADDRESS; resumable with --checkpoint DIR)."""
     if method == "neyman":
-        _neyman_exclusion_cli(dataset_sets, mode, model_name, params, mzp, gx, r, paper_sign, poi, n_mzp, n_gx,
-                              checkpoint, scheduler, n_toys, construction_grid, seed, as_json, plot)
+        _neyman_exclusion_cli(
+            dataset_sets,
+            mode,
+            model_name,
+            params,
+            mzp,
+            gx,
+            r,
+            paper_sign,
+            poi,
+            n_mzp,
+            n_gx,
+            checkpoint,
+            scheduler,
+            n_toys,
+            construction_grid,
+            seed,
+            as_json,
+            plot,
+        )
         return
     from pathlib import Path
 
@@ -134,27 +206,51 @@ def exclusion(dataset_sets, mode, model_name, params, mzp, gx, r, paper_sign, po
     if model_name not in (None, "lmu-ltau") or poi or params or paper_sign or mzp is not None or gx is not None:
         if scheduler is not None and not checkpoint:
             raise click.UsageError("--scheduler needs --checkpoint DIR: the distributed scan writes its chunks there")
-        _generic_exclusion(dataset_sets, mode, model_name, params, mzp, gx, r, paper_sign, poi, n_mzp, n_gx, dof,
-                           as_json, plot, checkpoint, _validate.scheduler_address(scheduler))
+        _generic_exclusion(
+            dataset_sets,
+            mode,
+            model_name,
+            params,
+            mzp,
+            gx,
+            r,
+            paper_sign,
+            poi,
+            n_mzp,
+            n_gx,
+            dof,
+            as_json,
+            plot,
+            checkpoint,
+            _validate.scheduler_address(scheduler),
+        )
         return
     r = 1.0 if r is None else r
     if scheduler is not None and not checkpoint:
-        raise click.UsageError("--scheduler needs --checkpoint DIR: the distributed scan writes its chunks there "
-                               "(without --checkpoint the map is computed in this process)")
+        raise click.UsageError(
+            "--scheduler needs --checkpoint DIR: the distributed scan writes its chunks there "
+            "(without --checkpoint the map is computed in this process)"
+        )
     scheduler = _validate.scheduler_address(scheduler)
 
     def grid(ds):
         if not checkpoint:
             return None
         axes = {"log10_mzp": np.linspace(*LOG10_MZP_RANGE, n_mzp), "log10_gx": np.linspace(*LOG10_GX_RANGE, n_gx)}
-        values = grid_scan(LoglikeEvaluator(ds, mode=mode, r=r), axes,
-                           Path(checkpoint) / f"{ds.replace(',', '+')}_{mode}_r{r:g}", scheduler=scheduler,
-                           progress=True)
+        values = grid_scan(
+            LoglikeEvaluator(ds, mode=mode, r=r),
+            axes,
+            Path(checkpoint) / f"{ds.replace(',', '+')}_{mode}_r{r:g}",
+            scheduler=scheduler,
+            progress=True,
+        )
         return np.asarray(values).reshape(n_mzp, n_gx)
 
     try:
-        maps = {ds: exclusion_map(ds, mode=mode, r=r, n_mzp=n_mzp, n_gx=n_gx, dof=dof, logl_grid=grid(ds))
-                for ds in dataset_sets}
+        maps = {
+            ds: exclusion_map(ds, mode=mode, r=r, n_mzp=n_mzp, n_gx=n_gx, dof=dof, logl_grid=grid(ds))
+            for ds in dataset_sets
+        }
         if plot:
             plot_exclusions(maps, plot)
     except CevnsfitError as exc:
@@ -162,8 +258,26 @@ def exclusion(dataset_sets, mode, model_name, params, mzp, gx, r, paper_sign, po
     _emit_maps(maps, as_json, lambda ds, m: ds)
 
 
-def _neyman_exclusion_cli(dataset_sets, mode, model_name, params, mzp, gx, r, paper_sign, poi, n1, n2, checkpoint,
-                          scheduler, n_toys, construction_grid, seed, as_json, plot):
+def _neyman_exclusion_cli(
+    dataset_sets,
+    mode,
+    model_name,
+    params,
+    mzp,
+    gx,
+    r,
+    paper_sign,
+    poi,
+    n1,
+    n2,
+    checkpoint,
+    scheduler,
+    n_toys,
+    construction_grid,
+    seed,
+    as_json,
+    plot,
+):
     from pathlib import Path
 
     from ..inference.neyman import neyman_exclusion
@@ -172,10 +286,13 @@ def _neyman_exclusion_cli(dataset_sets, mode, model_name, params, mzp, gx, r, pa
     try:
         grid = tuple(int(v) for v in construction_grid.replace("x", ",").split(","))
     except ValueError:
-        raise click.BadParameter(f"expected two integers such as 13,16; got {construction_grid!r}",
-                                 param_hint="--construction-grid") from None
+        raise click.BadParameter(
+            f"expected two integers such as 13,16; got {construction_grid!r}", param_hint="--construction-grid"
+        ) from None
     if len(grid) != 2 or min(grid) < 2:
-        raise click.BadParameter(f"expected two integers >= 2, got {construction_grid!r}", param_hint="--construction-grid")
+        raise click.BadParameter(
+            f"expected two integers >= 2, got {construction_grid!r}", param_hint="--construction-grid"
+        )
     dataset_sets = tuple(_validate.datasets_option(ds) for ds in dataset_sets)
     _validate.plot_path(plot)
     scheduler = _validate.scheduler_address(scheduler) if scheduler else None
@@ -183,11 +300,27 @@ def _neyman_exclusion_cli(dataset_sets, mode, model_name, params, mzp, gx, r, pa
         maps = {}
         for ds in dataset_sets:
             problem = build_problem(ds, mode, model_name, params, mzp, gx, r, paper_sign, poi, n_poi=(2, 2))
-            spec = ProblemSpec(tuple(problem.like.names), mode, {}, problem.model_name, problem.poi, problem.fixed,
-                               problem.profile, problem.options)
+            spec = ProblemSpec(
+                tuple(problem.like.names),
+                mode,
+                {},
+                problem.model_name,
+                problem.poi,
+                problem.fixed,
+                problem.profile,
+                problem.options,
+            )
             out_dir = None if not checkpoint else Path(checkpoint) / f"neyman_{ds.replace(',', '+')}_{mode}"
-            maps[ds] = neyman_exclusion(spec, n=grid, n_toys=n_toys, seed=seed, scheduler=scheduler, out_dir=out_dir,
-                                        progress=True, fine_n=(n1, n2))
+            maps[ds] = neyman_exclusion(
+                spec,
+                n=grid,
+                n_toys=n_toys,
+                seed=seed,
+                scheduler=scheduler,
+                out_dir=out_dir,
+                progress=True,
+                fine_n=(n1, n2),
+            )
         if plot:
             from ..outputs.figures import plot_exclusion_generic
 
@@ -199,13 +332,31 @@ def _neyman_exclusion_cli(dataset_sets, mode, model_name, params, mzp, gx, r, pa
     else:
         for ds, m in maps.items():
             c = m["construction"]
-            click.echo(f"{ds} ({m['model']}, {' x '.join(m['axes'])}): {len(m['contours'])} contour line(s), "
-                       f"Neyman/FC at CL {m['cl']:.4f}, {c['n_toys']} toys x {int(sum(map(sum, c['constructed'])))} "
-                       f"points; largest critical value {c['t_critical_max']:.2f}")
+            click.echo(
+                f"{ds} ({m['model']}, {' x '.join(m['axes'])}): {len(m['contours'])} contour line(s), "
+                f"Neyman/FC at CL {m['cl']:.4f}, {c['n_toys']} toys x {int(sum(map(sum, c['constructed'])))} "
+                f"points; largest critical value {c['t_critical_max']:.2f}"
+            )
 
 
-def _generic_exclusion(dataset_sets, mode, model_name, params, mzp, gx, r, paper_sign, poi, n1, n2, dof, as_json,
-                       plot, checkpoint=None, scheduler=None):
+def _generic_exclusion(
+    dataset_sets,
+    mode,
+    model_name,
+    params,
+    mzp,
+    gx,
+    r,
+    paper_sign,
+    poi,
+    n1,
+    n2,
+    dof,
+    as_json,
+    plot,
+    checkpoint=None,
+    scheduler=None,
+):
     from pathlib import Path
 
     import numpy as np
@@ -221,13 +372,15 @@ def _generic_exclusion(dataset_sets, mode, model_name, params, mzp, gx, r, paper
             problem = build_problem(ds, mode, model_name, params, mzp, gx, r, paper_sign, poi, n_poi=(2, 2))
             grid = None
             if checkpoint:
-                spec = ProblemSpec(tuple(_parse(ds)), mode, {}, problem.model_name, problem.poi, problem.fixed,
-                                   (), problem.options)
+                spec = ProblemSpec(
+                    tuple(_parse(ds)), mode, {}, problem.model_name, problem.poi, problem.fixed, (), problem.options
+                )
                 ev = ProblemEvaluator(spec)
                 axes = {k: np.linspace(*b, n) for k, b, n in zip(ev.keys, problem.internal_box, (n1, n2))}
                 tag = f"{ds.replace(',', '+')}_{mode}_{problem.model_name}_{'_'.join(problem.poi)}"
-                grid = np.asarray(grid_scan(ev, axes, Path(checkpoint) / tag, scheduler=scheduler,
-                                            progress=True)).reshape(n1, n2)
+                grid = np.asarray(
+                    grid_scan(ev, axes, Path(checkpoint) / tag, scheduler=scheduler, progress=True)
+                ).reshape(n1, n2)
             maps[ds] = run_exclusion(problem, (n1, n2), dof=dof, logl_grid=grid)
         if plot:
             from ..outputs.figures import plot_exclusion_generic

@@ -46,8 +46,10 @@ def predict(experiment, mode, model_name, params, mzp, gx, r, paper_sign, as_jso
     window = ", ".join(f"{ax['name']} {ax['edges'][0]:g}-{ax['edges'][-1]:g} {ax['unit']}".rstrip() for ax in axes)
     if "per_run" in summary:
         runs = ", ".join(f"{r} {v:.2f}" for r, v in summary["per_run"].items())
-        click.echo(f"{summary['experiment']} ({summary['mode']}): {summary['total']:.2f} events in the selected runs "
-                   f"at nominal nuisances ({runs}); {window}")
+        click.echo(
+            f"{summary['experiment']} ({summary['mode']}): {summary['total']:.2f} events in the selected runs "
+            f"at nominal nuisances ({runs}); {window}"
+        )
         click.echo("  per flux group, events per (t y) in the window:")
     else:
         click.echo(f"{summary['experiment']} ({summary['mode']}): {summary['total']:.2f} events in {window}")
@@ -75,8 +77,13 @@ def validate(as_json):
         for col in ("quantity", "ours", "published", "tolerance", "pass"):
             table.add_column(col)
         for r in rows:
-            table.add_row(r["name"], f"{r['ours']:.4g}", f"{r['published']:.4g}", f"{100 * r['tolerance']:.0f} %",
-                          "yes" if r["pass"] else "NO")
+            table.add_row(
+                r["name"],
+                f"{r['ours']:.4g}",
+                f"{r['published']:.4g}",
+                f"{100 * r['tolerance']:.0f} %",
+                "yes" if r["pass"] else "NO",
+            )
         Console().print(table)
     if not all(r["pass"] for r in rows):
         sys.exit(1)
@@ -97,30 +104,39 @@ def g2(mzp, preset, delta_amu, nsigma, as_json):
         band = g2_band(mzp, spec, nsigma=nsigma)
     except CevnsfitError as exc:
         fail(exc)
+
     def finite_or_none(v):
         v = float(v)
-        return v if v == v else None    # JSON has no NaN: null, explained in "note"
+        return v if v == v else None  # JSON has no NaN: null, explained in "note"
 
-    out = {"mzp_mev": mzp, "preset": None if delta_amu else preset,
-           "delta_amu": list(delta_amu) if delta_amu else [PRESETS[preset].central, PRESETS[preset].sigma],
-           "nsigma": nsigma,
-           "gx_central": finite_or_none(band["gx_central"]), "gx_low": finite_or_none(band["gx_low"]),
-           "gx_high": finite_or_none(band["gx_high"])}
+    out = {
+        "mzp_mev": mzp,
+        "preset": None if delta_amu else preset,
+        "delta_amu": list(delta_amu) if delta_amu else [PRESETS[preset].central, PRESETS[preset].sigma],
+        "nsigma": nsigma,
+        "gx_central": finite_or_none(band["gx_central"]),
+        "gx_low": finite_or_none(band["gx_low"]),
+        "gx_high": finite_or_none(band["gx_high"]),
+    }
     if out["gx_central"] is None or out["gx_high"] is None:
-        out["note"] = ("no real g_x gives Delta a_mu <= 0 (Delta a_mu = g_x^2 f(M_Z') with f > 0): "
-                       + ("gx_central and gx_high are null, the discrepancy does not favour any g_x"
-                          if out["gx_high"] is None else
-                          f"gx_central is null; the {nsigma:g}-sigma band [0, gx_high] is an upper bound on g_x"))
+        out["note"] = "no real g_x gives Delta a_mu <= 0 (Delta a_mu = g_x^2 f(M_Z') with f > 0): " + (
+            "gx_central and gx_high are null, the discrepancy does not favour any g_x"
+            if out["gx_high"] is None
+            else f"gx_central is null; the {nsigma:g}-sigma band [0, gx_high] is an upper bound on g_x"
+        )
     if not delta_amu:
         out["source"] = PRESETS[preset].source
     if as_json:
         click.echo(json.dumps(out))
     else:
+
         def fmt(v):
             return "none" if v is None else f"{v:.4g}"
 
-        click.echo(f"M_Z' = {mzp} MeV: g_x central {fmt(out['gx_central'])}, "
-                   f"{nsigma:g}-sigma band [{fmt(out['gx_low'])}, {fmt(out['gx_high'])}]")
+        click.echo(
+            f"M_Z' = {mzp} MeV: g_x central {fmt(out['gx_central'])}, "
+            f"{nsigma:g}-sigma band [{fmt(out['gx_low'])}, {fmt(out['gx_high'])}]"
+        )
         if "note" in out:
             click.echo(f"note: {out['note']}", err=True)
 
@@ -140,7 +156,9 @@ def models(as_json):
         for p in m["parameters"]:
             unit = f" {p['unit']}" if p["unit"] else ""
             lo = "(" if p["low_open"] else "["
-            click.echo(f"    {p['name']:<14} default {p['default']:<8g} allowed {lo}{p['low']:g}, {p['high']:g}]{unit}; "
-                       f"prior {p['prior']} [{p['prior_low']:g}, {p['prior_high']:g}]  {p['description']}")
+            click.echo(
+                f"    {p['name']:<14} default {p['default']:<8g} allowed {lo}{p['low']:g}, {p['high']:g}]{unit}; "
+                f"prior {p['prior']} [{p['prior_low']:g}, {p['prior_high']:g}]  {p['description']}"
+            )
         for o in m["options"]:
             click.echo(f"    option {o}")

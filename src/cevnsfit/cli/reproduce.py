@@ -16,12 +16,18 @@ from .physics import fail
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True, help="output directory")
 @click.option("--quick", is_flag=True, help="coarse settings (a few minutes)")
 @click.option("--mode", type=click.Choice(["paper", "full"]), default="paper", show_default=True)
-@click.option("--scheduler", default=None,
-              help="Dask scheduler address (tcp://host:port); default: an embedded local cluster")
+@click.option(
+    "--scheduler", default=None, help="Dask scheduler address (tcp://host:port); default: an embedded local cluster"
+)
 @click.option("--sampler", type=click.Choice(["ultranest", "dynesty"]), default="ultranest", show_default=True)
 @click.option("--seed", type=int, default=1, show_default=True)
-@click.option("--bound", "bounds", multiple=True, type=click.Path(exists=True, dir_okay=False),
-              help="extra limit curve (DarkCast .lmt format: mass [GeV], g_x); repeatable")
+@click.option(
+    "--bound",
+    "bounds",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="extra limit curve (DarkCast .lmt format: mass [GeV], g_x); repeatable",
+)
 @click.option("--resume", is_flag=True, help="OUT is not empty: reuse its finished steps (same settings only)")
 @click.option("--overwrite", is_flag=True, help="OUT is not empty: delete the previous results first")
 def reproduce(out_dir, quick, mode, scheduler, sampler, seed, bounds, resume, overwrite):
@@ -30,11 +36,11 @@ def reproduce(out_dir, quick, mode, scheduler, sampler, seed, bounds, resume, ov
 
     bounds = _validate.bound_files(bounds)
     scheduler = _validate.scheduler_address(scheduler)
-    _validate.reproduce_out_dir(out_dir, overwrite, resume,
-                                {"quick": quick, "mode": mode, "sampler": sampler, "seed": seed})
+    _validate.reproduce_out_dir(
+        out_dir, overwrite, resume, {"quick": quick, "mode": mode, "sampler": sampler, "seed": seed}
+    )
     try:
-        res = run(out_dir, quick=quick, mode=mode, scheduler=scheduler, sampler=sampler, seed=seed,
-                  extra_bounds=bounds)
+        res = run(out_dir, quick=quick, mode=mode, scheduler=scheduler, sampler=sampler, seed=seed, extra_bounds=bounds)
     except CevnsfitError as exc:
         fail(exc)
     failed = [r["name"] for r in res["validation"] if not r["pass"]]
@@ -73,19 +79,25 @@ def posterior(datasets, model_name, params, mzp, gx, r, paper_sign, poi, mode, s
         if as_json:
             click.echo(json.dumps(out, default=str))
         elif "hpd_68" in out:
-            click.echo(f"{out['model']}: MLE {out['mle']}, 68.3 % HPD {out['hpd_68']}, "
-                       f"equal-tailed {out['equal_tailed_68']}")
+            click.echo(
+                f"{out['model']}: MLE {out['mle']}, 68.3 % HPD {out['hpd_68']}, equal-tailed {out['equal_tailed_68']}"
+            )
         else:
-            click.echo(f"{out['model']}: 2D HPD regions, 68 %: {len(out['region_68'])} ring(s), "
-                       f"95 %: {len(out['region_95'])} ring(s)")
+            click.echo(
+                f"{out['model']}: 2D HPD regions, 68 %: {len(out['region_68'])} ring(s), "
+                f"95 %: {len(out['region_95'])} ring(s)"
+            )
         return
     if mzp is None:
         fail(click.UsageError("give --mzp (M_Z' in MeV) for the lmu-ltau posterior of g_x"))
     r = 1.0 if r is None else r
     try:
         like = likelihood(datasets, mode=mode)
-        res = (posterior_1d_grid(like, mzp, r) if sampler == "grid"
-               else posterior_1d(like, mzp, r, sampler=sampler, seed=seed, min_num_live_points=live_points))
+        res = (
+            posterior_1d_grid(like, mzp, r)
+            if sampler == "grid"
+            else posterior_1d(like, mzp, r, sampler=sampler, seed=seed, min_num_live_points=live_points)
+        )
     except CevnsfitError as exc:
         fail(exc)
     keys = ("mzp_mev", "r", "gx_mle", "gx_68", "log_evidence", "sampler", "seed")
@@ -134,5 +146,7 @@ def toys(datasets, model_name, params, mzp, gx, r, paper_sign, poi, n_toys, seed
     if as_json:
         click.echo(json.dumps(out))
     else:
-        click.echo(f"t_obs = {out['t_obs']:.3f}: toys p = {out['p_toys']:.4g} (Z = {out['z_toys']:.2f}), "
-                   f"Wilks p = {out['p_wilks']:.4g} (Z = {out['z_wilks']:.2f})")
+        click.echo(
+            f"t_obs = {out['t_obs']:.3f}: toys p = {out['p_toys']:.4g} (Z = {out['z_toys']:.2f}), "
+            f"Wilks p = {out['p_wilks']:.4g} (Z = {out['z_wilks']:.2f})"
+        )

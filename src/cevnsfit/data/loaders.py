@@ -24,10 +24,19 @@ from cevnsfit.data.registry import fetch
 from cevnsfit.errors import DataFileError, UnknownNameError
 
 __all__ = [
-    "CENNS10_EDGES", "LIMIT_CURVES", "load_yaml", "load_csi2017_histogram",
-    "load_csi2017_arrival_pdf", "load_csi2017_prompt_neutron_pe", "load_cenns10_grid",
-    "load_cenns10_efficiency", "load_cenns10_projection", "load_csi2021_events",
-    "load_csi2021_shape", "load_csi2021_efficiency", "load_csi2021_quenching",
+    "CENNS10_EDGES",
+    "LIMIT_CURVES",
+    "load_yaml",
+    "load_csi2017_histogram",
+    "load_csi2017_arrival_pdf",
+    "load_csi2017_prompt_neutron_pe",
+    "load_cenns10_grid",
+    "load_cenns10_efficiency",
+    "load_cenns10_projection",
+    "load_csi2021_events",
+    "load_csi2021_shape",
+    "load_csi2021_efficiency",
+    "load_csi2021_quenching",
     "load_limit_curve",
 ]
 
@@ -57,10 +66,12 @@ CENNS10_EDGES: dict[str, np.ndarray] = {
 #: Limit curves of the L_mu - L_tau Z' in the registry: name -> legend label with citation.
 LIMIT_CURVES: dict[str, str] = {
     "babar_2016_4mu": "BaBar 4μ (PRD 94, 011102 (2016), arXiv:1606.03501; via DarkCast)",
-    "borexino_bauer2018_recast": ("Borexino (recast by Bauer, Foldenauer, Jaeckel, JHEP 07 "
-                                  "(2018) 094, arXiv:1803.05466; via DarkCast)"),
-    "charm2_bauer2018_recast": ("CHARM-II (recast by Bauer, Foldenauer, Jaeckel, JHEP 07 "
-                                "(2018) 094, arXiv:1803.05466; via DarkCast)"),
+    "borexino_bauer2018_recast": (
+        "Borexino (recast by Bauer, Foldenauer, Jaeckel, JHEP 07 (2018) 094, arXiv:1803.05466; via DarkCast)"
+    ),
+    "charm2_bauer2018_recast": (
+        "CHARM-II (recast by Bauer, Foldenauer, Jaeckel, JHEP 07 (2018) 094, arXiv:1803.05466; via DarkCast)"
+    ),
 }
 
 
@@ -69,14 +80,12 @@ def _choose(what: str, value: str, allowed) -> None:
         raise UnknownNameError(f"{what}={value!r} is not known; choose one of {sorted(allowed)}")
 
 
-def _parse(path: Path, label: str, ncols: int, nrows: int | None = None,
-           delimiter: str | None = None) -> np.ndarray:
+def _parse(path: Path, label: str, ncols: int, nrows: int | None = None, delimiter: str | None = None) -> np.ndarray:
     """Numeric table of a text file: skips ``#`` comments, blank lines and the title lines
     before the first numeric row (the curated copies and the original releases differ in
     their header lines, docs/data.md). With ``delimiter=","`` whitespace separates fields too."""
     try:
-        lines = [ln for ln in Path(path).read_text().splitlines()
-                 if ln.strip() and not ln.lstrip().startswith("#")]
+        lines = [ln for ln in Path(path).read_text().splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
         if delimiter == ",":
             lines, delimiter = [re.sub(r"\s*,\s*|\s+", " ", ln.strip()) for ln in lines], None
         while lines:
@@ -90,20 +99,17 @@ def _parse(path: Path, label: str, ncols: int, nrows: int | None = None,
         raise DataFileError(f"cannot parse data file {label} ({path}): {exc}") from exc
     if table.shape[1] != ncols or (nrows is not None and table.shape[0] != nrows):
         want = f"{nrows if nrows is not None else 'n'} x {ncols}"
-        raise DataFileError(f"data file {label} ({path}) has a table of shape {table.shape}, "
-                            f"expected {want}")
+        raise DataFileError(f"data file {label} ({path}) has a table of shape {table.shape}, expected {want}")
     return table
 
 
-def _table(relpath: str, ncols: int, nrows: int | None = None,
-           delimiter: str | None = None) -> np.ndarray:
+def _table(relpath: str, ncols: int, nrows: int | None = None, delimiter: str | None = None) -> np.ndarray:
     return _parse(fetch(relpath), relpath, ncols, nrows, delimiter)
 
 
 def _check_grid(relpath: str, got: np.ndarray, expected: np.ndarray, what: str) -> None:
     if got.shape != expected.shape or not np.allclose(got, expected, rtol=0.0, atol=1e-9):
-        raise DataFileError(f"data file {relpath}: {what} are not the expected grid "
-                            f"{np.unique(expected).tolist()}")
+        raise DataFileError(f"data file {relpath}: {what} are not the expected grid {np.unique(expected).tolist()}")
 
 
 def load_yaml(relpath: str) -> dict:
@@ -122,8 +128,8 @@ def load_yaml(relpath: str) -> dict:
 
 # --- CsI[Na] 2017 (Zenodo 10.5281/zenodo.1228631) -----------------------------------------
 
-def load_csi2017_histogram(window: str = "C", beam: str = "on"
-                           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+
+def load_csi2017_histogram(window: str = "C", beam: str = "on") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """CsI 2017 event histogram: (pe_edges (26,), t_edges_us (25,), counts (25, 24)).
 
     ``window`` is ``"C"`` (coincidence, signal) or ``"AC"`` (anti-coincidence); ``beam`` is
@@ -150,8 +156,11 @@ def load_csi2017_arrival_pdf(kind: str) -> tuple[np.ndarray, np.ndarray]:
 
     ``kind`` is ``"prompt_neutrinos"``, ``"delayed_neutrinos"`` or ``"prompt_neutrons"``.
     """
-    files = {"prompt_neutrinos": "promptNeutrinos", "delayed_neutrinos": "delayedNeutrinos",
-             "prompt_neutrons": "promptNeutrons"}
+    files = {
+        "prompt_neutrinos": "promptNeutrinos",
+        "delayed_neutrinos": "delayedNeutrinos",
+        "prompt_neutrons": "promptNeutrons",
+    }
     _choose("kind", kind, files)
     relpath = f"coherent-csi-2017/arrivalTimePDF_{files[kind]}.txt"
     table = _table(relpath, ncols=2, nrows=24, delimiter=",")
@@ -200,8 +209,7 @@ def load_cenns10_grid(name: str) -> np.ndarray:
     _choose("name", name, _CENNS10_GRIDS)
     relpath = f"coherent-cenns10-analysisA/{_CENNS10_GRIDS[name]}"
     table = _table(relpath, ncols=4, nrows=960)
-    cols = np.meshgrid(*(_centres(CENNS10_EDGES[k]) for k in ("energy_kevee", "f90", "t_us")),
-                       indexing="ij")
+    cols = np.meshgrid(*(_centres(CENNS10_EDGES[k]) for k in ("energy_kevee", "f90", "t_us")), indexing="ij")
     for i, (col, axis) in enumerate(zip(cols, ("energy", "F90", "t_trig"))):
         _check_grid(relpath, table[:, i], col.ravel(), f"{axis} bin centres (column {i + 1})")
     return table[:, 3].reshape(12, 8, 10)
@@ -226,8 +234,11 @@ def load_cenns10_projection(axis: str) -> dict[str, np.ndarray]:
     ``cevns_brn`` (best-fit components) and ``syst_low``/``syst_high`` (absolute edges of
     the band on CEvNS+BRN).
     """
-    files = {"energy": ("energydata1d.txt", "energy_kevee"), "f90": ("f90data1d.txt", "f90"),
-             "time": ("timingdata1d.txt", "t_us")}
+    files = {
+        "energy": ("energydata1d.txt", "energy_kevee"),
+        "f90": ("f90data1d.txt", "f90"),
+        "time": ("timingdata1d.txt", "t_us"),
+    }
     _choose("axis", axis, files)
     fname, edges_key = files[axis]
     relpath = f"coherent-cenns10-analysisA/OneDProjections/{fname}"
@@ -239,6 +250,7 @@ def load_cenns10_projection(axis: str) -> dict[str, np.ndarray]:
 
 
 # --- CsI[Na] 2021 (arXiv:2110.07730 ancillary files) --------------------------------------
+
 
 def load_csi2021_events(window: str = "C") -> np.ndarray:
     """Unbinned beam-on events, shape (n, 2): columns PE, recoil time in µs.
@@ -255,8 +267,7 @@ def load_csi2021_shape(name: str) -> tuple[np.ndarray, np.ndarray]:
     ``name``: ``"brn_pe"``, ``"nin_pe"`` (1-PE bins) or ``"brn_time"``, ``"nin_time"``
     (0.01-µs bins).
     """
-    files = {"brn_pe": "brnPE.txt", "brn_time": "brnTrec.txt", "nin_pe": "ninPE.txt",
-             "nin_time": "ninTrec.txt"}
+    files = {"brn_pe": "brnPE.txt", "brn_time": "brnTrec.txt", "nin_pe": "ninPE.txt", "nin_time": "ninTrec.txt"}
     _choose("name", name, files)
     table = _table(f"coherent-csi-2021/{files[name]}", ncols=2)
     return table[:, 0], table[:, 1]
@@ -295,14 +306,17 @@ def load_csi2021_efficiency() -> dict[str, tuple[float, float, float, float]]:
     nominal = [v for c, v in blocks if "nominal" in c.lower()]
     variants = [v for c, v in blocks if "nominal" not in c.lower()]
     if len(nominal) != 1 or len(variants) != 2:
-        raise DataFileError(f"data file {relpath}: expected one nominal and two variant "
-                            f"models, found {len(nominal)} and {len(variants)}")
+        raise DataFileError(
+            f"data file {relpath}: expected one nominal and two variant "
+            f"models, found {len(nominal)} and {len(variants)}"
+        )
     x = np.linspace(0.0, 60.0, 601)
-    area = [np.mean(a / (1 + np.exp(-b * (x - c))) + d)  # uniform grid: mean ~ integral
-            for a, b, c, d in (nominal[0], *variants)]
+    area = [
+        np.mean(a / (1 + np.exp(-b * (x - c))) + d)  # uniform grid: mean ~ integral
+        for a, b, c, d in (nominal[0], *variants)
+    ]
     if not (min(area[1:]) < area[0] < max(area[1:])):
-        raise DataFileError(f"data file {relpath}: the two variants do not bracket the "
-                            f"nominal efficiency")
+        raise DataFileError(f"data file {relpath}: the two variants do not bracket the nominal efficiency")
     hi = int(area[2] > area[1])
     return {"nominal": nominal[0], "plus": variants[hi], "minus": variants[1 - hi]}
 
@@ -327,12 +341,12 @@ def load_csi2021_quenching() -> dict[str, tuple[float, float, float, float]]:
             raise DataFileError(f"data file {relpath}: unrecognised model label {comment!r}")
         out[key] = values
     if "nominal" not in out or len(out) != 5:
-        raise DataFileError(f"data file {relpath}: expected a nominal model and four "
-                            f"variants, found {sorted(out)}")
+        raise DataFileError(f"data file {relpath}: expected a nominal model and four variants, found {sorted(out)}")
     return out
 
 
 # --- Limit curves (DarkCast collection) ----------------------------------------------------
+
 
 def load_limit_curve(name_or_path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """Existing bound on g_x: (mass_mev, g_lower), NaN where there is no sensitivity.
@@ -354,8 +368,10 @@ def load_limit_curve(name_or_path: str | Path) -> tuple[np.ndarray, np.ndarray]:
         path = Path(name_or_path)
         if not path.is_file():
             if isinstance(name_or_path, str) and not path.suffix and len(path.parts) == 1:
-                raise UnknownNameError(f"unknown limit curve {name_or_path!r}; known: "
-                                       f"{sorted(LIMIT_CURVES)}, or give the path of a .lmt file")
+                raise UnknownNameError(
+                    f"unknown limit curve {name_or_path!r}; known: "
+                    f"{sorted(LIMIT_CURVES)}, or give the path of a .lmt file"
+                )
             raise DataFileError(f"limit-curve file {path} not found")
         table = _parse(path, str(path), ncols=2)
     g = table[:, 1].copy()
@@ -398,8 +414,7 @@ def _read_h5_template(relpath: str) -> tuple[list[np.ndarray], np.ndarray]:
     except (OSError, KeyError) as exc:
         raise DataFileError(f"cannot read template {relpath} ({path}): {exc}") from exc
     if hist.shape != (3, 3, 3, 3) or any(e.shape != (4,) for e in edges):
-        raise DataFileError(f"template {relpath}: expected a [3,3,3,3] histogram on 4 x 4 edges, "
-                            f"got {hist.shape}")
+        raise DataFileError(f"template {relpath}: expected a [3,3,3,3] histogram on 4 x 4 edges, got {hist.shape}")
     return edges, hist
 
 
@@ -443,8 +458,9 @@ def load_xenonnt_counts(run: str) -> np.ndarray:
     return counts
 
 
-def xenonnt_template_path(run: str, component: str, energy_kev: float | None = None,
-                          tly: float = 0.0, tqy: float = 0.0) -> str:
+def xenonnt_template_path(
+    run: str, component: str, energy_kev: float | None = None, tly: float = 0.0, tqy: float = 0.0
+) -> str:
     """Release path of one template: ``component`` in ac, er, rg (neutrons), mono.
 
     >>> xenonnt_template_path("sr1", "mono", 0.5, -3, 2)
@@ -463,8 +479,9 @@ def xenonnt_template_path(run: str, component: str, energy_kev: float | None = N
     return f"{base}_{float(energy_kev):.3f}" + suffix
 
 
-def load_xenonnt_template(run: str, component: str, energy_kev: float | None = None,
-                          tly: float = 0.0, tqy: float = 0.0) -> np.ndarray:
+def load_xenonnt_template(
+    run: str, component: str, energy_kev: float | None = None, tly: float = 0.0, tqy: float = 0.0
+) -> np.ndarray:
     """One template as a (3, 3, 3, 3) array; its edges are checked against the run's binning.
 
     AC, ER and neutron (``rg``) templates are in events/(t y) per bin; ``mono`` templates are
@@ -474,8 +491,9 @@ def load_xenonnt_template(run: str, component: str, energy_kev: float | None = N
     edges, hist = _read_h5_template(relpath)
     for k, (got, want) in enumerate(zip(edges, load_xenonnt_binning(run))):
         if not np.allclose(got, want, rtol=0.0, atol=1e-9):
-            raise DataFileError(f"template {relpath}: bins/{k} {got.tolist()} differ from the binning "
-                                f"of {run} {want.tolist()}")
+            raise DataFileError(
+                f"template {relpath}: bins/{k} {got.tolist()} differ from the binning of {run} {want.tolist()}"
+            )
     if component == "mono":
         hist = np.where(hist < _XENONNT_FLOOR, 0.0, hist)
     return hist
@@ -501,12 +519,17 @@ def load_xenonnt_templates(run: str) -> dict[str, np.ndarray]:
                 rg[i, j] = load_xenonnt_template(run, "rg", None, tly, tqy).ravel()
                 for k, e in enumerate(XENONNT_MONO_KEV):
                     mono[k, i, j] = load_xenonnt_template(run, "mono", e, tly, tqy).ravel()
-        _XENONNT_CACHE[run] = {"ac": load_xenonnt_template(run, "ac").ravel(),
-                               "er": load_xenonnt_template(run, "er").ravel(), "rg": rg, "mono": mono}
+        _XENONNT_CACHE[run] = {
+            "ac": load_xenonnt_template(run, "ac").ravel(),
+            "er": load_xenonnt_template(run, "er").ravel(),
+            "rg": rg,
+            "mono": mono,
+        }
     return {k: v.copy() for k, v in _XENONNT_CACHE[run].items()}
 
 
 # --- Solar 8B inputs (Winter et al. spectrum, B16 SSM; via PEANUTS) -------------------------
+
 
 def load_b8_spectrum() -> tuple[np.ndarray, np.ndarray]:
     """The 8B neutrino spectrum shape of Winter et al., PRC 73, 025503: (E [MeV], f(E) [1/MeV])
@@ -546,7 +569,18 @@ def load_b16_b8_flux() -> dict[str, tuple[float, float]]:
     return {"GS98": (float(row[0]) * 1e6, float(row[1])), "AGSS09met": (float(row[2]) * 1e6, float(row[3]))}
 
 
-__all__ += ["XENONNT_RUNS", "XENONNT_OBSERVABLES", "XENONNT_MONO_KEV", "XENONNT_YIELD_ANCHORS",
-            "load_xenonnt_binning", "load_xenonnt_events", "load_xenonnt_counts", "xenonnt_template_path",
-            "load_xenonnt_template", "load_xenonnt_templates", "load_b8_spectrum", "load_b8_production",
-            "load_b16_b8_flux"]
+__all__ += [
+    "XENONNT_RUNS",
+    "XENONNT_OBSERVABLES",
+    "XENONNT_MONO_KEV",
+    "XENONNT_YIELD_ANCHORS",
+    "load_xenonnt_binning",
+    "load_xenonnt_events",
+    "load_xenonnt_counts",
+    "xenonnt_template_path",
+    "load_xenonnt_template",
+    "load_xenonnt_templates",
+    "load_b8_spectrum",
+    "load_b8_production",
+    "load_b16_b8_flux",
+]

@@ -62,8 +62,20 @@ from pathlib import Path
 
 from cevnsfit.errors import DataFileError, UnknownNameError
 
-__all__ = ["CONTENT_DIGITS", "DataFile", "Release", "FILES", "RELEASES", "cache_dir", "content_sha256",
-           "fetch", "numeric_rows", "source_of", "url_of", "verify_all"]
+__all__ = [
+    "CONTENT_DIGITS",
+    "DataFile",
+    "Release",
+    "FILES",
+    "RELEASES",
+    "cache_dir",
+    "content_sha256",
+    "fetch",
+    "numeric_rows",
+    "source_of",
+    "url_of",
+    "verify_all",
+]
 
 
 @dataclass(frozen=True)
@@ -87,23 +99,32 @@ class DataFile:
     content_sha256: str = ""  # checksum of the parsed numbers (see content_sha256()); "" = bytes only
 
 
-RELEASES: dict[str, Release] = {r.name: r for r in (
-    Release("coherent-csi-2017", "Zenodo DOI 10.5281/zenodo.1228631",
-            "doi:10.5281/zenodo.1228631/{name}"),
-    Release("coherent-cenns10-analysisA", "Zenodo DOI 10.5281/zenodo.3903810",
-            "doi:10.5281/zenodo.3903810/{name}"),
-    Release("coherent-csi-2021", "arXiv:2110.07730 ancillary files",
-            "https://arxiv.org/src/2110.07730/anc/{name}"),
-    Release("limits-lmu-ltau", "DarkCast limit collection (arXiv:1801.04847, 2206.08563)",
-            "https://gitlab.com/philten/darkcast/-/raw/master/limits/{name}"),
-    Release("xenonnt-8b-2026", "XENONnT solar-8B CEvNS data release, Zenodo DOI 10.5281/zenodo.20576156 "
+RELEASES: dict[str, Release] = {
+    r.name: r
+    for r in (
+        Release("coherent-csi-2017", "Zenodo DOI 10.5281/zenodo.1228631", "doi:10.5281/zenodo.1228631/{name}"),
+        Release("coherent-cenns10-analysisA", "Zenodo DOI 10.5281/zenodo.3903810", "doi:10.5281/zenodo.3903810/{name}"),
+        Release("coherent-csi-2021", "arXiv:2110.07730 ancillary files", "https://arxiv.org/src/2110.07730/anc/{name}"),
+        Release(
+            "limits-lmu-ltau",
+            "DarkCast limit collection (arXiv:1801.04847, 2206.08563)",
+            "https://gitlab.com/philten/darkcast/-/raw/master/limits/{name}",
+        ),
+        Release(
+            "xenonnt-8b-2026",
+            "XENONnT solar-8B CEvNS data release, Zenodo DOI 10.5281/zenodo.20576156 "
             "(arXiv:2604.06002; PRL 133, 191002), CC-BY-4.0",
             "https://raw.githubusercontent.com/XENONnT/cevns_data_release/"
-            "60d230dd7a5646fd4aa2368c5fdfba575ee0cb88/{name}"),
-    Release("solar-8b", "Winter et al. PRC 73, 025503 (8B spectrum) and B16 SSM (Vinyoles et al., "
+            "60d230dd7a5646fd4aa2368c5fdfba575ee0cb88/{name}",
+        ),
+        Release(
+            "solar-8b",
+            "Winter et al. PRC 73, 025503 (8B spectrum) and B16 SSM (Vinyoles et al., "
             "arXiv:1611.09867), via PEANUTS (arXiv:2303.15527)",
-            "https://raw.githubusercontent.com/michelelucente/PEANUTS/{name}"),
-)}
+            "https://raw.githubusercontent.com/michelelucente/PEANUTS/{name}",
+        ),
+    )
+}
 
 # Same content as SHA256SUMS of the curated tree ("<sha256>  <relpath>").
 _SHA256SUMS = """\
@@ -158,24 +179,29 @@ abe190a4ca57279fd1f5896102250818d0b4ac4e2858e124cec03c9fbde3a929  limits-lmu-lta
 #: Package-data checksum lists of large releases ("<sha256>  <relpath>" per line).
 _SHA256_FILES = ("xenonnt-8b-2026.sha256",)
 #: PEANUTS commits of the solar-8b files (remote names are "<commit>/Data/<file>").
-_PEANUTS_COMMITS = {"8B_shape_Winter_et_al.csv": "b53d514e8cd0b4e6767ae84252c7d92e49d45cd8",
-                    "nudistr_b16_gs98.dat": "59e3a2ae102d58f42cc1146eaca2cae68be879ce",
-                    "fluxes_b16.dat": "59e3a2ae102d58f42cc1146eaca2cae68be879ce"}
+_PEANUTS_COMMITS = {
+    "8B_shape_Winter_et_al.csv": "b53d514e8cd0b4e6767ae84252c7d92e49d45cd8",
+    "nudistr_b16_gs98.dat": "59e3a2ae102d58f42cc1146eaca2cae68be879ce",
+    "fluxes_b16.dat": "59e3a2ae102d58f42cc1146eaca2cae68be879ce",
+}
 
 _CSI2017_EDITED = (
     "The curated copy of this file is an edited copy from athompson-tamu/pyCEvNS (most "
     "likely header lines removed; values intact) and differs from the bytes on Zenodo "
     "(10.5281/zenodo.1228631). It is therefore verified by its byte checksum or by the "
     "checksum of its parsed numbers (docs/data.md), so the Zenodo original passes as long as "
-    "its numbers are the curated ones.")
+    "its numbers are the curated ones."
+)
 _CENNS10_PDF_DRAFT = (
     "The curated companion PDF is a pre-upload draft that differs from the Zenodo PDF "
     "(10.5281/zenodo.3903810), so a download from Zenodo fails verification by design: "
-    "set CEVNSFIT_DATA to the curated data tree (or CEVNSFIT_MIRROR to a server of it).")
+    "set CEVNSFIT_DATA to the curated data tree (or CEVNSFIT_MIRROR to a server of it)."
+)
 _DARKCAST_SNAPSHOT = (
     "The curated curve is the 2023 DarkCast snapshot bundled in Noah-Everett/DS-Decay-Scripts; "
     "if DarkCast master has changed since, a download fails verification: set "
-    "CEVNSFIT_DATA to the curated data tree instead.")
+    "CEVNSFIT_DATA to the curated data tree instead."
+)
 
 
 #: Significant digits of each number in the content checksum (docs/data.md).
@@ -216,7 +242,7 @@ def content_sha256(path) -> str:
     try:
         text = Path(path).read_text(encoding="utf-8", errors="strict")
     except UnicodeDecodeError:
-        return ""   # not a text file: no content checksum
+        return ""  # not a text file: no content checksum
     canon = "\n".join(" ".join(format(v, f".{CONTENT_DIGITS}g") for v in row) for row in numeric_rows(text))
     return hashlib.sha256(canon.encode()).hexdigest()
 
@@ -225,20 +251,13 @@ def content_sha256(path) -> str:
 #: edited: header lines differ from the Zenodo release). A file passes if its byte checksum
 #: or its content checksum matches.
 _CONTENT_SHA256 = {
-    "coherent-csi-2017/arrivalTimePDF_delayedNeutrinos.txt":
-        "5000fe9ff6ff247e1f3af4359ca85d6d016cddd01f9da756e86fd8c4f84fde68",
-    "coherent-csi-2017/arrivalTimePDF_promptNeutrinos.txt":
-        "387030c0a8bd5c7a23bf604ba82d4a7446e670406fb7e1a92acf10eb63969811",
-    "coherent-csi-2017/arrivalTimePDF_promptNeutrons.txt":
-        "b15cdd15ff6a033032425968174c5a67ca425fbaa68374226e20b69d20f42bef",
-    "coherent-csi-2017/data_anticoincidence_beamOff.txt":
-        "7389156b24e4e306a27c078f717014a4a9eb9dd8e8e70dae07d15ece41950811",
-    "coherent-csi-2017/data_anticoincidence_beamOn.txt":
-        "b3f4f4bbb476b78732cffc0d46a5636653fa1bab16855df45b5f6cee743a9685",
-    "coherent-csi-2017/data_coincidence_beamOff.txt":
-        "ec5c56b0859ec72c2fe8656cd6adaafded54df5e8c1d5af672117e53111d0853",
-    "coherent-csi-2017/data_coincidence_beamOn.txt":
-        "62ef252adeae53f3b46c55956db2e7737aee15208f0b633b99e7772254e4a237",
+    "coherent-csi-2017/arrivalTimePDF_delayedNeutrinos.txt": "5000fe9ff6ff247e1f3af4359ca85d6d016cddd01f9da756e86fd8c4f84fde68",
+    "coherent-csi-2017/arrivalTimePDF_promptNeutrinos.txt": "387030c0a8bd5c7a23bf604ba82d4a7446e670406fb7e1a92acf10eb63969811",
+    "coherent-csi-2017/arrivalTimePDF_promptNeutrons.txt": "b15cdd15ff6a033032425968174c5a67ca425fbaa68374226e20b69d20f42bef",
+    "coherent-csi-2017/data_anticoincidence_beamOff.txt": "7389156b24e4e306a27c078f717014a4a9eb9dd8e8e70dae07d15ece41950811",
+    "coherent-csi-2017/data_anticoincidence_beamOn.txt": "b3f4f4bbb476b78732cffc0d46a5636653fa1bab16855df45b5f6cee743a9685",
+    "coherent-csi-2017/data_coincidence_beamOff.txt": "ec5c56b0859ec72c2fe8656cd6adaafded54df5e8c1d5af672117e53111d0853",
+    "coherent-csi-2017/data_coincidence_beamOn.txt": "62ef252adeae53f3b46c55956db2e7737aee15208f0b633b99e7772254e4a237",
 }
 
 
@@ -275,8 +294,9 @@ def _build() -> dict[str, DataFile]:
             continue
         digest, relpath = line.split(maxsplit=1)
         release = relpath.split("/", 1)[0]
-        table[relpath] = DataFile(relpath, digest, release, _remote_name(release, relpath),
-                                  _note(relpath), _CONTENT_SHA256.get(relpath, ""))
+        table[relpath] = DataFile(
+            relpath, digest, release, _remote_name(release, relpath), _note(relpath), _CONTENT_SHA256.get(relpath, "")
+        )
     return table
 
 
@@ -346,14 +366,19 @@ def _sha256(path: Path) -> str:
 
 
 def _mismatch(entry: DataFile, where: str, found: str, found_content: str = "") -> DataFileError:
-    msg = (f"checksum mismatch for data file {entry.path} ({where}): expected sha256 "
-           f"{entry.sha256}, found sha256 {found}")
+    msg = (
+        f"checksum mismatch for data file {entry.path} ({where}): expected sha256 {entry.sha256}, found sha256 {found}"
+    )
     if entry.content_sha256:
-        msg += (f"; its numbers differ from the release as well (content checksum, docs/data.md: expected "
-                f"{entry.content_sha256}, found {found_content or 'none: not a text file'})")
-    msg += (f". The file is not used. To fix: delete it "
-            f"and run again to re-download it into {cache_dir()} (or `cevnsfit data verify "
-            f"--download`), or point CEVNSFIT_DATA to a correct copy of the data tree.")
+        msg += (
+            f"; its numbers differ from the release as well (content checksum, docs/data.md: expected "
+            f"{entry.content_sha256}, found {found_content or 'none: not a text file'})"
+        )
+    msg += (
+        f". The file is not used. To fix: delete it "
+        f"and run again to re-download it into {cache_dir()} (or `cevnsfit data verify "
+        f"--download`), or point CEVNSFIT_DATA to a correct copy of the data tree."
+    )
     if entry.note:
         msg += " Note: " + entry.note
     err = DataFileError(msg)
@@ -388,8 +413,7 @@ def _check(entry: DataFile, path: Path) -> tuple[str, str, str]:
 def _verify(entry: DataFile, path: Path, source: str) -> Path:
     status, check, found = _check(entry, path)
     if status != "ok":
-        raise _mismatch(entry, f"{path}, from {source}", found,
-                        content_sha256(path) if entry.content_sha256 else "")
+        raise _mismatch(entry, f"{path}, from {source}", found, content_sha256(path) if entry.content_sha256 else "")
     return path
 
 
@@ -401,19 +425,19 @@ def _download(entry: DataFile) -> Path:
     try:
         # files verified by content too: checked after the download (_verify), not by pooch
         known = None if entry.content_sha256 else f"sha256:{entry.sha256}"
-        pooch.retrieve(url, known_hash=known, fname=target.name,
-                       path=target.parent, progressbar=False)
+        pooch.retrieve(url, known_hash=known, fname=target.name, path=target.parent, progressbar=False)
     except Exception as exc:  # noqa: BLE001 - network and I/O errors of any kind
         got = re.search(r"but got ([0-9a-fA-F]{64})", str(exc))
         if got:  # pooch deletes a download whose hash differs
             raise _mismatch(entry, f"downloaded from {url}, deleted", got.group(1)) from exc
         data = _data_dir()
-        looked = [f"CEVNSFIT_DATA={data / entry.path}" if data else "CEVNSFIT_DATA (not set)",
-                  f"cache {target}"]
-        msg = (f"data file {entry.path} (sha256 {entry.sha256}) is missing: looked in {'; '.join(looked)}; download "
-               f"from {url} (source: {RELEASES[entry.release].source}) failed: "
-               f"{type(exc).__name__}: {exc}. Set CEVNSFIT_DATA to a copy of the data tree "
-               f"or CEVNSFIT_MIRROR to a server of it.")
+        looked = [f"CEVNSFIT_DATA={data / entry.path}" if data else "CEVNSFIT_DATA (not set)", f"cache {target}"]
+        msg = (
+            f"data file {entry.path} (sha256 {entry.sha256}) is missing: looked in {'; '.join(looked)}; download "
+            f"from {url} (source: {RELEASES[entry.release].source}) failed: "
+            f"{type(exc).__name__}: {exc}. Set CEVNSFIT_DATA to a copy of the data tree "
+            f"or CEVNSFIT_MIRROR to a server of it."
+        )
         if entry.note:
             msg += " Note: " + entry.note
         raise DataFileError(msg) from exc
@@ -451,15 +475,25 @@ def verify_all(download: bool = False) -> list[dict]:
     """
     rows = []
     for entry in FILES:
-        row = {"path": entry.path, "release": entry.release, "status": "missing", "check": "bytes",
-               "source": "-", "location": "", "expected": entry.sha256, "found": None, "error": ""}
+        row = {
+            "path": entry.path,
+            "release": entry.release,
+            "status": "missing",
+            "check": "bytes",
+            "source": "-",
+            "location": "",
+            "expected": entry.sha256,
+            "found": None,
+            "error": "",
+        }
         path, source = _locate(entry)
         if path is not None:
             status, check, found = _check(entry, path)
             row.update(status=status, check=check, source=source, location=str(path), found=found)
             if status != "ok":
-                row["error"] = str(_mismatch(entry, str(path), found,
-                                             content_sha256(path) if entry.content_sha256 else ""))
+                row["error"] = str(
+                    _mismatch(entry, str(path), found, content_sha256(path) if entry.content_sha256 else "")
+                )
         elif download:
             try:
                 path = _verify(entry, _download(entry), "download")
@@ -468,10 +502,12 @@ def verify_all(download: bool = False) -> list[dict]:
             except DataFileError as exc:
                 row["error"] = str(exc)
                 if getattr(exc, "found", None):
-                    row.update(status="corrupted", source="download", location=url_of(entry.path),
-                               found=exc.found)
+                    row.update(status="corrupted", source="download", location=url_of(entry.path), found=exc.found)
         else:
-            row["error"] = ("not in CEVNSFIT_DATA nor in the cache " f"{cache_dir()}; run `cevnsfit data verify "
-                            "--download` or set CEVNSFIT_DATA (docs/data.md)")
+            row["error"] = (
+                "not in CEVNSFIT_DATA nor in the cache "
+                f"{cache_dir()}; run `cevnsfit data verify "
+                "--download` or set CEVNSFIT_DATA (docs/data.md)"
+            )
         rows.append(row)
     return rows

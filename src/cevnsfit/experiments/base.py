@@ -92,12 +92,15 @@ class Experiment:
         else:
             # sum over flavour groups inside one matrix product: (..., n_e, 3) @ (3, other bins)
             if self._shape_matrix is None:
-                self._shape_matrix = np.stack([np.asarray(self.group_shapes[g], dtype=float).ravel()
-                                               for g in self.engine.group_names])
+                self._shape_matrix = np.stack(
+                    [np.asarray(self.group_shapes[g], dtype=float).ravel() for g in self.engine.group_names]
+                )
             out = (np.swapaxes(energy, -1, -2) @ self._shape_matrix).reshape(energy.shape[:-2] + self.shape)
-        return check_finite_result(f"the {self.name} prediction", out,
-                                   f"{model!r} lies so far outside the perturbative range that the "
-                                   "expected counts overflow float64")
+        return check_finite_result(
+            f"the {self.name} prediction",
+            out,
+            f"{model!r} lies so far outside the perturbative range that the expected counts overflow float64",
+        )
 
     def total(self, model=None, **kw) -> np.ndarray:
         """Total expected counts over all bins."""

@@ -27,8 +27,9 @@ BIN_WIDTH_KEVNR = 5.0
 RN_FM = 4.1
 
 
-def build(mode: str = "paper", rn_fm: float = RN_FM, sin2_theta_w: float = SIN2_THETA_W,
-          nodes_per_segment: int = 6) -> Experiment:
+def build(
+    mode: str = "paper", rn_fm: float = RN_FM, sin2_theta_w: float = SIN2_THETA_W, nodes_per_segment: int = 6
+) -> Experiment:
     check_mode(mode)
     nuc = Nucleus.from_table("Ar40", rn_fm, "klein_nystrand")
     source = StoppedPionSource(POT, NU_PER_POT, DISTANCE_M)
@@ -39,7 +40,14 @@ def build(mode: str = "paper", rn_fm: float = RN_FM, sin2_theta_w: float = SIN2_
     er_kev, w_kev = gauss_legendre_grid(sorted(bps), nodes_per_segment)
     resp = response_matrix(er_kev, edges, edges, "none")
     engine = SpectrumEngine(source, [(nuc, nt, er_kev * 1e-3, w_kev * 1e-3, resp)], sin2_theta_w)
-    info = {"mass_kg": MASS_KG, "distance_m": DISTANCE_M, "pot": POT, "nu_per_pot": NU_PER_POT,
-            "threshold_kevnr": THRESHOLD_KEVNR, "rn_fm": rn_fm, "form_factor": "klein_nystrand",
-            "binning": "25-150 keVnr, 5 keVnr bins"}
+    info = {
+        "mass_kg": MASS_KG,
+        "distance_m": DISTANCE_M,
+        "pot": POT,
+        "nu_per_pot": NU_PER_POT,
+        "threshold_kevnr": THRESHOLD_KEVNR,
+        "rn_fm": rn_fm,
+        "form_factor": "klein_nystrand",
+        "binning": "25-150 keVnr, 5 keVnr bins",
+    }
     return Experiment("ccm", mode, (Axis("recoil", edges, "keVnr"),), engine, info=info, matching=mode)

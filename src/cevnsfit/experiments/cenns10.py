@@ -34,16 +34,23 @@ DISTANCE_M = 27.5
 POT = 13.8e22
 NU_PER_POT = 0.09
 RN_FM = 4.1
-QF_A, QF_B = 0.246, 7.8e-4          # E_ee = (a + b E_nr) E_nr, keV
-RESOLUTION_A = 0.58                  # sigma/E = a / sqrt(E/keVee)
+QF_A, QF_B = 0.246, 7.8e-4  # E_ee = (a + b E_nr) E_nr, keV
+RESOLUTION_A = 0.58  # sigma/E = a / sqrt(E/keVee)
 POT_TRACE_MEAN_US, POT_TRACE_WIDTH_US = 0.44, 0.15
 #: Release central-value (CV) and best-fit totals with their uncertainties (companion Table 2).
 _COMPONENTS = ("cevns", "ss", "prompt_brn", "delayed_brn")
 CV = {k: published.pair(f"cenns10_cv_{k}") for k in _COMPONENTS}
 BEST_FIT = {k: published.pair(f"cenns10_best_fit_{k}") for k in _COMPONENTS}
-SYSTEMATICS = ("cevns_f90_plus", "cevns_f90_minus", "cevns_timing_mean", "prompt_brn_energy_plus",
-               "prompt_brn_energy_minus", "prompt_brn_timing_mean_plus", "prompt_brn_timing_mean_minus",
-               "prompt_brn_timing_width")
+SYSTEMATICS = (
+    "cevns_f90_plus",
+    "cevns_f90_minus",
+    "cevns_timing_mean",
+    "prompt_brn_energy_plus",
+    "prompt_brn_energy_minus",
+    "prompt_brn_timing_mean_plus",
+    "prompt_brn_timing_mean_minus",
+    "prompt_brn_timing_width",
+)
 
 
 def quench_kevee(enr_kev, a: float = QF_A, b: float = QF_B):
@@ -89,8 +96,14 @@ def arrival_time_shapes(t_edges_us) -> dict[str, np.ndarray]:
     return out
 
 
-def build(mode: str = "paper", resolution: bool = True, rn_fm: float = RN_FM,
-          sin2_theta_w: float = SIN2_THETA_W, max_width_kev: float = 4.0, nodes_per_segment: int = 8) -> Experiment:
+def build(
+    mode: str = "paper",
+    resolution: bool = True,
+    rn_fm: float = RN_FM,
+    sin2_theta_w: float = SIN2_THETA_W,
+    max_width_kev: float = 4.0,
+    nodes_per_segment: int = 8,
+) -> Experiment:
     """Build CENNS-10 Analysis A (see module docstring for the two modes)."""
     check_mode(mode)
     edges = loaders.CENNS10_EDGES
@@ -106,9 +119,14 @@ def build(mode: str = "paper", resolution: bool = True, rn_fm: float = RN_FM,
         bps += [b for b in e_nr if 0 < b < hi_kev]
     er_kev, w_kev = gauss_legendre_grid(sorted(bps), nodes_per_segment, max_width=max_width_kev)
     mean = quench_kevee(er_kev)
-    resp = response_matrix(mean, sub_edges, edges["energy_kevee"], "gaussian" if resolution else "none",
-                           efficiency=_efficiency_function(),
-                           width=lambda e: RESOLUTION_A * np.sqrt(np.maximum(e, 0.0)))
+    resp = response_matrix(
+        mean,
+        sub_edges,
+        edges["energy_kevee"],
+        "gaussian" if resolution else "none",
+        efficiency=_efficiency_function(),
+        width=lambda e: RESOLUTION_A * np.sqrt(np.maximum(e, 0.0)),
+    )
     engine = SpectrumEngine(source, [(nuc, nt, er_kev * 1e-3, w_kev * 1e-3, resp)], sin2_theta_w)
 
     template = loaders.load_cenns10_grid("cevns")
@@ -118,11 +136,24 @@ def build(mode: str = "paper", resolution: bool = True, rn_fm: float = RN_FM,
         data[name] = loaders.load_cenns10_grid(name)
     timing = arrival_time_shapes(edges["t_us"])
 
-    axes = (Axis("energy", edges["energy_kevee"], "keVee"), Axis("f90", edges["f90"], ""),
-            Axis("t", edges["t_us"], "us"))
-    info = {"mass_kg": MASS_KG, "distance_m": DISTANCE_M, "pot": POT, "nu_per_pot": NU_PER_POT,
-            "rn_fm": rn_fm, "form_factor": "klein_nystrand", "resolution": resolution,
-            "cv": CV, "best_fit": BEST_FIT, "prediction_sigma": published.get("cenns10_prediction_sigma").value, "arrival_time_shapes": timing}
+    axes = (
+        Axis("energy", edges["energy_kevee"], "keVee"),
+        Axis("f90", edges["f90"], ""),
+        Axis("t", edges["t_us"], "us"),
+    )
+    info = {
+        "mass_kg": MASS_KG,
+        "distance_m": DISTANCE_M,
+        "pot": POT,
+        "nu_per_pot": NU_PER_POT,
+        "rn_fm": rn_fm,
+        "form_factor": "klein_nystrand",
+        "resolution": resolution,
+        "cv": CV,
+        "best_fit": BEST_FIT,
+        "prediction_sigma": published.get("cenns10_prediction_sigma").value,
+        "arrival_time_shapes": timing,
+    }
     exp = Experiment("cenns10", mode, axes, engine, data=data, info=info, matching=mode)
 
     if mode == "paper":
@@ -132,13 +163,13 @@ def build(mode: str = "paper", resolution: bool = True, rn_fm: float = RN_FM,
         shape = np.outer(p_f90, p_t)
         exp.group_shapes = {g: shape for g in FLAVOUR_GROUPS}
     else:
-        sm_energy = engine.energy_counts(None)                         # (3, 12)
+        sm_energy = engine.energy_counts(None)  # (3, 12)
         p_group = np.stack([timing[GROUP_TIMING[g]] for g in FLAVOUR_GROUPS])  # (3, 10)
-        denom = np.einsum("ge,gt->et", sm_energy, p_group)              # (12, 10)
+        denom = np.einsum("ge,gt->et", sm_energy, p_group)  # (12, 10)
         safe = np.where(denom > 0, denom, 1.0)
         # weight[g, E, F90, t] such that sum_g weight * S_g(SM)[E] = template
-        base = np.where(denom[:, None, :] > 0, template / safe[:, None, :], 0.0)   # (12, 8, 10)
-        scale = base[None, :, :, :] * p_group[:, None, None, :]                   # (3, 12, 8, 10)
+        base = np.where(denom[:, None, :] > 0, template / safe[:, None, :], 0.0)  # (12, 8, 10)
+        scale = base[None, :, :, :] * p_group[:, None, None, :]  # (3, 12, 8, 10)
         # bins where our SM spectrum vanishes keep the template, attributed by time shares
         fallback = np.where(denom[:, None, :] > 0, 0.0, template)
 

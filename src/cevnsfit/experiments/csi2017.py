@@ -51,9 +51,16 @@ def _check_window(name, window, lo, hi, step):
     return float(w[0]), float(w[1])
 
 
-def build(mode: str = "paper", pe_window=(6, 30), t_window_us=(0.0, 6.0), smearing: str | None = None,
-          pe_per_kevnr: float = PE_PER_KEVNR, rn_fm: float = RN_FM, sin2_theta_w: float = SIN2_THETA_W,
-          nodes_per_segment: int = 6) -> Experiment:
+def build(
+    mode: str = "paper",
+    pe_window=(6, 30),
+    t_window_us=(0.0, 6.0),
+    smearing: str | None = None,
+    pe_per_kevnr: float = PE_PER_KEVNR,
+    rn_fm: float = RN_FM,
+    sin2_theta_w: float = SIN2_THETA_W,
+    nodes_per_segment: int = 6,
+) -> Experiment:
     """Build the CsI 2017 experiment.
 
     ``smearing``: ``"none"`` (paper default: n_PE is exactly 1.17 E_r) or ``"poisson"`` (full default).
@@ -73,13 +80,13 @@ def build(mode: str = "paper", pe_window=(6, 30), t_window_us=(0.0, 6.0), smeari
 
     source = StoppedPionSource(POT, NU_PER_POT, DISTANCE_M)
     nt = n_targets(MASS_KG, MOLAR_MASS_G["CsI"])
-    sub_edges = np.arange(0.0, 51.0)           # the release's 1-PE acceptance bins
+    sub_edges = np.arange(0.0, 51.0)  # the release's 1-PE acceptance bins
     kev_per_pe = 1.0 / pe_per_kevnr
     isotopes = []
     for name in ("Cs133", "I127"):
         nuc = Nucleus.from_table(name, rn_fm, "helm")
         ends = er_endpoints(nuc)
-        if smearing == "none":   # nodes never straddle a 1-PE edge: exact binning
+        if smearing == "none":  # nodes never straddle a 1-PE edge: exact binning
             lo_kev, hi_kev = pe_lo * kev_per_pe, min(pe_hi * kev_per_pe, ends["delayed"] * 1e3)
             bps = [b for b in np.arange(pe_lo, pe_hi + 1) * kev_per_pe if lo_kev <= b <= hi_kev]
         else:
@@ -94,7 +101,11 @@ def build(mode: str = "paper", pe_window=(6, 30), t_window_us=(0.0, 6.0), smeari
     engine = SpectrumEngine(source, isotopes, sin2_theta_w)
 
     pdfs = {}
-    for grp, kind in (("prompt", "prompt_neutrinos"), ("delayed", "delayed_neutrinos"), ("neutrons", "prompt_neutrons")):
+    for grp, kind in (
+        ("prompt", "prompt_neutrinos"),
+        ("delayed", "delayed_neutrinos"),
+        ("neutrons", "prompt_neutrons"),
+    ):
         _, p = loaders.load_csi2017_arrival_pdf(kind)
         pdfs[grp] = p[t_sel]
     group_shapes = {g: pdfs[GROUP_TIMING[g]] for g in FLAVOUR_GROUPS}
@@ -111,13 +122,19 @@ def build(mode: str = "paper", pe_window=(6, 30), t_window_us=(0.0, 6.0), smeari
         "prompt_neutrons": prompt_neutrons,
     }
     info = {
-        "mass_kg": MASS_KG, "distance_m": DISTANCE_M, "pot": POT, "nu_per_pot": NU_PER_POT,
-        "rn_fm": rn_fm, "form_factor": "helm", "pe_per_kevnr": pe_per_kevnr, "smearing": smearing,
-        "pe_window": (pe_lo, pe_hi), "t_window_us": (t_lo, t_hi),
+        "mass_kg": MASS_KG,
+        "distance_m": DISTANCE_M,
+        "pot": POT,
+        "nu_per_pot": NU_PER_POT,
+        "rn_fm": rn_fm,
+        "form_factor": "helm",
+        "pe_per_kevnr": pe_per_kevnr,
+        "smearing": smearing,
+        "pe_window": (pe_lo, pe_hi),
+        "t_window_us": (t_lo, t_hi),
         "prompt_neutrons_included": mode == "full",
         "prompt_neutron_norm_sigma": published.get("csi2017_prompt_neutron_sigma").value,
         "prediction_sigma": published.get("csi2017_prediction_sigma").value,
     }
     axes = (Axis("pe", pe_edges, "PE"), Axis("t", t_edges, "us"))
-    return Experiment("csi2017", mode, axes, engine, group_shapes=group_shapes, data=data, info=info,
-                      matching=mode)
+    return Experiment("csi2017", mode, axes, engine, group_shapes=group_shapes, data=data, info=info, matching=mode)

@@ -17,8 +17,11 @@ from .base import Axis, Experiment
 OBSERVED = published.pair("coherent_csi2021_cevns_fit")
 SM_PREDICTION = published.get("coherent_csi2021_sm_events").value
 PREDICTION_SIGMA = published.get("csi2021_prediction_sigma").value
-BACKGROUNDS = {"ss": published.pair("coherent_csi2021_steady_state"), "brn": published.pair("coherent_csi2021_brn"),
-               "nin": published.pair("coherent_csi2021_nin")}
+BACKGROUNDS = {
+    "ss": published.pair("coherent_csi2021_steady_state"),
+    "brn": published.pair("coherent_csi2021_brn"),
+    "nin": published.pair("coherent_csi2021_nin"),
+}
 
 
 def build(mode: str = "paper", sin2_theta_w: float = SIN2_THETA_W) -> Experiment:
@@ -29,7 +32,20 @@ def build(mode: str = "paper", sin2_theta_w: float = SIN2_THETA_W) -> Experiment
         # energy: (..., 3, n_e) CsI 2017 counts -> (..., 3, 1) scaled to the published SM total
         return energy.sum(axis=-1, keepdims=True) * (SM_PREDICTION / sm_total)
 
-    info = {"observed": OBSERVED, "sm_prediction": SM_PREDICTION, "prediction_sigma": PREDICTION_SIGMA,
-            "backgrounds": BACKGROUNDS, "reference_response": "csi2017 paper, 6-30 PE, 0-12 us"}
-    return Experiment("csi2020_totals", mode, (Axis("total", np.array([0.0, 1.0]), ""),), ref.engine,
-                      layout=layout, data={"observed": np.array([OBSERVED[0]])}, info=info, matching=mode)
+    info = {
+        "observed": OBSERVED,
+        "sm_prediction": SM_PREDICTION,
+        "prediction_sigma": PREDICTION_SIGMA,
+        "backgrounds": BACKGROUNDS,
+        "reference_response": "csi2017 paper, 6-30 PE, 0-12 us",
+    }
+    return Experiment(
+        "csi2020_totals",
+        mode,
+        (Axis("total", np.array([0.0, 1.0]), ""),),
+        ref.engine,
+        layout=layout,
+        data={"observed": np.array([OBSERVED[0]])},
+        info=info,
+        matching=mode,
+    )

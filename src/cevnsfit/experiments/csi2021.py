@@ -32,7 +32,7 @@ from .base import Axis, Experiment, check_mode, n_targets
 MASS_KG = 14.6
 DISTANCE_M = 19.3
 POT = 3.198e23
-NU_PER_POT = 0.0848     # arXiv:2110.07730 (0.0848 +- 10 % per flavour per POT)
+NU_PER_POT = 0.0848  # arXiv:2110.07730 (0.0848 +- 10 % per flavour per POT)
 RN_FM = 4.7
 LIGHT_YIELD_PE_PER_KEVEE = 13.35
 GAMMA_B_PER_KEVEE = 9.56
@@ -40,10 +40,13 @@ PE_EDGES = np.arange(0.0, 60.0 + 1e-9, 5.0)
 T_EDGES_US = np.arange(0.0, 6.0 + 1e-9, 0.5)
 #: Published numbers (arXiv:2110.07730), inputs to the likelihood where marked.
 TIMING_EFFICIENCY = {"t0_us": 0.52, "slope_per_us": 0.0494}
-PUBLISHED = {"cevns_observed": published.pair("coherent_csi2021_cevns_fit"),
-             "sm_prediction": published.get("coherent_csi2021_sm_events").value,
-             "ss": published.pair("coherent_csi2021_steady_state"), "brn": published.pair("coherent_csi2021_brn"),
-             "nin": published.pair("coherent_csi2021_nin")}
+PUBLISHED = {
+    "cevns_observed": published.pair("coherent_csi2021_cevns_fit"),
+    "sm_prediction": published.get("coherent_csi2021_sm_events").value,
+    "ss": published.pair("coherent_csi2021_steady_state"),
+    "brn": published.pair("coherent_csi2021_brn"),
+    "nin": published.pair("coherent_csi2021_nin"),
+}
 
 
 def quench_mevee(enr_mev, coeffs):
@@ -62,8 +65,9 @@ def efficiency_function(coeffs):
     return eff
 
 
-def timing_efficiency_per_bin(t_edges_us, t0_us=TIMING_EFFICIENCY["t0_us"],
-                              slope=TIMING_EFFICIENCY["slope_per_us"]) -> np.ndarray:
+def timing_efficiency_per_bin(
+    t_edges_us, t0_us=TIMING_EFFICIENCY["t0_us"], slope=TIMING_EFFICIENCY["slope_per_us"]
+) -> np.ndarray:
     """Bin average of eff_T(t) = 1 (t < t0), exp(-slope (t - t0)) (t >= t0), in closed form.
 
     >>> timing_efficiency_per_bin(np.array([0.0, 0.5]))
@@ -77,10 +81,16 @@ def timing_efficiency_per_bin(t_edges_us, t0_us=TIMING_EFFICIENCY["t0_us"],
     return (integral(hi) - integral(lo)) / (hi - lo)
 
 
-def build(mode: str = "paper", efficiency: str = "nominal", quenching: str = "nominal",
-          timing_efficiency: bool = True,
-          rn_fm: float = RN_FM, sin2_theta_w: float = SIN2_THETA_W, nodes_per_segment: int = 8,
-          max_width_kev: float = 2.0) -> Experiment:
+def build(
+    mode: str = "paper",
+    efficiency: str = "nominal",
+    quenching: str = "nominal",
+    timing_efficiency: bool = True,
+    rn_fm: float = RN_FM,
+    sin2_theta_w: float = SIN2_THETA_W,
+    nodes_per_segment: int = 8,
+    max_width_kev: float = 2.0,
+) -> Experiment:
     check_mode(mode)
     effs = loaders.load_csi2021_efficiency()
     qfs = loaders.load_csi2021_quenching()
@@ -122,11 +132,19 @@ def build(mode: str = "paper", efficiency: str = "nominal", quenching: str = "no
         c_t, v_t = loaders.load_csi2021_shape(f"{comp}_time")
         h_pe = np.histogram(c_pe, bins=PE_EDGES, weights=v_pe)[0] / v_pe.sum()
         h_t = np.histogram(c_t, bins=T_EDGES_US, weights=v_t)[0] / v_t.sum()
-        data[f"{comp}_shape"] = np.outer(h_pe, h_t)   # fraction of the total in each bin
-    info = {"mass_kg": MASS_KG, "distance_m": DISTANCE_M, "pot": POT, "nu_per_pot": NU_PER_POT,
-            "rn_fm": rn_fm, "form_factor": "helm", "efficiency": efficiency, "quenching": quenching,
-            "timing_efficiency": TIMING_EFFICIENCY if timing_efficiency else None,
-            "published": PUBLISHED, "binning": "5-PE bins 0-60 PE x 0.5-us bins 0-6 us"}
+        data[f"{comp}_shape"] = np.outer(h_pe, h_t)  # fraction of the total in each bin
+    info = {
+        "mass_kg": MASS_KG,
+        "distance_m": DISTANCE_M,
+        "pot": POT,
+        "nu_per_pot": NU_PER_POT,
+        "rn_fm": rn_fm,
+        "form_factor": "helm",
+        "efficiency": efficiency,
+        "quenching": quenching,
+        "timing_efficiency": TIMING_EFFICIENCY if timing_efficiency else None,
+        "published": PUBLISHED,
+        "binning": "5-PE bins 0-60 PE x 0.5-us bins 0-6 us",
+    }
     axes = (Axis("pe", PE_EDGES.copy(), "PE"), Axis("t", T_EDGES_US.copy(), "us"))
-    return Experiment("csi2021", mode, axes, engine, group_shapes=group_shapes, data=data, info=info,
-                      matching=mode)
+    return Experiment("csi2021", mode, axes, engine, group_shapes=group_shapes, data=data, info=info, matching=mode)

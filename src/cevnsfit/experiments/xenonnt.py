@@ -85,18 +85,26 @@ class XenonEngine(SpectrumEngine):
     model puts more than ``BEYOND_TEMPLATES_WARN_FRACTION`` of its rate there.
     """
 
-    def __init__(self, source, isotopes, er_kev=GRID_KEV, slot_kev=SLOT_KEV, sin2_theta_w=SIN2_THETA_W,
-                 check_kev=None):
+    def __init__(self, source, isotopes, er_kev=GRID_KEV, slot_kev=SLOT_KEV, sin2_theta_w=SIN2_THETA_W, check_kev=None):
         self.er_kev = np.asarray(er_kev, dtype=float)
         self.slot_kev = float(slot_kev)
         self.isotopes = list(isotopes)
-        super().__init__(source, _blocks(self.isotopes, self.er_kev, np.full(self.er_kev.size, self.slot_kev),
-                                         np.eye(self.er_kev.size)), sin2_theta_w)
-        check = (np.linspace(TEMPLATE_MAX_KEV + 0.05, 20.0, 60) if check_kev is None
-                 else np.asarray(check_kev, dtype=float))
+        super().__init__(
+            source,
+            _blocks(self.isotopes, self.er_kev, np.full(self.er_kev.size, self.slot_kev), np.eye(self.er_kev.size)),
+            sin2_theta_w,
+        )
+        check = (
+            np.linspace(TEMPLATE_MAX_KEV + 0.05, 20.0, 60) if check_kev is None else np.asarray(check_kev, dtype=float)
+        )
         self.check_kev = check
-        self._check = (SpectrumEngine(source, _blocks(self.isotopes, check, _trapezoid(check), np.ones((check.size, 1))),
-                                      sin2_theta_w) if check.size > 1 else None)
+        self._check = (
+            SpectrumEngine(
+                source, _blocks(self.isotopes, check, _trapezoid(check), np.ones((check.size, 1))), sin2_theta_w
+            )
+            if check.size > 1
+            else None
+        )
 
     def energy_counts(self, model=None, matching: str = "paper") -> np.ndarray:
         """Events per (t y) per slot and group, ``model.shape + (n_groups, n_nodes)``."""
@@ -121,9 +129,13 @@ class XenonEngine(SpectrumEngine):
             frac = np.where(inside > 0, above / inside, np.where(above > 0, np.inf, 0.0))
         worst = float(np.max(frac)) if np.size(frac) else 0.0
         if worst > BEYOND_TEMPLATES_WARN_FRACTION:
-            warnings.warn(f"xenonnt: the recoil spectrum has {worst:.3g} of its 0.5-5 keV rate above "
-                          f"{TEMPLATE_MAX_KEV} keV_NR, where the XENONnT templates stop; that rate is left "
-                          "out of the prediction (the templates cannot describe it)", UserWarning, stacklevel=3)
+            warnings.warn(
+                f"xenonnt: the recoil spectrum has {worst:.3g} of its 0.5-5 keV rate above "
+                f"{TEMPLATE_MAX_KEV} keV_NR, where the XENONnT templates stop; that rate is left "
+                "out of the prediction (the templates cannot describe it)",
+                UserWarning,
+                stacklevel=3,
+            )
         return worst
 
 
@@ -155,7 +167,9 @@ def check_runs(runs) -> tuple[str, ...]:
         if r not in RUNS:
             raise UnknownNameError(f"unknown XENONnT science run {r!r}; allowed runs: {', '.join(RUNS)}")
     if not runs or len(set(runs)) != len(runs):
-        raise UnknownNameError(f"runs must be a non-empty selection of distinct runs from {', '.join(RUNS)}, got {runs}")
+        raise UnknownNameError(
+            f"runs must be a non-empty selection of distinct runs from {', '.join(RUNS)}, got {runs}"
+        )
     return runs
 
 
@@ -166,8 +180,9 @@ def load_run(run: str) -> dict:
     return {"counts": loaders.load_xenonnt_counts(run).ravel(), "exposure_ty": EXPOSURE_TY[run], **tpl}
 
 
-def build(mode: str = "paper", runs=RUNS, source=None, sin2_theta_w: float = SIN2_THETA_W,
-          form_factor: str = "helm") -> Experiment:
+def build(
+    mode: str = "paper", runs=RUNS, source=None, sin2_theta_w: float = SIN2_THETA_W, form_factor: str = "helm"
+) -> Experiment:
     """The ``xenonnt`` experiment: prediction = 8B CEvNS events per (t y) per 0.1-keV slot at
     the 46 template energies (module docstring); ``data`` holds, per selected run, the
     observed counts, exposure and templates. ``source`` defaults to
@@ -181,17 +196,27 @@ def build(mode: str = "paper", runs=RUNS, source=None, sin2_theta_w: float = SIN
         source = SolarB8Source()
     engine = XenonEngine(source, xenon_isotopes(form_factor), sin2_theta_w=sin2_theta_w)
     edges = np.round(np.concatenate([GRID_KEV - 0.5 * SLOT_KEV, [GRID_KEV[-1] + 0.5 * SLOT_KEV]]), 10)
-    data = {"runs": runs, "run_data": {r: load_run(r) for r in runs}, "grid_kev": GRID_KEV.copy(),
-            "yield_anchors": loaders.XENONNT_YIELD_ANCHORS.copy()}
-    info = {"target": "natural xenon", "runs": runs, "exposure_ty": {r: EXPOSURE_TY[r] for r in runs},
-            "flux_groups": [g.name for g in source.groups], "prediction_unit": "events/(t y) per 0.1-keV slot",
-            "sin2_theta_w": sin2_theta_w, "form_factor": "helm (Lewin-Smith)"}
-    return Experiment("xenonnt", mode, (Axis("recoil", edges, "keVnr"),), engine, data=data, info=info,
-                      matching=mode)
+    data = {
+        "runs": runs,
+        "run_data": {r: load_run(r) for r in runs},
+        "grid_kev": GRID_KEV.copy(),
+        "yield_anchors": loaders.XENONNT_YIELD_ANCHORS.copy(),
+    }
+    info = {
+        "target": "natural xenon",
+        "runs": runs,
+        "exposure_ty": {r: EXPOSURE_TY[r] for r in runs},
+        "flux_groups": [g.name for g in source.groups],
+        "prediction_unit": "events/(t y) per 0.1-keV slot",
+        "sin2_theta_w": sin2_theta_w,
+        "form_factor": "helm (Lewin-Smith)",
+    }
+    return Experiment("xenonnt", mode, (Axis("recoil", edges, "keVnr"),), engine, data=data, info=info, matching=mode)
 
 
-def sm_rate(source=None, lo_kev: float = 0.45, hi_kev: float = 10.0, n: int = 2000,
-            sin2_theta_w: float = SIN2_THETA_W) -> float:
+def sm_rate(
+    source=None, lo_kev: float = 0.45, hi_kev: float = 10.0, n: int = 2000, sin2_theta_w: float = SIN2_THETA_W
+) -> float:
     """SM CEvNS rate [events/(t y)] of ``source`` on natural xenon over [lo, hi] keV_NR
     (trapezoid rule on ``n`` recoil nodes), for comparison with XENONnT's 335.6 over 0.45-10 keV."""
     if source is None:
@@ -203,6 +228,19 @@ def sm_rate(source=None, lo_kev: float = 0.45, hi_kev: float = 10.0, n: int = 20
     return float(eng.energy_counts().sum())
 
 
-__all__ = ["BEYOND_TEMPLATES_WARN_FRACTION", "EXPOSURE_TY", "GRID_KEV", "RUNS", "SLOT_KEV", "XenonEngine",
-           "TEMPLATE_MAX_KEV", "build", "check_runs", "lewin_smith_rn_fm", "load_run", "sm_rate",
-           "xenon_isotopes", "xenon_targets_per_tonne"]
+__all__ = [
+    "BEYOND_TEMPLATES_WARN_FRACTION",
+    "EXPOSURE_TY",
+    "GRID_KEV",
+    "RUNS",
+    "SLOT_KEV",
+    "XenonEngine",
+    "TEMPLATE_MAX_KEV",
+    "build",
+    "check_runs",
+    "lewin_smith_rn_fm",
+    "load_run",
+    "sm_rate",
+    "xenon_isotopes",
+    "xenon_targets_per_tonne",
+]

@@ -116,16 +116,17 @@ class CrosscheckModel:
         params = np.asarray(params, dtype=float)
         totals, alphas = params[:4], params[4:]
         mu = np.maximum(self.expected(totals, alphas), _TINY)
-        w = -2.0 * (np.asarray(counts, dtype=float) / mu - 1.0)          # (n_bins,)
+        w = -2.0 * (np.asarray(counts, dtype=float) / mu - 1.0)  # (n_bins,)
         a = self.aux if aux is None else np.asarray(aux, dtype=float)
         g_tot = self.shapes @ w
         if self.nuisances:
             comp = self.morph.component_of
-            dw = self.morph.jacobian(alphas) @ w                                # (J,)
+            dw = self.morph.jacobian(alphas) @ w  # (J,)
             # d shift / d N_k = sum_{j on k} [f_+ D^+ + f_- D^-]_j (= alpha_j delta_j for the linear rule)
             fp, fm = interpolation_weights(alphas, self.morph.interpolation)
-            g_tot = g_tot + np.bincount(comp, weights=fp * (self.morph.delta_plus @ w)
-                                        + fm * (self.morph.delta_minus @ w), minlength=4)
+            g_tot = g_tot + np.bincount(
+                comp, weights=fp * (self.morph.delta_plus @ w) + fm * (self.morph.delta_minus @ w), minlength=4
+            )
             g_alpha = totals[comp] * dw + 2.0 * (alphas - a[3:])
         else:
             g_alpha = np.zeros(0)
@@ -157,14 +158,22 @@ def build_model(exp, shape_systematics: bool = False, cevns_template: str = "rel
 
 def _minuit(model, counts, aux, start, tol, fixed=None) -> Minuit:
     """MIGRAD (strategy 2) on -2 ln L through the project's one minimiser."""
-    return minimise(lambda p: model.twice_nll(p, counts, aux), start,
-                    grad=lambda p: model.grad_twice_nll(p, counts, aux), names=model.parameters,
-                    errors=[10.0, 25.0, 30.0, 10.0] + [0.5] * len(model.nuisances), fixed=fixed,
-                    tol=tol, strategy=2, retry=False)
+    return minimise(
+        lambda p: model.twice_nll(p, counts, aux),
+        start,
+        grad=lambda p: model.grad_twice_nll(p, counts, aux),
+        names=model.parameters,
+        errors=[10.0, 25.0, 30.0, 10.0] + [0.5] * len(model.nuisances),
+        fixed=fixed,
+        tol=tol,
+        strategy=2,
+        retry=False,
+    )
 
 
-def fit_model(model: CrosscheckModel, counts, aux=None, minos: bool = True,
-              significance: bool = True, tol: float = 1e-6) -> dict:
+def fit_model(
+    model: CrosscheckModel, counts, aux=None, minos: bool = True, significance: bool = True, tol: float = 1e-6
+) -> dict:
     """Minimise -2 ln L with MIGRAD (strategy 2), errors from HESSE, MINOS for N_cevns.
 
     Starts from the release's central values (CEvNS: data total minus backgrounds, alpha = 0);
@@ -180,8 +189,9 @@ def fit_model(model: CrosscheckModel, counts, aux=None, minos: bool = True,
         raise ParameterError(f"counts must have {model.shapes.shape[1]} bins, got {counts.size}")
     if aux is not None and np.shape(aux) != model.aux.shape:
         raise ParameterError(f"aux must have {model.aux.size} entries, got {np.size(aux)}")
-    start = np.concatenate([[max(counts.sum() - model.centres[1:].sum(), 1.0)], model.aux[:3],
-                            np.zeros(len(model.nuisances))])
+    start = np.concatenate(
+        [[max(counts.sum() - model.centres[1:].sum(), 1.0)], model.aux[:3], np.zeros(len(model.nuisances))]
+    )
     m = _minuit(model, counts, aux, start, tol)
     m.hesse()
     valid = bool(m.valid)
@@ -202,8 +212,7 @@ def fit_model(model: CrosscheckModel, counts, aux=None, minos: bool = True,
     return out
 
 
-def argon_crosscheck(mode: str = "paper", shape_systematics: bool = False,
-                     cevns_template: str = "release") -> dict:
+def argon_crosscheck(mode: str = "paper", shape_systematics: bool = False, cevns_template: str = "release") -> dict:
     """Fit the CENNS-10 Analysis A data as COHERENT did (docs: datasets/cenns10, the argon cross-check).
 
     Minimises, over N = (N_cevns, N_ss, N_prompt, N_delayed) and shape nuisances alpha,
@@ -232,5 +241,14 @@ def argon_crosscheck(mode: str = "paper", shape_systematics: bool = False,
     return out
 
 
-__all__ = ["COMPONENTS", "SHAPE_SYSTEMATICS", "CrosscheckModel", "argon_crosscheck", "build_model",
-           "fit_model", "mirrored_shape", "poisson_logpmf", "unit_shape"]
+__all__ = [
+    "COMPONENTS",
+    "SHAPE_SYSTEMATICS",
+    "CrosscheckModel",
+    "argon_crosscheck",
+    "build_model",
+    "fit_model",
+    "mirrored_shape",
+    "poisson_logpmf",
+    "unit_shape",
+]

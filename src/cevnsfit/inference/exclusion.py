@@ -33,13 +33,20 @@ def t_threshold(z: float = 2.0, dof: int = 2) -> float:
 
 def contour_lines(x, y, values, level) -> list[list[list[float]]]:
     """Polylines of ``values`` (shape (len(x), len(y))) at ``level`` (contourpy)."""
-    gen = contourpy.contour_generator(x=np.asarray(x), y=np.asarray(y), z=np.asarray(values).T,
-                                      line_type=contourpy.LineType.Separate)
+    gen = contourpy.contour_generator(
+        x=np.asarray(x), y=np.asarray(y), z=np.asarray(values).T, line_type=contourpy.LineType.Separate
+    )
     return [line.tolist() for line in gen.lines(level)]
 
 
-def exclusion(problem, n: tuple[int, int] = (101, 121), z: float = 2.0, dof: int = 2,
-              logl_grid: np.ndarray | None = None, axes=None) -> dict:
+def exclusion(
+    problem,
+    n: tuple[int, int] = (101, 121),
+    z: float = 2.0,
+    dof: int = 2,
+    logl_grid: np.ndarray | None = None,
+    axes=None,
+) -> dict:
     """Exclusion map of a two-POI :class:`~cevnsfit.inference.problem.Problem` (any model).
 
     ln L on a grid of internal coordinates (default: each POI's declared prior range with
@@ -67,16 +74,33 @@ def exclusion(problem, n: tuple[int, int] = (101, 121), z: float = 2.0, dof: int
     thr = t_threshold(z, dof)
     names = problem.internal_names
     return {
-        **problem.describe(), "method": "wilks", "z": z, "dof": dof, "t_threshold": thr,
-        "axes": list(names), names[0]: x.tolist(), names[1]: y.tolist(), "t": t.tolist(),
-        "t_null": 2.0 * (ll_max - ll_null), "contours": contour_lines(x, y, t, thr),
+        **problem.describe(),
+        "method": "wilks",
+        "z": z,
+        "dof": dof,
+        "t_threshold": thr,
+        "axes": list(names),
+        names[0]: x.tolist(),
+        names[1]: y.tolist(),
+        "t": t.tolist(),
+        "t_null": 2.0 * (ll_max - ll_null),
+        "contours": contour_lines(x, y, t, thr),
         "units": {p.name: p.unit or "dimensionless" for p in pars},
     }
 
 
-def exclusion_map(datasets, mode: str = "paper", r: float = 1.0, n_mzp: int = 101, n_gx: int = 121,
-                  z: float = 2.0, dof: int = 2, options: dict | None = None, matching: str | None = None,
-                  logl_grid: np.ndarray | None = None) -> dict:
+def exclusion_map(
+    datasets,
+    mode: str = "paper",
+    r: float = 1.0,
+    n_mzp: int = 101,
+    n_gx: int = 121,
+    z: float = 2.0,
+    dof: int = 2,
+    options: dict | None = None,
+    matching: str | None = None,
+    logl_grid: np.ndarray | None = None,
+) -> dict:
     """The reference analysis's map in (log10 M_Z', log10 g_x) at fixed r, by :func:`exclusion`.
 
     ``logl_grid`` may be passed in (e.g. from a distributed :func:`cevnsfit.inference.scan.grid_scan`);
@@ -84,17 +108,27 @@ def exclusion_map(datasets, mode: str = "paper", r: float = 1.0, n_mzp: int = 10
     """
     for name, value, least in (("n_mzp", n_mzp, 2), ("n_gx", n_gx, 2), ("dof", dof, 1)):
         if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < least:
-            raise ParameterError(f"{name} must be an integer >= {least} (a contour needs a grid of at least "
-                                 f"2 x 2 points; Wilks needs >= 1 degree of freedom), got {value!r}")
+            raise ParameterError(
+                f"{name} must be an integer >= {least} (a contour needs a grid of at least "
+                f"2 x 2 points; Wilks needs >= 1 degree of freedom), got {value!r}"
+            )
     check_finite("z", z, positive=True)
     like = likelihood(datasets, mode=mode, matching=matching, options=options)
     lm = np.linspace(*LOG10_MZP_RANGE, n_mzp)
     lg = np.linspace(*LOG10_GX_RANGE, n_gx)
-    res = exclusion(reference_problem(like, ("mzp_mev", "gx"), r=r), (n_mzp, n_gx), z, dof, logl_grid,
-                    axes=(lm, lg))
+    res = exclusion(reference_problem(like, ("mzp_mev", "gx"), r=r), (n_mzp, n_gx), z, dof, logl_grid, axes=(lm, lg))
     return {
-        "datasets": like.names, "mode": mode, "r": float(r), "z": z, "dof": dof, "t_threshold": res["t_threshold"],
-        "method": "wilks", "log10_mzp": lm.tolist(), "log10_gx": lg.tolist(), "t": res["t"],
-        "t_sm": res["t_null"], "contours": res["contours"],
+        "datasets": like.names,
+        "mode": mode,
+        "r": float(r),
+        "z": z,
+        "dof": dof,
+        "t_threshold": res["t_threshold"],
+        "method": "wilks",
+        "log10_mzp": lm.tolist(),
+        "log10_gx": lg.tolist(),
+        "t": res["t"],
+        "t_sm": res["t_null"],
+        "contours": res["contours"],
         "units": {"mzp": "MeV", "gx": "dimensionless"},
     }

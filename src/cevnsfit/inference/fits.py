@@ -100,8 +100,13 @@ def fit(problem, grid=None, dof: int | None = None) -> dict:
         ll = problem.logl_internal(xx)
         i = np.unravel_index(int(np.argmax(ll)), ll.shape)
         box = [p.internal_range for p in pars]
-        m = minimise(lambda x: -2.0 * float(problem.logl_internal(np.asarray(x))), xx[i], limits=box,
-                     errors=[0.02 * (b - a) for a, b in box], names=list(problem.internal_names))
+        m = minimise(
+            lambda x: -2.0 * float(problem.logl_internal(np.asarray(x))),
+            xx[i],
+            limits=box,
+            errors=[0.02 * (b - a) for a, b in box],
+            names=list(problem.internal_names),
+        )
         x = np.array(m.values)
         val = -0.5 * m.fval
         if val < float(ll[i]):
@@ -110,17 +115,26 @@ def fit(problem, grid=None, dof: int | None = None) -> dict:
         best["logl"] = val
     else:
         raise ParameterError(f"fit takes one or two parameters of interest, got {len(pars)}: {problem.poi}")
-    if best["logl"] <= ll_null:     # the null (often the SM, on the boundary) is the maximum
+    if best["logl"] <= ll_null:  # the null (often the SM, on the boundary) is the maximum
         best = {**problem.null_values(), "logl": ll_null}
     t = 2.0 * (best["logl"] - ll_null)
     p, z = wilks(t, dof)
-    return {"mle": {k: float(best[k]) for k in problem.poi}, "t": t, "p": p, "z_sigma": z,
-            "logl_max": best["logl"], "logl_null": ll_null, "dof": dof, "local_maxima": maxima,
-            **problem.describe()}
+    return {
+        "mle": {k: float(best[k]) for k in problem.poi},
+        "t": t,
+        "p": p,
+        "z_sigma": z,
+        "logl_max": best["logl"],
+        "logl_null": ll_null,
+        "dof": dof,
+        "local_maxima": maxima,
+        **problem.describe(),
+    }
 
 
-def fit_gx(like, mzp_mev: float, r: float = 1.0, log10_gx_scan=LOG10_GX_SCAN, dof: int = 1,
-           paper_sign: bool = False) -> dict:
+def fit_gx(
+    like, mzp_mev: float, r: float = 1.0, log10_gx_scan=LOG10_GX_SCAN, dof: int = 1, paper_sign: bool = False
+) -> dict:
     """The reference analysis's fit: MLE of g_x at fixed (M_Z', r), by :func:`fit`.
 
     Returns ``gx_mle``, ``t``, ``p``, ``z_sigma``, ``logl_max``, ``logl_sm`` and all local maxima
@@ -129,10 +143,20 @@ def fit_gx(like, mzp_mev: float, r: float = 1.0, log10_gx_scan=LOG10_GX_SCAN, do
     mzp = float(check_finite("mzp_mev", mzp_mev, positive=True))
     check_finite("r", r, positive=True)
     res = fit(reference_problem(like, ("gx",), mzp, r, paper_sign), grid=log10_gx_scan, dof=dof)
-    return {"mzp_mev": mzp, "r": float(r), "gx_mle": res["mle"]["gx"], "t": res["t"], "p": res["p"],
-            "z_sigma": res["z_sigma"], "logl_max": res["logl_max"], "logl_sm": res["logl_null"], "dof": dof,
-            "local_maxima": [{"gx": m["gx"], "logl": m["logl"], "t": m["t"]} for m in res["local_maxima"]],
-            "datasets": like.names, "mode": like.mode}
+    return {
+        "mzp_mev": mzp,
+        "r": float(r),
+        "gx_mle": res["mle"]["gx"],
+        "t": res["t"],
+        "p": res["p"],
+        "z_sigma": res["z_sigma"],
+        "logl_max": res["logl_max"],
+        "logl_sm": res["logl_null"],
+        "dof": dof,
+        "local_maxima": [{"gx": m["gx"], "logl": m["logl"], "t": m["t"]} for m in res["local_maxima"]],
+        "datasets": like.names,
+        "mode": like.mode,
+    }
 
 
 #: Default g_x grid of :func:`chi2_totals` (log10 g_x from -4 to -1, 1201 points).
@@ -140,13 +164,19 @@ CHI2_LOG10_GX_SCAN = np.linspace(-4.0, -1.0, 1201)
 CHI2_LOG10_GX_SCAN.flags.writeable = False
 
 
-def chi2_totals(mzp_mev: float, r: float = 1.0, normalisation: str = "published",
-                log10_gx_scan=CHI2_LOG10_GX_SCAN, matching: str | None = None) -> dict:
+def chi2_totals(
+    mzp_mev: float,
+    r: float = 1.0,
+    normalisation: str = "published",
+    log10_gx_scan=CHI2_LOG10_GX_SCAN,
+    matching: str | None = None,
+) -> dict:
     """Chi-square of the CsI 2020 and argon totals against g_x (docs: datasets/csi2020-totals) with every
     local minimum located and refined; ``normalisation`` of the argon prediction: ``published``
     (128 N_Ar(theta)/N_Ar(SM)) or ``computed`` (our N_Ar(theta))."""
-    like = likelihood("csi2020_totals,cenns10_totals", matching=matching,
-                      options={"cenns10_totals": {"normalisation": normalisation}})
+    like = likelihood(
+        "csi2020_totals,cenns10_totals", matching=matching, options={"cenns10_totals": {"normalisation": normalisation}}
+    )
     mzp = float(check_finite("mzp_mev", mzp_mev, positive=True))
     grid = np.asarray(log10_gx_scan, dtype=float)
     problem = reference_problem(like, ("gx",), mzp, r)
@@ -159,9 +189,16 @@ def chi2_totals(mzp_mev: float, r: float = 1.0, normalisation: str = "published"
     for i in _local_extrema(chi2, "min"):
         x, f = _refine(fun, grid, i)
         minima.append({"gx": 10.0**x, "chi2": f})
-    return {"mzp_mev": mzp, "r": float(r), "normalisation": normalisation, "gx": (10.0**grid).tolist(),
-            "chi2": chi2.tolist(), "minima": minima, "chi2_sm": -2.0 * like.logl_sm(),
-            "global_minimum": min(minima, key=lambda m: m["chi2"]) if minima else None}
+    return {
+        "mzp_mev": mzp,
+        "r": float(r),
+        "normalisation": normalisation,
+        "gx": (10.0**grid).tolist(),
+        "chi2": chi2.tolist(),
+        "minima": minima,
+        "chi2_sm": -2.0 * like.logl_sm(),
+        "global_minimum": min(minima, key=lambda m: m["chi2"]) if minima else None,
+    }
 
 
 def profile_interval(problem, delta: float = 1.0, grid=None) -> dict:
@@ -194,9 +231,23 @@ def profile_interval(problem, delta: float = 1.0, grid=None) -> dict:
 
         lo = g[i] if i == 0 else g[i - 1] + (delta - t[i - 1]) / (t[i] - t[i - 1]) * (g[i] - g[i - 1])
         hi = g[j] if j == len(g) - 1 else g[j] + (delta - t[j]) / (t[j + 1] - t[j]) * (g[j + 1] - g[j])
-        segs.append({"low": float(par.from_internal(lo)), "high": float(par.from_internal(hi)),
-                     "low_at_grid_edge": i == 0, "high_at_grid_edge": j == len(g) - 1})
+        segs.append(
+            {
+                "low": float(par.from_internal(lo)),
+                "high": float(par.from_internal(hi)),
+                "low_at_grid_edge": i == 0,
+                "high_at_grid_edge": j == len(g) - 1,
+            }
+        )
         i = j + 1
     upper = segs[0]["high"] if segs and segs[0]["low_at_grid_edge"] and len(segs) == 1 else None
-    return {"poi": par.name, "mle": best["mle"][par.name], "delta": float(delta), "segments": segs,
-            "upper_limit": upper, "t_null": best["t"], "z_null": best["z_sigma"], **problem.describe()}
+    return {
+        "poi": par.name,
+        "mle": best["mle"][par.name],
+        "delta": float(delta),
+        "segments": segs,
+        "upper_limit": upper,
+        "t_null": best["t"],
+        "z_null": best["z_sigma"],
+        **problem.describe(),
+    }

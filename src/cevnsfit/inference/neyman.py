@@ -64,6 +64,7 @@ T_SKIP = 50.0
 # significance levels and Chernoff's boundary mixture
 # ---------------------------------------------------------------------------------------------
 
+
 def cl_from_z(z: float) -> float:
     """Two-sided Gaussian content of +-z sigma: the CL of a 'z sigma' region.
 
@@ -85,8 +86,12 @@ def chernoff(t: float) -> dict:
     """
     t = max(float(t), 0.0)
     p = 0.5 * float(stats.chi2.sf(t, 1)) if t > 0 else 1.0
-    return {"t": t, "p": p, "z": float(np.sqrt(t)) if t > 0 else 0.0,
-            "convention": "Chernoff (1/2 delta_0 + 1/2 chi2_1); one-sided Z = sqrt(t)"}
+    return {
+        "t": t,
+        "p": p,
+        "z": float(np.sqrt(t)) if t > 0 else 0.0,
+        "convention": "Chernoff (1/2 delta_0 + 1/2 chi2_1); one-sided Z = sqrt(t)",
+    }
 
 
 def chernoff_threshold(cl: float) -> float:
@@ -128,14 +133,25 @@ def profile_interval_boundary(problem: Problem, cl: float = 0.6827, grid=None) -
     null_in = t_null <= chernoff_threshold(cl)
     segs = pi["segments"]
     upper = segs[0]["high"] if null_in and segs and segs[0]["low_at_grid_edge"] else None
-    return {**pi, "cl": cl, "delta": delta, "delta_null": chernoff_threshold(cl), "null_in_interval": bool(null_in),
-            "upper_limit": upper, "t_null": t_null, "p_null_chernoff": ch["p"], "z_null_chernoff": ch["z"],
-            "p_null_wilks": float(stats.chi2.sf(t_null, 1)), "method": "profile likelihood, Chernoff boundary"}
+    return {
+        **pi,
+        "cl": cl,
+        "delta": delta,
+        "delta_null": chernoff_threshold(cl),
+        "null_in_interval": bool(null_in),
+        "upper_limit": upper,
+        "t_null": t_null,
+        "p_null_chernoff": ch["p"],
+        "z_null_chernoff": ch["z"],
+        "p_null_wilks": float(stats.chi2.sf(t_null, 1)),
+        "method": "profile likelihood, Chernoff boundary",
+    }
 
 
 # ---------------------------------------------------------------------------------------------
 # the construction
 # ---------------------------------------------------------------------------------------------
+
 
 class _Grid:
     """Per-term predictions on the flattened construction grid and at the null (data-independent)."""
@@ -187,8 +203,7 @@ def _grid_for(problem_or_spec, axes) -> tuple[Problem, _Grid]:
     return problem, grid
 
 
-def _neyman_chunk(problem_or_spec, axes, points, n_toys: int, seed: int, include_null: bool,
-                  out_dir, index: int):
+def _neyman_chunk(problem_or_spec, axes, points, n_toys: int, seed: int, include_null: bool, out_dir, index: int):
     """One task: ``n_toys`` toy t values at each grid point of ``points``; written to
     ``out_dir/chunk_{index}.npy`` atomically when ``out_dir`` is given (returns the index),
     else returned."""
@@ -209,23 +224,49 @@ def _describe(problem_or_spec) -> dict:
     return out
 
 
-def _toys_on_grid(problem_or_spec, axes, n_toys, seed, include_null, scheduler, chunk_size, out_dir, progress,
-                  n_workers, overwrite, points) -> np.ndarray:
+def _toys_on_grid(
+    problem_or_spec,
+    axes,
+    n_toys,
+    seed,
+    include_null,
+    scheduler,
+    chunk_size,
+    out_dir,
+    progress,
+    n_workers,
+    overwrite,
+    points,
+) -> np.ndarray:
     """(len(points), n_toys) toy statistics at the flat grid indices ``points``, chunked,
     checkpointed under ``out_dir`` if given."""
     n_points = len(points)
-    chunks = [[int(k) for k in points[i:i + chunk_size]] for i in range(0, n_points, chunk_size)]
+    chunks = [[int(k) for k in points[i : i + chunk_size]] for i in range(0, n_points, chunk_size)]
     if out_dir is None:
-        res = run_tasks(_neyman_chunk, [(problem_or_spec, axes, c, n_toys, seed, include_null, None, i)
-                                        for i, c in enumerate(chunks)],
-                        scheduler=scheduler, progress=progress, description="Neyman toys", n_workers=n_workers)
+        res = run_tasks(
+            _neyman_chunk,
+            [(problem_or_spec, axes, c, n_toys, seed, include_null, None, i) for i, c in enumerate(chunks)],
+            scheduler=scheduler,
+            progress=progress,
+            description="Neyman toys",
+            n_workers=n_workers,
+        )
         return np.concatenate(res).reshape(n_points, n_toys)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    manifest = {"format": FORMAT, "version": FORMAT_VERSION, "problem": _describe(problem_or_spec),
-                "axes": [a.tolist() for a in axes], "axes_hash": axes_hash({f"a{i}": a for i, a in enumerate(axes)}),
-                "n_toys": int(n_toys), "seed": int(seed), "include_null": bool(include_null),
-                "chunk_size": int(chunk_size), "n_chunks": len(chunks), "points": [int(k) for k in points]}
+    manifest = {
+        "format": FORMAT,
+        "version": FORMAT_VERSION,
+        "problem": _describe(problem_or_spec),
+        "axes": [a.tolist() for a in axes],
+        "axes_hash": axes_hash({f"a{i}": a for i, a in enumerate(axes)}),
+        "n_toys": int(n_toys),
+        "seed": int(seed),
+        "include_null": bool(include_null),
+        "chunk_size": int(chunk_size),
+        "n_chunks": len(chunks),
+        "points": [int(k) for k in points],
+    }
     mpath = out / MANIFEST
     if mpath.exists():
         try:
@@ -234,25 +275,35 @@ def _toys_on_grid(problem_or_spec, axes, n_toys, seed, include_null, scheduler, 
             raise ScanMismatchError(f"{mpath} is not a valid manifest; pass overwrite=True to discard") from exc
         diff = [k for k in manifest if old.get(k) != manifest[k]]
         if diff and not overwrite:
-            raise ScanMismatchError(f"{out} holds a Neyman construction with a different {', '.join(diff)}; use "
-                                    "another directory or overwrite=True")
+            raise ScanMismatchError(
+                f"{out} holds a Neyman construction with a different {', '.join(diff)}; use "
+                "another directory or overwrite=True"
+            )
         if diff:
             _clear(out)
     elif any(out.glob("chunk_*.npy")):
         if not overwrite:
-            raise ScanMismatchError(f"{out} holds chunk files without a manifest; use another directory or "
-                                    "overwrite=True")
+            raise ScanMismatchError(
+                f"{out} holds chunk files without a manifest; use another directory or overwrite=True"
+            )
         _clear(out)
     if not mpath.exists():
         _atomic_write(mpath, lambda fh: fh.write(json.dumps(manifest, indent=1).encode()))
     todo = [i for i, c in enumerate(chunks) if not _chunk_done(_chunk_path(out, i), len(c) * n_toys)]
     if progress and len(todo) < len(chunks):
-        print(f"Neyman construction: resuming, {len(chunks) - len(todo)} of {len(chunks)} chunks on disk",
-              file=sys.stderr)
-    run_tasks(_neyman_chunk, [(problem_or_spec, axes, chunks[i], n_toys, seed, include_null, str(out), i)
-                              for i in todo],
-              scheduler=scheduler, progress=progress, description="Neyman toys", n_workers=n_workers,
-              total=len(chunks), completed=len(chunks) - len(todo))
+        print(
+            f"Neyman construction: resuming, {len(chunks) - len(todo)} of {len(chunks)} chunks on disk", file=sys.stderr
+        )
+    run_tasks(
+        _neyman_chunk,
+        [(problem_or_spec, axes, chunks[i], n_toys, seed, include_null, str(out), i) for i in todo],
+        scheduler=scheduler,
+        progress=progress,
+        description="Neyman toys",
+        n_workers=n_workers,
+        total=len(chunks),
+        completed=len(chunks) - len(todo),
+    )
     return np.concatenate([np.load(_chunk_path(out, i)) for i in range(len(chunks))]).reshape(n_points, n_toys)
 
 
@@ -279,10 +330,24 @@ def _axes(problem: Problem, axes, n) -> list[np.ndarray]:
     return axes
 
 
-def neyman_belt(problem, axes=None, n=None, cl: float = 0.6827, n_toys: int = N_TOYS, seed: int = 1,
-                scheduler=None, chunk_size: int | None = None, out_dir=None, progress: bool = False,
-                n_workers: int | None = None, include_null: bool = True, overwrite: bool = False,
-                keep_toys: bool = False, construct_at=None, t_skip: float | None = T_SKIP) -> dict:
+def neyman_belt(
+    problem,
+    axes=None,
+    n=None,
+    cl: float = 0.6827,
+    n_toys: int = N_TOYS,
+    seed: int = 1,
+    scheduler=None,
+    chunk_size: int | None = None,
+    out_dir=None,
+    progress: bool = False,
+    n_workers: int | None = None,
+    include_null: bool = True,
+    overwrite: bool = False,
+    keep_toys: bool = False,
+    construct_at=None,
+    t_skip: float | None = T_SKIP,
+) -> dict:
     """The Neyman construction on a grid of the POIs (1 or 2) of ``problem`` (a
     :class:`Problem`, or a :class:`ProblemSpec` for a distributed scheduler); see the module doc.
 
@@ -325,8 +390,20 @@ def neyman_belt(problem, axes=None, n=None, cl: float = 0.6827, n_toys: int = N_
         pts = pts[t_obs[pts] <= float(t_skip)]
         if pts.size == 0:
             raise ParameterError(f"every requested point has t_obs > t_skip = {t_skip}: nothing to construct")
-    toys_sel = _toys_on_grid(problem, ax, int(n_toys), seed, include_null, scheduler, chunk_size, out_dir,
-                             progress, n_workers, overwrite, pts)
+    toys_sel = _toys_on_grid(
+        problem,
+        ax,
+        int(n_toys),
+        seed,
+        include_null,
+        scheduler,
+        chunk_size,
+        out_dir,
+        progress,
+        n_workers,
+        overwrite,
+        pts,
+    )
     t_toys = np.full((size, int(n_toys)), np.nan)
     t_toys[pts] = toys_sel
     q, qlo, qhi = (np.full(size, np.nan) for _ in range(3))
@@ -340,22 +417,37 @@ def neyman_belt(problem, axes=None, n=None, cl: float = 0.6827, n_toys: int = N_
         skipped &= t_obs > float(t_skip)
         excluded |= skipped
     filled = q.copy()
-    if np.any(np.isnan(filled)):                     # nearest constructed point (grid index distance)
+    if np.any(np.isnan(filled)):  # nearest constructed point (grid index distance)
         from scipy import ndimage
 
-        idx = ndimage.distance_transform_edt(np.isnan(q).reshape(shape), return_distances=False,
-                                             return_indices=True)
+        idx = ndimage.distance_transform_edt(np.isnan(q).reshape(shape), return_distances=False, return_indices=True)
         filled = q.reshape(shape)[tuple(idx)].ravel()
-    out = {**local.describe(), "method": "neyman", "ordering": "Feldman-Cousins (likelihood ratio; maximum over "
-           "the grid and the null)" if include_null else "likelihood ratio (maximum over the grid)",
-           "cl": float(cl), "internal": list(local.internal_names), "axes": [a.tolist() for a in ax],
-           "t_obs": t_obs.reshape(shape), "t_critical": q.reshape(shape),
-           "t_critical_band": [qlo.reshape(shape), qhi.reshape(shape)], "p_value": p.reshape(shape),
-           "excluded": excluded.reshape(shape), "constructed": (~np.isnan(q)).reshape(shape),
-           "t_critical_filled": filled.reshape(shape), "t_skip": t_skip,
-           "t_critical_max": float(np.max(q[pts])), "logl": ll.reshape(shape), "logl_null": ll0,
-           "t_null": 2.0 * (top - ll0), "n_toys": int(n_toys), "seed": int(seed), "include_null": include_null,
-           "toy_model": "pseudo-data at each grid point; nuisances drawn from their priors (hybrid)"}
+    out = {
+        **local.describe(),
+        "method": "neyman",
+        "ordering": "Feldman-Cousins (likelihood ratio; maximum over the grid and the null)"
+        if include_null
+        else "likelihood ratio (maximum over the grid)",
+        "cl": float(cl),
+        "internal": list(local.internal_names),
+        "axes": [a.tolist() for a in ax],
+        "t_obs": t_obs.reshape(shape),
+        "t_critical": q.reshape(shape),
+        "t_critical_band": [qlo.reshape(shape), qhi.reshape(shape)],
+        "p_value": p.reshape(shape),
+        "excluded": excluded.reshape(shape),
+        "constructed": (~np.isnan(q)).reshape(shape),
+        "t_critical_filled": filled.reshape(shape),
+        "t_skip": t_skip,
+        "t_critical_max": float(np.max(q[pts])),
+        "logl": ll.reshape(shape),
+        "logl_null": ll0,
+        "t_null": 2.0 * (top - ll0),
+        "n_toys": int(n_toys),
+        "seed": int(seed),
+        "include_null": include_null,
+        "toy_model": "pseudo-data at each grid point; nuisances drawn from their priors (hybrid)",
+    }
     if keep_toys:
         out["t_toys"] = t_toys.reshape(shape + (int(n_toys),))
     return out
@@ -391,16 +483,26 @@ def neyman_interval(problem, cl: float = 0.6827, n: int = N_1D, axes=None, **kw)
     par = local.poi_parameters[0]
     x = np.asarray(belt["axes"][0])
     d = belt["t_obs"] - belt["t_critical"]
-    segs = [{"low": float(par.from_internal(a)), "high": float(par.from_internal(b)), "low_internal": a,
-             "high_internal": b, "low_at_grid_edge": ea, "high_at_grid_edge": eb} for a, b, ea, eb in _segments(x, d)]
+    segs = [
+        {
+            "low": float(par.from_internal(a)),
+            "high": float(par.from_internal(b)),
+            "low_internal": a,
+            "high_internal": b,
+            "low_at_grid_edge": ea,
+            "high_at_grid_edge": eb,
+        }
+        for a, b, ea, eb in _segments(x, d)
+    ]
     null_in = bool(belt["t_null"] <= belt["t_critical"][0])
     upper = segs[0]["high"] if segs and segs[0]["low_at_grid_edge"] and null_in else None
     belt.update(poi=par.name, segments=segs, null_in_set=null_in, upper_limit=upper)
     return belt
 
 
-def neyman_exclusion(problem, n=N_2D, z: float = 2.0, cl: float | None = None, fine_axes=None,
-                     fine_n=(101, 121), logl_fine=None, **kw) -> dict:
+def neyman_exclusion(
+    problem, n=N_2D, z: float = 2.0, cl: float | None = None, fine_axes=None, fine_n=(101, 121), logl_fine=None, **kw
+) -> dict:
     """Toy-calibrated (Neyman, Feldman-Cousins ordering) exclusion map of two POIs at ``z``
     sigma (CL = :func:`cl_from_z`, or ``cl``).
 
@@ -427,19 +529,47 @@ def neyman_exclusion(problem, n=N_2D, z: float = 2.0, cl: float | None = None, f
     top = max(float(np.max(belt["logl"])), belt["logl_null"])
     t_fine = 2.0 * (np.maximum(top, logl_fine) - logl_fine)
     cx, cy = (np.asarray(a) for a in belt["axes"])
-    interp = interpolate.RegularGridInterpolator((cx, cy), belt["t_critical_filled"], method="linear",
-                                                 bounds_error=False, fill_value=None)
+    interp = interpolate.RegularGridInterpolator(
+        (cx, cy), belt["t_critical_filled"], method="linear", bounds_error=False, fill_value=None
+    )
     xx, yy = np.meshgrid(x, y, indexing="ij")
     tc = interp(np.stack([xx, yy], axis=-1))
     names = local.internal_names
-    construction = {k: belt[k] for k in ("axes", "t_obs", "t_critical", "t_critical_band", "p_value", "excluded",
-                                         "constructed", "t_skip", "t_critical_max", "n_toys", "seed", "ordering",
-                                         "toy_model", "include_null")}
-    return {**local.describe(), "method": "neyman", "z": z, "cl": cl, "axes": list(names),
-            names[0]: x.tolist(), names[1]: y.tolist(), "t": t_fine.tolist(), "t_critical": tc.tolist(),
-            "t_null": belt["t_null"], "contours": contour_lines(x, y, t_fine - tc, 0.0),
-            "construction": construction, "interpolation": "t_c linear in internal coordinates between the "
-            f"{len(cx)} x {len(cy)} construction points", "units": {p.name: p.unit or "dimensionless" for p in pars}}
+    construction = {
+        k: belt[k]
+        for k in (
+            "axes",
+            "t_obs",
+            "t_critical",
+            "t_critical_band",
+            "p_value",
+            "excluded",
+            "constructed",
+            "t_skip",
+            "t_critical_max",
+            "n_toys",
+            "seed",
+            "ordering",
+            "toy_model",
+            "include_null",
+        )
+    }
+    return {
+        **local.describe(),
+        "method": "neyman",
+        "z": z,
+        "cl": cl,
+        "axes": list(names),
+        names[0]: x.tolist(),
+        names[1]: y.tolist(),
+        "t": t_fine.tolist(),
+        "t_critical": tc.tolist(),
+        "t_null": belt["t_null"],
+        "contours": contour_lines(x, y, t_fine - tc, 0.0),
+        "construction": construction,
+        "interpolation": f"t_c linear in internal coordinates between the {len(cx)} x {len(cy)} construction points",
+        "units": {p.name: p.unit or "dimensionless" for p in pars},
+    }
 
 
 def coverage(problem, true_value: float, belt: dict, n_experiments: int = 200, seed: int = 12345) -> dict:
@@ -468,9 +598,26 @@ def coverage(problem, true_value: float, belt: dict, n_experiments: int = 200, s
         top = max(float(ll.max()), ll0, llt) if belt["include_null"] else max(float(ll.max()), llt)
         hits += 2.0 * (top - llt) <= tc
     c = hits / n_experiments
-    return {"coverage": c, "error": math.sqrt(max(c * (1 - c), 1e-12) / n_experiments), "cl": belt["cl"],
-            "n_experiments": int(n_experiments), "true_value": float(true_value)}
+    return {
+        "coverage": c,
+        "error": math.sqrt(max(c * (1 - c), 1e-12) / n_experiments),
+        "cl": belt["cl"],
+        "n_experiments": int(n_experiments),
+        "true_value": float(true_value),
+    }
 
 
-__all__ = ["N_1D", "N_2D", "N_TOYS", "T_SKIP", "chernoff", "chernoff_threshold", "cl_from_z", "coverage", "neyman_belt",
-           "neyman_exclusion", "neyman_interval", "profile_interval_boundary"]
+__all__ = [
+    "N_1D",
+    "N_2D",
+    "N_TOYS",
+    "T_SKIP",
+    "chernoff",
+    "chernoff_threshold",
+    "cl_from_z",
+    "coverage",
+    "neyman_belt",
+    "neyman_exclusion",
+    "neyman_interval",
+    "profile_interval_boundary",
+]

@@ -42,8 +42,15 @@ class Problem:
     ``fixed``: values of other parameters; ``profile``: parameters maximised over at each point;
     ``options``: model constructor options that are not parameters (e.g. ``paper_sign``)."""
 
-    def __init__(self, like, model: str, poi: Sequence[str], fixed: dict | None = None,
-                 profile: Sequence[str] = (), options: dict | None = None):
+    def __init__(
+        self,
+        like,
+        model: str,
+        poi: Sequence[str],
+        fixed: dict | None = None,
+        profile: Sequence[str] = (),
+        options: dict | None = None,
+    ):
         for part in model.split("+") if isinstance(model, str) else [model]:
             model_class(part)
         self.like = like
@@ -53,8 +60,10 @@ class Problem:
             poi = [poi]
         self.poi = tuple(poi)
         if not self.poi:
-            raise ParameterError("at least one parameter of interest (poi) is needed; "
-                                 f"{model} has: {', '.join(p.name for p in self.parameters)}")
+            raise ParameterError(
+                "at least one parameter of interest (poi) is needed; "
+                f"{model} has: {', '.join(p.name for p in self.parameters)}"
+            )
         self.profile = tuple(profile)
         self.fixed = dict(fixed or {})
         self.options = dict(options or {})
@@ -64,8 +73,10 @@ class Problem:
             raise ParameterError(f"parameters of interest repeat: {self.poi}")
         clash = (set(self.poi) | set(self.profile)) & set(self.fixed)
         if clash or set(self.poi) & set(self.profile):
-            raise ParameterError(f"parameter(s) {sorted(clash or set(self.poi) & set(self.profile))} cannot be "
-                                 "both estimated/profiled and fixed")
+            raise ParameterError(
+                f"parameter(s) {sorted(clash or set(self.poi) & set(self.profile))} cannot be "
+                "both estimated/profiled and fixed"
+            )
         for k, v in self.fixed.items():
             lookup(self.parameters, k).validate(v)
 
@@ -83,9 +94,15 @@ class Problem:
         return tuple(p.internal_range for p in self.poi_parameters)
 
     def describe(self) -> dict:
-        return {"model": self.model_name, "poi": list(self.poi), "fixed": self.fixed,
-                "profile": list(self.profile), "options": self.options,
-                "datasets": list(getattr(self.like, "names", [])), "mode": getattr(self.like, "mode", None)}
+        return {
+            "model": self.model_name,
+            "poi": list(self.poi),
+            "fixed": self.fixed,
+            "profile": list(self.profile),
+            "options": self.options,
+            "datasets": list(getattr(self.like, "names", [])),
+            "mode": getattr(self.like, "mode", None),
+        }
 
     # -- evaluation -----------------------------------------------------------------------
     def model(self, **values):
@@ -132,11 +149,18 @@ class Problem:
                 vals = {p.name: p.from_internal(v) for p, v in zip(pars, y)}
                 return -2.0 * float(self.like.logl_model(self.model(**point, **vals)))
 
-            start = [p.to_internal(p.default) if p.low < p.default or not p.log_scale else 0.5 * (a + b)
-                     for p, a, b in zip(pars, lo, hi)]
+            start = [
+                p.to_internal(p.default) if p.low < p.default or not p.log_scale else 0.5 * (a + b)
+                for p, a, b in zip(pars, lo, hi)
+            ]
             start = [min(max(s, a), b) for s, a, b in zip(start, lo, hi)]
-            m = minimise(f, start, names=list(self.profile), limits=list(zip(lo, hi)),
-                         errors=[0.1 * (b - a) for a, b in zip(lo, hi)])
+            m = minimise(
+                f,
+                start,
+                names=list(self.profile),
+                limits=list(zip(lo, hi)),
+                errors=[0.1 * (b - a) for a, b in zip(lo, hi)],
+            )
             out[idx] = -0.5 * m.fval
         return out
 
@@ -162,9 +186,16 @@ class ProblemSpec:
         return Problem(like, self.model, self.poi, self.fixed, self.profile, self.model_options)
 
     def describe(self) -> dict:
-        return {"datasets": list(self.datasets), "mode": self.mode, "options": self.options, "model": self.model,
-                "poi": list(self.poi), "fixed": self.fixed, "profile": list(self.profile),
-                "model_options": self.model_options}
+        return {
+            "datasets": list(self.datasets),
+            "mode": self.mode,
+            "options": self.options,
+            "model": self.model,
+            "poi": list(self.poi),
+            "fixed": self.fixed,
+            "profile": list(self.profile),
+            "model_options": self.model_options,
+        }
 
 
 __all__ = ["Problem", "ProblemSpec"]

@@ -24,8 +24,7 @@ def reference_problem(like, poi=("gx",), mzp_mev=None, r: float = 1.0, paper_sig
     fixed = {"r": float(r)}
     if "mzp_mev" not in poi:
         fixed["mzp_mev"] = float(mzp_mev)
-    return Problem(like, REFERENCE_MODEL, poi=poi, fixed=fixed,
-                   options={"paper_sign": True} if paper_sign else None)
+    return Problem(like, REFERENCE_MODEL, poi=poi, fixed=fixed, options={"paper_sign": True} if paper_sign else None)
 
 
 __all__ = ["REFERENCE_MODEL", "reference_problem"]

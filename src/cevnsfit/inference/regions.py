@@ -97,7 +97,7 @@ def hpd_intervals_1d(x, density, mass: float = MASS_68) -> list[tuple[float, flo
     edges = np.flatnonzero(np.diff(above.astype(int)))
     out, start = [], (float(x[0]) if above[0] else None)
 
-    def cross(i):                                       # crossing between x[i] and x[i+1]
+    def cross(i):  # crossing between x[i] and x[i+1]
         d = p[i + 1] - p[i]
         return float(x[i] + (level - p[i]) / d * (x[i + 1] - x[i])) if d != 0 else float(x[i])
 
@@ -112,8 +112,9 @@ def hpd_intervals_1d(x, density, mass: float = MASS_68) -> list[tuple[float, flo
     return out
 
 
-def smoothed_histogram_2d(x, y, weights=None, *, bins=(40, 40), ranges=((0.5, 3.0), (-4.0, -1.0)),
-                          smoothing_bins: float = 2.0) -> dict:
+def smoothed_histogram_2d(
+    x, y, weights=None, *, bins=(40, 40), ranges=((0.5, 3.0), (-4.0, -1.0)), smoothing_bins: float = 2.0
+) -> dict:
     """Weighted 2D histogram normalised to a density, smoothed with a Gaussian kernel of
     ``smoothing_bins`` bin widths (standard deviation, along each axis; reflecting edges, so no
     mass leaks out of the box). Returns the bin edges, centres and the density (shape
@@ -127,9 +128,14 @@ def smoothed_histogram_2d(x, y, weights=None, *, bins=(40, 40), ranges=((0.5, 3.
     if smoothing_bins > 0:
         h = ndimage.gaussian_filter(h, sigma=smoothing_bins, mode="reflect")
     area = np.diff(xe)[:, None] * np.diff(ye)[None, :]
-    return {"x_edges": xe, "y_edges": ye, "x_centres": 0.5 * (xe[1:] + xe[:-1]),
-            "y_centres": 0.5 * (ye[1:] + ye[:-1]), "density": h / (h.sum() * area),
-            "smoothing_bins": float(smoothing_bins)}
+    return {
+        "x_edges": xe,
+        "y_edges": ye,
+        "x_centres": 0.5 * (xe[1:] + xe[:-1]),
+        "y_centres": 0.5 * (ye[1:] + ye[:-1]),
+        "density": h / (h.sum() * area),
+        "smoothing_bins": float(smoothing_bins),
+    }
 
 
 def region_polylines(x_centres, y_centres, density, level: float, bounds=None) -> list[list[list[float]]]:
@@ -176,7 +182,7 @@ def sample_density_level(hist: dict, x, y, weights, mass: float) -> float:
     ix = np.searchsorted(hist["x_edges"], x, side="right") - 1
     iy = np.searchsorted(hist["y_edges"], y, side="right") - 1
     nx, ny = hist["density"].shape
-    ix[x == hist["x_edges"][-1]] = nx - 1            # right edges belong to the last cell
+    ix[x == hist["x_edges"][-1]] = nx - 1  # right edges belong to the last cell
     iy[y == hist["y_edges"][-1]] = ny - 1
     ok = (ix >= 0) & (ix < nx) & (iy >= 0) & (iy < ny)
     d, w = hist["density"][ix[ok], iy[ok]], w[ok]
@@ -186,8 +192,9 @@ def sample_density_level(hist: dict, x, y, weights, mass: float) -> float:
     return float(d[order][k])
 
 
-def credible_regions_2d(x, y, weights=None, masses=(MASS_68, MASS_95), level_from: str = "samples",
-                        **histogram_options) -> dict:
+def credible_regions_2d(
+    x, y, weights=None, masses=(MASS_68, MASS_95), level_from: str = "samples", **histogram_options
+) -> dict:
     """HPD credible regions of weighted 2D samples: the smoothed histogram of
     :func:`smoothed_histogram_2d`, the density level p* of each mass (``level_from="samples"``:
     :func:`sample_density_level`; ``"histogram"``: :func:`density_level` of the smoothed
@@ -201,12 +208,23 @@ def credible_regions_2d(x, y, weights=None, masses=(MASS_68, MASS_95), level_fro
     ranges = histogram_options.get("ranges", ((0.5, 3.0), (-4.0, -1.0)))
     levels, regions = {}, {}
     for m in masses:
-        levels[m] = (sample_density_level(hist, x, y, weights, m) if level_from == "samples"
-                     else density_level(hist["density"], m))
+        levels[m] = (
+            sample_density_level(hist, x, y, weights, m)
+            if level_from == "samples"
+            else density_level(hist["density"], m)
+        )
         regions[m] = region_polylines(hist["x_centres"], hist["y_centres"], hist["density"], levels[m], ranges)
     return {"histogram": hist, "levels": levels, "regions": regions, "level_from": level_from}
 
 
-__all__ = ["MASS_68", "MASS_95", "credible_regions_2d", "density_level", "hpd_intervals_1d",
-           "region_polylines", "sample_density_level", "shortest_interval",
-           "smoothed_histogram_2d"]
+__all__ = [
+    "MASS_68",
+    "MASS_95",
+    "credible_regions_2d",
+    "density_level",
+    "hpd_intervals_1d",
+    "region_polylines",
+    "sample_density_level",
+    "shortest_interval",
+    "smoothed_histogram_2d",
+]

@@ -62,6 +62,7 @@ HISTOGRAM_2D = {"bins": (40, 40), "smoothing_bins": 2.0}
 # sampler back ends: each returns weighted points in the sampled (unit -> physical) variables
 # ---------------------------------------------------------------------------------------------
 
+
 class _BoxTransform:
     """Unit cube -> prior box (picklable, for dynesty checkpoints)."""
 
@@ -120,8 +121,9 @@ def _resume_mode(resume) -> str:
         return "overwrite"
     if resume in ("resume", "overwrite", "resume-similar", "subfolder"):
         return resume
-    raise ParameterError(f"resume must be True, False, 'resume', 'overwrite', 'resume-similar' or "
-                         f"'subfolder', got {resume!r}")
+    raise ParameterError(
+        f"resume must be True, False, 'resume', 'overwrite', 'resume-similar' or 'subfolder', got {resume!r}"
+    )
 
 
 class _CurrentStderr:
@@ -145,13 +147,19 @@ def _run_ultranest(loglike: Callable, names, lows, highs, *, seed, log_dir, resu
     with _seeded_global_numpy(seed), warnings.catch_warnings():
         # the text point store warns about its own header / a line cut by a killed run; both skipped
         warnings.filterwarnings("ignore", message="skipping unparsable line")
-        sampler = ReactiveNestedSampler(list(names), loglike, transform, vectorized=True,
-                                        log_dir=None if log_dir is None else os.fspath(log_dir),
-                                        resume=_resume_mode(resume), storage_backend="csv")
-        for h in sampler.logger.handlers:            # ultranest logs INFO to stdout by default
+        sampler = ReactiveNestedSampler(
+            list(names),
+            loglike,
+            transform,
+            vectorized=True,
+            log_dir=None if log_dir is None else os.fspath(log_dir),
+            resume=_resume_mode(resume),
+            storage_backend="csv",
+        )
+        for h in sampler.logger.handlers:  # ultranest logs INFO to stdout by default
             if isinstance(h, logging.StreamHandler) and not isinstance(h, logging.FileHandler):
                 h.setLevel(logging.INFO if progress else logging.WARNING)
-                h.setStream(_STDERR)                 # progress never mixes with results on stdout
+                h.setStream(_STDERR)  # progress never mixes with results on stdout
         run_opts = {"min_num_live_points": nlive, "show_status": progress, "viz_callback": False}
         if quick:
             run_opts.update(dlogz=1.0, min_ess=nlive, max_num_improvement_loops=0, frac_remain=0.1)
@@ -159,15 +167,20 @@ def _run_ultranest(loglike: Callable, names, lows, highs, *, seed, log_dir, resu
         level = sampler.logger.level
         sampler.logger.setLevel(logging.DEBUG if log_dir is not None else logging.INFO if progress else logging.WARNING)
         try:
-            with contextlib.redirect_stdout(sys.stderr):   # its status line writes to sys.stdout
+            with contextlib.redirect_stdout(sys.stderr):  # its status line writes to sys.stdout
                 res = sampler.run(**run_opts)
         finally:
             sampler.logger.setLevel(level)
     ws = res["weighted_samples"]
-    return {"points": np.asarray(ws["points"]), "weights": np.asarray(ws["weights"]),
-            "logl": np.asarray(ws["logl"]), "equal_samples": np.asarray(res["samples"]),
-            "log_evidence": float(res["logz"]), "log_evidence_err": float(res["logzerr"]),
-            "n_calls": int(res["ncall"])}
+    return {
+        "points": np.asarray(ws["points"]),
+        "weights": np.asarray(ws["weights"]),
+        "logl": np.asarray(ws["logl"]),
+        "equal_samples": np.asarray(res["samples"]),
+        "log_evidence": float(res["logz"]),
+        "log_evidence_err": float(res["logzerr"]),
+        "n_calls": int(res["ncall"]),
+    }
 
 
 def _run_dynesty(loglike: Callable, names, lows, highs, *, seed, log_dir, resume, nlive, quick, progress):
@@ -190,17 +203,29 @@ def _run_dynesty(loglike: Callable, names, lows, highs, *, seed, log_dir, resume
             warnings.filterwarnings("ignore", message="You are resuming a finished static run")
             sampler.run_nested(dlogz=dlogz, print_progress=progress, checkpoint_file=checkpoint, resume=True)
     else:
-        sampler = dynesty.NestedSampler(_ScalarLogl(loglike), _BoxTransform(lows, highs), ndim, nlive=nlive,
-                                        rstate=np.random.default_rng(seed), sample="unif",
-                                        bound="single" if ndim == 1 else "multi")
+        sampler = dynesty.NestedSampler(
+            _ScalarLogl(loglike),
+            _BoxTransform(lows, highs),
+            ndim,
+            nlive=nlive,
+            rstate=np.random.default_rng(seed),
+            sample="unif",
+            bound="single" if ndim == 1 else "multi",
+        )
         sampler.run_nested(dlogz=dlogz, print_progress=progress, checkpoint_file=checkpoint)
     res = sampler.results
     weights = np.exp(res.logwt - res.logz[-1])
     weights /= weights.sum()
     equal = resample_equal(res.samples, weights, rstate=np.random.default_rng([seed, 1]))
-    return {"points": np.asarray(res.samples), "weights": weights, "logl": np.asarray(res.logl),
-            "equal_samples": equal, "log_evidence": float(res.logz[-1]),
-            "log_evidence_err": float(res.logzerr[-1]), "n_calls": int(np.sum(res.ncall))}
+    return {
+        "points": np.asarray(res.samples),
+        "weights": weights,
+        "logl": np.asarray(res.logl),
+        "equal_samples": equal,
+        "log_evidence": float(res.logz[-1]),
+        "log_evidence_err": float(res.logzerr[-1]),
+        "n_calls": int(np.sum(res.ncall)),
+    }
 
 
 _BACKENDS = {"ultranest": _run_ultranest, "dynesty": _run_dynesty}
@@ -218,6 +243,7 @@ def _run(sampler: str, loglike, names, lows, highs, **kw) -> dict:
 # 1D
 # ---------------------------------------------------------------------------------------------
 
+
 def _check_point(mzp_mev, r):
     m = check_finite("mzp_mev", mzp_mev, positive=True)
     rr = check_finite("r", r, positive=True)
@@ -226,8 +252,9 @@ def _check_point(mzp_mev, r):
     return float(m), float(rr)
 
 
-def refine_max(f: Callable, x, logl, bounds=PRIOR_LOG10_GX, n_peaks: int = 3, window: float = 3.0,
-               xatol: float = 1e-5) -> tuple[float, float, int]:
+def refine_max(
+    f: Callable, x, logl, bounds=PRIOR_LOG10_GX, n_peaks: int = 3, window: float = 3.0, xatol: float = 1e-5
+) -> tuple[float, float, int]:
     """Maximise a 1D function known at points ``x`` (values ``logl``): around each of the
     ``n_peaks`` highest local maxima of the known values that lie within ``window`` of the
     highest, a bounded Brent search
@@ -258,8 +285,9 @@ def refine_max(f: Callable, x, logl, bounds=PRIOR_LOG10_GX, n_peaks: int = 3, wi
         hi = min(x[i + 1] if i < x.size - 1 else bounds[1], bounds[1])
         if hi - lo <= 0:
             continue
-        opt = optimize.minimize_scalar(lambda t: -float(f(t)), bounds=(lo, hi), method="bounded",
-                                       options={"xatol": xatol})
+        opt = optimize.minimize_scalar(
+            lambda t: -float(f(t)), bounds=(lo, hi), method="bounded", options={"xatol": xatol}
+        )
         ncall += int(opt.nfev)
         if -opt.fun > best_f:
             best_x, best_f = float(opt.x), float(-opt.fun)
@@ -268,19 +296,38 @@ def refine_max(f: Callable, x, logl, bounds=PRIOR_LOG10_GX, n_peaks: int = 3, wi
 
 def _summary_1d(like, mzp, r, x, w, logl) -> dict:
     def f(t):
-        return like.logl(mzp, 10.0 ** t, r)
+        return like.logl(mzp, 10.0**t, r)
 
     xm, lm, ncall = refine_max(f, x, logl)
     lo, hi = shortest_interval(x, MASS_68, weights=w)
-    return {"gx_mle": 10.0**xm, "log10_gx_mle": xm, "logl_max": lm, "logl_sm": like.logl_sm(),
-            "gx_68": [10.0**lo, 10.0**hi], "log10_gx_68": [lo, hi], "credible_mass": MASS_68,
-            "interval": "shortest interval in log10 g_x (HPD for a unimodal posterior)",
-            "mzp_mev": mzp, "r": r, "prior_log10_gx": list(PRIOR_LOG10_GX), "_refine_calls": ncall}
+    return {
+        "gx_mle": 10.0**xm,
+        "log10_gx_mle": xm,
+        "logl_max": lm,
+        "logl_sm": like.logl_sm(),
+        "gx_68": [10.0**lo, 10.0**hi],
+        "log10_gx_68": [lo, hi],
+        "credible_mass": MASS_68,
+        "interval": "shortest interval in log10 g_x (HPD for a unimodal posterior)",
+        "mzp_mev": mzp,
+        "r": r,
+        "prior_log10_gx": list(PRIOR_LOG10_GX),
+        "_refine_calls": ncall,
+    }
 
 
-def posterior_1d(like, mzp_mev: float, r: float = 1.0, sampler: str = "ultranest", seed: int = 1,
-                 log_dir=None, resume=True, min_num_live_points: int = 400, quick: bool = False,
-                 progress: bool = False) -> dict:
+def posterior_1d(
+    like,
+    mzp_mev: float,
+    r: float = 1.0,
+    sampler: str = "ultranest",
+    seed: int = 1,
+    log_dir=None,
+    resume=True,
+    min_num_live_points: int = 400,
+    quick: bool = False,
+    progress: bool = False,
+) -> dict:
     """Posterior of log10 g_x at fixed (M_Z' [MeV], r) by nested sampling.
 
         p(x | D) = L(D | M_Z', g_x = 10^x, r) pi(x) / Z,   pi = U(-4, -1),   Z = Int L pi dx
@@ -307,15 +354,32 @@ def posterior_1d(like, mzp_mev: float, r: float = 1.0, sampler: str = "ultranest
     """
     mzp, r = _check_point(mzp_mev, r)
 
-    run = _run(sampler, _LoglGx(like, mzp, r), ["log10_gx"], [PRIOR_LOG10_GX[0]], [PRIOR_LOG10_GX[1]], seed=seed,
-               log_dir=log_dir, resume=resume, nlive=min_num_live_points, quick=quick, progress=progress)
+    run = _run(
+        sampler,
+        _LoglGx(like, mzp, r),
+        ["log10_gx"],
+        [PRIOR_LOG10_GX[0]],
+        [PRIOR_LOG10_GX[1]],
+        seed=seed,
+        log_dir=log_dir,
+        resume=resume,
+        nlive=min_num_live_points,
+        quick=quick,
+        progress=progress,
+    )
     x = run["points"][:, 0]
     out = _summary_1d(like, mzp, r, x, run["weights"], run["logl"])
-    out.update(log_evidence=run["log_evidence"], log_evidence_err=run["log_evidence_err"],
-               samples=run["equal_samples"][:, 0],
-               weighted_samples={"log10_gx": x, "weights": run["weights"], "logl": run["logl"]},
-               seed=seed, sampler=sampler, n_calls=run["n_calls"] + out.pop("_refine_calls"),
-               min_num_live_points=min_num_live_points, quick=quick)
+    out.update(
+        log_evidence=run["log_evidence"],
+        log_evidence_err=run["log_evidence_err"],
+        samples=run["equal_samples"][:, 0],
+        weighted_samples={"log10_gx": x, "weights": run["weights"], "logl": run["logl"]},
+        seed=seed,
+        sampler=sampler,
+        n_calls=run["n_calls"] + out.pop("_refine_calls"),
+        min_num_live_points=min_num_live_points,
+        quick=quick,
+    )
     return out
 
 
@@ -341,8 +405,15 @@ def posterior_1d_grid(like, mzp_mev: float, r: float = 1.0, n_grid: int = 2001) 
     log_z = float(special.logsumexp(logl, b=trap) - np.log(width))
     density = np.exp(logl - log_z) / width
     out = _summary_1d(like, mzp, r, x, trap * density, logl)
-    out.update(log_evidence=log_z, log_evidence_err=0.0, log10_gx=x, density=density, seed=None,
-               sampler="grid", n_calls=n_grid + out.pop("_refine_calls"))
+    out.update(
+        log_evidence=log_z,
+        log_evidence_err=0.0,
+        log10_gx=x,
+        density=density,
+        seed=None,
+        sampler="grid",
+        n_calls=n_grid + out.pop("_refine_calls"),
+    )
     return out
 
 
@@ -350,10 +421,20 @@ def posterior_1d_grid(like, mzp_mev: float, r: float = 1.0, n_grid: int = 2001) 
 # 2D
 # ---------------------------------------------------------------------------------------------
 
-def posterior_2d(like, r: float = 1.0, sampler: str = "ultranest", seed: int = 1, log_dir=None,
-                 resume=True, min_num_live_points: int = 400, quick: bool = False,
-                 progress: bool = False, bins=HISTOGRAM_2D["bins"],
-                 smoothing_bins: float = HISTOGRAM_2D["smoothing_bins"]) -> dict:
+
+def posterior_2d(
+    like,
+    r: float = 1.0,
+    sampler: str = "ultranest",
+    seed: int = 1,
+    log_dir=None,
+    resume=True,
+    min_num_live_points: int = 400,
+    quick: bool = False,
+    progress: bool = False,
+    bins=HISTOGRAM_2D["bins"],
+    smoothing_bins: float = HISTOGRAM_2D["smoothing_bins"],
+) -> dict:
     """Joint posterior of (log10 M_Z'/MeV, log10 g_x) at fixed r by nested sampling, with
     the 68 % and 95 % HPD credible regions (the reference analysis's Fig. 6).
 
@@ -380,24 +461,57 @@ def posterior_2d(like, r: float = 1.0, sampler: str = "ultranest", seed: int = 1
 
     lows = [PRIOR_LOG10_MZP[0], PRIOR_LOG10_GX[0]]
     highs = [PRIOR_LOG10_MZP[1], PRIOR_LOG10_GX[1]]
-    run = _run(sampler, _LoglMassGx(like, rr), ["log10_mzp", "log10_gx"], lows, highs, seed=seed, log_dir=log_dir,
-               resume=resume, nlive=min_num_live_points, quick=quick, progress=progress)
+    run = _run(
+        sampler,
+        _LoglMassGx(like, rr),
+        ["log10_mzp", "log10_gx"],
+        lows,
+        highs,
+        seed=seed,
+        log_dir=log_dir,
+        resume=resume,
+        nlive=min_num_live_points,
+        quick=quick,
+        progress=progress,
+    )
     pts, w = run["points"], run["weights"]
-    reg = credible_regions_2d(pts[:, 0], pts[:, 1], w, masses=(MASS_68, MASS_95), bins=bins,
-                              ranges=(PRIOR_LOG10_MZP, PRIOR_LOG10_GX), smoothing_bins=smoothing_bins)
+    reg = credible_regions_2d(
+        pts[:, 0],
+        pts[:, 1],
+        w,
+        masses=(MASS_68, MASS_95),
+        bins=bins,
+        ranges=(PRIOR_LOG10_MZP, PRIOR_LOG10_GX),
+        smoothing_bins=smoothing_bins,
+    )
     best = int(np.argmax(run["logl"]))
-    return {"samples": pts, "weights": w, "logl": run["logl"], "equal_samples": run["equal_samples"],
-            "columns": ["log10_mzp", "log10_gx"],
-            "region_68": reg["regions"][MASS_68], "region_95": reg["regions"][MASS_95],
-            "levels": {"68": reg["levels"][MASS_68], "95": reg["levels"][MASS_95]},
-            "credible_masses": {"68": MASS_68, "95": MASS_95},
-            "histogram": reg["histogram"], "log_evidence": run["log_evidence"],
-            "log_evidence_err": run["log_evidence_err"],
-            "map_point": {"log10_mzp": float(pts[best, 0]), "log10_gx": float(pts[best, 1]),
-                          "logl": float(run["logl"][best])},
-            "logl_sm": like.logl_sm(), "r": rr, "seed": seed, "sampler": sampler, "n_calls": run["n_calls"],
-            "min_num_live_points": min_num_live_points, "quick": quick,
-            "prior": {"log10_mzp": list(PRIOR_LOG10_MZP), "log10_gx": list(PRIOR_LOG10_GX)}}
+    return {
+        "samples": pts,
+        "weights": w,
+        "logl": run["logl"],
+        "equal_samples": run["equal_samples"],
+        "columns": ["log10_mzp", "log10_gx"],
+        "region_68": reg["regions"][MASS_68],
+        "region_95": reg["regions"][MASS_95],
+        "levels": {"68": reg["levels"][MASS_68], "95": reg["levels"][MASS_95]},
+        "credible_masses": {"68": MASS_68, "95": MASS_95},
+        "histogram": reg["histogram"],
+        "log_evidence": run["log_evidence"],
+        "log_evidence_err": run["log_evidence_err"],
+        "map_point": {
+            "log10_mzp": float(pts[best, 0]),
+            "log10_gx": float(pts[best, 1]),
+            "logl": float(run["logl"][best]),
+        },
+        "logl_sm": like.logl_sm(),
+        "r": rr,
+        "seed": seed,
+        "sampler": sampler,
+        "n_calls": run["n_calls"],
+        "min_num_live_points": min_num_live_points,
+        "quick": quick,
+        "prior": {"log10_mzp": list(PRIOR_LOG10_MZP), "log10_gx": list(PRIOR_LOG10_GX)},
+    }
 
 
 class _ProblemLogl:
@@ -428,9 +542,17 @@ def equal_tailed_interval(x, weights, mass: float = MASS_68) -> tuple[float, flo
     return (float(np.interp(0.5 * (1.0 - mass), c, x)), float(np.interp(0.5 * (1.0 + mass), c, x)))
 
 
-def posterior(problem, sampler: str = "grid", seed: int = 1, log_dir=None, resume=True,
-              min_num_live_points: int = 400, quick: bool = False, progress: bool = False,
-              n_grid: int | None = None) -> dict:
+def posterior(
+    problem,
+    sampler: str = "grid",
+    seed: int = 1,
+    log_dir=None,
+    resume=True,
+    min_num_live_points: int = 400,
+    quick: bool = False,
+    progress: bool = False,
+    n_grid: int | None = None,
+) -> dict:
     """Posterior of the parameters of interest of a :class:`~cevnsfit.inference.problem.Problem`
     with the declared priors (uniform in internal coordinates over the declared prior range).
 
@@ -445,8 +567,12 @@ def posterior(problem, sampler: str = "grid", seed: int = 1, log_dir=None, resum
     box = problem.internal_box
     if len(pars) not in (1, 2):
         raise ParameterError(f"posterior takes one or two parameters of interest, got {problem.poi}")
-    out = {**problem.describe(), "sampler": sampler, "internal": names,
-           "prior": {n: list(b) for n, b in zip(names, box)}}
+    out = {
+        **problem.describe(),
+        "sampler": sampler,
+        "internal": names,
+        "prior": {n: list(b) for n, b in zip(names, box)},
+    }
     if sampler == "grid":
         n = n_grid or (2001 if len(pars) == 1 else 121)
         axes = [np.linspace(*b, n) for b in box]
@@ -457,8 +583,11 @@ def posterior(problem, sampler: str = "grid", seed: int = 1, log_dir=None, resum
             w[[0, -1]] *= 0.5
             lw = logl + np.log(w)
             weights = np.exp(lw - special.logsumexp(lw))
-            out.update(log_evidence=float(special.logsumexp(lw) - np.log(box[0][1] - box[0][0])),
-                       grid=x.tolist(), density=(weights / w).tolist())
+            out.update(
+                log_evidence=float(special.logsumexp(lw) - np.log(box[0][1] - box[0][0])),
+                grid=x.tolist(),
+                density=(weights / w).tolist(),
+            )
             pts, logl_pts = x, logl
         else:
             xx, yy = np.meshgrid(*axes, indexing="ij")
@@ -470,27 +599,46 @@ def posterior(problem, sampler: str = "grid", seed: int = 1, log_dir=None, resum
                 out[key] = region_polylines(axes[0], axes[1], dens, density_level(dens, m), box)
             return out
     else:
-        run = _run(sampler, _ProblemLogl(problem), names, [b[0] for b in box], [b[1] for b in box], seed=seed,
-                   log_dir=log_dir, resume=resume, nlive=min_num_live_points, quick=quick, progress=progress)
-        out.update(log_evidence=run["log_evidence"], log_evidence_err=run["log_evidence_err"], seed=seed,
-                   n_calls=run["n_calls"])
+        run = _run(
+            sampler,
+            _ProblemLogl(problem),
+            names,
+            [b[0] for b in box],
+            [b[1] for b in box],
+            seed=seed,
+            log_dir=log_dir,
+            resume=resume,
+            nlive=min_num_live_points,
+            quick=quick,
+            progress=progress,
+        )
+        out.update(
+            log_evidence=run["log_evidence"],
+            log_evidence_err=run["log_evidence_err"],
+            seed=seed,
+            n_calls=run["n_calls"],
+        )
         if len(pars) == 2:
             pts, w = run["points"], run["weights"]
             reg = credible_regions_2d(pts[:, 0], pts[:, 1], w, masses=(MASS_68, MASS_95), ranges=box)
-            out.update(region_68=reg["regions"][MASS_68], region_95=reg["regions"][MASS_95],
-                       samples=pts, weights=w)
+            out.update(region_68=reg["regions"][MASS_68], region_95=reg["regions"][MASS_95], samples=pts, weights=w)
             return out
         pts, weights, logl_pts = run["points"][:, 0], run["weights"], run["logl"]
     par = pars[0]
     xm, lm, _ = refine_max(lambda t: problem.logl(par.from_internal(t)), pts, logl_pts, bounds=box[0])
     hpd = shortest_interval(pts, MASS_68, weights=weights)
     et = equal_tailed_interval(pts, weights, MASS_68)
-    out.update(mle={par.name: float(par.from_internal(xm))}, logl_max=lm, logl_null=problem.logl_null(),
-               hpd_68_internal=list(hpd), equal_tailed_68_internal=list(et),
-               hpd_68=[float(par.from_internal(v)) for v in hpd],
-               equal_tailed_68=[float(par.from_internal(v)) for v in et], credible_mass=MASS_68)
+    out.update(
+        mle={par.name: float(par.from_internal(xm))},
+        logl_max=lm,
+        logl_null=problem.logl_null(),
+        hpd_68_internal=list(hpd),
+        equal_tailed_68_internal=list(et),
+        hpd_68=[float(par.from_internal(v)) for v in hpd],
+        equal_tailed_68=[float(par.from_internal(v)) for v in et],
+        credible_mass=MASS_68,
+    )
     return out
-
 
 
 # ---------------------------------------------------------------------------------------------
@@ -507,26 +655,33 @@ def _density_on_grid(problem, axes):
     if len(pars) == 1:
         logl = np.asarray(problem.logl(pars[0].from_internal(axes[0])), dtype=float)
     else:
-        logl = np.asarray(problem.logl(pars[0].from_internal(axes[0])[:, None],
-                                       pars[1].from_internal(axes[1])[None, :]), dtype=float)
+        logl = np.asarray(
+            problem.logl(pars[0].from_internal(axes[0])[:, None], pars[1].from_internal(axes[1])[None, :]), dtype=float
+        )
     dens = np.exp(logl - logl.max())
     return logl, dens
 
 
 def _sets_1d(x, dens) -> dict:
     w = dens.copy()
-    w[[0, -1]] *= 0.5                                   # trapezoid weights on the uniform grid
-    return {"hpd_68": hpd_intervals_1d(x, dens, MASS_68), "hpd_95": hpd_intervals_1d(x, dens, MASS_95),
-            "equal_tailed_68": list(equal_tailed_interval(x, w, MASS_68)),
-            "equal_tailed_95": list(equal_tailed_interval(x, w, MASS_95))}
+    w[[0, -1]] *= 0.5  # trapezoid weights on the uniform grid
+    return {
+        "hpd_68": hpd_intervals_1d(x, dens, MASS_68),
+        "hpd_95": hpd_intervals_1d(x, dens, MASS_95),
+        "equal_tailed_68": list(equal_tailed_interval(x, w, MASS_68)),
+        "equal_tailed_95": list(equal_tailed_interval(x, w, MASS_95)),
+    }
 
 
 def _sets_2d(axes, dens, box) -> dict:
     p = dens / dens.sum()
     levels = {m: density_level(p, m) for m in (MASS_68, MASS_95)}
-    return {"p": p, "levels": levels,
-            "region_68": region_polylines(axes[0], axes[1], p, levels[MASS_68], box),
-            "region_95": region_polylines(axes[0], axes[1], p, levels[MASS_95], box)}
+    return {
+        "p": p,
+        "levels": levels,
+        "region_68": region_polylines(axes[0], axes[1], p, levels[MASS_68], box),
+        "region_95": region_polylines(axes[0], axes[1], p, levels[MASS_95], box),
+    }
 
 
 def credible_grid(problem, n=None, check: bool = True, tolerance: dict | None = None) -> dict:
@@ -554,17 +709,26 @@ def credible_grid(problem, n=None, check: bool = True, tolerance: dict | None = 
         raise ParameterError(f"n must be >= 11, got {n}")
     axes = [np.linspace(b[0], b[1], n) for b in box]
     logl, dens = _density_on_grid(problem, axes)
-    out = {**problem.describe(), "method": "grid density", "internal": list(problem.internal_names),
-           "prior": {k: list(b) for k, b in zip(problem.internal_names, box)}, "n": n,
-           "axes": [a.tolist() for a in axes], "logl_max": float(logl.max())}
+    out = {
+        **problem.describe(),
+        "method": "grid density",
+        "internal": list(problem.internal_names),
+        "prior": {k: list(b) for k, b in zip(problem.internal_names, box)},
+        "n": n,
+        "axes": [a.tolist() for a in axes],
+        "logl_max": float(logl.max()),
+    }
     sets = _sets_1d(axes[0], dens) if len(pars) == 1 else _sets_2d(axes, dens, box)
     out.update({k: v for k, v in sets.items() if k != "p"})
     if len(pars) == 2:
         out["density"] = sets["p"]
         out["levels"] = {"68": sets["levels"][MASS_68], "95": sets["levels"][MASS_95]}
         k = np.unravel_index(int(np.argmax(logl)), logl.shape)
-        out["map_point"] = {problem.internal_names[0]: float(axes[0][k[0]]),
-                            problem.internal_names[1]: float(axes[1][k[1]]), "logl": float(logl[k])}
+        out["map_point"] = {
+            problem.internal_names[0]: float(axes[0][k[0]]),
+            problem.internal_names[1]: float(axes[1][k[1]]),
+            "logl": float(logl[k]),
+        }
     if not check:
         return out
     fine = [np.linspace(b[0], b[1], 2 * n - 1) for b in box]
@@ -581,8 +745,12 @@ def credible_grid(problem, n=None, check: bool = True, tolerance: dict | None = 
                 a = [e for seg in a for e in seg]
                 b = [e for seg in b for e in seg]
             shifts[key] = float(np.max(np.abs(np.subtract(a, b))))
-        out["convergence"] = {"refined_n": 2 * n - 1, "max_edge_shift": shifts, "tolerance": tol["edge_1d"],
-                              "converged": bool(max(shifts.values()) <= tol["edge_1d"])}
+        out["convergence"] = {
+            "refined_n": 2 * n - 1,
+            "max_edge_shift": shifts,
+            "tolerance": tol["edge_1d"],
+            "converged": bool(max(shifts.values()) <= tol["edge_1d"]),
+        }
         return out
     sf = _sets_2d(fine, dens_f, box)
     # the coarse grid's density at the fine points (bilinear; the fine grid nests the coarse one)
@@ -595,10 +763,14 @@ def credible_grid(problem, n=None, check: bool = True, tolerance: dict | None = 
         a = coarse_on_fine >= sets["levels"][m]
         b = sf["p"] >= sf["levels"][m]
         mass[key] = float(sf["p"][a != b].sum())
-    out["convergence"] = {"refined_n": 2 * n - 1, "disagreeing_mass": mass, "tolerance": tol["mass_2d"],
-                          "rings_68": [len(sets["region_68"]), len(sf["region_68"])],
-                          "rings_95": [len(sets["region_95"]), len(sf["region_95"])],
-                          "converged": bool(max(mass.values()) <= tol["mass_2d"])}
+    out["convergence"] = {
+        "refined_n": 2 * n - 1,
+        "disagreeing_mass": mass,
+        "tolerance": tol["mass_2d"],
+        "rings_68": [len(sets["region_68"]), len(sf["region_68"])],
+        "rings_95": [len(sets["region_95"]), len(sf["region_95"])],
+        "converged": bool(max(mass.values()) <= tol["mass_2d"]),
+    }
     return out
 
 
@@ -616,6 +788,18 @@ def mass_in_grid_region(result: dict, points, weights) -> dict:
     return {k: float(w[d >= result["levels"][k]].sum()) for k in ("68", "95")}
 
 
-__all__ = ["GRID_TOLERANCE", "HISTOGRAM_2D", "PRIOR_LOG10_GX", "PRIOR_LOG10_MZP", "SAMPLERS", "credible_grid",
-           "equal_tailed_interval", "mass_in_grid_region", "posterior", "posterior_1d", "posterior_1d_grid",
-           "posterior_2d", "refine_max"]
+__all__ = [
+    "GRID_TOLERANCE",
+    "HISTOGRAM_2D",
+    "PRIOR_LOG10_GX",
+    "PRIOR_LOG10_MZP",
+    "SAMPLERS",
+    "credible_grid",
+    "equal_tailed_interval",
+    "mass_in_grid_region",
+    "posterior",
+    "posterior_1d",
+    "posterior_1d_grid",
+    "posterior_2d",
+    "refine_max",
+]

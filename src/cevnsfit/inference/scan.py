@@ -62,8 +62,7 @@ def cached_likelihood(datasets, mode: str = "paper", options: dict | None = None
     """``cevnsfit.likelihood(datasets, mode, options=options)``, built once per process."""
     from ..likelihoods import _parse, likelihood
 
-    key = json.dumps(_canonical({"datasets": _parse(datasets), "mode": mode, "options": options or {}}),
-                     sort_keys=True)
+    key = json.dumps(_canonical({"datasets": _parse(datasets), "mode": mode, "options": options or {}}), sort_keys=True)
     if key not in _LIKELIHOOD_CACHE:
         _LIKELIHOOD_CACHE[key] = likelihood(datasets, mode=mode, options=options)
     return _LIKELIHOOD_CACHE[key]
@@ -99,17 +98,25 @@ class LoglikeEvaluator:
     def describe(self) -> dict:
         from .. import __version__
 
-        return {"class": "cevnsfit.inference.scan.LoglikeEvaluator", "quantity": "ln L",
-                "datasets": self.datasets, "mode": self.mode, "r": self.r, "options": self.options,
-                "cevnsfit_version": __version__}
+        return {
+            "class": "cevnsfit.inference.scan.LoglikeEvaluator",
+            "quantity": "ln L",
+            "datasets": self.datasets,
+            "mode": self.mode,
+            "r": self.r,
+            "options": self.options,
+            "cevnsfit_version": __version__,
+        }
 
     def __call__(self, points: dict) -> np.ndarray:
         missing = [k for k in self.keys if k not in points]
         if missing:
             raise ParameterError(f"LoglikeEvaluator needs points {self.keys} (and optionally 'r'); missing {missing}")
         r = points.get("r", self.r)
-        return np.asarray(self.likelihood().logl(10.0 ** np.asarray(points["log10_mzp"]),
-                                                 10.0 ** np.asarray(points["log10_gx"]), r), dtype=float)
+        return np.asarray(
+            self.likelihood().logl(10.0 ** np.asarray(points["log10_mzp"]), 10.0 ** np.asarray(points["log10_gx"]), r),
+            dtype=float,
+        )
 
     def __repr__(self) -> str:
         return f"LoglikeEvaluator({'+'.join(self.datasets)}, mode={self.mode!r}, r={self.r})"
@@ -143,8 +150,12 @@ class ProblemEvaluator:
     def describe(self) -> dict:
         from .. import __version__
 
-        return {"class": "cevnsfit.inference.scan.ProblemEvaluator", "quantity": "ln L", **self.spec.describe(),
-                "cevnsfit_version": __version__}
+        return {
+            "class": "cevnsfit.inference.scan.ProblemEvaluator",
+            "quantity": "ln L",
+            **self.spec.describe(),
+            "cevnsfit_version": __version__,
+        }
 
     def __call__(self, points: dict) -> np.ndarray:
         missing = [k for k in self.keys if k not in points]
@@ -173,6 +184,7 @@ def describe_evaluator(evaluator) -> dict:
 # schedulers and tasks
 # ---------------------------------------------------------------------------------------------
 
+
 def available_cores() -> int:
     try:
         return len(os.sched_getaffinity(0))
@@ -194,20 +206,27 @@ def dask_client(scheduler=None, n_workers: int | None = None):
         return
     if scheduler is None or scheduler == "local":
         n = int(n_workers or available_cores())
-        with distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                      dashboard_address=None, silence_logs=logging.ERROR) as cluster, \
-                distributed.Client(cluster) as client:
+        with (
+            distributed.LocalCluster(
+                n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
+            ) as cluster,
+            distributed.Client(cluster) as client,
+        ):
             yield client
         return
     if not isinstance(scheduler, str):
-        raise ParameterError(f"scheduler must be None, 'local', 'synchronous', a scheduler address or a "
-                             f"distributed.Client, got {scheduler!r}")
-    try:   # an unreachable address fails within seconds, not after distributed's 30 s default
+        raise ParameterError(
+            f"scheduler must be None, 'local', 'synchronous', a scheduler address or a "
+            f"distributed.Client, got {scheduler!r}"
+        )
+    try:  # an unreachable address fails within seconds, not after distributed's 30 s default
         client = distributed.Client(scheduler, timeout=SCHEDULER_TIMEOUT_S)
     except Exception as exc:  # noqa: BLE001 - refused, timed out, or not speaking the Dask protocol
-        raise ParameterError(f"cannot connect to the Dask scheduler {scheduler!r} within {SCHEDULER_TIMEOUT_S:g} s: "
-                             f"{type(exc).__name__}: {str(exc)[:200]}; expected the address of a running scheduler, tcp://HOST:PORT "
-                             "(docs/cluster.md)") from None
+        raise ParameterError(
+            f"cannot connect to the Dask scheduler {scheduler!r} within {SCHEDULER_TIMEOUT_S:g} s: "
+            f"{type(exc).__name__}: {str(exc)[:200]}; expected the address of a running scheduler, tcp://HOST:PORT "
+            "(docs/cluster.md)"
+        ) from None
     with client:
         yield client
 
@@ -224,13 +243,27 @@ def _progress_bar(enabled: bool):
     )
 
     # stderr: progress must never mix with results (e.g. --json) on stdout
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    TimeRemainingColumn(), disable=not enabled, console=Console(stderr=True))
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        disable=not enabled,
+        console=Console(stderr=True),
+    )
 
 
-def run_tasks(fn: Callable, task_args: Sequence[tuple], scheduler=None, progress: bool = False,
-              description: str = "tasks", n_workers: int | None = None, total: int | None = None,
-              completed: int = 0) -> list:
+def run_tasks(
+    fn: Callable,
+    task_args: Sequence[tuple],
+    scheduler=None,
+    progress: bool = False,
+    description: str = "tasks",
+    n_workers: int | None = None,
+    total: int | None = None,
+    completed: int = 0,
+) -> list:
     """``[fn(*args) for args in task_args]`` as Dask tasks on ``scheduler`` (see module doc),
     results in input order, with an optional rich progress bar (``total``/``completed`` let a
     resumed job show the work already done)."""
@@ -265,6 +298,7 @@ def run_tasks(fn: Callable, task_args: Sequence[tuple], scheduler=None, progress
 # grid scans
 # ---------------------------------------------------------------------------------------------
 
+
 def _chunk_path(out_dir: Path, index: int) -> Path:
     return out_dir / f"chunk_{index:06d}.npy"
 
@@ -272,7 +306,7 @@ def _chunk_path(out_dir: Path, index: int) -> Path:
 def _atomic_write(path: Path, write: Callable) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        apply_umask(fd)   # mkstemp makes 0600; checkpoints get the user's usual mode
+        apply_umask(fd)  # mkstemp makes 0600; checkpoints get the user's usual mode
         with os.fdopen(fd, "wb") as fh:
             write(fh)
             fh.flush()
@@ -333,15 +367,28 @@ def _clear(out_dir: Path) -> None:
 
 def _manifest(axes: dict, chunk_size: int, evaluator) -> dict:
     shape = [a.size for a in axes.values()]
-    return {"format": FORMAT, "version": FORMAT_VERSION,
-            "axes": {k: v.tolist() for k, v in axes.items()}, "axes_hash": axes_hash(axes),
-            "shape": shape, "chunk_size": int(chunk_size),
-            "n_chunks": math.ceil(math.prod(shape) / chunk_size),
-            "evaluator": describe_evaluator(evaluator)}
+    return {
+        "format": FORMAT,
+        "version": FORMAT_VERSION,
+        "axes": {k: v.tolist() for k, v in axes.items()},
+        "axes_hash": axes_hash(axes),
+        "shape": shape,
+        "chunk_size": int(chunk_size),
+        "n_chunks": math.ceil(math.prod(shape) / chunk_size),
+        "evaluator": describe_evaluator(evaluator),
+    }
 
 
-def grid_scan(evaluator: Callable, axes: dict, out_dir, chunk_size: int = 2000, scheduler=None,
-              progress: bool = True, overwrite: bool = False, n_workers: int | None = None) -> np.ndarray:
+def grid_scan(
+    evaluator: Callable,
+    axes: dict,
+    out_dir,
+    chunk_size: int = 2000,
+    scheduler=None,
+    progress: bool = True,
+    overwrite: bool = False,
+    n_workers: int | None = None,
+) -> np.ndarray:
     """Evaluate ``evaluator`` on the outer-product grid of ``axes``; resumable.
 
     ``evaluator(points)`` gets a dict {axis name: 1D array of coordinates} (one entry per grid
@@ -383,7 +430,8 @@ def grid_scan(evaluator: Callable, axes: dict, out_dir, chunk_size: int = 2000, 
             raise ScanMismatchError(
                 f"{out_dir} holds a scan with a different {', '.join(diff)} "
                 f"(stored evaluator: {old.get('evaluator')}; this one: {manifest['evaluator']}); "
-                "use another out_dir or pass overwrite=True to discard it")
+                "use another out_dir or pass overwrite=True to discard it"
+            )
         if overwrite:
             _clear(out_dir)
     elif any(out_dir.glob("chunk_*.npy")):
@@ -392,7 +440,7 @@ def grid_scan(evaluator: Callable, axes: dict, out_dir, chunk_size: int = 2000, 
         _clear(out_dir)
     if not mpath.exists():
         _atomic_write(mpath, lambda fh: fh.write(json.dumps(manifest, indent=1).encode()))
-    for pattern in (".chunk_*.tmp", f".{MANIFEST}.*.tmp"):      # left by a killed run
+    for pattern in (".chunk_*.tmp", f".{MANIFEST}.*.tmp"):  # left by a killed run
         for stale in out_dir.glob(pattern):
             stale.unlink(missing_ok=True)
 
@@ -401,9 +449,16 @@ def grid_scan(evaluator: Callable, axes: dict, out_dir, chunk_size: int = 2000, 
     bounds = [(i, i * chunk_size, min((i + 1) * chunk_size, n)) for i in range(manifest["n_chunks"])]
     todo = [b for b in bounds if not _chunk_done(_chunk_path(out_dir, b[0]), b[2] - b[1])]
     names, arrays = list(axes), list(axes.values())
-    run_tasks(_scan_chunk, [(evaluator, names, arrays, shape, i, lo, hi, str(out_dir)) for i, lo, hi in todo],
-              scheduler=scheduler, progress=progress, description="scan", n_workers=n_workers,
-              total=len(bounds), completed=len(bounds) - len(todo))
+    run_tasks(
+        _scan_chunk,
+        [(evaluator, names, arrays, shape, i, lo, hi, str(out_dir)) for i, lo, hi in todo],
+        scheduler=scheduler,
+        progress=progress,
+        description="scan",
+        n_workers=n_workers,
+        total=len(bounds),
+        completed=len(bounds) - len(todo),
+    )
     return load_scan(out_dir)[0]
 
 
@@ -428,10 +483,21 @@ def load_scan(out_dir, allow_partial: bool = False) -> tuple[np.ndarray, dict]:
         else:
             missing.append(i)
     if missing and not allow_partial:
-        raise DataFileError(f"{out_dir}: {len(missing)} of {manifest['n_chunks']} chunks missing "
-                            f"(first: {missing[0]}); re-run grid_scan to complete it")
+        raise DataFileError(
+            f"{out_dir}: {len(missing)} of {manifest['n_chunks']} chunks missing "
+            f"(first: {missing[0]}); re-run grid_scan to complete it"
+        )
     return values.reshape(shape), axes
 
 
-__all__ = ["LoglikeEvaluator", "ScanMismatchError", "axes_hash", "cached_likelihood", "dask_client",
-           "describe_evaluator", "grid_scan", "load_scan", "run_tasks"]
+__all__ = [
+    "LoglikeEvaluator",
+    "ScanMismatchError",
+    "axes_hash",
+    "cached_likelihood",
+    "dask_client",
+    "describe_evaluator",
+    "grid_scan",
+    "load_scan",
+    "run_tasks",
+]

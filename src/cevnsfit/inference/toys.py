@@ -57,10 +57,13 @@ def check_toy_support(like: Likelihood) -> None:
         if isinstance(dt.term, AsimovPoisson):
             raise ParameterError(
                 f"dataset {dt.name!r} is an Asimov projection (its 'data' are the SM expectation): there is "
-                "nothing to fluctuate, so no toy calibration; drop it from datasets")
+                "nothing to fluctuate, so no toy calibration; drop it from datasets"
+            )
         if not hasattr(dt, "pseudo_data") or not hasattr(dt.term, "pseudo_data"):
-            raise ParameterError(f"dataset {dt.name!r} ({type(dt.term).__name__}, mode {like.mode!r}) cannot draw "
-                                 "pseudo-data; toys are defined for the paper-mode terms")
+            raise ParameterError(
+                f"dataset {dt.name!r} ({type(dt.term).__name__}, mode {like.mode!r}) cannot draw "
+                "pseudo-data; toys are defined for the paper-mode terms"
+            )
 
 
 def toy_likelihood(like: Likelihood, rng: np.random.Generator, sm_predictions=None) -> Likelihood:
@@ -76,6 +79,7 @@ def toy_likelihood(like: Likelihood, rng: np.random.Generator, sm_predictions=No
 # ---------------------------------------------------------------------------------------------
 # test statistic
 # ---------------------------------------------------------------------------------------------
+
 
 class _Predictions:
     """Per-term predictions on the POI grid and for the null at the fixed other parameters:
@@ -104,7 +108,7 @@ def _lrt(like: Likelihood, problem: Problem, pred: _Predictions) -> tuple[float,
         return like.logl_model(problem.model(**{par.name: par.from_internal(t)}))
 
     xm, lm, _ = refine_max(f, pred.x, logl, bounds=pred.box)
-    if lm <= logl_sm:                                  # the null (boundary) is the maximum
+    if lm <= logl_sm:  # the null (boundary) is the maximum
         return 0.0, -np.inf
     return 2.0 * (lm - logl_sm), xm
 
@@ -132,8 +136,7 @@ def lrt_statistic(like: Likelihood, mzp_mev: float, r: float = 1.0, n_grid: int 
     mzp, r = _check_point(mzp_mev, r)
     res = lrt_statistic_problem(reference_problem(like, ("gx",), mzp, r), n_grid)
     xm = res["x_hat"]
-    return {"t": res["t"], "log10_gx_hat": xm, "gx_hat": 10.0**xm if np.isfinite(xm) else 0.0,
-            "mzp_mev": mzp, "r": r}
+    return {"t": res["t"], "log10_gx_hat": xm, "gx_hat": 10.0**xm if np.isfinite(xm) else 0.0, "mzp_mev": mzp, "r": r}
 
 
 def _toy_chunk(spec, seed: int, index: int, n: int, n_grid: int, out_path=None) -> np.ndarray:
@@ -174,8 +177,17 @@ def z_from_p(p):
     return stats.norm.isf(np.asarray(p, dtype=float) / 2.0)
 
 
-def toys(problem, n_toys: int = 200, seed: int = 1, scheduler="synchronous", chunk_size: int = 50,
-         n_grid: int = N_GRID, progress: bool = False, n_workers: int | None = None, checkpoint=None) -> dict:
+def toys(
+    problem,
+    n_toys: int = 200,
+    seed: int = 1,
+    scheduler="synchronous",
+    chunk_size: int = 50,
+    n_grid: int = N_GRID,
+    progress: bool = False,
+    n_workers: int | None = None,
+    checkpoint=None,
+) -> dict:
     """Calibrate the p-value of the null test of a one-POI problem with toys under the null.
 
     ``problem``: a :class:`~cevnsfit.inference.problem.ProblemSpec` (names travel to the workers)
@@ -207,31 +219,65 @@ def toys(problem, n_toys: int = 200, seed: int = 1, scheduler="synchronous", chu
         import json
         from pathlib import Path
 
-        key = json.dumps({"problem": problem.describe(), "seed": seed, "chunk_size": chunk_size, "n_toys": n_toys,
-                          "n_grid": n_grid}, sort_keys=True, default=str)
+        key = json.dumps(
+            {"problem": problem.describe(), "seed": seed, "chunk_size": chunk_size, "n_toys": n_toys, "n_grid": n_grid},
+            sort_keys=True,
+            default=str,
+        )
         folder = Path(checkpoint) / hashlib.sha256(key.encode()).hexdigest()[:16]
         folder.mkdir(parents=True, exist_ok=True)
         paths = [folder / f"toys_{k:05d}.npy" for k in range(len(sizes))]
-    chunks = run_tasks(_toy_chunk, [(problem, seed, k, n, n_grid, paths[k]) for k, n in enumerate(sizes)],
-                       scheduler=scheduler, progress=progress, description="toys", n_workers=n_workers)
+    chunks = run_tasks(
+        _toy_chunk,
+        [(problem, seed, k, n, n_grid, paths[k]) for k, n in enumerate(sizes)],
+        scheduler=scheduler,
+        progress=progress,
+        description="toys",
+        n_workers=n_workers,
+    )
     res = np.concatenate(chunks)
     t_toys = res[:, 0]
     n_exceed = int(np.sum(t_toys >= obs["t"]))
     p = n_exceed / n_toys
     p_wilks = float(stats.chi2.sf(obs["t"], 1))
     p_half = 0.5 * p_wilks if obs["t"] > 0 else 1.0
-    return {"t_obs": obs["t"], "x_hat": obs["x_hat"], "t_toys": t_toys, "x_hat_toys": res[:, 1],
-            "n_toys": n_toys, "n_exceed": n_exceed, "p_toys": p, "p_toys_err": math.sqrt(p * (1 - p) / n_toys),
-            "z_toys": float(z_from_p(p)), "p_wilks": p_wilks, "z_wilks": float(z_from_p(p_wilks)),
-            "p_wilks_half": p_half, "z_wilks_half": float(z_from_p(p_half)), **local.describe(),
-            "seed": seed, "chunk_size": chunk_size, "n_grid": n_grid,
-            "toy_model": "null; nuisances drawn from their priors (hybrid Bayesian-frequentist)"}
+    return {
+        "t_obs": obs["t"],
+        "x_hat": obs["x_hat"],
+        "t_toys": t_toys,
+        "x_hat_toys": res[:, 1],
+        "n_toys": n_toys,
+        "n_exceed": n_exceed,
+        "p_toys": p,
+        "p_toys_err": math.sqrt(p * (1 - p) / n_toys),
+        "z_toys": float(z_from_p(p)),
+        "p_wilks": p_wilks,
+        "z_wilks": float(z_from_p(p_wilks)),
+        "p_wilks_half": p_half,
+        "z_wilks_half": float(z_from_p(p_half)),
+        **local.describe(),
+        "seed": seed,
+        "chunk_size": chunk_size,
+        "n_grid": n_grid,
+        "toy_model": "null; nuisances drawn from their priors (hybrid Bayesian-frequentist)",
+    }
 
 
-def toy_calibration(datasets, mzp_mev: float, r: float = 1.0, n_toys: int = 200, seed: int = 1,
-                    scheduler="synchronous", chunk_size: int = 50, mode: str = "paper",
-                    options: dict | None = None, n_grid: int = N_GRID, progress: bool = False,
-                    n_workers: int | None = None, checkpoint=None) -> dict:
+def toy_calibration(
+    datasets,
+    mzp_mev: float,
+    r: float = 1.0,
+    n_toys: int = 200,
+    seed: int = 1,
+    scheduler="synchronous",
+    chunk_size: int = 50,
+    mode: str = "paper",
+    options: dict | None = None,
+    n_grid: int = N_GRID,
+    progress: bool = False,
+    n_workers: int | None = None,
+    checkpoint=None,
+) -> dict:
     """The reference analysis's calibration: g_x at fixed (M_Z' [MeV], r) by :func:`toys`.
 
     ``datasets``: names (``"csi2017,cenns10"``) built with ``mode``/``options``, or a
@@ -244,14 +290,30 @@ def toy_calibration(datasets, mzp_mev: float, r: float = 1.0, n_toys: int = 200,
     else:
         from ..likelihoods import _parse
 
-        spec = ProblemSpec(tuple(_parse(datasets)), mode, options or {}, REFERENCE_MODEL, ("gx",),
-                           {"mzp_mev": mzp, "r": r})
+        spec = ProblemSpec(
+            tuple(_parse(datasets)), mode, options or {}, REFERENCE_MODEL, ("gx",), {"mzp_mev": mzp, "r": r}
+        )
     res = toys(spec, n_toys, seed, scheduler, chunk_size, n_grid, progress, n_workers, checkpoint)
     xm = res["x_hat"]
-    res.update({"gx_hat": 10.0**xm if np.isfinite(xm) else 0.0, "log10_gx_hat": xm,
-                "log10_gx_hat_toys": res["x_hat_toys"], "mzp_mev": mzp, "r": r})
+    res.update(
+        {
+            "gx_hat": 10.0**xm if np.isfinite(xm) else 0.0,
+            "log10_gx_hat": xm,
+            "log10_gx_hat_toys": res["x_hat_toys"],
+            "mzp_mev": mzp,
+            "r": r,
+        }
+    )
     return res
 
 
-__all__ = ["N_GRID", "check_toy_support", "lrt_statistic", "lrt_statistic_problem", "toy_calibration", "toy_likelihood",
-           "toys", "z_from_p"]
+__all__ = [
+    "N_GRID",
+    "check_toy_support",
+    "lrt_statistic",
+    "lrt_statistic_problem",
+    "toy_calibration",
+    "toy_likelihood",
+    "toys",
+    "z_from_p",
+]

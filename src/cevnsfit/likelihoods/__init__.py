@@ -36,8 +36,9 @@ def _parse(datasets) -> list[str]:
     elif isinstance(datasets, Iterable) and not isinstance(datasets, (bytes, dict)):
         datasets = list(datasets)
     else:
-        raise UnknownNameError(f"datasets must be dataset names (a list or a comma-separated string) from: "
-                               f"{allowed}; got {original!r}")
+        raise UnknownNameError(
+            f"datasets must be dataset names (a list or a comma-separated string) from: {allowed}; got {original!r}"
+        )
     if not datasets:
         raise UnknownNameError(f"datasets is empty (got {original!r}); give at least one of: {allowed}")
     bad = [d for d in datasets if not isinstance(d, str) or not d.strip()]
@@ -76,8 +77,9 @@ class Likelihood:
             out = flat.reshape(shape)
         else:
             out = np.asarray(sum(t.logl_model(model) for t in self.terms), dtype=float)
-        return check_finite_result("ln L", out, f"{model!r} lies so far outside the perturbative range "
-                                   "that the prediction overflows float64")
+        return check_finite_result(
+            "ln L", out, f"{model!r} lies so far outside the perturbative range that the prediction overflows float64"
+        )
 
     def logl(self, mzp_mev, gx, r=1.0, paper_sign: bool = False) -> np.ndarray:
         """ln L of the reference analysis's model, L_mu - L_tau, at (M_Z' [MeV], g_x, r),
@@ -97,8 +99,13 @@ class Likelihood:
         return f"Likelihood({'+'.join(self.names)}, mode={self.mode!r})"
 
 
-def likelihood(datasets: Iterable[str] | str, mode: str = "paper", matching: str | None = None,
-               options: dict | None = None, allow_overlap: bool = False) -> Likelihood:
+def likelihood(
+    datasets: Iterable[str] | str,
+    mode: str = "paper",
+    matching: str | None = None,
+    options: dict | None = None,
+    allow_overlap: bool = False,
+) -> Likelihood:
     """The combined likelihood of ``datasets`` (names or a comma-separated string).
 
     ``options`` maps a dataset name to keyword options of its builder (e.g.

@@ -45,8 +45,11 @@ BRN = published.pair("coherent_csi2021_brn")
 NIN = published.pair("coherent_csi2021_nin")
 PREDICTION_SIGMA = published.get("csi2021_prediction_sigma").value
 FULL_NORM_SIGMA = published.get("csi2021_full_norm_sigma").value
-VARIANTS = {"efficiency": ("plus", "minus"), "quenching0": ("model0_plus", "model0_minus"),
-            "quenching1": ("model1_plus", "model1_minus")}
+VARIANTS = {
+    "efficiency": ("plus", "minus"),
+    "quenching0": ("model0_plus", "model0_minus"),
+    "quenching1": ("model1_plus", "model1_minus"),
+}
 
 
 def exposure_ratio(exp) -> tuple[float, float]:
@@ -68,16 +71,19 @@ def exposure_ratio(exp) -> tuple[float, float]:
 
 def background_templates(exp) -> dict:
     """BRN and NIN expected counts per bin, normalised to 17 and 5 in the region."""
-    return {"brn": exp.data["brn_shape"] / exp.data["brn_shape"].sum() * BRN[0],
-            "nin": exp.data["nin_shape"] / exp.data["nin_shape"].sum() * NIN[0]}
+    return {
+        "brn": exp.data["brn_shape"] / exp.data["brn_shape"].sum() * BRN[0],
+        "nin": exp.data["nin_shape"] / exp.data["nin_shape"].sum() * NIN[0],
+    }
 
 
 class Csi2021PaperLikelihood:
     """Per-bin marginalised likelihood (module docstring). ``logl`` interpolates per-bin tables of
     ln L_b(N_b) (:mod:`cevnsfit.likelihoods.tables`); ``exact=True`` evaluates directly."""
 
-    def __init__(self, observed, anti_coincidence, brn, nin, rho: float, sigma: float = PREDICTION_SIGMA,
-                 exact: bool = False):
+    def __init__(
+        self, observed, anti_coincidence, brn, nin, rho: float, sigma: float = PREDICTION_SIGMA, exact: bool = False
+    ):
         self.n = np.asarray(observed, dtype=float)
         self.n_ac = np.asarray(anti_coincidence, dtype=float)
         self.brn, self.nin, self.rho = brn, nin, rho
@@ -88,20 +94,28 @@ class Csi2021PaperLikelihood:
         self.bkg_var = ((BRN[1] / BRN[0] * brn) ** 2 + (NIN[1] / NIN[0] * nin) ** 2).ravel()
         j = np.arange(self.counts.max() + 1)
         k = self.counts[None, :] - j[:, None]
-        logc = log_negbin(np.maximum(k, 0), np.asarray(anti_coincidence, float).ravel()[None, :], rho) \
+        logc = (
+            log_negbin(np.maximum(k, 0), np.asarray(anti_coincidence, float).ravel()[None, :], rho)
             - special.gammaln(j + 1.0)[:, None]
+        )
         self.log_coef = np.where(k >= 0, logc, -np.inf)
         self.exact = exact
 
     def table(self):
         """The per-bin ln L table of this data set (:func:`cevnsfit.likelihoods.tables.get_table`)."""
-        if self.__dict__.get("_table") is None:   # the data are fixed: look the table up once
-            self._table = get_table("csi2021", {"n": self.n, "n_ac": self.n_ac, "bkg": self.bkg, "bkg_var": self.bkg_var},
-                             {"rho": self.rho, "sigma": self.sigma}, self._logl_bins, self.counts.size)
+        if self.__dict__.get("_table") is None:  # the data are fixed: look the table up once
+            self._table = get_table(
+                "csi2021",
+                {"n": self.n, "n_ac": self.n_ac, "bkg": self.bkg, "bkg_var": self.bkg_var},
+                {"rho": self.rho, "sigma": self.sigma},
+                self._logl_bins,
+                self.counts.size,
+            )
         return self._table
 
     def logl(self, pred):
         from .paper import _tabulated_logl
+
         return _tabulated_logl(self, pred, self._logl_bins, self.table)
 
     def _logl_bins(self, sig: np.ndarray) -> np.ndarray:
@@ -111,10 +125,16 @@ class Csi2021PaperLikelihood:
         return log_smeared_poisson_sum(mu, s, 1.0, self.log_coef, self.counts)
 
     NUISANCES = (
-        {"name": "cevns_norm, brn_norm, nin_norm", "prior": "normal, one Gaussian envelope per bin",
-         "paper": "marginalised (exact)"},
-        {"name": "steady_state[bin]", "prior": "flat on B, measured by the AC window (exposure ratio rho)",
-         "paper": "marginalised (negative binomial)"},
+        {
+            "name": "cevns_norm, brn_norm, nin_norm",
+            "prior": "normal, one Gaussian envelope per bin",
+            "paper": "marginalised (exact)",
+        },
+        {
+            "name": "steady_state[bin]",
+            "prior": "flat on B, measured by the AC window (exposure ratio rho)",
+            "paper": "marginalised (negative binomial)",
+        },
     )
 
     def pseudo_data(self, expected, rng: np.random.Generator) -> Csi2021PaperLikelihood:
@@ -124,7 +144,7 @@ class Csi2021PaperLikelihood:
         mu = n_sm + self.bkg
         s = np.sqrt((self.sigma * n_sm) ** 2 + self.bkg_var)
         y = mu + rng.normal(0.0, 1.0, mu.shape) * s
-        while np.any(bad := y < 0):                        # truncated envelope
+        while np.any(bad := y < 0):  # truncated envelope
             y[bad] = mu[bad] + rng.normal(0.0, 1.0, int(bad.sum())) * s[bad]
         b = self.n_ac.ravel()
         counts = rng.poisson(y + self.rho * b).reshape(self.bin_shape)
@@ -145,10 +165,10 @@ def profile_ss(n, m, s, rho):
 class Csi2021FullLikelihood:
     """Profile likelihood over shared nuisances (module docstring):
 
-        -2 ln L = -2 sum_b [n_b ln lam_b - lam_b] + (a/0.12)^2 + (beta sqrt(N_AC))^2
-                  + (b_BRN/(4/17))^2 + (b_NIN/(2/5))^2 + sum_v alpha_v^2,
-        lam_b = (1 + a) N_b(theta) (1 + sum_v delta_vb(alpha_v)) + rho (1 + beta) SS_b
-                + (1 + b_BRN) BRN_b + (1 + b_NIN) NIN_b.
+    -2 ln L = -2 sum_b [n_b ln lam_b - lam_b] + (a/0.12)^2 + (beta sqrt(N_AC))^2
+              + (b_BRN/(4/17))^2 + (b_NIN/(2/5))^2 + sum_v alpha_v^2,
+    lam_b = (1 + a) N_b(theta) (1 + sum_v delta_vb(alpha_v)) + rho (1 + beta) SS_b
+            + (1 + b_BRN) BRN_b + (1 + b_NIN) NIN_b.
     """
 
     PARAMS = ("a", "beta", "brn", "nin", "efficiency", "quenching0", "quenching1")
@@ -159,8 +179,17 @@ class Csi2021FullLikelihood:
         {"name": "efficiency, quenching0, quenching1", "prior": "normal(0, 1) morphs", "full": "profiled"},
     )
 
-    def __init__(self, observed, anti_coincidence, brn, nin, rho, morphs: dict, norm_sigma=FULL_NORM_SIGMA,
-                 free_norm: bool = False):
+    def __init__(
+        self,
+        observed,
+        anti_coincidence,
+        brn,
+        nin,
+        rho,
+        morphs: dict,
+        norm_sigma=FULL_NORM_SIGMA,
+        free_norm: bool = False,
+    ):
         self.n = np.asarray(observed, float).ravel()
         ac = np.asarray(anti_coincidence, float)
         self.bin_shape = np.asarray(observed).shape
@@ -168,7 +197,9 @@ class Csi2021FullLikelihood:
         self.beta_sigma = 1.0 / np.sqrt(ac.sum())
         self.brn, self.nin = brn.ravel(), nin.ravel()
         self.rho = rho
-        self.morphs = {k: (np.asarray(up).ravel() - 1.0, np.asarray(dn).ravel() - 1.0) for k, (up, dn) in morphs.items()}
+        self.morphs = {
+            k: (np.asarray(up).ravel() - 1.0, np.asarray(dn).ravel() - 1.0) for k, (up, dn) in morphs.items()
+        }
         self.params = self.PARAMS[: 4 + len(self.morphs)]
         self.norm_sigma = norm_sigma
         self.free_norm = free_norm
@@ -179,8 +210,12 @@ class Csi2021FullLikelihood:
         factor = np.ones_like(sig)
         for (up, dn), al in zip(self.morphs.values(), alphas):
             factor = factor + (al * up if al >= 0 else -al * dn)
-        return (np.maximum((1.0 + a) * sig * factor, 0.0) + (1.0 + beta) * self.ss
-                + max(1.0 + nb, 0.0) * self.brn + max(1.0 + nn, 0.0) * self.nin)
+        return (
+            np.maximum((1.0 + a) * sig * factor, 0.0)
+            + (1.0 + beta) * self.ss
+            + max(1.0 + nb, 0.0) * self.brn
+            + max(1.0 + nn, 0.0) * self.nin
+        )
 
     def _nll(self, pars, sig):
         a, beta, nb, nn, *alphas = pars
@@ -196,11 +231,20 @@ class Csi2021FullLikelihood:
         minimiser (:func:`~cevnsfit.likelihoods.profile.minimise`); returns the Minuit object.
         The start is all nuisances at 0 (``start`` overrides), never an earlier call's solution."""
         sig = np.asarray(sig, float).ravel()
-        limits = [(-1.0, None if self.free_norm else 2.0), (-0.5, 0.5), (-1.0, 3.0), (-1.0, 3.0)] + \
-            [(-5, 5)] * len(self.morphs)
+        limits = [(-1.0, None if self.free_norm else 2.0), (-0.5, 0.5), (-1.0, 3.0), (-1.0, 3.0)] + [(-5, 5)] * len(
+            self.morphs
+        )
         x0 = np.zeros(len(self.params)) if start is None else np.asarray(start, float)
-        return minimise(lambda p: self._nll(p, sig), x0, names=self.params, limits=limits, fixed=fixed,
-                        tol=0.1, strategy=1, retry=False)
+        return minimise(
+            lambda p: self._nll(p, sig),
+            x0,
+            names=self.params,
+            limits=limits,
+            fixed=fixed,
+            tol=0.1,
+            strategy=1,
+            retry=False,
+        )
 
     def logl(self, pred):
         pred = np.asarray(pred, float)
@@ -262,15 +306,24 @@ def sm_normalisation_fit(mode: str = "full") -> dict:
     fitted = float(term.mean(pars, sm.ravel()).sum() - term.mean(np.r_[-1.0, pars[1:]], sm.ravel()).sum())
     per_a = fitted / (1.0 + m.values["a"])
     me = m.merrors["a"]
-    return {"mode": mode, "cevns": [fitted, per_a * m.errors["a"]],
-            "cevns_minos": [per_a * me.lower, per_a * me.upper], "sm_prediction": total,
-            "ss": float((1 + m.values["beta"]) * term.ss.sum()), "brn": BRN[0] * (1 + m.values["brn"]),
-            "nin": NIN[0] * (1 + m.values["nin"]), "rho": rho,
-            "nuisances": {k: float(m.values[k]) for k in term.params[1:]},
-            "published": {"cevns": list(published.pair("coherent_csi2021_cevns_fit")),
-                          "sm_prediction": published.get("coherent_csi2021_sm_events").value,
-                          "ss": list(published.pair("coherent_csi2021_steady_state"))},
-            "significance_cevns": float(np.sqrt(max(m0.fval - m.fval, 0.0))), "valid": bool(m.valid)}
+    return {
+        "mode": mode,
+        "cevns": [fitted, per_a * m.errors["a"]],
+        "cevns_minos": [per_a * me.lower, per_a * me.upper],
+        "sm_prediction": total,
+        "ss": float((1 + m.values["beta"]) * term.ss.sum()),
+        "brn": BRN[0] * (1 + m.values["brn"]),
+        "nin": NIN[0] * (1 + m.values["nin"]),
+        "rho": rho,
+        "nuisances": {k: float(m.values[k]) for k in term.params[1:]},
+        "published": {
+            "cevns": list(published.pair("coherent_csi2021_cevns_fit")),
+            "sm_prediction": published.get("coherent_csi2021_sm_events").value,
+            "ss": list(published.pair("coherent_csi2021_steady_state")),
+        },
+        "significance_cevns": float(np.sqrt(max(m0.fval - m.fval, 0.0))),
+        "valid": bool(m.valid),
+    }
 
 
 PAPER_BUILDERS["csi2021"] = _paper

@@ -21,15 +21,25 @@ from .paper import AsimovPoisson, CennsPaperLikelihood, CsiPaperLikelihood, Tota
 
 #: Argon totals used by the chi-square of totals (docs: datasets/csi2020-totals).
 _BF = {k: published.pair(f"cenns10_best_fit_{k}") for k in ("cevns", "ss", "prompt_brn", "delayed_brn")}
-AR_TOTALS = {"observed": _BF["cevns"][0],
-             "var_obs": sum(_BF[k][1] ** 2 for k in ("cevns", "prompt_brn", "ss", "delayed_brn")),
-             "sigma_norm": published.get("cenns10_totals_sigma_norm").value,
-             "sm_published": published.get("cenns10_cv_cevns").value}
-CSI_TOTALS = {"observed": published.get("coherent_csi2021_cevns_fit").value,
-              "var_obs": sum(published.pair(k)[1] ** 2 for k in (
-                  "coherent_csi2021_cevns_fit", "coherent_csi2021_steady_state", "coherent_csi2021_brn",
-                  "coherent_csi2021_nin")),
-              "sigma_norm": published.get("csi2021_prediction_sigma").value}
+AR_TOTALS = {
+    "observed": _BF["cevns"][0],
+    "var_obs": sum(_BF[k][1] ** 2 for k in ("cevns", "prompt_brn", "ss", "delayed_brn")),
+    "sigma_norm": published.get("cenns10_totals_sigma_norm").value,
+    "sm_published": published.get("cenns10_cv_cevns").value,
+}
+CSI_TOTALS = {
+    "observed": published.get("coherent_csi2021_cevns_fit").value,
+    "var_obs": sum(
+        published.pair(k)[1] ** 2
+        for k in (
+            "coherent_csi2021_cevns_fit",
+            "coherent_csi2021_steady_state",
+            "coherent_csi2021_brn",
+            "coherent_csi2021_nin",
+        )
+    ),
+    "sigma_norm": published.get("csi2021_prediction_sigma").value,
+}
 
 
 @dataclass
@@ -46,7 +56,7 @@ class DatasetTerm:
     name: str
     experiment: Any
     term: Any
-    transform: Callable | None = None     # prediction -> what the term consumes
+    transform: Callable | None = None  # prediction -> what the term consumes
     matching: str = "paper"
     info: dict = field(default_factory=dict)
 
@@ -84,17 +94,33 @@ class DatasetTerm:
         from ..errors import ParameterError
 
         if not hasattr(self.term, "pseudo_data"):
-            raise ParameterError(f"dataset {self.name!r} ({type(self.term).__name__}) cannot draw pseudo-data; "
-                                 "toys are defined for the paper-mode terms")
+            raise ParameterError(
+                f"dataset {self.name!r} ({type(self.term).__name__}) cannot draw pseudo-data; "
+                "toys are defined for the paper-mode terms"
+            )
         exp = self.prediction(None) if expected is None else expected
         return replace(self, term=self.term.pseudo_data(exp, rng))
 
 
-def _csi2017(mode, matching, quadrature: str = "exact", n_nodes: int = 24, background_prior: str = "flat",
-             exact: bool = False, **opt):
+def _csi2017(
+    mode,
+    matching,
+    quadrature: str = "exact",
+    n_nodes: int = 24,
+    background_prior: str = "flat",
+    exact: bool = False,
+    **opt,
+):
     exp = get_experiment("csi2017", "paper", **opt)
-    term = CsiPaperLikelihood(exp.data["C"], exp.data["AC"], sigma=exp.info["prediction_sigma"],
-                              quadrature=quadrature, n_nodes=n_nodes, background_prior=background_prior, exact=exact)
+    term = CsiPaperLikelihood(
+        exp.data["C"],
+        exp.data["AC"],
+        sigma=exp.info["prediction_sigma"],
+        quadrature=quadrature,
+        n_nodes=n_nodes,
+        background_prior=background_prior,
+        exact=exact,
+    )
     return DatasetTerm("csi2017", exp, term, matching=matching)
 
 
@@ -113,8 +139,15 @@ def cenns10_background_templates(exp) -> tuple[dict, dict]:
 def _cenns10(mode, matching, quadrature: str = "exact", n_nodes: int = 16, exact: bool = False, **opt):
     exp = get_experiment("cenns10", "paper", **opt)
     bkg, sig = cenns10_background_templates(exp)
-    term = CennsPaperLikelihood(exp.data["data"], bkg, sig, signal_sigma=exp.info["prediction_sigma"],
-                                quadrature=quadrature, n_nodes=n_nodes, exact=exact)
+    term = CennsPaperLikelihood(
+        exp.data["data"],
+        bkg,
+        sig,
+        signal_sigma=exp.info["prediction_sigma"],
+        quadrature=quadrature,
+        n_nodes=n_nodes,
+        exact=exact,
+    )
     return DatasetTerm("cenns10", exp, term, matching=matching)
 
 
@@ -138,8 +171,9 @@ def _cenns10_totals(mode, matching, normalisation: str = "published", **opt):
         return pred.reshape(pred.shape[: pred.ndim - 3] + (-1,)).sum(-1, keepdims=True) * scale
 
     term = TotalsChi2(AR_TOTALS["observed"], AR_TOTALS["var_obs"], AR_TOTALS["sigma_norm"])
-    return DatasetTerm("cenns10_totals", exp, term, transform=transform, matching=matching,
-                       info={"normalisation": normalisation})
+    return DatasetTerm(
+        "cenns10_totals", exp, term, transform=transform, matching=matching, info={"normalisation": normalisation}
+    )
 
 
 def _ccm(mode, matching, **opt):
@@ -178,15 +212,20 @@ def check_exposures(names, allow_overlap: bool = False) -> None:
         for e in EXPOSURES.get(n, (n,)):
             if e in seen and not allow_overlap:
                 first = seen[e]
-                what = (f"dataset {n!r} is listed twice (exposure {e!r})" if first == n
-                        else f"datasets {first!r} and {n!r} both use the exposure {e!r}")
-                raise ParameterError(f"{what}: combining them counts the same events twice "
-                                     "(choose one; experts: allow_overlap=True)")
+                what = (
+                    f"dataset {n!r} is listed twice (exposure {e!r})"
+                    if first == n
+                    else f"datasets {first!r} and {n!r} both use the exposure {e!r}"
+                )
+                raise ParameterError(
+                    f"{what}: combining them counts the same events twice (choose one; experts: allow_overlap=True)"
+                )
             seen[e] = n
 
 
-def _xenonnt(mode, matching, runs=("sr0", "sr1", "sr2"), sr2_ac_sigma: float | None = None,
-             flux: str = "constrained", **opt):
+def _xenonnt(
+    mode, matching, runs=("sr0", "sr1", "sr2"), sr2_ac_sigma: float | None = None, flux: str = "constrained", **opt
+):
     """XENONnT solar 8B (docs: datasets, xenonnt). ``flux``: ``"constrained"`` (the 8B flux a
     nuisance with the SNO constraint N(1, 0.0381), for new-physics fits) or ``"free"`` (the 8B
     measurement). ``sr2_ac_sigma``: the unpublished SR2 accidental-coincidence uncertainty
@@ -196,10 +235,16 @@ def _xenonnt(mode, matching, runs=("sr0", "sr1", "sr2"), sr2_ac_sigma: float | N
     if flux not in ("constrained", "free"):
         raise UnknownNameError(f"xenonnt flux must be 'constrained' or 'free', got {flux!r}")
     exp = get_experiment("xenonnt", "paper", runs=tuple(runs) if not isinstance(runs, str) else (runs,), **opt)
-    term = XenonLikelihood(exp, phi_free=flux == "free",
-                           sr2_ac_sigma=SR2_AC_SIGMA_DEFAULT if sr2_ac_sigma is None else sr2_ac_sigma)
-    return DatasetTerm("xenonnt", exp, term, matching=matching,
-                       info={"runs": list(exp.data["runs"]), "flux": flux, "sr2_ac_sigma": term.sr2_ac_sigma})
+    term = XenonLikelihood(
+        exp, phi_free=flux == "free", sr2_ac_sigma=SR2_AC_SIGMA_DEFAULT if sr2_ac_sigma is None else sr2_ac_sigma
+    )
+    return DatasetTerm(
+        "xenonnt",
+        exp,
+        term,
+        matching=matching,
+        info={"runs": list(exp.data["runs"]), "flux": flux, "sr2_ac_sigma": term.sr2_ac_sigma},
+    )
 
 
 PAPER_BUILDERS = {

@@ -52,8 +52,8 @@ from .morph import (
 from .profile import ProfileEngine
 
 _LOG_SQRT_2PI = 0.5 * np.log(2.0 * np.pi)
-_U_MAX = 30.0          # exp(30) ~ 1e13: caps 1 + a so a wild MIGRAD step cannot overflow
-_LAM_FLOOR = 1e-12     # floor on a bin mean driven <= 0 by a morph: heavily disfavoured, finite
+_U_MAX = 30.0  # exp(30) ~ 1e13: caps 1 + a so a wild MIGRAD step cannot overflow
+_LAM_FLOOR = 1e-12  # floor on a bin mean driven <= 0 by a morph: heavily disfavoured, finite
 #: CsI steady-state models of :class:`CsiFullLikelihood`.
 STEADY_STATE_MODELS = ("flat", "per_bin")
 
@@ -120,7 +120,7 @@ class _ProfiledTerm:
     -> (-ln L + const, gradient).
     """
 
-    tol = 1e-3          # MIGRAD: EDM < 2e-3 tol errordef = 1e-6 in ln L
+    tol = 1e-3  # MIGRAD: EDM < 2e-3 tol errordef = 1e-6 in ln L
     names: tuple = ()
     steps: np.ndarray
     bin_shape: tuple = ()
@@ -175,7 +175,7 @@ class _ProfiledTerm:
         of :meth:`_starts`, so its value does not depend on the batch it is in."""
         pred = np.asarray(pred, dtype=float)
         nb = len(self.bin_shape)
-        if pred.shape[pred.ndim - nb:] != self.bin_shape:
+        if pred.shape[pred.ndim - nb :] != self.bin_shape:
             raise ParameterError(f"prediction must end in the bin shape {self.bin_shape}, got {pred.shape}")
         points = pred.shape[: pred.ndim - nb]
         flat = pred.reshape((-1, int(np.prod(self.bin_shape))))
@@ -227,14 +227,24 @@ class CsiFullLikelihood(_ProfiledTerm):
     NUISANCES = (
         {"name": "cevns_norm", "prior": "normal(0, 0.28)", "full": "profiled (MIGRAD, u = ln(1 + a))"},
         {"name": "prompt_neutron_norm", "prior": "normal(0, 0.25)", "full": "profiled (MIGRAD)"},
-        {"name": "steady_state[PE bin]", "prior": "flat, measured by the AC window",
-         "full": "profiled exactly (Newton, inside the objective)"},
+        {
+            "name": "steady_state[PE bin]",
+            "prior": "flat, measured by the AC window",
+            "full": "profiled exactly (Newton, inside the objective)",
+        },
     )
 
-    def __init__(self, observed, anti_coincidence, prompt_neutrons=None,
-                 sigma_norm: float = published.get("csi2017_prediction_sigma").value,
-                 sigma_neutrons: float = published.get("csi2017_prompt_neutron_sigma").value, steady_state: str = "flat", reference_total: float | None = None,
-                 tol: float | None = None):
+    def __init__(
+        self,
+        observed,
+        anti_coincidence,
+        prompt_neutrons=None,
+        sigma_norm: float = published.get("csi2017_prediction_sigma").value,
+        sigma_neutrons: float = published.get("csi2017_prompt_neutron_sigma").value,
+        steady_state: str = "flat",
+        reference_total: float | None = None,
+        tol: float | None = None,
+    ):
         super().__init__()
         c = np.asarray(observed, dtype=float)
         if c.ndim != 2:
@@ -254,9 +264,12 @@ class CsiFullLikelihood(_ProfiledTerm):
         self.steps = np.array([0.1, 0.1][: len(self.names)])
         self.reference_total = reference_total
         self.tol = tol or self.tol
-        self.const = float(-special.gammaln(self.c + 1).sum() - special.gammaln(self.ac + 1).sum()
-                           + _log_gauss_norm(self.sigma_a)
-                           + (0.0 if self.pn is None else _log_gauss_norm(self.sigma_c)))
+        self.const = float(
+            -special.gammaln(self.c + 1).sum()
+            - special.gammaln(self.ac + 1).sum()
+            + _log_gauss_norm(self.sigma_a)
+            + (0.0 if self.pn is None else _log_gauss_norm(self.sigma_c))
+        )
         self._b = None
 
     def _set_point(self, pred):
@@ -329,23 +342,35 @@ class CennsFullLikelihood(_ProfiledTerm):
 
     NUISANCES = (
         {"name": "cevns_norm", "prior": "normal(0, 0.13)", "full": "profiled (MIGRAD)"},
-        {"name": "ss_norm, prompt_brn_norm, delayed_brn_norm", "prior": "normal, release widths",
-         "full": "profiled (MIGRAD)"},
+        {
+            "name": "ss_norm, prompt_brn_norm, delayed_brn_norm",
+            "prior": "normal, release widths",
+            "full": "profiled (MIGRAD)",
+        },
         {"name": "shape morphs (5)", "prior": "normal(0, 1)", "full": "profiled (MIGRAD)"},
     )
 
-    def __init__(self, observed, backgrounds: dict, sigmas: dict, morph: TemplateMorph | None,
-                 cevns_nominal=None, cevns_sigma: float | None = published.get("cenns10_prediction_sigma").value, reference_total: float | None = None,
-                 tol: float | None = None):
+    def __init__(
+        self,
+        observed,
+        backgrounds: dict,
+        sigmas: dict,
+        morph: TemplateMorph | None,
+        cevns_nominal=None,
+        cevns_sigma: float | None = published.get("cenns10_prediction_sigma").value,
+        reference_total: float | None = None,
+        tol: float | None = None,
+    ):
         super().__init__()
         self.n = np.asarray(observed, dtype=float).ravel()
         self.bin_shape = np.asarray(observed).shape
         self.bkg_names = tuple(backgrounds)
         components = ("cevns",) + self.bkg_names
         self.totals = np.array([np.asarray(backgrounds[k], dtype=float).sum() for k in self.bkg_names])
-        self.shapes = np.stack([unit_shape(backgrounds[k]) for k in self.bkg_names])         # (K, B)
-        self.sig = np.array([cevns_sigma if cevns_sigma is not None else np.inf]
-                            + [float(sigmas[k]) for k in self.bkg_names])
+        self.shapes = np.stack([unit_shape(backgrounds[k]) for k in self.bkg_names])  # (K, B)
+        self.sig = np.array(
+            [cevns_sigma if cevns_sigma is not None else np.inf] + [float(sigmas[k]) for k in self.bkg_names]
+        )
         self.morph = morph if morph is not None and len(morph) else None
         n_alpha = 0
         if self.morph is not None:
@@ -359,7 +384,7 @@ class CennsFullLikelihood(_ProfiledTerm):
             scale = np.where(comp == 0, 1.0, np.concatenate([[1.0], self.totals])[comp])[:, None]
             self._dplus = np.where((comp == 0)[:, None], rel.delta_plus, self.morph.delta_plus * scale)
             self._dminus = np.where((comp == 0)[:, None], rel.delta_minus, self.morph.delta_minus * scale)
-            self._onehot = (comp[None, :] == np.arange(len(components))[:, None]).astype(float)   # (K+1, J)
+            self._onehot = (comp[None, :] == np.arange(len(components))[:, None]).astype(float)  # (K+1, J)
             self._comp = comp
         self.names = tuple(f"ln1p_{k}" for k in components) + (self.morph.names if self.morph else ())
         self.steps = np.array([0.1] + [min(0.5 * s, 0.5) for s in self.sig[1:]] + [0.5] * n_alpha)
@@ -381,7 +406,7 @@ class CennsFullLikelihood(_ProfiledTerm):
         alphas = x[k:]
         if self.morph is not None:
             fp, fm = interpolation_weights(alphas, self.morph.interpolation)
-            shift = self._onehot @ (fp[:, None] * self._dplus + fm[:, None] * self._dminus)   # (K+1, B)
+            shift = self._onehot @ (fp[:, None] * self._dplus + fm[:, None] * self._dminus)  # (K+1, B)
             x_sig = self.s * (1.0 + shift[0])
             x_bkg = self._x_bkg0 + shift[1:]
         else:
@@ -396,8 +421,8 @@ class CennsFullLikelihood(_ProfiledTerm):
         if self.morph is None:
             return -(ll + self.const), -g_u
         sp, sm = interpolation_slopes(alphas, self.morph.interpolation)
-        jac = sp[:, None] * self._dplus + sm[:, None] * self._dminus                     # (J, B)
-        v = np.where((self._comp == 0)[:, None], w * self.s, w)                           # (J, B)
+        jac = sp[:, None] * self._dplus + sm[:, None] * self._dminus  # (J, B)
+        v = np.where((self._comp == 0)[:, None], w * self.s, w)  # (J, B)
         g_alpha = y[self._comp] * np.einsum("jb,jb->j", jac, v) - alphas
         return -(ll + self.const), -np.concatenate([g_u, g_alpha])
 
@@ -423,10 +448,15 @@ def _csi2017(mode, matching, **options):
     like, exp_opt = _split(dict(options), _CSI_LIKE_KEYS)
     exp = get_experiment("csi2017", "full", **exp_opt)
     pn = exp.data["prompt_neutrons"] if like.pop("prompt_neutrons", True) else None
-    term = CsiFullLikelihood(exp.data["C"], exp.data["AC"], pn,
-                             sigma_norm=like.pop("sigma_norm", exp.info["prediction_sigma"]),
-                             sigma_neutrons=like.pop("sigma_neutrons", exp.info["prompt_neutron_norm_sigma"]),
-                             reference_total=float(exp.predict(None).sum()), **like)
+    term = CsiFullLikelihood(
+        exp.data["C"],
+        exp.data["AC"],
+        pn,
+        sigma_norm=like.pop("sigma_norm", exp.info["prediction_sigma"]),
+        sigma_neutrons=like.pop("sigma_neutrons", exp.info["prompt_neutron_norm_sigma"]),
+        reference_total=float(exp.predict(None).sum()),
+        **like,
+    )
     return DatasetTerm("csi2017", exp, term, matching=matching, info={"likelihood": "profile"})
 
 
@@ -450,23 +480,40 @@ def _cenns10(mode, matching, **options):
     exp = get_experiment("cenns10", "full", **exp_opt)
     bkg, sig = cenns10_cv_backgrounds(exp)
     interpolation = like.pop("interpolation", "quadratic")
-    morph = release_morph(exp.data, COMPONENTS, interpolation=interpolation) \
-        if like.pop("shape_systematics", True) else None
-    term = CennsFullLikelihood(exp.data["data"], bkg, sig, morph, cevns_nominal=exp.data["cevns_template"],
-                               cevns_sigma=like.pop("cevns_sigma", exp.info["prediction_sigma"]),
-                               reference_total=float(exp.predict(None).sum()), **like)
+    morph = (
+        release_morph(exp.data, COMPONENTS, interpolation=interpolation)
+        if like.pop("shape_systematics", True)
+        else None
+    )
+    term = CennsFullLikelihood(
+        exp.data["data"],
+        bkg,
+        sig,
+        morph,
+        cevns_nominal=exp.data["cevns_template"],
+        cevns_sigma=like.pop("cevns_sigma", exp.info["prediction_sigma"]),
+        reference_total=float(exp.predict(None).sum()),
+        **like,
+    )
     return DatasetTerm("cenns10", exp, term, matching=matching, info={"likelihood": "profile"})
 
 
 # The totals and the CCM Asimov term have no shared nuisances beyond their closed-form
 # minimum: the paper builders serve both modes.
-FULL_BUILDERS.update({
-    "csi2017": _csi2017,
-    "cenns10": _cenns10,
-    "ccm": PAPER_BUILDERS["ccm"],
-    "csi2020_totals": PAPER_BUILDERS["csi2020_totals"],
-    "cenns10_totals": PAPER_BUILDERS["cenns10_totals"],
-})
+FULL_BUILDERS.update(
+    {
+        "csi2017": _csi2017,
+        "cenns10": _cenns10,
+        "ccm": PAPER_BUILDERS["ccm"],
+        "csi2020_totals": PAPER_BUILDERS["csi2020_totals"],
+        "cenns10_totals": PAPER_BUILDERS["cenns10_totals"],
+    }
+)
 
-__all__ = ["STEADY_STATE_MODELS", "CennsFullLikelihood", "CsiFullLikelihood", "cenns10_cv_backgrounds",
-           "profile_flat_background"]
+__all__ = [
+    "STEADY_STATE_MODELS",
+    "CennsFullLikelihood",
+    "CsiFullLikelihood",
+    "cenns10_cv_backgrounds",
+    "profile_flat_background",
+]

@@ -41,7 +41,7 @@ def _miller_log_scaled(rho: np.ndarray, sig: np.ndarray, jmax: int, mu_min: floa
     sig2 = sig * sig
     hi = np.zeros_like(rho)
     cur = np.ones_like(rho)
-    log_off = np.zeros_like(rho)      # ln of the factor divided out so far
+    log_off = np.zeros_like(rho)  # ln of the factor divided out so far
     table = np.zeros((jmax + 1,) + rho.shape)
     for k in range(k_start, 0, -1):
         lo = (hi - rho * cur) / (k * sig2)
@@ -68,7 +68,7 @@ def _log_moment_ratios(m, s, log_cdf, counts, nmax, consume):
     scale = np.maximum(np.abs(m), s)
     log_scale = np.log(scale)
     rho, sig = m / scale, s / scale
-    fwd = rho >= -sig      # m >= -s: the forward recurrence loses at most ~6 digits by j = 45
+    fwd = rho >= -sig  # m >= -s: the forward recurrence loses at most ~6 digits by j = 45
     active = np.searchsorted(-counts, -np.arange(nmax + 1), side="right")
     miller = None
     if not np.all(fwd):
@@ -95,7 +95,7 @@ def _log_moment_ratios(m, s, log_cdf, counts, nmax, consume):
         if j == 0:
             out = np.zeros((hi - lo,) + m.shape[1:])
         else:
-            with np.errstate(divide="ignore", invalid="ignore"):   # Miller entries are replaced below
+            with np.errstate(divide="ignore", invalid="ignore"):  # Miller entries are replaced below
                 out = np.log(state["t"][lo:hi]) + j * log_scale[lo:hi]
         if miller is not None:
             idx, table = miller
@@ -185,7 +185,7 @@ def log_smeared_poisson(n, mu, s):
     active = np.searchsorted(-n_sorted, -np.arange(int(n.max()) + 2), side="right")
 
     def consume(j, a, log_r):
-        lo = active[j + 1]              # bins with count exactly j are [active[j+1], active[j])
+        lo = active[j + 1]  # bins with count exactly j are [active[j+1], active[j])
         if lo < a:
             acc[lo:a] = log_r(lo, a)
 

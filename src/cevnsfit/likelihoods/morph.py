@@ -35,8 +35,7 @@ from ..errors import ParameterError, UnknownNameError
 
 #: Fitted CENNS-10 components and the ``Experiment.data`` key of each one's template.
 COMPONENTS = ("cevns", "ss", "prompt_brn", "delayed_brn")
-TEMPLATE_KEYS = {"cevns": "cevns_template", "ss": "ss", "prompt_brn": "prompt_brn",
-                 "delayed_brn": "delayed_brn"}
+TEMPLATE_KEYS = {"cevns": "cevns_template", "ss": "ss", "prompt_brn": "prompt_brn", "delayed_brn": "delayed_brn"}
 #: Gaussian-constraint widths of the CENNS-10 backgrounds relative to the release central value
 #: (docs: datasets/cenns10, the argon cross-check). The SS width is absolute (25 events, companion Table 2;
 #: = sqrt(15762)/5 from the off-beam count).
@@ -119,7 +118,7 @@ class TemplateMorph:
     interpolation: str = "linear"
 
     def __post_init__(self):
-        interpolation_weights(0.0, self.interpolation)       # validates the name
+        interpolation_weights(0.0, self.interpolation)  # validates the name
 
     def __len__(self) -> int:
         return len(self.names)
@@ -140,20 +139,25 @@ class TemplateMorph:
     def subset(self, component: int) -> TemplateMorph:
         """The nuisances acting on one component."""
         sel = np.asarray(self.component_of) == component
-        return TemplateMorph(tuple(n for n, s in zip(self.names, sel) if s), np.asarray(self.component_of)[sel],
-                             self.delta_plus[sel], self.delta_minus[sel], self.interpolation)
+        return TemplateMorph(
+            tuple(n for n, s in zip(self.names, sel) if s),
+            np.asarray(self.component_of)[sel],
+            self.delta_plus[sel],
+            self.delta_minus[sel],
+            self.interpolation,
+        )
 
     def relative_to(self, nominal) -> TemplateMorph:
         """The same morph divided bin by bin by ``nominal`` (0 where nominal = 0): turns an
         additive shift of a unit template p into the multiplicative factor p(alpha)/p - 1."""
         p = np.asarray(nominal, dtype=float).ravel()
         inv = np.divide(1.0, p, out=np.zeros_like(p), where=p > 0)
-        return TemplateMorph(self.names, self.component_of, self.delta_plus * inv, self.delta_minus * inv,
-                             self.interpolation)
+        return TemplateMorph(
+            self.names, self.component_of, self.delta_plus * inv, self.delta_minus * inv, self.interpolation
+        )
 
 
-def release_morph(data: dict, components=COMPONENTS, systematics=None,
-                  interpolation: str = "linear") -> TemplateMorph:
+def release_morph(data: dict, components=COMPONENTS, systematics=None, interpolation: str = "linear") -> TemplateMorph:
     """The release's shape variations as a :class:`TemplateMorph` on unit-sum templates.
 
     ``data`` holds the nominal templates (keys :data:`TEMPLATE_KEYS`) and the variants
@@ -168,10 +172,21 @@ def release_morph(data: dict, components=COMPONENTS, systematics=None,
         comp.append(list(components).index(comp_name))
         dplus.append(plus - p0)
         dminus.append(p0 - minus)
-    return TemplateMorph(tuple(systematics), np.array(comp, dtype=int), np.stack(dplus), np.stack(dminus),
-                         interpolation)
+    return TemplateMorph(
+        tuple(systematics), np.array(comp, dtype=int), np.stack(dplus), np.stack(dminus), interpolation
+    )
 
 
-__all__ = ["COMPONENTS", "INTERPOLATIONS", "RELATIVE_WIDTHS", "SHAPE_SYSTEMATICS", "TEMPLATE_KEYS",
-           "TemplateMorph", "interpolation_slopes", "interpolation_weights", "mirrored_shape",
-           "release_morph", "unit_shape"]
+__all__ = [
+    "COMPONENTS",
+    "INTERPOLATIONS",
+    "RELATIVE_WIDTHS",
+    "SHAPE_SYSTEMATICS",
+    "TEMPLATE_KEYS",
+    "TemplateMorph",
+    "interpolation_slopes",
+    "interpolation_weights",
+    "mirrored_shape",
+    "release_morph",
+    "unit_shape",
+]

@@ -63,9 +63,16 @@ class CsiPaperLikelihood:
     ``exact=True`` evaluates the truncated moments on every call instead.
     """
 
-    def __init__(self, observed, anti_coincidence, sigma: float = published.get("csi2017_prediction_sigma").value,
-                 quadrature: str = "exact",
-                 n_nodes: int = 24, background_prior: str = "flat", exact: bool = False):
+    def __init__(
+        self,
+        observed,
+        anti_coincidence,
+        sigma: float = published.get("csi2017_prediction_sigma").value,
+        quadrature: str = "exact",
+        n_nodes: int = 24,
+        background_prior: str = "flat",
+        exact: bool = False,
+    ):
         self.n = np.asarray(observed, dtype=float)
         self.n_ac = np.asarray(anti_coincidence, dtype=float)
         self.sigma = sigma
@@ -73,12 +80,16 @@ class CsiPaperLikelihood:
         self.counts = self.n.ravel().astype(int)
         self.nmax = int(self.counts.max())
         j = np.arange(self.nmax + 1)
-        k = self.counts[None, :] - j[:, None]                                    # (nmax+1, bins)
+        k = self.counts[None, :] - j[:, None]  # (nmax+1, bins)
         if background_prior not in BACKGROUND_PRIORS:
-            raise UnknownNameError(f"background_prior must be one of {tuple(BACKGROUND_PRIORS)}, got {background_prior!r}")
+            raise UnknownNameError(
+                f"background_prior must be one of {tuple(BACKGROUND_PRIORS)}, got {background_prior!r}"
+            )
         self.background_prior = background_prior
-        logc = (log_negbin(np.maximum(k, 0), self.n_ac.ravel()[None, :], 1.0, BACKGROUND_PRIORS[background_prior])
-                - special.gammaln(j + 1.0)[:, None])
+        logc = (
+            log_negbin(np.maximum(k, 0), self.n_ac.ravel()[None, :], 1.0, BACKGROUND_PRIORS[background_prior])
+            - special.gammaln(j + 1.0)[:, None]
+        )
         self.log_coef = np.where(k >= 0, logc, -np.inf)
         self.coef = np.exp(self.log_coef)
         self.quadrature = quadrature
@@ -89,10 +100,14 @@ class CsiPaperLikelihood:
 
     def table(self):
         """The per-bin ln L table of this data set (:func:`cevnsfit.likelihoods.tables.get_table`)."""
-        if self.__dict__.get("_table") is None:   # the data are fixed: look the table up once
-            self._table = get_table("csi2017", {"n": self.n, "n_ac": self.n_ac},
-                             {"sigma": self.sigma, "background_prior": self.background_prior},
-                             self._logl_bins, self.counts.size)
+        if self.__dict__.get("_table") is None:  # the data are fixed: look the table up once
+            self._table = get_table(
+                "csi2017",
+                {"n": self.n, "n_ac": self.n_ac},
+                {"sigma": self.sigma, "background_prior": self.background_prior},
+                self._logl_bins,
+                self.counts.size,
+            )
         return self._table
 
     def _logl_bins(self, mu: np.ndarray) -> np.ndarray:
@@ -101,7 +116,7 @@ class CsiPaperLikelihood:
         y, lw = self._gh
         lam = mu[..., :, None] * y
         poly = np.zeros_like(lam)
-        for c in self.coef[::-1]:                                          # Horner
+        for c in self.coef[::-1]:  # Horner
             poly = poly * lam + c[:, None]
         with np.errstate(divide="ignore"):
             return special.logsumexp(lw + np.log(poly) - lam, axis=-1)
@@ -112,8 +127,11 @@ class CsiPaperLikelihood:
     #: Nuisance parameters (term protocol): name, prior, treatment in paper mode.
     NUISANCES = (
         {"name": "cevns_norm", "prior": "normal(0, sigma), truncated at 1 + a > 0", "paper": "marginalised (exact)"},
-        {"name": "steady_state[bin]", "prior": "flat (or Jeffreys) on B, measured by the AC window",
-         "paper": "marginalised (negative binomial)"},
+        {
+            "name": "steady_state[bin]",
+            "prior": "flat (or Jeffreys) on B, measured by the AC window",
+            "paper": "marginalised (negative binomial)",
+        },
     )
 
     def pseudo_data(self, expected, rng: np.random.Generator) -> CsiPaperLikelihood:
@@ -123,13 +141,19 @@ class CsiPaperLikelihood:
         n_sm = np.asarray(expected, float).reshape(self.bin_shape)
         b = self.n_ac.reshape(self.bin_shape)
         a = rng.normal(0.0, self.sigma, n_sm.shape)
-        while np.any(bad := 1.0 + a <= 0):                # truncated envelope
+        while np.any(bad := 1.0 + a <= 0):  # truncated envelope
             a[bad] = rng.normal(0.0, self.sigma, int(bad.sum()))
         counts = rng.poisson((1.0 + a) * n_sm + b)
         anti = rng.poisson(b)
         # exact evaluation: a table would be built for every toy data set
-        return CsiPaperLikelihood(counts, anti, sigma=self.sigma, quadrature=self.quadrature,
-                                  background_prior=self.background_prior, exact=True)
+        return CsiPaperLikelihood(
+            counts,
+            anti,
+            sigma=self.sigma,
+            quadrature=self.quadrature,
+            background_prior=self.background_prior,
+            exact=True,
+        )
 
 
 class CennsPaperLikelihood:
@@ -146,9 +170,16 @@ class CennsPaperLikelihood:
     ``exact=True`` evaluates the truncated moments on every call instead.
     """
 
-    def __init__(self, observed, backgrounds: dict, sigmas: dict,
-                 signal_sigma: float = published.get("cenns10_prediction_sigma").value,
-                 quadrature: str = "exact", n_nodes: int = 16, exact: bool = False):
+    def __init__(
+        self,
+        observed,
+        backgrounds: dict,
+        sigmas: dict,
+        signal_sigma: float = published.get("cenns10_prediction_sigma").value,
+        quadrature: str = "exact",
+        n_nodes: int = 16,
+        exact: bool = False,
+    ):
         self.n = np.asarray(observed, dtype=float).ravel()
         self.bin_shape = np.asarray(observed).shape
         self.bkg = sum(np.asarray(b, dtype=float).ravel() for b in backgrounds.values())
@@ -162,9 +193,14 @@ class CennsPaperLikelihood:
 
     def table(self):
         """The per-bin ln L table of this data set (:func:`cevnsfit.likelihoods.tables.get_table`)."""
-        if self.__dict__.get("_table") is None:   # the data are fixed: look the table up once
-            self._table = get_table("cenns10", {"n": self.n, "bkg": self.bkg, "bkg_var": self.bkg_var},
-                             {"signal_sigma": self.signal_sigma}, self._logl_bins, self.n.size)
+        if self.__dict__.get("_table") is None:  # the data are fixed: look the table up once
+            self._table = get_table(
+                "cenns10",
+                {"n": self.n, "bkg": self.bkg, "bkg_var": self.bkg_var},
+                {"signal_sigma": self.signal_sigma},
+                self._logl_bins,
+                self.n.size,
+            )
         return self._table
 
     def logl(self, pred: np.ndarray) -> np.ndarray:
@@ -177,7 +213,7 @@ class CennsPaperLikelihood:
         if self.quadrature == "exact":
             s = np.maximum(s, 1e-9 * np.maximum(mu, 1.0))
             return log_smeared_poisson(self.counts, mu, s)
-        lam = mu[..., None] + s[..., None] * self.z                       # (..., bins, nodes)
+        lam = mu[..., None] + s[..., None] * self.z  # (..., bins, nodes)
         ok = lam > 0
         lam_safe = np.where(ok, lam, 1.0)
         terms = np.where(ok, special.xlogy(self.n[:, None], lam_safe) - lam_safe, -np.inf) + self.log_w
@@ -185,8 +221,11 @@ class CennsPaperLikelihood:
 
     NUISANCES = (
         {"name": "cevns_norm", "prior": "normal(0, 0.13)", "paper": "marginalised (exact, one Gaussian)"},
-        {"name": "ss_norm, prompt_brn_norm, delayed_brn_norm", "prior": "normal(0, s_k), release widths",
-         "paper": "marginalised (exact, one Gaussian)"},
+        {
+            "name": "ss_norm, prompt_brn_norm, delayed_brn_norm",
+            "prior": "normal(0, s_k), release widths",
+            "paper": "marginalised (exact, one Gaussian)",
+        },
     )
 
     def pseudo_data(self, expected, rng: np.random.Generator) -> CennsPaperLikelihood:
@@ -198,9 +237,15 @@ class CennsPaperLikelihood:
         # the summed background with its per-bin relative width reproduces bkg and bkg_var exactly
         with np.errstate(divide="ignore", invalid="ignore"):
             rel = np.where(self.bkg > 0, np.sqrt(self.bkg_var) / self.bkg, 0.0)
-        return CennsPaperLikelihood(counts.reshape(self.bin_shape), {"background": self.bkg}, {"background": rel},
-                                    signal_sigma=self.signal_sigma, quadrature=self.quadrature,
-                                    n_nodes=self.z.size, exact=True)
+        return CennsPaperLikelihood(
+            counts.reshape(self.bin_shape),
+            {"background": self.bkg},
+            {"background": rel},
+            signal_sigma=self.signal_sigma,
+            quadrature=self.quadrature,
+            n_nodes=self.z.size,
+            exact=True,
+        )
 
 
 class TotalsChi2:
@@ -256,5 +301,7 @@ class AsimovPoisson:
 
     def pseudo_data(self, expected, rng):
         """An Asimov projection has no data to fluctuate."""
-        raise ParameterError("an Asimov projection (its 'data' are the SM expectation) has nothing to fluctuate: "
-                             "no toys; drop it from the datasets")
+        raise ParameterError(
+            "an Asimov projection (its 'data' are the SM expectation) has nothing to fluctuate: "
+            "no toys; drop it from the datasets"
+        )

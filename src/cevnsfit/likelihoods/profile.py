@@ -26,9 +26,19 @@ from ..errors import ParameterError
 DEFAULT_TOL = 1e-3
 
 
-def minimise(twice_nll: Callable, x0, *, grad: Callable | None = None, names: Sequence[str] | None = None,
-             errors=None, limits=None, fixed: dict | None = None, tol: float = DEFAULT_TOL,
-             strategy: int = 0, retry: bool = True) -> Minuit:
+def minimise(
+    twice_nll: Callable,
+    x0,
+    *,
+    grad: Callable | None = None,
+    names: Sequence[str] | None = None,
+    errors=None,
+    limits=None,
+    fixed: dict | None = None,
+    tol: float = DEFAULT_TOL,
+    strategy: int = 0,
+    retry: bool = True,
+) -> Minuit:
     """Minimise ``twice_nll(x)`` (= -2 ln L) with MIGRAD and return the Minuit object.
 
     ``errors`` are initial step sizes, ``limits`` a list of (low, high) (None = open),
@@ -43,7 +53,7 @@ def minimise(twice_nll: Callable, x0, *, grad: Callable | None = None, names: Se
     if x0.ndim != 1 or not np.all(np.isfinite(x0)):
         raise ParameterError(f"start values must be a finite 1D array, got {x0!r}")
     m = Minuit(twice_nll, x0, grad=grad, name=names)
-    m.errordef = Minuit.LEAST_SQUARES       # objective is -2 ln L: Delta = 1 per sigma
+    m.errordef = Minuit.LEAST_SQUARES  # objective is -2 ln L: Delta = 1 per sigma
     if errors is not None:
         m.errors = errors
     if limits is not None:
@@ -72,8 +82,15 @@ class ProfileEngine:
     objective is used). ``names``, ``errors`` and ``limits`` as for :func:`minimise`.
     """
 
-    def __init__(self, objective: Callable, starts: Callable, names: Sequence[str], errors=None, limits=None,
-                 tol: float = DEFAULT_TOL):
+    def __init__(
+        self,
+        objective: Callable,
+        starts: Callable,
+        names: Sequence[str],
+        errors=None,
+        limits=None,
+        tol: float = DEFAULT_TOL,
+    ):
         self.objective = objective
         self.starts = starts
         self.names = tuple(names)
@@ -94,8 +111,15 @@ class ProfileEngine:
 
         cands = [np.asarray(c, dtype=float) for c in self.starts(pred)]
         x0 = min(cands, key=lambda x: evaluate(x)[0])
-        m = minimise(lambda x: evaluate(x)[0], x0, grad=lambda x: evaluate(x)[1], names=self.names,
-                     errors=self.errors, limits=self.limits, tol=self.tol)
+        m = minimise(
+            lambda x: evaluate(x)[0],
+            x0,
+            grad=lambda x: evaluate(x)[1],
+            names=self.names,
+            errors=self.errors,
+            limits=self.limits,
+            tol=self.tol,
+        )
         return float(m.fval), np.array(m.values)
 
     def profile(self, preds) -> tuple[np.ndarray, np.ndarray]:
@@ -109,8 +133,18 @@ class ProfileEngine:
         return out, best
 
 
-def batched_newton(fun: Callable, x0, lower, upper, *, free=None, max_iter: int = 60, tol: float = 1e-7,
-                   damping: float = 1e-9, max_halvings: int = 12) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def batched_newton(
+    fun: Callable,
+    x0,
+    lower,
+    upper,
+    *,
+    free=None,
+    max_iter: int = 60,
+    tol: float = 1e-7,
+    damping: float = 1e-9,
+    max_halvings: int = 12,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Minimise many independent objectives at once by projected, damped Newton steps.
 
     The second method of this engine, for profiles that need many points fast (one MIGRAD
@@ -173,7 +207,7 @@ def batched_newton(fun: Callable, x0, lower, upper, *, free=None, max_iter: int 
             if todo.size == 0:
                 break
             alpha[todo] *= 0.5
-        stuck = ~np.isfinite(f_new)          # no decrease found (or converged): stay
+        stuck = ~np.isfinite(f_new)  # no decrease found (or converged): stay
         f_new[stuck] = f[stuck]
         x_new[stuck] = xa[stuck]
         done = small | ((f - f_new <= tol) & ((alpha == 1.0) | stuck | (f - f_new <= tol * 1e-2)))

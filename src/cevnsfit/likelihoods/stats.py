@@ -61,5 +61,10 @@ def log_negbin(k, n_ac, ratio: float = 1.0, prior_shape: float = 1.0) -> np.ndar
     """
     k = np.asarray(k, dtype=float)
     a = np.asarray(n_ac, dtype=float) + prior_shape
-    return (special.gammaln(a + k) - special.gammaln(a) - special.gammaln(k + 1)
-            + k * np.log(ratio / (1.0 + ratio)) - a * np.log(1.0 + ratio))
+    return (
+        special.gammaln(a + k)
+        - special.gammaln(a)
+        - special.gammaln(k + 1)
+        + k * np.log(ratio / (1.0 + ratio))
+        - a * np.log(1.0 + ratio)
+    )

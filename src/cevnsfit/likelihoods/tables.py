@@ -72,6 +72,7 @@ _MEMORY: OrderedDict[str, BinTable] = OrderedDict()
 
 def _version() -> str:
     from .. import __version__
+
     return __version__
 
 
@@ -81,6 +82,7 @@ def cache_dir() -> Path:
     if env:
         return Path(env) / "lnl-tables"
     import platformdirs
+
     return Path(platformdirs.user_cache_dir("cevnsfit")) / "lnl-tables"
 
 
@@ -102,8 +104,13 @@ def clear_cache(memory: bool = True, disk: bool = True) -> int:
 def table_key(kind: str, arrays: dict, options: dict) -> str:
     """SHA-256 over the term kind, its data arrays (dtype, shape, bytes), options, format, version."""
     h = hashlib.sha256()
-    h.update(json.dumps({"kind": kind, "options": options, "format": TABLE_FORMAT, "version": _version()},
-                        sort_keys=True, default=repr).encode())
+    h.update(
+        json.dumps(
+            {"kind": kind, "options": options, "format": TABLE_FORMAT, "version": _version()},
+            sort_keys=True,
+            default=repr,
+        ).encode()
+    )
     for name in sorted(arrays):
         a = np.ascontiguousarray(np.asarray(arrays[name], dtype=float))
         h.update(f"{name}:{a.shape}".encode())
@@ -119,8 +126,8 @@ def table_key(kind: str, arrays: dict, options: dict) -> str:
 DEGREE = 7
 #: x = ln(1 + N/C): C resolves the structure of bins with tiny backgrounds (scale ~0.01 events).
 C_SCALE = 1e-3
-X1 = 19.0          # N = 1.8e5
-X2 = 35.0          # ln(1 + N_TOP/C) = 34.5
+X1 = 19.0  # N = 1.8e5
+X2 = 35.0  # ln(1 + N_TOP/C) = 34.5
 
 
 def grid_nodes(h1: float, h2: float) -> np.ndarray:
@@ -143,8 +150,8 @@ def _locate_numpy(v, inv_h1, inv_h2, k1, k_tot):
 # evaluation kernels: sum over bins of the interpolated ln L_b, per point
 # ---------------------------------------------------------------------------------------------
 
-def _sum_numpy(n: np.ndarray, coef: np.ndarray, f0: np.ndarray, inv_h1: float, inv_h2: float, k1: int,
-               n_top: float):
+
+def _sum_numpy(n: np.ndarray, coef: np.ndarray, f0: np.ndarray, inv_h1: float, inv_h2: float, k1: int, n_top: float):
     """(sums (P,), ok (P,)): ok[p] is False when a bin of point p lies outside the table."""
     p_tot, nb = n.shape
     _, k_tot, nc = coef.shape
@@ -154,20 +161,20 @@ def _sum_numpy(n: np.ndarray, coef: np.ndarray, f0: np.ndarray, inv_h1: float, i
     step = max(1, CHUNK_ENTRIES // max(nb, 1))
     cols = np.arange(nb)[None, :]
     for lo in range(0, p_tot, step):
-        v = n[lo:lo + step]
+        v = n[lo : lo + step]
         good = (v >= 0.0) & (v <= n_top)
-        ok[lo:lo + step] = good.all(axis=1)
+        ok[lo : lo + step] = good.all(axis=1)
         i, t = _locate_numpy(np.where(good, v, 0.0), inv_h1, inv_h2, k1, k_tot)
-        c = flat[cols * k_tot + i]                                 # (p, bins, nc)
+        c = flat[cols * k_tot + i]  # (p, bins, nc)
         val = c[..., 0].copy()
         for d in range(1, nc):
             val *= t
             val += c[..., d]
-        out[lo:lo + step] = np.where(v == 0.0, f0, val).sum(axis=1)
+        out[lo : lo + step] = np.where(v == 0.0, f0, val).sum(axis=1)
     return out, ok
 
 
-def _sum_loop(n, coef, f0, inv_h1, inv_h2, k1, n_top, x1, inv_c, out, ok):      # compiled by numba when available
+def _sum_loop(n, coef, f0, inv_h1, inv_h2, k1, n_top, x1, inv_c, out, ok):  # compiled by numba when available
     # coef is (bins, intervals, nc): bins outer, points inner in blocks of 64, so one bin's
     # table (~30 kB) stays in cache while the block's points use it
     p_tot, nb = n.shape
@@ -229,6 +236,7 @@ def _sum_numba(n, coef, f0, inv_h1, inv_h2, k1, n_top):
 # the table
 # ---------------------------------------------------------------------------------------------
 
+
 @dataclass
 class BinTable:
     """Degree-7 spline tables of ln L_b(N_b) on x = ln(1 + N), one column per bin (module doc).
@@ -263,10 +271,11 @@ class BinTable:
         kernel = _sum_numba if use else _sum_numpy
         out = np.empty(n.shape[0])
         ok = np.empty(n.shape[0], dtype=bool)
-        step = max(1, 4 * CHUNK_ENTRIES // max(n.shape[1], 1))     # bounded copies of the input
+        step = max(1, 4 * CHUNK_ENTRIES // max(n.shape[1], 1))  # bounded copies of the input
         for lo in range(0, n.shape[0], step):
-            out[lo:lo + step], ok[lo:lo + step] = kernel(n[lo:lo + step], self.coef, self.f0, 1.0 / self.h1,
-                                                         1.0 / self.h2, self.k1, self.n_top)
+            out[lo : lo + step], ok[lo : lo + step] = kernel(
+                n[lo : lo + step], self.coef, self.f0, 1.0 / self.h1, 1.0 / self.h2, self.k1, self.n_top
+            )
         if not ok.all():
             if exact is None:
                 raise ValueError("prediction outside the table and no exact evaluator given")
@@ -279,8 +288,17 @@ class BinTable:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.stem, suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, h1=self.h1, h2=self.h2, n_top=self.n_top, coef=self.coef, eps=self.eps, f0=self.f0,
-                         key=np.array(self.key), format=TABLE_FORMAT)
+                np.savez(
+                    fh,
+                    h1=self.h1,
+                    h2=self.h2,
+                    n_top=self.n_top,
+                    coef=self.coef,
+                    eps=self.eps,
+                    f0=self.f0,
+                    key=np.array(self.key),
+                    format=TABLE_FORMAT,
+                )
             os.replace(tmp, path)
         except BaseException:
             try:
@@ -296,17 +314,28 @@ class BinTable:
             with np.load(path, allow_pickle=False) as z:
                 if str(z["key"]) != key or int(z["format"]) != TABLE_FORMAT:
                     return None
-                tab = cls(float(z["h1"]), float(z["h2"]), float(z["n_top"]),
-                          np.ascontiguousarray(z["coef"], dtype=float), np.asarray(z["eps"], dtype=float),
-                          np.asarray(z["f0"], dtype=float), key)
-        except Exception:       # noqa: BLE001 - unreadable, truncated, foreign: rebuild
+                tab = cls(
+                    float(z["h1"]),
+                    float(z["h2"]),
+                    float(z["n_top"]),
+                    np.ascontiguousarray(z["coef"], dtype=float),
+                    np.asarray(z["eps"], dtype=float),
+                    np.asarray(z["f0"], dtype=float),
+                    key,
+                )
+        except Exception:  # noqa: BLE001 - unreadable, truncated, foreign: rebuild
             return None
         if not (tab.h1 > 0 and tab.h2 > 0 and tab.n_top <= C_SCALE * np.expm1(X2)):
             return None
         k_expect = grid_nodes(tab.h1, tab.h2).size - 1
-        if (tab.coef.shape != (nbins, k_expect, DEGREE + 1) or tab.eps.shape != (nbins,) or tab.f0.shape != (nbins,)
-                or not np.all(np.isfinite(tab.f0))
-                or not np.all(np.isfinite(tab.coef)) or not np.all(np.isfinite(tab.eps))):
+        if (
+            tab.coef.shape != (nbins, k_expect, DEGREE + 1)
+            or tab.eps.shape != (nbins,)
+            or tab.f0.shape != (nbins,)
+            or not np.all(np.isfinite(tab.f0))
+            or not np.all(np.isfinite(tab.coef))
+            or not np.all(np.isfinite(tab.eps))
+        ):
             return None
         return tab
 
@@ -317,7 +346,7 @@ def exact_sum(exact: Callable, n: np.ndarray) -> np.ndarray:
     out = np.empty(n.shape[0])
     step = max(1, CHUNK_ENTRIES // max(n.shape[1], 1))
     for lo in range(0, n.shape[0], step):
-        out[lo:lo + step] = exact(n[lo:lo + step]).sum(axis=1)
+        out[lo : lo + step] = exact(n[lo : lo + step]).sum(axis=1)
     return out
 
 
@@ -326,13 +355,21 @@ def _exact_columns(exact: Callable, grid: np.ndarray, nbins: int) -> np.ndarray:
     out = np.empty((grid.size, nbins))
     step = max(1, CHUNK_ENTRIES // max(nbins, 1))
     for lo in range(0, grid.size, step):
-        g = grid[lo:lo + step]
-        out[lo:lo + step] = exact(np.repeat(g[:, None], nbins, axis=1))
+        g = grid[lo : lo + step]
+        out[lo : lo + step] = exact(np.repeat(g[:, None], nbins, axis=1))
     return out
 
 
-def build_table(exact: Callable, nbins: int, h1: float = 1.0 / 32, h2: float = 0.25, budget: float = BUDGET,
-                n_top: float = N_TOP, h_min: float = 1.0 / 256, key: str = "") -> BinTable:
+def build_table(
+    exact: Callable,
+    nbins: int,
+    h1: float = 1.0 / 32,
+    h2: float = 0.25,
+    budget: float = BUDGET,
+    n_top: float = N_TOP,
+    h_min: float = 1.0 / 256,
+    key: str = "",
+) -> BinTable:
     """Build and verify a :class:`BinTable` for ``exact`` ((points, bins) -> per-bin ln L_b).
 
     The node spacings start at (``h1``, ``h2``) and are halved until sum_b eps_b <= ``budget``;
@@ -355,7 +392,7 @@ def build_table(exact: Callable, nbins: int, h1: float = 1.0 / 32, h2: float = 0
         spl = make_interp_spline(x, y, k=DEGREE, axis=0)
         left, width = x[:-1], np.diff(x)
         coef = np.empty((left.size, nbins, DEGREE + 1))
-        for m in range(DEGREE + 1):        # Taylor coefficients at the left node, in t = (x - x_k)/width
+        for m in range(DEGREE + 1):  # Taylor coefficients at the left node, in t = (x - x_k)/width
             coef[..., DEGREE - m] = spl(left, nu=m) * (width**m / factorial(m))[:, None]
         xm = left + 0.5 * width
         ym = _exact_columns(exact, C_SCALE * np.expm1(xm), nbins)
@@ -370,11 +407,25 @@ def build_table(exact: Callable, nbins: int, h1: float = 1.0 / 32, h2: float = 0
         h1, h2 = h1 / 2, h2 / 2
 
 
-def get_table(kind: str, arrays: dict, options: dict, exact: Callable, nbins: int, h1: float = 1.0 / 32,
-              use_disk: bool = True) -> BinTable:
+def get_table(
+    kind: str, arrays: dict, options: dict, exact: Callable, nbins: int, h1: float = 1.0 / 32, use_disk: bool = True
+) -> BinTable:
     """The table of one term from memory, the disk cache, or a new build (saved atomically)."""
-    key = table_key(kind, arrays, {**options, "h1": h1, "budget": BUDGET, "n_top": N_TOP, "safety": SAFETY,
-                                   "degree": DEGREE, "x1": X1, "x2": X2, "c": C_SCALE})
+    key = table_key(
+        kind,
+        arrays,
+        {
+            **options,
+            "h1": h1,
+            "budget": BUDGET,
+            "n_top": N_TOP,
+            "safety": SAFETY,
+            "degree": DEGREE,
+            "x1": X1,
+            "x2": X2,
+            "c": C_SCALE,
+        },
+    )
     tab = _MEMORY.get(key)
     if tab is not None:
         _MEMORY.move_to_end(key)
@@ -394,7 +445,7 @@ def get_table(kind: str, arrays: dict, options: dict, exact: Callable, nbins: in
                 tab.save(path)
                 _prune(path.parent)
             except OSError:
-                pass            # a read-only cache is not an error: the table lives in memory
+                pass  # a read-only cache is not an error: the table lives in memory
     _MEMORY[key] = tab
     while len(_MEMORY) > MAX_MEMORY:
         _MEMORY.popitem(last=False)
@@ -410,5 +461,14 @@ def _prune(directory: Path) -> None:
             pass
 
 
-__all__ = ["BUDGET", "BinTable", "HAVE_NUMBA", "build_table", "cache_dir", "clear_cache", "exact_sum", "get_table",
-           "table_key"]
+__all__ = [
+    "BUDGET",
+    "BinTable",
+    "HAVE_NUMBA",
+    "build_table",
+    "cache_dir",
+    "clear_cache",
+    "exact_sum",
+    "get_table",
+    "table_key",
+]

@@ -52,7 +52,7 @@ _MU_FLOOR = 1e-300
 class Nuisance:
     name: str
     nominal: float
-    sigma: float | None    # Gaussian constraint width (None: unconstrained)
+    sigma: float | None  # Gaussian constraint width (None: unconstrained)
     bounds: tuple[float, float]
 
 
@@ -74,8 +74,15 @@ class XenonLikelihood:
     (t y) per 0.1-keV slot.
     """
 
-    def __init__(self, exp, phi_free: bool = False, phi_sigma: float | None = None,
-                 sr2_ac_sigma: float = SR2_AC_SIGMA_DEFAULT, counts: dict | None = None, centres: dict | None = None):
+    def __init__(
+        self,
+        exp,
+        phi_free: bool = False,
+        phi_sigma: float | None = None,
+        sr2_ac_sigma: float = SR2_AC_SIGMA_DEFAULT,
+        counts: dict | None = None,
+        centres: dict | None = None,
+    ):
         if phi_sigma is None:
             phi_sigma = published.get("xenonnt_b8_flux_sno").sigma / published.get("xenonnt_b8_flux_sno").value
         self.exp = exp
@@ -105,8 +112,12 @@ class XenonLikelihood:
         nus = [Nuisance("phi", 1.0, self.phi_sigma, (0.0, 100.0)), Nuisance("eps", 1.0, sig["signal_eff"], (0.5, 1.5))]
         for r in self.runs:
             nus.append(Nuisance(f"a_{r}", 1.0, AC_SIGMA.get(r, self.sr2_ac_sigma), (0.0, 100.0)))
-        nus += [Nuisance("r_er", 1.0, sig["er"], (0.0, 100.0)), Nuisance("r_n", 1.0, sig["neutron"], (0.0, 100.0)),
-                Nuisance("t_ly", 0.0, 1.0, (-3.0, 3.0)), Nuisance("t_qy", 0.0, 1.0, (-3.0, 3.0))]
+        nus += [
+            Nuisance("r_er", 1.0, sig["er"], (0.0, 100.0)),
+            Nuisance("r_n", 1.0, sig["neutron"], (0.0, 100.0)),
+            Nuisance("t_ly", 0.0, 1.0, (-3.0, 3.0)),
+            Nuisance("t_qy", 0.0, 1.0, (-3.0, 3.0)),
+        ]
         self._nuisances = nus
         self.names = tuple(n.name for n in nus)
         self.nominal = np.array([n.nominal for n in nus])
@@ -135,8 +146,14 @@ class XenonLikelihood:
         out = []
         for n in self._nuisances:
             prior = "free" if n.sigma is None else f"normal({n.nominal:g}, {n.sigma:g})"
-            out.append({"name": n.name, "prior": f"{prior} in [{n.bounds[0]:g}, {n.bounds[1]:g}]",
-                        "paper": "profiled (batched Newton)", "full": "profiled (batched Newton)"})
+            out.append(
+                {
+                    "name": n.name,
+                    "prior": f"{prior} in [{n.bounds[0]:g}, {n.bounds[1]:g}]",
+                    "paper": "profiled (batched Newton)",
+                    "full": "profiled (batched Newton)",
+                }
+            )
         return out
 
     @property
@@ -175,16 +192,18 @@ class XenonLikelihood:
         rb = self.run_of_bin
 
         def corner(a, di, dj, per_run):
-            if a.ndim == 3:   # shared by all points (neutron templates)
+            if a.ndim == 3:  # shared by all points (neutron templates)
                 return a[i0 + di, j0 + dj]
             return a[idx, i0 + di, j0 + dj]
 
         m00, m10, m01, m11 = (corner(mu, a, b, True) for a, b in ((0, 0), (1, 0), (0, 1), (1, 1)))
         p00, p10, p01, p11 = (corner(pmf, a, b, False) for a, b in ((0, 0), (1, 0), (0, 1), (1, 1)))
-        if pmf.ndim == 4:   # signal: folded counts at the corners -> pmf
+        if pmf.ndim == 4:  # signal: folded counts at the corners -> pmf
             with np.errstate(invalid="ignore", divide="ignore"):
-                p00, p10, p01, p11 = (np.where(m[:, rb] > 0, p / m[:, rb], 0.0)
-                                      for p, m in ((p00, m00), (p10, m10), (p01, m01), (p11, m11)))
+                p00, p10, p01, p11 = (
+                    np.where(m[:, rb] > 0, p / m[:, rb], 0.0)
+                    for p, m in ((p00, m00), (p10, m10), (p01, m01), (p11, m11))
+                )
         x_, y_ = x[:, None], y[:, None]
         m = m00 * (1 - x_) * (1 - y_) + m10 * x_ * (1 - y_) + m01 * (1 - x_) * y_ + m11 * x_ * y_
         mx = (m10 - m00) * (1 - y_) + (m11 - m01) * y_
@@ -211,8 +230,8 @@ class XenonLikelihood:
         nn, nx, ny = self._interp(self.n_mu, self.n_pmf, t, idx)
         phi, eps = x[:, 0:1], x[:, 1:2]
         nr = len(self.runs)
-        a = x[:, 2:2 + nr][:, self.run_of_bin]
-        r_er, r_n = x[:, 2 + nr:3 + nr], x[:, 3 + nr:4 + nr]
+        a = x[:, 2 : 2 + nr][:, self.run_of_bin]
+        r_er, r_n = x[:, 2 + nr : 3 + nr], x[:, 3 + nr : 4 + nr]
         mu = eps * phi * s + a * self.ac + r_er * self.er + r_n * nn
         mu = np.maximum(mu, _MU_FLOOR)
         n = self.counts
@@ -242,7 +261,7 @@ class XenonLikelihood:
         snz = s[:, nz]
         jac[..., 0] = eps * snz
         jac[..., 1] = phi * snz
-        jac[..., 2:2 + nr] = self._ac_nz
+        jac[..., 2 : 2 + nr] = self._ac_nz
         jac[..., 2 + nr] = self.er[nz]
         jac[..., 3 + nr] = nn[:, nz]
         jac[..., 4 + nr] = dx[:, nz]
@@ -318,8 +337,16 @@ class XenonLikelihood:
         def g(x):
             return self._terms(np.asarray(x)[None], idx, mu_s, pmf_s)[1][0]
 
-        m = minimise(f, self.nominal.copy(), grad=g, names=list(self.names), errors=[0.1] * len(self.names),
-                     limits=list(zip(self.lower, self.upper)), fixed=fixed, strategy=1)
+        m = minimise(
+            f,
+            self.nominal.copy(),
+            grad=g,
+            names=list(self.names),
+            errors=[0.1] * len(self.names),
+            limits=list(zip(self.lower, self.upper)),
+            fixed=fixed,
+            strategy=1,
+        )
         out = {k: float(m.values[k]) for k in self.names}
         out["twice_nll"] = float(m.fval)
         return out
@@ -334,7 +361,7 @@ class XenonLikelihood:
         s = self._interp(mu_s, pmf_s, t, np.arange(1))[0][0]
         nn = self._interp(self.n_mu, self.n_pmf, t, np.arange(1))[0][0]
         nr = len(self.runs)
-        a = x[2:2 + nr][self.run_of_bin]
+        a = x[2 : 2 + nr][self.run_of_bin]
         return x[1] * x[0] * s + a * self.ac + x[2 + nr] * self.er + x[3 + nr] * nn
 
     def pseudo_data(self, pred, rng, x=None) -> XenonLikelihood:
@@ -366,8 +393,11 @@ class XenonLikelihood:
         out = {}
         for i, r in enumerate(self.runs):
             sel = self.run_of_bin == i
-            out[r] = {"ac": float(x[2 + i] * self.ac[sel].sum()), "er": float(x[2 + nr] * self.er[sel].sum()),
-                      "neutron": float(x[3 + nr] * nn[sel].sum())}
+            out[r] = {
+                "ac": float(x[2 + i] * self.ac[sel].sum()),
+                "er": float(x[2 + nr] * self.er[sel].sum()),
+                "neutron": float(x[3 + nr] * nn[sel].sum()),
+            }
         del zero
         return out
 
@@ -376,6 +406,7 @@ __all__ = ["AC_SIGMA", "Nuisance", "SR2_AC_SIGMA_DEFAULT", "XenonLikelihood"]
 
 
 # --- validation and the 8B measurement ------------------------------------------------------
+
 
 def validation(runs=("sr0", "sr1"), exp=None) -> dict:
     """Our numbers beside XENONnT's: exposure, observed events, nominal background of
@@ -390,17 +421,21 @@ def validation(runs=("sr0", "sr1"), exp=None) -> dict:
     sig = like.signal(pred)[0]
     per_run = {r: float(sig[like.run_of_bin == i].sum()) for i, r in enumerate(like.runs)}
     return {
-        "exposure_ty": float(like.exposure.sum()), "exposure_published": published.get("xenonnt_sr01_exposure").value,
-        "observed": sum(like.observed().values()), "observed_published": published.get("xenonnt_sr01_observed").value,
-        "background": sum(sum(v.values()) for v in bkg.values()), "background_by_run": bkg,
+        "exposure_ty": float(like.exposure.sum()),
+        "exposure_published": published.get("xenonnt_sr01_exposure").value,
+        "observed": sum(like.observed().values()),
+        "observed_published": published.get("xenonnt_sr01_observed").value,
+        "background": sum(sum(v.values()) for v in bkg.values()),
+        "background_by_run": bkg,
         "background_published": published.get("xenonnt_sr01_background").value,
-        "sm_rate_045_10kev": xe.sm_rate(exp.engine.source), "sm_rate_published": published.get("xenonnt_sm_b8_rate").value,
-        "b8_expected_by_run": per_run, "b8_expected": sum(per_run.values()),
+        "sm_rate_045_10kev": xe.sm_rate(exp.engine.source),
+        "sm_rate_published": published.get("xenonnt_sm_b8_rate").value,
+        "b8_expected_by_run": per_run,
+        "b8_expected": sum(per_run.values()),
     }
 
 
-def b8_measurement(runs=("sr0", "sr1"), sr2_ac_sigma: float = SR2_AC_SIGMA_DEFAULT, exp=None,
-                   phi_grid=None) -> dict:
+def b8_measurement(runs=("sr0", "sr1"), sr2_ac_sigma: float = SR2_AC_SIGMA_DEFAULT, exp=None, phi_grid=None) -> dict:
     """The 8B flux fit: phi free (>= 0), profile over all nuisances. Returns the best fit
     phi_hat and flux (phi x 5.25e6 cm^-2 s^-1), the 68 % profile interval (q(phi) = 1 on
     ``phi_grid``, linear interpolation), q0 and the asymptotic Z = sqrt(q0)."""
@@ -420,13 +455,29 @@ def b8_measurement(runs=("sr0", "sr1"), sr2_ac_sigma: float = SR2_AC_SIGMA_DEFAU
     lo = float(np.interp(1.0, q[lo_side][::-1], grid[lo_side][::-1])) if np.any(q[lo_side] >= 1) else 0.0
     hi = float(np.interp(1.0, q[hi_side], grid[hi_side])) if np.any(q[hi_side] >= 1) else float("nan")
     flux0 = exp.engine.source.flux_cm2_s
-    return {"runs": tuple(like.runs), "sr2_ac_sigma": sr2_ac_sigma, "phi_hat": phi_hat, "flux": phi_hat * flux0,
-            "flux_68": (lo * flux0, hi * flux0), "phi_68": (lo, hi), "q0": q0, "z_asymptotic": math.sqrt(q0),
-            "best_fit": {k: float(v) for k, v in best.items()}, "phi_grid": grid, "q_phi": q}
+    return {
+        "runs": tuple(like.runs),
+        "sr2_ac_sigma": sr2_ac_sigma,
+        "phi_hat": phi_hat,
+        "flux": phi_hat * flux0,
+        "flux_68": (lo * flux0, hi * flux0),
+        "phi_68": (lo, hi),
+        "q0": q0,
+        "z_asymptotic": math.sqrt(q0),
+        "best_fit": {k: float(v) for k, v in best.items()},
+        "phi_grid": grid,
+        "q_phi": q,
+    }
 
 
-def b8_toy_pvalue(runs=("sr0", "sr1"), n_toys: int = 200, seed: int = 1, sr2_ac_sigma: float = SR2_AC_SIGMA_DEFAULT,
-                  exp=None, q0_obs: float | None = None) -> dict:
+def b8_toy_pvalue(
+    runs=("sr0", "sr1"),
+    n_toys: int = 200,
+    seed: int = 1,
+    sr2_ac_sigma: float = SR2_AC_SIGMA_DEFAULT,
+    exp=None,
+    q0_obs: float | None = None,
+) -> dict:
     """Toy-calibrated discovery p-value: q0 of ``n_toys`` background-only pseudo-data sets
     (:meth:`XenonLikelihood.pseudo_data` at phi = 0, constraint centres drawn) against the
     observed q0. Returns p (with its binomial error), Z = Phi^-1(1 - p) and the toy q0 values.
@@ -452,8 +503,15 @@ def b8_toy_pvalue(runs=("sr0", "sr1"), n_toys: int = 200, seed: int = 1, sr2_ac_
     k = int(np.sum(q0s >= q0_obs))
     p = k / n_toys
     z = float(norm.isf(p)) if k > 0 else float(norm.isf(1.0 / n_toys))
-    return {"q0_obs": q0_obs, "p": p, "p_err": math.sqrt(max(p * (1 - p), 1.0 / n_toys) / n_toys), "z": z,
-            "z_is_lower_bound": k == 0, "n_toys": n_toys, "q0_toys": q0s}
+    return {
+        "q0_obs": q0_obs,
+        "p": p,
+        "p_err": math.sqrt(max(p * (1 - p), 1.0 / n_toys) / n_toys),
+        "z": z,
+        "z_is_lower_bound": k == 0,
+        "n_toys": n_toys,
+        "q0_toys": q0s,
+    }
 
 
 __all__ += ["b8_measurement", "b8_toy_pvalue", "validation"]

@@ -38,8 +38,14 @@ MODELS: dict[str, type[Model]] = {
     "neutron-radius": NeutronRadius,
 }
 #: Older spellings accepted by :func:`model_from_name`.
-ALIASES = {"lmu_ltau": "lmu-ltau", "b_minus_l": "b-l", "universal_vector": "universal",
-           "magnetic": "magnetic-moment", "weak_mixing": "weak-mixing", "neutron_radius": "neutron-radius"}
+ALIASES = {
+    "lmu_ltau": "lmu-ltau",
+    "b_minus_l": "b-l",
+    "universal_vector": "universal",
+    "magnetic": "magnetic-moment",
+    "weak_mixing": "weak-mixing",
+    "neutron_radius": "neutron-radius",
+}
 #: Constructor options that are not parameters (no range, not estimable).
 OPTIONS = {"lmu-ltau": ("paper_sign",)}
 
@@ -50,8 +56,9 @@ def model_class(name: str) -> type[Model]:
     try:
         return MODELS[key]
     except (KeyError, TypeError):
-        raise UnknownNameError(f"unknown model {name!r}; allowed: {', '.join(MODELS)} "
-                               "(combine with '+', e.g. 'lmu-ltau+neutron-radius')") from None
+        raise UnknownNameError(
+            f"unknown model {name!r}; allowed: {', '.join(MODELS)} (combine with '+', e.g. 'lmu-ltau+neutron-radius')"
+        ) from None
 
 
 def parameters_of(name: str) -> tuple[Parameter, ...]:
@@ -86,10 +93,12 @@ def model_from_name(name: str, **params) -> Model:
         names = set(cls.parameter_names()) | set(OPTIONS.get(ALIASES.get(part, part), ()))
         assigned.append({k: remaining.pop(k) for k in list(remaining) if k in names})
     if remaining:
-        allowed = [n for c in classes for n in c.parameter_names()] + \
-            [o for p in parts for o in OPTIONS.get(ALIASES.get(p, p), ())]
-        raise UnknownNameError(f"unknown parameter {sorted(remaining)[0]!r} for model {name!r}; "
-                               f"allowed: {', '.join(allowed) or '(none)'}")
+        allowed = [n for c in classes for n in c.parameter_names()] + [
+            o for p in parts for o in OPTIONS.get(ALIASES.get(p, p), ())
+        ]
+        raise UnknownNameError(
+            f"unknown parameter {sorted(remaining)[0]!r} for model {name!r}; allowed: {', '.join(allowed) or '(none)'}"
+        )
     models: list[Model] = []
     for part, cls, mine in zip(parts, classes, assigned):
         if cls is StandardModel:
@@ -107,16 +116,46 @@ def catalogue() -> list[dict]:
     out = []
     for name, cls in MODELS.items():
         doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
-        out.append({"name": name, "description": doc, "structures": list(cls.STRUCTURES),
-                    "options": list(OPTIONS.get(name, ())),
-                    "parameters": [p.as_dict() for p in cls.PARAMETERS]})
+        out.append(
+            {
+                "name": name,
+                "description": doc,
+                "structures": list(cls.STRUCTURES),
+                "options": list(OPTIONS.get(name, ())),
+                "parameters": [p.as_dict() for p in cls.PARAMETERS],
+            }
+        )
     return out
 
 
 __all__ = [
-    "ALIASES", "FLAVOURS", "MATCHING", "MODELS", "PRESETS",
-    "Model", "Couplings", "Parameter", "VectorMediator", "StandardModel", "LmuLtau", "BminusL",
-    "UniversalVector", "GeneralVector", "Scalar", "MagneticMoment", "NSI", "WeakMixing", "NeutronRadius",
-    "Combined", "G2Discrepancy", "delta_amu", "g2_band", "kinetic_mixing", "lepton_loop_integral",
-    "catalogue", "model_class", "model_from_name", "parameters_of",
+    "ALIASES",
+    "FLAVOURS",
+    "MATCHING",
+    "MODELS",
+    "PRESETS",
+    "Model",
+    "Couplings",
+    "Parameter",
+    "VectorMediator",
+    "StandardModel",
+    "LmuLtau",
+    "BminusL",
+    "UniversalVector",
+    "GeneralVector",
+    "Scalar",
+    "MagneticMoment",
+    "NSI",
+    "WeakMixing",
+    "NeutronRadius",
+    "Combined",
+    "G2Discrepancy",
+    "delta_amu",
+    "g2_band",
+    "kinetic_mixing",
+    "lepton_loop_integral",
+    "catalogue",
+    "model_class",
+    "model_from_name",
+    "parameters_of",
 ]

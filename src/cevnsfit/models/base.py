@@ -45,9 +45,7 @@ def matching_factor(matching: str) -> float:
     try:
         return MATCHING[matching]
     except (KeyError, TypeError):
-        raise UnknownNameError(
-            f"unknown matching {matching!r}; allowed: {', '.join(map(repr, MATCHING))}"
-        ) from None
+        raise UnknownNameError(f"unknown matching {matching!r}; allowed: {', '.join(map(repr, MATCHING))}") from None
 
 
 def check_flavour(flavour: str) -> str:
@@ -62,9 +60,13 @@ def check_flavour(flavour: str) -> str:
 
 def check_q2(q2_mev2) -> np.ndarray:
     """Validate spacelike momentum transfers squared Q^2 [MeV^2]: finite and >= 0."""
-    if isinstance(q2_mev2, np.ndarray) and q2_mev2.dtype == float and not q2_mev2.flags.writeable \
-            and getattr(q2_mev2, "base", None) is None:
-        return q2_mev2      # the engine's precomputed, validated nodes (read-only): validated once
+    if (
+        isinstance(q2_mev2, np.ndarray)
+        and q2_mev2.dtype == float
+        and not q2_mev2.flags.writeable
+        and getattr(q2_mev2, "base", None) is None
+    ):
+        return q2_mev2  # the engine's precomputed, validated nodes (read-only): validated once
     try:
         return check_finite("q2_mev2", q2_mev2, nonnegative=True)
     except ParameterError as err:
@@ -107,6 +109,7 @@ class Couplings:
     def __add__(self, other: Couplings) -> Couplings:
         """Combine two models acting together: charge shifts add (amplitudes), incoherent
         coefficients add (rates), form-factor ratios multiply."""
+
         def merge(a, b):
             out = dict(a)
             for k, v in b.items():
@@ -116,8 +119,13 @@ class Couplings:
         ff = self.weak_ff_ratio
         if other.weak_ff_ratio is not None:
             ff = other.weak_ff_ratio if ff is None else ff * other.weak_ff_ratio
-        return Couplings(merge(self.dq, other.dq), merge(self.fc, other.fc), merge(self.scalar, other.scalar),
-                         merge(self.magnetic, other.magnetic), ff)
+        return Couplings(
+            merge(self.dq, other.dq),
+            merge(self.fc, other.fc),
+            merge(self.scalar, other.scalar),
+            merge(self.magnetic, other.magnetic),
+            ff,
+        )
 
 
 class Model(abc.ABC):
@@ -167,8 +175,9 @@ class Model(abc.ABC):
         return np.array(np.broadcast_to(value, self.shape + q2.shape), dtype=float)
 
     @abc.abstractmethod
-    def couplings(self, nucleus, q2_mev2: np.ndarray, matching: str = "paper",
-                  sin2_theta_w: float | None = None) -> Couplings:
+    def couplings(
+        self, nucleus, q2_mev2: np.ndarray, matching: str = "paper", sin2_theta_w: float | None = None
+    ) -> Couplings:
         """Structure coefficients for ``nucleus`` (a :class:`~cevnsfit.physics.nucleus.Nucleus`)
         at momentum transfers ``q2_mev2`` [MeV^2]; ``sin2_theta_w`` is the experiment's SM value."""
 
@@ -229,7 +238,7 @@ class VectorMediator(Model):
         (the quark part and the propagator are computed once for all flavours)."""
         c = matching_factor(matching)
         q2 = check_q2(q2_mev2)
-        z, n = float(nucleus.Z), float(nucleus.N)        # a Nucleus is validated when built
+        z, n = float(nucleus.Z), float(nucleus.N)  # a Nucleus is validated when built
         g_u, g_d = self.quark_couplings(q2)
         quark = (2.0 * z + n) * g_u + (z + 2.0 * n) * g_d
         den = c * G_F * (q2 + self._expand(self.mzp_mev, q2) ** 2)
@@ -302,8 +311,11 @@ class VectorMediator(Model):
         m2 = self._expand(self.mzp_mev, q2) ** 2
         with np.errstate(over="ignore", invalid="ignore"):
             out = ((2.0 * z + n) * g_u + (z + 2.0 * n) * g_d) * g_nu / (c * G_F * (q2 + m2))
-        return check_finite_result("Q_V^BSM", out, f"{self!r} lies so far outside the perturbative range "
-                                   "that the weak-charge shift overflows float64")
+        return check_finite_result(
+            "Q_V^BSM",
+            out,
+            f"{self!r} lies so far outside the perturbative range that the weak-charge shift overflows float64",
+        )
 
 
 class StandardModel(VectorMediator):

@@ -125,8 +125,7 @@ def resolve_preset(preset) -> G2Discrepancy:
     elif isinstance(preset, str):
         if preset not in PRESETS:
             raise UnknownNameError(
-                f"unknown g-2 preset {preset!r}; allowed: {', '.join(map(repr, PRESETS))} "
-                "or a (central, sigma) pair"
+                f"unknown g-2 preset {preset!r}; allowed: {', '.join(map(repr, PRESETS))} or a (central, sigma) pair"
             )
         return PRESETS[preset]
     else:
@@ -134,8 +133,7 @@ def resolve_preset(preset) -> G2Discrepancy:
             central, sigma = preset
         except (TypeError, ValueError):
             raise ParameterError(
-                f"preset must be one of {', '.join(map(repr, PRESETS))} or a (central, sigma) "
-                f"pair, got {preset!r}"
+                f"preset must be one of {', '.join(map(repr, PRESETS))} or a (central, sigma) pair, got {preset!r}"
             ) from None
         result = None
     central = float(check_param("central", central, allowed="finite Delta a_mu"))
@@ -174,6 +172,5 @@ def g2_band(mzp_mev, preset="2021", nsigma: float = 2.0) -> dict[str, np.ndarray
         ("gx_low", p.central - ns * p.sigma, 0.0),
         ("gx_high", p.central + ns * p.sigma, np.nan),
     ):
-        out[key] = (np.sqrt(target / per_g2) if target > 0
-                    else np.full(per_g2.shape, empty))
+        out[key] = np.sqrt(target / per_g2) if target > 0 else np.full(per_g2.shape, empty)
     return out

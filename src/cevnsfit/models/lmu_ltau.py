@@ -31,8 +31,7 @@ from cevnsfit.models.base import VectorMediator, check_flavour, check_param, che
 from cevnsfit.models.parameters import G_MAX, Parameter
 
 #: Declared parameters shared by the Z' models: mass (MeV) and coupling ranges.
-MZP_PARAMETER = Parameter("mzp_mev", "MeV", 20.0, 0.0, 1e5, "log-uniform", 10**0.5, 1e3,
-                          "mediator mass", low_open=True)
+MZP_PARAMETER = Parameter("mzp_mev", "MeV", 20.0, 0.0, 1e5, "log-uniform", 10**0.5, 1e3, "mediator mass", low_open=True)
 
 #: L_mu - L_tau charge Q_X of each neutrino flavour.
 CHARGES = {"nue": 0.0, "numu": 1.0, "nutau": -1.0}
@@ -44,10 +43,7 @@ _LOOP = E_CHARGE / (4.0 * math.pi) ** 2
 # a_k = (-1)^(k+1)/k * Int_0^1 [x(1-x)]^(k+1) dx = (-1)^(k+1)/k * ((k+1)!)^2/(2k+3)!.
 # Successive terms shrink by ~|t|/4, so 30 terms give < 1e-18 relative for |t| <= 1.
 _SERIES_TMAX = 1.0
-_SERIES = np.array(
-    [(-1) ** (k + 1) / k * math.factorial(k + 1) ** 2 / math.factorial(2 * k + 3)
-     for k in range(1, 31)]
-)
+_SERIES = np.array([(-1) ** (k + 1) / k * math.factorial(k + 1) ** 2 / math.factorial(2 * k + 3) for k in range(1, 31)])
 
 
 def _series(t: np.ndarray) -> np.ndarray:
@@ -88,8 +84,7 @@ def _k_printed(s: np.ndarray) -> np.ndarray:
     out[small] = _series(-s[small])
     sb = s[~small]
     gamma = np.sqrt(4.0 / sb - 1.0)
-    out[~small] = (-5.0 / 18.0 - 2.0 / (3.0 * sb)
-                   + (1.0 + 2.0 / sb) * 2.0 * gamma * np.arctan(1.0 / gamma) / 6.0)
+    out[~small] = -5.0 / 18.0 - 2.0 / (3.0 * sb) + (1.0 + 2.0 / sb) * 2.0 * gamma * np.arctan(1.0 / gamma) / 6.0
     return out
 
 
@@ -214,8 +209,9 @@ class LmuLtau(VectorMediator):
     PARAMETERS = (
         MZP_PARAMETER,
         Parameter("gx", "", 0.0, -G_MAX, G_MAX, "log-uniform", 1e-4, 1e-1, "U(1)_{L_mu-L_tau} gauge coupling"),
-        Parameter("r", "", 1.0, 0.0, 1e6, "log-uniform", 1e-2, 1e2, "r = m_stau/m_smuon (1: no slepton loop)",
-                  low_open=True),
+        Parameter(
+            "r", "", 1.0, 0.0, 1e6, "log-uniform", 1e-2, 1e2, "r = m_stau/m_smuon (1: no slepton loop)", low_open=True
+        ),
     )
 
     def __init__(self, mzp_mev=None, gx=None, r=1.0, paper_sign: bool = False):
@@ -240,9 +236,7 @@ class LmuLtau(VectorMediator):
         """eps(Q^2) at every point, shape ``self.shape + q2.shape``."""
         q2 = check_q2(q2_mev2)
         loop = _cached_loop(q2, self.paper_sign)
-        return self._full(
-            _kinetic_mixing(loop, self._expand(self.gx, q2), self._expand(self.r, q2)), q2
-        )
+        return self._full(_kinetic_mixing(loop, self._expand(self.gx, q2), self._expand(self.r, q2)), q2)
 
     def neutrino_coupling(self, flavour: str, q2_mev2: np.ndarray) -> np.ndarray:
         """g_x Q_X(flavour), constant in Q^2; full shape ``self.shape + q2.shape``."""

@@ -35,8 +35,9 @@ class MagneticMoment(Model):
     NAME = "magnetic-moment"
     STRUCTURES = ("magnetic",)
     PARAMETERS = tuple(
-        Parameter(f"mu_{f}", "mu_B", 0.0, 0.0, 1e-3, "log-uniform", 1e-11, 1e-7,
-                  f"effective magnetic moment of {f}") for f in FLAVOURS)
+        Parameter(f"mu_{f}", "mu_B", 0.0, 0.0, 1e-3, "log-uniform", 1e-11, 1e-7, f"effective magnetic moment of {f}")
+        for f in FLAVOURS
+    )
 
     def __init__(self, mu_nue=None, mu_numu=None, mu_nutau=None):
         self._init_params({"mu_nue": mu_nue, "mu_numu": mu_numu, "mu_nutau": mu_nutau})

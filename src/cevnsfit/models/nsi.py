@@ -47,9 +47,20 @@ class NSI(Model):
     NAME = "nsi"
     STRUCTURES = ("vector",)
     PARAMETERS = tuple(
-        Parameter(_pname(q, a, b), "", 0.0, -10.0, 10.0, "uniform", -1.0, 1.0,
-                  f"vector NSI of {a}{'' if a == b else '-' + b} with {q} quarks (units of G_F)")
-        for q in ("u", "d") for a, b in PAIRS)
+        Parameter(
+            _pname(q, a, b),
+            "",
+            0.0,
+            -10.0,
+            10.0,
+            "uniform",
+            -1.0,
+            1.0,
+            f"vector NSI of {a}{'' if a == b else '-' + b} with {q} quarks (units of G_F)",
+        )
+        for q in ("u", "d")
+        for a, b in PAIRS
+    )
 
     def __init__(self, **eps):
         self._init_params(eps)

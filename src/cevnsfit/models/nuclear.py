@@ -29,8 +29,9 @@ class WeakMixing(Model):
     """
 
     NAME = "weak-mixing"
-    PARAMETERS = (Parameter("s2w", "", SIN2_THETA_W, 0.0, 1.0, "uniform", 0.1, 0.4,
-                            "sin^2 theta_W at low energy (MS-bar)"),)
+    PARAMETERS = (
+        Parameter("s2w", "", SIN2_THETA_W, 0.0, 1.0, "uniform", 0.1, 0.4, "sin^2 theta_W at low energy (MS-bar)"),
+    )
 
     def __init__(self, s2w=None):
         self._init_params({"s2w": s2w})
@@ -71,8 +72,11 @@ class NeutronRadius(Model):
 
     NAME = "neutron-radius"
     PARAMETERS = tuple(
-        Parameter(name, "fm", 0.0, 0.0, 10.0, "uniform", 3.0, 7.0,
-                  f"neutron rms radius of {el} (0: the experiment's value)") for el, name in ELEMENTS.items())
+        Parameter(
+            name, "fm", 0.0, 0.0, 10.0, "uniform", 3.0, 7.0, f"neutron rms radius of {el} (0: the experiment's value)"
+        )
+        for el, name in ELEMENTS.items()
+    )
 
     def __init__(self, **radii):
         self._init_params(radii)
@@ -106,6 +110,7 @@ class Combined(Model):
         names = [n for m in self.models for n in m.parameter_names()]
         if len(set(names)) != len(names):
             from ..errors import ParameterError
+
             raise ParameterError(f"models {self.NAME} share parameter names; cannot combine them")
         self.PARAMETERS = tuple(p for m in self.models for p in m.PARAMETERS)
         self.STRUCTURES = tuple(dict.fromkeys(s for m in self.models for s in m.STRUCTURES))
@@ -136,6 +141,10 @@ def _broadcast_couplings(c: Couplings, shape, q2) -> Couplings:
     def b(x):
         return np.broadcast_to(x, shape + q2.shape)
 
-    return Couplings({k: b(v) for k, v in c.dq.items()}, {k: b(v) for k, v in c.fc.items()},
-                     {k: b(v) for k, v in c.scalar.items()}, {k: b(v) for k, v in c.magnetic.items()},
-                     None if c.weak_ff_ratio is None else b(c.weak_ff_ratio))
+    return Couplings(
+        {k: b(v) for k, v in c.dq.items()},
+        {k: b(v) for k, v in c.fc.items()},
+        {k: b(v) for k, v in c.scalar.items()},
+        {k: b(v) for k, v in c.magnetic.items()},
+        None if c.weak_ff_ratio is None else b(c.weak_ff_ratio),
+    )

@@ -141,7 +141,8 @@ class GeneralVector(VectorMediator):
     NAME = "vector"
     PARAMETERS = (MZP_PARAMETER,) + tuple(
         Parameter(f"g_{f}", "", 0.0, -G_MAX, G_MAX, "uniform", -1e-3, 1e-3, f"coupling to {f}")
-        for f in ("nue", "numu", "nutau", "u", "d"))
+        for f in ("nue", "numu", "nutau", "u", "d")
+    )
 
     def __init__(self, mzp_mev=None, **couplings):
         if mzp_mev is None:
@@ -158,6 +159,7 @@ class GeneralVector(VectorMediator):
     def quark_couplings(self, q2_mev2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(g_u, g_d); full shape ``self.shape + q2.shape``."""
         q2 = check_q2(q2_mev2)
-        return (self._full(self._expand(self.values["g_u"], q2), q2),
-                self._full(self._expand(self.values["g_d"], q2), q2))
-
+        return (
+            self._full(self._expand(self.values["g_u"], q2), q2),
+            self._full(self._expand(self.values["g_d"], q2), q2),
+        )

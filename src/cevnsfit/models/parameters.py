@@ -101,8 +101,9 @@ def lookup(parameters, name: str) -> Parameter:
     for p in parameters:
         if p.name == name:
             return p
-    raise UnknownNameError(f"unknown parameter {name!r}; this model has: "
-                           f"{', '.join(p.name for p in parameters) or '(none)'}")
+    raise UnknownNameError(
+        f"unknown parameter {name!r}; this model has: {', '.join(p.name for p in parameters) or '(none)'}"
+    )
 
 
 __all__ = ["G_MAX", "PRIORS", "Parameter", "lookup"]

@@ -40,10 +40,8 @@ class Scalar(Model):
     NAME = "scalar"
     STRUCTURES = ("scalar",)
     PARAMETERS = (
-        Parameter("ms_mev", "MeV", 10.0, 0.0, 1e5, "log-uniform", 10**-0.5, 1e3, "scalar mediator mass",
-                  low_open=True),
-        Parameter("gs", "", 0.0, -G_MAX, G_MAX, "log-uniform", 1e-7, 1e-3,
-                  "scalar coupling, g_S^2 = g_nu^S g_q^S"),
+        Parameter("ms_mev", "MeV", 10.0, 0.0, 1e5, "log-uniform", 10**-0.5, 1e3, "scalar mediator mass", low_open=True),
+        Parameter("gs", "", 0.0, -G_MAX, G_MAX, "log-uniform", 1e-7, 1e-3, "scalar coupling, g_S^2 = g_nu^S g_q^S"),
     )
 
     def __init__(self, ms_mev=None, gs=None):

@@ -12,14 +12,17 @@ from ..data.loaders import LIMIT_CURVES, load_limit_curve
 from ..models.g2 import g2_band
 from .style import OKABE_ITO, figure_style, save_figure
 
-BOUND_STYLES = {"babar_2016_4mu": ("0.35", "-"), "borexino_bauer2018_recast": ("0.55", "--"),
-                "charm2_bauer2018_recast": ("0.45", ":")}
+BOUND_STYLES = {
+    "babar_2016_4mu": ("0.35", "-"),
+    "borexino_bauer2018_recast": ("0.55", "--"),
+    "charm2_bauer2018_recast": ("0.45", ":"),
+}
 
 
 def _save(fig, paths):
     import matplotlib.pyplot as plt
 
-    for p in ([paths] if isinstance(paths, (str, bytes)) or hasattr(paths, "suffix") else paths):
+    for p in [paths] if isinstance(paths, (str, bytes)) or hasattr(paths, "suffix") else paths:
         save_figure(fig, p)
     plt.close(fig)
 
@@ -28,8 +31,15 @@ def draw_g2_band(ax, preset="2021", mzp_range=(10**0.5, 1e3), label=True):
     m = np.logspace(np.log10(mzp_range[0]), np.log10(mzp_range[1]), 200)
     band = g2_band(m, preset)
     lo = np.where(band["gx_low"] > 0, band["gx_low"], 1e-6)
-    ax.fill_between(m, lo, band["gx_high"], color=OKABE_ITO[2], alpha=0.3, lw=0,
-                    label=rf"$(g-2)_\mu$ {preset} $\pm2\sigma$" if label else None)
+    ax.fill_between(
+        m,
+        lo,
+        band["gx_high"],
+        color=OKABE_ITO[2],
+        alpha=0.3,
+        lw=0,
+        label=rf"$(g-2)_\mu$ {preset} $\pm2\sigma$" if label else None,
+    )
 
 
 def draw_bounds(ax, names=tuple(LIMIT_CURVES), extra_files=()):
@@ -66,10 +76,20 @@ def plot_exclusions(maps: dict, paths, g2_preset="2021", bounds=True, title=None
             colour = OKABE_ITO[[0, 1, 4, 3, 5, 7][k % 6]]
             for j, line in enumerate(emap["contours"]):
                 xy = np.asarray(line)
-                ax.plot(10 ** xy[:, 0], 10 ** xy[:, 1], color=colour, ls=styles[k % len(styles)], lw=1.8,
-                        label=label if j == 0 else None)
-        ax.set_title(title or r"$L_\mu - L_\tau$: $2\sigma$ contours (Wilks, 2 dof); excluded above the upper curves and, "
-                              "where the data prefer a reduced rate, below the lower ones", fontsize=7)
+                ax.plot(
+                    10 ** xy[:, 0],
+                    10 ** xy[:, 1],
+                    color=colour,
+                    ls=styles[k % len(styles)],
+                    lw=1.8,
+                    label=label if j == 0 else None,
+                )
+        ax.set_title(
+            title
+            or r"$L_\mu - L_\tau$: $2\sigma$ contours (Wilks, 2 dof); excluded above the upper curves and, "
+            "where the data prefer a reduced rate, below the lower ones",
+            fontsize=7,
+        )
         ax.legend(fontsize=6.5, loc="upper left", bbox_to_anchor=(1.01, 1.0))
         _save(fig, paths)
 
@@ -82,14 +102,21 @@ def plot_exclusion_methods(wilks: dict, neyman: dict, paths, label: str = "", g2
 
     with figure_style():
         fig, axs = plt.subplots(1, 2, figsize=(10.5, 4.2), sharey=True)
-        for ax, (title, main, other) in zip(axs, (("Wilks", wilks, neyman), ("Neyman (toys, FC ordering)", neyman,
-                                                                             wilks))):
+        for ax, (title, main, other) in zip(
+            axs, (("Wilks", wilks, neyman), ("Neyman (toys, FC ordering)", neyman, wilks))
+        ):
             draw_g2_band(ax, g2_preset)
             for emap, colour, lw, alpha in ((other, "0.6", 1.0, 0.8), (main, OKABE_ITO[0], 1.8, 1.0)):
                 for j, line in enumerate(emap["contours"]):
                     xy = np.asarray(line)
-                    ax.plot(10 ** xy[:, 0], 10 ** xy[:, 1], color=colour, lw=lw, alpha=alpha,
-                            label=(emap.get("method", "wilks") + " contour") if j == 0 else None)
+                    ax.plot(
+                        10 ** xy[:, 0],
+                        10 ** xy[:, 1],
+                        color=colour,
+                        lw=lw,
+                        alpha=alpha,
+                        label=(emap.get("method", "wilks") + " contour") if j == 0 else None,
+                    )
             if main is neyman and "construction" in neyman:
                 cx, cy = (np.asarray(a) for a in neyman["construction"]["axes"])
                 done = np.asarray(neyman["construction"]["constructed"], bool)
@@ -115,8 +142,13 @@ def plot_chi2(results: list[dict], paths) -> None:
         for k, res in enumerate(results):
             c = OKABE_ITO[[0, 1, 4, 3, 5, 2][k % 6]]
             ls = "-" if res.get("normalisation", "published") == "published" else "--"
-            ax.plot(res["gx"], res["chi2"], color=c, ls=ls,
-                    label=rf"$M_{{Z'}}$ = {res['mzp_mev']:g} MeV ({res.get('normalisation', '')})")
+            ax.plot(
+                res["gx"],
+                res["chi2"],
+                color=c,
+                ls=ls,
+                label=rf"$M_{{Z'}}$ = {res['mzp_mev']:g} MeV ({res.get('normalisation', '')})",
+            )
             for mn in res["minima"]:
                 ax.plot(mn["gx"], mn["chi2"], "o", color=c, ms=4)
             ax.axhline(res["chi2_sm"], color="0.6", lw=0.8)
@@ -137,8 +169,13 @@ def plot_posterior_1d(results: list[dict], paths, g2_preset="2021") -> None:
         fig, axs = plt.subplots(1, len(masses), figsize=(5.0 * len(masses), 3.8), squeeze=False)
         for ax, m in zip(axs[0], masses):
             band = g2_band(m, g2_preset)
-            ax.axvspan(max(float(band["gx_low"]), 1e-4), float(band["gx_high"]), color=OKABE_ITO[2], alpha=0.25,
-                       label=rf"$(g-2)_\mu$ {g2_preset} $\pm2\sigma$")
+            ax.axvspan(
+                max(float(band["gx_low"]), 1e-4),
+                float(band["gx_high"]),
+                color=OKABE_ITO[2],
+                alpha=0.25,
+                label=rf"$(g-2)_\mu$ {g2_preset} $\pm2\sigma$",
+            )
             for k, res in enumerate(r for r in results if r["mzp_mev"] == m):
                 c = OKABE_ITO[[0, 1, 4, 3][k % 4]]
                 x = np.asarray(res["log10_gx_grid"])
@@ -167,8 +204,13 @@ def plot_posterior_2d(results: dict, paths, g2_preset="2021", bounds=True) -> No
             for key, ls in (("region_68", "-"), ("region_95", "--")):
                 for j, line in enumerate(res.get(key, [])):
                     xy = np.asarray(line)
-                    ax.plot(10 ** xy[:, 0], 10 ** xy[:, 1], color=c, ls=ls,
-                            label=f"r = {float(r):g}, {key[-2:]} %" if j == 0 else None)
+                    ax.plot(
+                        10 ** xy[:, 0],
+                        10 ** xy[:, 1],
+                        color=c,
+                        ls=ls,
+                        label=f"r = {float(r):g}, {key[-2:]} %" if j == 0 else None,
+                    )
         ax.legend(fontsize=6.5, loc="upper left", bbox_to_anchor=(1.01, 1.0))
         _save(fig, paths)
 
@@ -197,9 +239,16 @@ def plot_recoil_spectrum(experiment, model, paths, label="model") -> None:
 
 #: Axis labels of declared parameters (LaTeX), by parameter name.
 PARAMETER_LABELS = {
-    "mzp_mev": r"$M_{Z'}$", "gx": r"$g_x$", "g": r"$g$", "ms_mev": r"$m_S$", "gs": r"$g_S$",
-    "mu_nue": r"$\mu_{\nu_e}$", "mu_numu": r"$\mu_{\nu_\mu}$", "mu_nutau": r"$\mu_{\nu_\tau}$",
-    "s2w": r"$\sin^2\theta_W$", "r": r"$r = m_{\tilde\tau}/m_{\tilde\mu}$",
+    "mzp_mev": r"$M_{Z'}$",
+    "gx": r"$g_x$",
+    "g": r"$g$",
+    "ms_mev": r"$m_S$",
+    "gs": r"$g_S$",
+    "mu_nue": r"$\mu_{\nu_e}$",
+    "mu_numu": r"$\mu_{\nu_\mu}$",
+    "mu_nutau": r"$\mu_{\nu_\tau}$",
+    "s2w": r"$\sin^2\theta_W$",
+    "r": r"$r = m_{\tilde\tau}/m_{\tilde\mu}$",
 }
 
 
@@ -232,17 +281,23 @@ def plot_exclusion_generic(maps: dict, paths, title=None) -> None:
             x, y = np.asarray(res[nx]), np.asarray(res[ny])
             xs = 10.0**x if nx.startswith("log10_") else x
             ys = 10.0**y if ny.startswith("log10_") else y
-            if res.get("method") == "neyman":      # toy-calibrated: excluded where t > t_c(theta)
+            if res.get("method") == "neyman":  # toy-calibrated: excluded where t > t_c(theta)
                 t, level, how = np.asarray(res["t"]).T - np.asarray(res["t_critical"]).T, 0.0, "Neyman/FC toys"
             else:
                 t, level, how = np.asarray(res["t"]).T, res["t_threshold"], "Wilks"
             colour = OKABE_ITO[(k + 1) % len(OKABE_ITO)]
-            ax.contourf(xs, ys, t, levels=[level, np.inf], colors=[colour], alpha=0.15,
-                        hatches=["//" if k == 0 else None])
-            ax.contour(xs, ys, t, levels=[level], colors=[colour], linewidths=1.8,
-                       linestyles=[styles[k % len(styles)]])
-            (h,) = ax.plot([], [], color=colour, lw=1.8, ls=styles[k % len(styles)],
-                           label=f"{label} ({res['z']:g}$\\sigma$, {how})")
+            ax.contourf(
+                xs, ys, t, levels=[level, np.inf], colors=[colour], alpha=0.15, hatches=["//" if k == 0 else None]
+            )
+            ax.contour(xs, ys, t, levels=[level], colors=[colour], linewidths=1.8, linestyles=[styles[k % len(styles)]])
+            (h,) = ax.plot(
+                [],
+                [],
+                color=colour,
+                lw=1.8,
+                ls=styles[k % len(styles)],
+                label=f"{label} ({res['z']:g}$\\sigma$, {how})",
+            )
             handles.append(h)
         first = next(iter(maps.values()))
         nx, ny = first["axes"]

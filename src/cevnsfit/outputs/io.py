@@ -27,7 +27,7 @@ def write_text_atomic(path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
-        apply_umask(fd)   # mkstemp makes 0600; results get the user's usual mode
+        apply_umask(fd)  # mkstemp makes 0600; results get the user's usual mode
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()

@@ -33,36 +33,55 @@ def _z_for_delta(delta: float, dof: int) -> float:
 
 def new_physics(mode: str = "paper", n_grid: int = 61, fig_paths=None) -> dict:
     """Every result of the section; ``fig_paths(name)`` gives the figure files to write."""
-    out: dict = {"conventions": {"limits_1d": "90 % CL, Delta chi2 = 2.706 (Wilks, 1 dof)",
-                                 "regions_2d": "90 % CL, Delta chi2 = 4.605 (Wilks, 2 dof)",
-                                 "s2w": "MLE with the Delta chi2 = 1 interval", "mode": mode}}
+    out: dict = {
+        "conventions": {
+            "limits_1d": "90 % CL, Delta chi2 = 2.706 (Wilks, 1 dof)",
+            "regions_2d": "90 % CL, Delta chi2 = 4.605 (Wilks, 2 dof)",
+            "s2w": "MLE with the Delta chi2 = 1 interval",
+            "mode": mode,
+        }
+    }
     mag, mag2d, scal, s2w, nsi = {}, {}, {}, {}, {}
     z2 = _z_for_delta(DELTA_90_2D, 2)
     for label, ds in COMBINATIONS.items():
         like = likelihood(ds, mode=mode)
         mag[label] = {p: _limit(Problem(like, "magnetic-moment", [p])) for p in ("mu_nue", "mu_numu")}
-        mag2d[label] = exclusion(Problem(like, "magnetic-moment", ["mu_nue", "mu_numu"]), (n_grid, n_grid),
-                                 z=z2, dof=2)
+        mag2d[label] = exclusion(Problem(like, "magnetic-moment", ["mu_nue", "mu_numu"]), (n_grid, n_grid), z=z2, dof=2)
         scal[label] = exclusion(Problem(like, "scalar", ["ms_mev", "gs"]), (n_grid, n_grid), z=z2, dof=2)
-        s2w[label] = profile_interval(Problem(like, "weak-mixing", ["s2w"]), delta=1.0,
-                                      grid=np.linspace(0.1, 0.4, 601))
-        nsi[label] = {k: exclusion(Problem(like, "nsi", list(v)), (n_grid, n_grid), z=z2, dof=2)
-                      for k, v in NSI_PAIRS.items()}
-    out["magnetic_moment_90cl"] = {lab: {p: {"upper_limit_mu_B": v["upper_limit"], "mle": v["mle"],
-                                             "segments": v["segments"]} for p, v in d.items()}
-                                   for lab, d in mag.items()}
+        s2w[label] = profile_interval(Problem(like, "weak-mixing", ["s2w"]), delta=1.0, grid=np.linspace(0.1, 0.4, 601))
+        nsi[label] = {
+            k: exclusion(Problem(like, "nsi", list(v)), (n_grid, n_grid), z=z2, dof=2) for k, v in NSI_PAIRS.items()
+        }
+    out["magnetic_moment_90cl"] = {
+        lab: {
+            p: {"upper_limit_mu_B": v["upper_limit"], "mle": v["mle"], "segments": v["segments"]} for p, v in d.items()
+        }
+        for lab, d in mag.items()
+    }
     out["magnetic_moment_2d"] = {lab: _slim(m) for lab, m in mag2d.items()}
     out["scalar_exclusion"] = {lab: _slim(m) for lab, m in scal.items()}
-    out["weak_mixing"] = {lab: {"s2w_mle": v["mle"], "interval_1sigma": [(s["low"], s["high"]) for s in v["segments"]],
-                                "t_vs_sm_value": v["t_null"]} for lab, v in s2w.items()}
+    out["weak_mixing"] = {
+        lab: {
+            "s2w_mle": v["mle"],
+            "interval_1sigma": [(s["low"], s["high"]) for s in v["segments"]],
+            "t_vs_sm_value": v["t_null"],
+        }
+        for lab, v in s2w.items()
+    }
     out["nsi_allowed"] = {lab: {k: _slim(m) for k, m in d.items()} for lab, d in nsi.items()}
     if fig_paths is not None:
-        figures.plot_exclusion_generic({f"{lab}": m for lab, m in mag2d.items()}, fig_paths("newphys_magnetic_moment"),
-                                       title="magnetic moments: 90 % CL (region outside excluded)")
+        figures.plot_exclusion_generic(
+            {f"{lab}": m for lab, m in mag2d.items()},
+            fig_paths("newphys_magnetic_moment"),
+            title="magnetic moments: 90 % CL (region outside excluded)",
+        )
         figures.plot_exclusion_generic(scal, fig_paths("newphys_scalar"), title="universal scalar: 90 % CL exclusion")
         for k in NSI_PAIRS:
-            figures.plot_exclusion_generic({lab: d[k] for lab, d in nsi.items()}, fig_paths(f"newphys_nsi_{k}"),
-                                           title=f"vector NSI ({k}): excluded at 90 % CL (allowed: unshaded)")
+            figures.plot_exclusion_generic(
+                {lab: d[k] for lab, d in nsi.items()},
+                fig_paths(f"newphys_nsi_{k}"),
+                title=f"vector NSI ({k}): excluded at 90 % CL (allowed: unshaded)",
+            )
     return out
 
 

@@ -90,8 +90,11 @@ def plot_prediction(experiment: str, path, mode: str = "paper", model=None, **op
         ax.set_yscale("log")
         ax.set_ylim(bottom=max(sm.sum(0).max() * 1e-3 * 1e-4, 1e-6))
         ax.legend(fontsize=7)
-        ax.set_title(f"{exp.name} ({exp.mode}) — {blk.nucleus.name} target" if len(exp.engine.blocks) == 1
-                     else f"{exp.name} ({exp.mode})")
+        ax.set_title(
+            f"{exp.name} ({exp.mode}) — {blk.nucleus.name} target"
+            if len(exp.engine.blocks) == 1
+            else f"{exp.name} ({exp.mode})"
+        )
         pred_sm = exp.predict(None)
         pred_m = exp.predict(model) if model is not None else None
         for i, a in enumerate(exp.axes):

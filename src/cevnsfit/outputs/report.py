@@ -43,8 +43,10 @@ class _Doc:
 
     def img(self, stem: str, caption: str) -> None:
         self.md.append(f"![{caption}](figures/{stem}.png)\n\n*{caption}* ([PDF](figures/{stem}.pdf))\n")
-        self.html.append(f'<figure><img src="figures/{stem}.png" alt="{html.escape(caption)}" style="max-width:900px">'
-                         f'<figcaption>{html.escape(caption)} (<a href="figures/{stem}.pdf">PDF</a>)</figcaption></figure>')
+        self.html.append(
+            f'<figure><img src="figures/{stem}.png" alt="{html.escape(caption)}" style="max-width:900px">'
+            f'<figcaption>{html.escape(caption)} (<a href="figures/{stem}.pdf">PDF</a>)</figcaption></figure>'
+        )
 
 
 def _g(x) -> str:
@@ -64,82 +66,147 @@ def write_report(res: dict, out_dir) -> None:
     d = _doc = _Doc()
     s = res["settings"]
     d.h(1, "cevnsfit: reproduction of Banerjee, Dutta & Roy, arXiv:2103.10196")
-    d.p(f"Generated {_dt.datetime.now(_dt.UTC):%Y-%m-%d %H:%M UTC} in {res['runtime_s']:.0f} s "
+    d.p(
+        f"Generated {_dt.datetime.now(_dt.UTC):%Y-%m-%d %H:%M UTC} in {res['runtime_s']:.0f} s "
         f"({'quick' if s['quick'] else 'full'} settings, mode '{s['mode']}', sampler {s['sampler']}, seed {s['seed']}). "
         "Every number is recomputed from the public COHERENT data releases; machine-readable values are in "
-        "results.json (units: M_Z' in MeV, g_x dimensionless, counts in events).")
-    d.p("Published counterparts: COHERENT's numbers (releases and papers), the check values of the "
+        "results.json (units: M_Z' in MeV, g_x dimensionless, counts in events)."
+    )
+    d.p(
+        "Published counterparts: COHERENT's numbers (releases and papers), the check values of the "
         "specification and the reference analysis's own Table II (intervals and significances, from "
         "cevnsfit.published) are set beside ours. They are shown for comparison only; no default of the "
-        "analysis is tuned toward them.")
+        "analysis is tuned toward them."
+    )
 
     d.h(2, "Validation against published numbers")
-    d.table(["quantity", "ours", "published", "tolerance", "pass"],
-            [[r["name"], f"{r['ours']:.4g}", f"{r['published']:.4g}", f"{100 * r['tolerance']:.0f} %",
-              "yes" if r["pass"] else "NO"] for r in res["validation"]])
+    d.table(
+        ["quantity", "ours", "published", "tolerance", "pass"],
+        [
+            [
+                r["name"],
+                f"{r['ours']:.4g}",
+                f"{r['published']:.4g}",
+                f"{100 * r['tolerance']:.0f} %",
+                "yes" if r["pass"] else "NO",
+            ]
+            for r in res["validation"]
+        ],
+    )
 
     d.h(2, "Fig. 3b: recoil spectrum at CENNS-10")
     f3 = res["fig3b"]
-    d.p(f"SM {f3['sm_total']:.2f} events in the Analysis A grid; L_mu - L_tau (20 MeV, 5.6e-4, r = 1) "
-        f"{f3['model_total']:.2f} events, ratio {f3['ratio_to_sm']:.4f}.")
+    d.p(
+        f"SM {f3['sm_total']:.2f} events in the Analysis A grid; L_mu - L_tau (20 MeV, 5.6e-4, r = 1) "
+        f"{f3['model_total']:.2f} events, ratio {f3['ratio_to_sm']:.4f}."
+    )
     d.img("fig3b_recoil_spectrum_cenns10", "dN/dE_r at CENNS-10: SM and the L_mu - L_tau benchmark")
 
     d.h(2, "Table I: argon cross-check")
     pub = res["table1_published"]
-    d.table(["component", "ours (nominal shapes)", "ours (with release shape systematics)", "COHERENT (Table 2)"],
-            [[k, _pm(res["table1"][k]), _pm(res["table1_shape_systematics"][k]), _pm(pub[k])]
-             for k in ("cevns", "ss", "prompt_brn", "delayed_brn")])
+    d.table(
+        ["component", "ours (nominal shapes)", "ours (with release shape systematics)", "COHERENT (Table 2)"],
+        [
+            [k, _pm(res["table1"][k]), _pm(res["table1_shape_systematics"][k]), _pm(pub[k])]
+            for k in ("cevns", "ss", "prompt_brn", "delayed_brn")
+        ],
+    )
 
     _table2_section(d, res)
     g2 = res["g2_band"]
-    d.p("Muon g-2 favoured band (2 sigma): " + "; ".join(
-        f"{name}: M = {m} MeV -> g_x in [{v['gx_low']:.3g}, {v['gx_high']:.3g}] (central {v['gx_central']:.3g})"
-        for name, per in g2.items() for m, v in per.items())
-        + ". Specification check: Delta a_mu = 2.51e-9 needs g_x = 5.56e-4 at 20 MeV and 9.46e-4 at 100 MeV.")
+    d.p(
+        "Muon g-2 favoured band (2 sigma): "
+        + "; ".join(
+            f"{name}: M = {m} MeV -> g_x in [{v['gx_low']:.3g}, {v['gx_high']:.3g}] (central {v['gx_central']:.3g})"
+            for name, per in g2.items()
+            for m, v in per.items()
+        )
+        + ". Specification check: Delta a_mu = 2.51e-9 needs g_x = 5.56e-4 at 20 MeV and 9.46e-4 at 100 MeV."
+    )
     d.img("fig4_posterior_1d", "1D posteriors of g_x with 68 % HPD intervals, MLE and the g-2 band")
 
     d.h(2, "Fig. 5: chi-square of the CsI 2020 and argon totals (r = 1)")
     rows = []
-    for label, key in (("argon normalised to 128 (published SM)", "chi2_totals"),
-                       ("argon from our own prediction", "chi2_totals_computed_argon")):
+    for label, key in (
+        ("argon normalised to 128 (published SM)", "chi2_totals"),
+        ("argon from our own prediction", "chi2_totals_computed_argon"),
+    ):
         for c in res[key]:
-            rows.append([label, f"{c['mzp_mev']:g}", f"{c['chi2_sm']:.3f}",
-                         "; ".join(f"g_x = {m['gx']:.3g}: {m['chi2']:.3f}" for m in c["minima"]),
-                         f"{c['global_minimum']['gx']:.3g}" if c["global_minimum"] else "-"])
+            rows.append(
+                [
+                    label,
+                    f"{c['mzp_mev']:g}",
+                    f"{c['chi2_sm']:.3f}",
+                    "; ".join(f"g_x = {m['gx']:.3g}: {m['chi2']:.3f}" for m in c["minima"]),
+                    f"{c['global_minimum']['gx']:.3g}" if c["global_minimum"] else "-",
+                ]
+            )
     d.table(["argon normalisation", "M_Z' [MeV]", "chi2 (SM)", "local minima", "global minimum at g_x"], rows)
-    d.img("fig5_chi2_totals", "chi-square of totals against g_x; solid: argon normalised to 128, dashed: our argon total")
+    d.img(
+        "fig5_chi2_totals", "chi-square of totals against g_x; solid: argon normalised to 128, dashed: our argon total"
+    )
 
     d.h(2, "Fig. 6: 2D posteriors")
-    d.p("68 % (solid) and 95 % (dashed) highest-density credible regions in (M_Z', g_x) for r = 0.01, 1, 100; "
+    d.p(
+        "68 % (solid) and 95 % (dashed) highest-density credible regions in (M_Z', g_x) for r = 0.01, 1, 100; "
         "log-uniform priors on the ranges of the specification. The regions are drawn from the posterior density "
         f"evaluated on a {s.get('grid_2d', 121)} x {s.get('grid_2d', 121)} grid (no sampling noise, so no islands that are not in the "
         f"density); the grid is checked against a 2x refined one ({2 * s.get('grid_2d', 121) - 1} per axis), and the nested-sampling draws are kept and "
-        "cross-checked: the fraction of their weight inside the grid's regions should be 0.683 and 0.954.")
+        "cross-checked: the fraction of their weight inside the grid's regions should be 0.683 and 0.954."
+    )
     rows = []
     for r, p2 in sorted(res["posterior_2d"].items(), key=lambda kv: float(kv[0])):
         conv = p2.get("convergence", {})
         cc = p2.get("sampler_cross_check", {}).get("weight_in_grid_regions", {})
         dm = conv.get("disagreeing_mass", {})
-        rows.append([r, str(len(p2["region_68"])), str(len(p2["region_95"])),
-                     f"{dm.get('68', float('nan')):.4f} / {dm.get('95', float('nan')):.4f}",
-                     "yes" if conv.get("converged") else "NO",
-                     f"{cc.get('68', float('nan')):.3f} / {cc.get('95', float('nan')):.3f}",
-                     f"{p2.get('time_s_with_check', float('nan')):.1f}"])
-    d.table(["r", "rings 68 %", "rings 95 %", "mass on which the two grids' regions disagree (68/95)",
-             "converged (< 1 %)", "sampler weight inside grid regions (68/95)", "time incl. check [s]"], rows)
+        rows.append(
+            [
+                r,
+                str(len(p2["region_68"])),
+                str(len(p2["region_95"])),
+                f"{dm.get('68', float('nan')):.4f} / {dm.get('95', float('nan')):.4f}",
+                "yes" if conv.get("converged") else "NO",
+                f"{cc.get('68', float('nan')):.3f} / {cc.get('95', float('nan')):.3f}",
+                f"{p2.get('time_s_with_check', float('nan')):.1f}",
+            ]
+        )
+    d.table(
+        [
+            "r",
+            "rings 68 %",
+            "rings 95 %",
+            "mass on which the two grids' regions disagree (68/95)",
+            "converged (< 1 %)",
+            "sampler weight inside grid regions (68/95)",
+            "time incl. check [s]",
+        ],
+        rows,
+    )
     d.img("fig6_posterior_2d", "2D posteriors of (M_Z', g_x), CsI 2017 + Ar (grid density)")
 
     d.h(2, "Fig. 7: 2 sigma exclusions")
     ex = res["exclusions"]
-    d.table(["data", "method", "t at the SM", "threshold t (Z = 2)", "Z of the SM (Wilks)", "contour lines"],
-            [[label, e.get("method", "wilks"), f"{e['t_sm']:.2f}",
-              f"{e['t_threshold']:.2f} ({e['dof']} dof)" if e.get("method", "wilks") == "wilks"
-              else f"toy quantile at CL {e['cl']:.4f} (max {e['construction']['t_critical_max']:.2f})",
-              f"{_wilks_z(e['t_sm'], e.get('dof', 2)):.2f}" if e.get("method", "wilks") == "wilks" else "-",
-              len(e["contours"])] for label, e in ex.items()])
-    d.p("Wilks: t(theta) = -2 ln L(theta)/L(theta_hat) with theta_hat the best point of the plane (or the SM); a "
+    d.table(
+        ["data", "method", "t at the SM", "threshold t (Z = 2)", "Z of the SM (Wilks)", "contour lines"],
+        [
+            [
+                label,
+                e.get("method", "wilks"),
+                f"{e['t_sm']:.2f}",
+                f"{e['t_threshold']:.2f} ({e['dof']} dof)"
+                if e.get("method", "wilks") == "wilks"
+                else f"toy quantile at CL {e['cl']:.4f} (max {e['construction']['t_critical_max']:.2f})",
+                f"{_wilks_z(e['t_sm'], e.get('dof', 2)):.2f}" if e.get("method", "wilks") == "wilks" else "-",
+                len(e["contours"]),
+            ]
+            for label, e in ex.items()
+        ],
+    )
+    d.p(
+        "Wilks: t(theta) = -2 ln L(theta)/L(theta_hat) with theta_hat the best point of the plane (or the SM); a "
         "point is excluded where Z_Wilks > 2. Where the data prefer a reduced rate (t at the SM above the "
-        "threshold) the SM corner itself is excluded and the allowed region is a band.")
+        "threshold) the SM corner itself is excluded and the allowed region is a band."
+    )
     d.img("fig7_exclusions", "2 sigma exclusions with the g-2 band and existing bounds (BaBar, Borexino, CHARM-II)")
     ney = [(label, e) for label, e in ex.items() if e.get("method") == "neyman"]
     for label, e in ney:
@@ -149,58 +216,103 @@ def write_report(res: dict, out_dir) -> None:
         w_label = label.replace(" [neyman]", "")
         w_frac = e.get("wilks_sm_row_excluded_fraction")
         n_frac = e.get("sm_row_excluded_fraction")
-        d.p(f"Toy-calibrated (Neyman) map, {w_label}, r = 1: at each of {n_pts} points of a {shape[0]} x {shape[1]} "
+        d.p(
+            f"Toy-calibrated (Neyman) map, {w_label}, r = 1: at each of {n_pts} points of a {shape[0]} x {shape[1]} "
             f"construction grid, {c['n_toys']} pseudo-data sets are drawn at that point (nuisances from their "
             "priors), t is evaluated with the maximum over the construction grid and the SM (Feldman-Cousins "
             "likelihood-ratio ordering), and the critical value is the toys' 95.45 % quantile; points with observed "
             f"t > {c['t_skip']:g} are excluded without toys (the largest critical value found is "
             f"{c['t_critical_max']:.2f}). Between construction points t_c is interpolated linearly. The "
             f"construction took {e.get('time_s', float('nan')):.0f} s. Along the lowest coupling (g_x = 1e-4, "
-            f"SM-like) Wilks excludes {100 * (w_frac or 0):.0f} % of the masses, the toys {100 * (n_frac or 0):.0f} %.")
+            f"SM-like) Wilks excludes {100 * (w_frac or 0):.0f} % of the masses, the toys {100 * (n_frac or 0):.0f} %."
+        )
         d.img("fig7_exclusion_wilks_vs_neyman", f"{w_label}: Wilks (left) and toy-calibrated (right) 2 sigma contours")
 
     d.h(2, "Beyond the reference analysis: the full CsI 2021 data")
     fit = res["csi2021"]["sm_fit"]
-    d.p(f"SM-shape fit of the CEvNS normalisation: {fit['cevns'][0]:.1f} ± {fit['cevns'][1]:.1f} events "
+    d.p(
+        f"SM-shape fit of the CEvNS normalisation: {fit['cevns'][0]:.1f} ± {fit['cevns'][1]:.1f} events "
         f"(COHERENT: 306 ± 20); steady state {fit['ss']:.0f} (COHERENT 1273 ± 38); window exposure ratio "
-        f"rho = {fit['rho']:.4f} from the PE >= 60 side band; CEvNS significance {fit['significance_cevns']:.1f} sigma.")
+        f"rho = {fit['rho']:.4f} from the PE >= 60 side band; CEvNS significance {fit['significance_cevns']:.1f} sigma."
+    )
     rows = []
     ds_of = {"CsI 2021": "csi2021", "CsI 2021 + Ar": "csi2021,cenns10"}
     for label, fits in res["csi2021"]["significance"].items():
         for f in fits:
             toy = _toy_row(res, f["mzp_mev"], f["r"], ds_of.get(label, ""))
-            rows.append([label, f"{f['mzp_mev']:g}", f"{f['r']:g}", _g(f["gx_mle"]), f"{f['t']:.2f}", f"{f['z_sigma']:.2f}",
-                         f"{np.sqrt(max(f['t'], 0.0)):.2f}",
-                         f"{toy['z_toys']:.2f} (p = {toy['p_toys']:.3f} ± {toy['p_toys_err']:.3f})" if toy else "not run"])
+            rows.append(
+                [
+                    label,
+                    f"{f['mzp_mev']:g}",
+                    f"{f['r']:g}",
+                    _g(f["gx_mle"]),
+                    f"{f['t']:.2f}",
+                    f"{f['z_sigma']:.2f}",
+                    f"{np.sqrt(max(f['t'], 0.0)):.2f}",
+                    f"{toy['z_toys']:.2f} (p = {toy['p_toys']:.3f} ± {toy['p_toys_err']:.3f})" if toy else "not run",
+                ]
+            )
     d.table(["data", "M_Z' [MeV]", "r", "g_x MLE", "t", "Z (Wilks)", "Z (Chernoff)", "Z (toys)"], rows)
-    d.img("ext_csi2021_exclusions", "exclusions from the CsI 2021 energy x time likelihood beside the totals chi-square")
+    d.img(
+        "ext_csi2021_exclusions", "exclusions from the CsI 2021 energy x time likelihood beside the totals chi-square"
+    )
 
     d.h(2, "How the analysis choices move the results (r = 1)")
     rows = []
     for window, per in res["pe_windows"].items():
         for label, fits in per.items():
             for f in fits:
-                rows.append([f"CsI window {window}", label, f"{f['mzp_mev']:g}", _g(f["gx_mle"]), f"{f['z_sigma']:.2f}"])
+                rows.append(
+                    [f"CsI window {window}", label, f"{f['mzp_mev']:g}", _g(f["gx_mle"]), f"{f['z_sigma']:.2f}"]
+                )
     for label, fits in res["choices"].items():
         for f in fits:
             rows.append([label, "csi2017+cenns10", f"{f['mzp_mev']:g}", _g(f["gx_mle"]), f"{f['z_sigma']:.2f}"])
     for label, fits in res.get("full_mode", {}).items():
         for f in fits:
-            rows.append(["full mode (profiled nuisances)", label, f"{f['mzp_mev']:g}", _g(f["gx_mle"]), f"{f['z_sigma']:.2f}"])
+            rows.append(
+                ["full mode (profiled nuisances)", label, f"{f['mzp_mev']:g}", _g(f["gx_mle"]), f"{f['z_sigma']:.2f}"]
+            )
     d.table(["choice", "data", "M_Z' [MeV]", "g_x MLE", "Z (Wilks)"], rows)
-    d.p("These variants are compared at the Wilks level only: the toys (next section) calibrate the baseline. "
+    d.p(
+        "These variants are compared at the Wilks level only: the toys (next section) calibrate the baseline. "
         "For the baseline CsI 2017 + Ar the toy significance is well below the Wilks one (Table II), and the "
-        "variants' Wilks Z should be read with the same caution.")
+        "variants' Wilks Z should be read with the same caution."
+    )
     if res.get("toys"):
         d.h(2, "Beyond Wilks: toy-MC calibration")
-        d.p("The SM sits on the boundary of g_x >= 0 and the paper-mode CsI likelihood's flat prior on the "
+        d.p(
+            "The SM sits on the boundary of g_x >= 0 and the paper-mode CsI likelihood's flat prior on the "
             "steady-state mean puts its posterior at n_AC + 1 per bin: toys generated under the SM (nuisances "
-            "drawn from their priors) show how far the Wilks p-value is from the true one.")
-        d.table(["data", "M_Z' [MeV]", "t (observed)", "p toys", "Z toys", "p Wilks (chi2_1)", "Z Wilks",
-                 "p (1/2 chi2_1)", "toys"],
-                [[t["data"], f"{t['mzp_mev']:g}", f"{t['t_obs']:.2f}", f"{t['p_toys']:.3f} ± {t['p_toys_err']:.3f}",
-                  f"{t['z_toys']:.2f}", f"{t['p_wilks']:.4f}", f"{t['z_wilks']:.2f}", f"{t['p_wilks_half']:.4f}",
-                  t["n_toys"]] for t in res["toys"]])
+            "drawn from their priors) show how far the Wilks p-value is from the true one."
+        )
+        d.table(
+            [
+                "data",
+                "M_Z' [MeV]",
+                "t (observed)",
+                "p toys",
+                "Z toys",
+                "p Wilks (chi2_1)",
+                "Z Wilks",
+                "p (1/2 chi2_1)",
+                "toys",
+            ],
+            [
+                [
+                    t["data"],
+                    f"{t['mzp_mev']:g}",
+                    f"{t['t_obs']:.2f}",
+                    f"{t['p_toys']:.3f} ± {t['p_toys_err']:.3f}",
+                    f"{t['z_toys']:.2f}",
+                    f"{t['p_wilks']:.4f}",
+                    f"{t['z_wilks']:.2f}",
+                    f"{t['p_wilks_half']:.4f}",
+                    t["n_toys"],
+                ]
+                for t in res["toys"]
+            ],
+        )
         _sm_claim_section(d, res)
 
     if res.get("new_physics"):
@@ -209,31 +321,38 @@ def write_report(res: dict, out_dir) -> None:
         _xenon_section(d, res["xenonnt"])
 
     d.h(2, "Where our numbers differ from the published ones, and why")
-    d.bullets([
-        "CENNS-10 SM: 121 vs 128 events. With R_n = 4.1 fm (Klein-Nystrand) the computed spectrum is softer "
-        "than the release template (-12 % in 10-20 keVee, -23 % in 20-30 keVee, 0-10 keVee agrees), as the "
-        "specification anticipates; the release's full detector response is not public.",
-        "CsI 2017 SM: 177.5 vs 173 events (+2.6 %), with the release's acceptance and 1.17 PE/keVnr.",
-        "CsI 2021 SM: 351 vs 333 (+5.5 %). The release's flux file and timing-efficiency document are not "
-        "among the files; a timing efficiency as used by public forward models is applied (380 without it).",
-        "CsI 2021 fitted CEvNS: 309.5 vs 306, but with +-32 instead of +-20: COHERENT's fit uses finer "
-        "energy/time information and a steady-state model not in the release.",
-        "Argon delayed BRN: 10.53 vs Table 2's rounded 10 (the release's unrounded value is 10.685).",
-        "CsI 2017 significance: the paper-mode flat prior on each bin's steady-state mean gives a posterior "
-        "mean n_AC + 1, about 144 extra background counts in the 6-30 PE x 0-6 us window, which biases the "
-        "fit towards a CEvNS deficit; toys and the Jeffreys-prior and full-mode rows above quantify it.",
-    ])
+    d.bullets(
+        [
+            "CENNS-10 SM: 121 vs 128 events. With R_n = 4.1 fm (Klein-Nystrand) the computed spectrum is softer "
+            "than the release template (-12 % in 10-20 keVee, -23 % in 20-30 keVee, 0-10 keVee agrees), as the "
+            "specification anticipates; the release's full detector response is not public.",
+            "CsI 2017 SM: 177.5 vs 173 events (+2.6 %), with the release's acceptance and 1.17 PE/keVnr.",
+            "CsI 2021 SM: 351 vs 333 (+5.5 %). The release's flux file and timing-efficiency document are not "
+            "among the files; a timing efficiency as used by public forward models is applied (380 without it).",
+            "CsI 2021 fitted CEvNS: 309.5 vs 306, but with +-32 instead of +-20: COHERENT's fit uses finer "
+            "energy/time information and a steady-state model not in the release.",
+            "Argon delayed BRN: 10.53 vs Table 2's rounded 10 (the release's unrounded value is 10.685).",
+            "CsI 2017 significance: the paper-mode flat prior on each bin's steady-state mean gives a posterior "
+            "mean n_AC + 1, about 144 extra background counts in the 6-30 PE x 0-6 us window, which biases the "
+            "fit towards a CEvNS deficit; toys and the Jeffreys-prior and full-mode rows above quantify it.",
+        ]
+    )
 
     d.h(2, "Run")
     d.p(f"Run time {res['runtime_s']:.1f} s.")
     d.table(["package", "version"], [[k, str(v)] for k, v in res["versions"].items()])
 
     write_text_atomic(out / "report.md", "\n".join(_doc.md) + "\n")
-    style = ("body{font-family:sans-serif;max-width:1000px;margin:2em auto;line-height:1.4}"
-             "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #bbb;padding:3px 8px;font-size:90%}"
-             "figcaption{font-size:85%;color:#444}")
-    write_text_atomic(out / "report.html", f"<!doctype html><html><head><meta charset='utf-8'><title>cevnsfit report"
-                                           f"</title><style>{style}</style></head><body>{''.join(_doc.html)}</body></html>")
+    style = (
+        "body{font-family:sans-serif;max-width:1000px;margin:2em auto;line-height:1.4}"
+        "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #bbb;padding:3px 8px;font-size:90%}"
+        "figcaption{font-size:85%;color:#444}"
+    )
+    write_text_atomic(
+        out / "report.html",
+        f"<!doctype html><html><head><meta charset='utf-8'><title>cevnsfit report"
+        f"</title><style>{style}</style></head><body>{''.join(_doc.html)}</body></html>",
+    )
 
 
 def _wilks_z(t: float, dof: int) -> float:
@@ -264,45 +383,93 @@ def _table2_section(d, res: dict) -> None:
         pub = r.get("published") or {}
         toy = _toy_row(res, r["mzp_mev"], r["r"])
         hpd_d = r.get("gx_68_hpd_density") or []
-        rows.append([f"{r['mzp_mev']:g}", f"{r['r']:g}", _g(r["gx_mle"]), _iv(r["gx_68"]),
-                     " u ".join(_iv(seg) for seg in hpd_d) or _iv(r.get("gx_68_grid")),
-                     _iv(r.get("gx_68_equal_tailed")), _iv(r.get("gx_68_equal_tailed_sampler")), _iv(pub.get("gx68")),
-                     f"{r['z_sigma']:.2f}", f"{r['p']:.3f} / {r.get('p_chernoff', float('nan')):.3f}",
-                     f"{toy['z_toys']:.2f} (p = {toy['p_toys']:.3f} ± {toy['p_toys_err']:.3f})" if toy else "-",
-                     f"{pub['z']:.2f}" if pub else "-"])
-    d.table(["M_Z' [MeV]", "r", "g_x MLE", "68.3 % HPD (sampler)", "68.3 % HPD (grid density)",
-             "68.3 % equal-tailed (grid density)", "68.3 % equal-tailed (sampler)", "published 1 sigma",
-             "Z Wilks (chi2_1)", "p Wilks / p Chernoff", "Z toys", "published Z"], rows)
-    d.p("HPD: the shortest set of log10 g_x holding 68.3 % of the posterior (flat prior in log10 g_x on "
+        rows.append(
+            [
+                f"{r['mzp_mev']:g}",
+                f"{r['r']:g}",
+                _g(r["gx_mle"]),
+                _iv(r["gx_68"]),
+                " u ".join(_iv(seg) for seg in hpd_d) or _iv(r.get("gx_68_grid")),
+                _iv(r.get("gx_68_equal_tailed")),
+                _iv(r.get("gx_68_equal_tailed_sampler")),
+                _iv(pub.get("gx68")),
+                f"{r['z_sigma']:.2f}",
+                f"{r['p']:.3f} / {r.get('p_chernoff', float('nan')):.3f}",
+                f"{toy['z_toys']:.2f} (p = {toy['p_toys']:.3f} ± {toy['p_toys_err']:.3f})" if toy else "-",
+                f"{pub['z']:.2f}" if pub else "-",
+            ]
+        )
+    d.table(
+        [
+            "M_Z' [MeV]",
+            "r",
+            "g_x MLE",
+            "68.3 % HPD (sampler)",
+            "68.3 % HPD (grid density)",
+            "68.3 % equal-tailed (grid density)",
+            "68.3 % equal-tailed (sampler)",
+            "published 1 sigma",
+            "Z Wilks (chi2_1)",
+            "p Wilks / p Chernoff",
+            "Z toys",
+            "published Z",
+        ],
+        rows,
+    )
+    d.p(
+        "HPD: the shortest set of log10 g_x holding 68.3 % of the posterior (flat prior in log10 g_x on "
         "[-4, -1]); equal-tailed: the 15.87 % and 84.13 % quantiles. The grid-density columns come from the "
         "posterior on 2001 points, checked against 4001 (largest edge shift in the table below); the sampler "
         "columns from the nested-sampling weights. Z Wilks: Phi^-1(1 - p/2) with p = P(chi2_1 > t), the "
         "reference analysis's convention (for 1 dof it equals sqrt(t)); p Chernoff = p Wilks / 2, the boundary "
         "mixture 1/2 delta_0 + 1/2 chi2_1 for a coupling tested at 0 (its one-sided Z is again sqrt(t)); Z toys: "
         "the two-sided convention with p from toys under the SM (hybrid, nuisances from priors). Where the toy p "
-        "is larger than the Wilks p, Wilks overstates the evidence; here both asymptotic p-values do.")
+        "is larger than the Wilks p, Wilks overstates the evidence; here both asymptotic p-values do."
+    )
     conv = [(r["mzp_mev"], r["r"], r["grid_convergence"]) for r in res["table2"] if r.get("grid_convergence")]
     if conv:
         worst = max(max(c["max_edge_shift"].values()) for _, _, c in conv)
-        d.p(f"Grid convergence: refining 2001 -> 4001 points moves no HPD or equal-tailed edge (68 % or 95 %) "
-            f"by more than {worst:.1e} in log10 g_x (tolerance {conv[0][2]['tolerance']:g}).")
+        d.p(
+            f"Grid convergence: refining 2001 -> 4001 points moves no HPD or equal-tailed edge (68 % or 95 %) "
+            f"by more than {worst:.1e} in log10 g_x (tolerance {conv[0][2]['tolerance']:g})."
+        )
     d.p(_convention_paragraph(res["table2"]))
     if res.get("neyman_1d"):
         rows = []
         for f in res["neyman_1d"]:
             pc = f["profile_chernoff"]
-            rows.append([f"{f['mzp_mev']:g}", f"{f['r']:g}", f"{f['cl']:.4f}",
-                         " u ".join(f"[{s['low']:.3g}, {s['high']:.3g}]" for s in f["segments"]) or "empty",
-                         "yes" if f["null_in_set"] else "no",
-                         " u ".join(f"[{s['low']:.3g}, {s['high']:.3g}]" for s in pc["segments"]) or "empty",
-                         "yes" if pc["null_in_interval"] else "no", f"{pc['z_null_chernoff']:.2f}",
-                         f"{f['n_toys']} x {f['grid_points']}"])
-        d.table(["M_Z' [MeV]", "r", "CL", "Feldman-Cousins set of g_x (toys)", "SM (g_x = 0) in the FC set",
-                 "profile-likelihood interval (Chernoff boundary)", "SM in it", "Z_SM Chernoff",
-                 "toys x points"], rows)
-        d.p("Frequentist sets: the Neyman construction with likelihood-ratio (Feldman-Cousins) ordering, the "
+            rows.append(
+                [
+                    f"{f['mzp_mev']:g}",
+                    f"{f['r']:g}",
+                    f"{f['cl']:.4f}",
+                    " u ".join(f"[{s['low']:.3g}, {s['high']:.3g}]" for s in f["segments"]) or "empty",
+                    "yes" if f["null_in_set"] else "no",
+                    " u ".join(f"[{s['low']:.3g}, {s['high']:.3g}]" for s in pc["segments"]) or "empty",
+                    "yes" if pc["null_in_interval"] else "no",
+                    f"{pc['z_null_chernoff']:.2f}",
+                    f"{f['n_toys']} x {f['grid_points']}",
+                ]
+            )
+        d.table(
+            [
+                "M_Z' [MeV]",
+                "r",
+                "CL",
+                "Feldman-Cousins set of g_x (toys)",
+                "SM (g_x = 0) in the FC set",
+                "profile-likelihood interval (Chernoff boundary)",
+                "SM in it",
+                "Z_SM Chernoff",
+                "toys x points",
+            ],
+            rows,
+        )
+        d.p(
+            "Frequentist sets: the Neyman construction with likelihood-ratio (Feldman-Cousins) ordering, the "
             "maximum over the prior range of g_x and g_x = 0; a set whose lowest edge is the grid's lowest point "
-            "and contains the SM extends down to g_x = 0 (an upper limit).")
+            "and contains the SM extends down to g_x = 0 (an upper limit)."
+        )
 
 
 def _convention_paragraph(rows: list[dict]) -> str:
@@ -325,17 +492,19 @@ def _convention_paragraph(rows: list[dict]) -> str:
     if not n:
         return "The reference analysis's Table II values are not available for comparison."
     closer = "equal-tailed" if d_et < d_hpd else "HPD"
-    return (f"Which convention do the published intervals resemble? Averaged over the {n} cells, the published "
-            f"edges lie {d_et / (2 * n):.2f} dex from our equal-tailed edges and {d_hpd / (2 * n):.2f} dex from our "
-            f"HPD edges: they most resemble the {closer} intervals. The reason is the lower edge: the posterior of "
-            "log10 g_x is a plateau down to the prior floor (the likelihood there equals the SM's) with a bump "
-            "near the fitted coupling; the HPD set keeps only the bump (our lower edges "
-            f"{min(lower_hpd):.2g}-{max(lower_hpd):.2g}), while the 15.87 % quantile of an equal-tailed interval "
-            f"falls onto the plateau, towards the floor (ours {min(lower_et):.2g}-{max(lower_et):.2g}; published "
-            f"{min(lower_pub):.2g}-{max(lower_pub):.2g}, i.e. at or near the floor 1e-4). The paper does not state "
-            "its convention; ours stays HPD as the default (the shortest set, centred on the peak), and both are "
-            "reported. Remaining differences come from the likelihood details discussed below (the steady-state "
-            "prior, the CENNS-10 normalisation).")
+    return (
+        f"Which convention do the published intervals resemble? Averaged over the {n} cells, the published "
+        f"edges lie {d_et / (2 * n):.2f} dex from our equal-tailed edges and {d_hpd / (2 * n):.2f} dex from our "
+        f"HPD edges: they most resemble the {closer} intervals. The reason is the lower edge: the posterior of "
+        "log10 g_x is a plateau down to the prior floor (the likelihood there equals the SM's) with a bump "
+        "near the fitted coupling; the HPD set keeps only the bump (our lower edges "
+        f"{min(lower_hpd):.2g}-{max(lower_hpd):.2g}), while the 15.87 % quantile of an equal-tailed interval "
+        f"falls onto the plateau, towards the floor (ours {min(lower_et):.2g}-{max(lower_et):.2g}; published "
+        f"{min(lower_pub):.2g}-{max(lower_pub):.2g}, i.e. at or near the floor 1e-4). The paper does not state "
+        "its convention; ours stays HPD as the default (the shortest set, centred on the peak), and both are "
+        "reported. Remaining differences come from the likelihood details discussed below (the steady-state "
+        "prior, the CENNS-10 normalisation)."
+    )
 
 
 def _sm_claim_section(d, res: dict) -> None:
@@ -346,8 +515,11 @@ def _sm_claim_section(d, res: dict) -> None:
     zt = [t["z_toys"] for t in toys]
     zw = [t["z_wilks"] for t in toys]
     fc = res.get("neyman_1d", [])
-    fc_txt = "; ".join(f"at {f['mzp_mev']:g} MeV the 68.27 % Feldman-Cousins set {'contains' if f['null_in_set'] else 'excludes'} "
-                       f"g_x = 0" for f in fc)
+    fc_txt = "; ".join(
+        f"at {f['mzp_mev']:g} MeV the 68.27 % Feldman-Cousins set {'contains' if f['null_in_set'] else 'excludes'} "
+        f"g_x = 0"
+        for f in fc
+    )
     below_1 = sum(z < 1.0 for z in zt)
     verdicts = []
     for m in sorted({t["mzp_mev"] for t in toys}):
@@ -356,15 +528,20 @@ def _sm_claim_section(d, res: dict) -> None:
         out_toys = all(z >= 1.0 for z in zs)
         out_fc = all(not f["null_in_set"] for f in fcm) if fcm else None
         if out_toys and out_fc is not False:
-            verdicts.append(f"at {m:g} MeV the SM stays outside the calibrated 1 sigma region, but only just "
-                            f"(toy Z = {min(zs):.2f}-{max(zs):.2f})")
+            verdicts.append(
+                f"at {m:g} MeV the SM stays outside the calibrated 1 sigma region, but only just "
+                f"(toy Z = {min(zs):.2f}-{max(zs):.2f})"
+            )
         else:
-            verdicts.append(f"at {m:g} MeV the SM lies inside the calibrated 1 sigma region (toy Z = "
-                            f"{min(zs):.2f}-{max(zs):.2f}" + ("" if out_fc is None else
-                                                              f"; FC set {'excludes' if out_fc else 'contains'} g_x = 0")
-                            + ")")
+            verdicts.append(
+                f"at {m:g} MeV the SM lies inside the calibrated 1 sigma region (toy Z = "
+                f"{min(zs):.2f}-{max(zs):.2f}"
+                + ("" if out_fc is None else f"; FC set {'excludes' if out_fc else 'contains'} g_x = 0")
+                + ")"
+            )
     d.h(3, "The paper's claim that the SM lies outside the 1 sigma band")
-    d.p("The reference analysis writes that with CsI 2017 + CENNS-10 'the SM is excluded by the 1 sigma bands' of "
+    d.p(
+        "The reference analysis writes that with CsI 2017 + CENNS-10 'the SM is excluded by the 1 sigma bands' of "
         "the g_x posteriors (its Fig. 4 caption). Two remarks follow from the calibrated results. (i) A credible "
         "interval of log10 g_x under a log-uniform prior on [1e-4, 1e-1] can never contain the SM: g_x = 0 is "
         "outside the prior's support, so any such interval 'excludes' it by construction; the posterior's plateau "
@@ -372,36 +549,53 @@ def _sm_claim_section(d, res: dict) -> None:
         f"(ii) The calibrated frequentist statements: the toy significance of the best fit over the SM is "
         f"Z = {min(zt):.2f}-{max(zt):.2f} across the cells (Wilks {min(zw):.2f}-{max(zw):.2f}); "
         f"{below_1} of {len(zt)} cells are below 1 sigma"
-        + (f"; {fc_txt}" if fc_txt else "") + ". Hence " + "; ".join(verdicts) + ". The Wilks significances "
+        + (f"; {fc_txt}" if fc_txt else "")
+        + ". Hence "
+        + "; ".join(verdicts)
+        + ". The Wilks significances "
         "overstate the evidence everywhere, and the posterior intervals cannot test the SM at all; the claim is "
-        "not supported as a statement about the SM beyond the marginal 1 sigma level the toys allow at most.")
+        "not supported as a statement about the SM beyond the marginal 1 sigma level the toys allow at most."
+    )
 
 
 def _new_physics_section(d, np_res: dict) -> None:
     """Report section: magnetic moments, scalar, s_W^2 and NSI from the same data."""
     d.h(2, "New physics from the same data")
     c = np_res["conventions"]
-    d.p(f"Paper-mode likelihoods ({c['mode']}); {c['limits_1d']} for single parameters, {c['regions_2d']} for "
+    d.p(
+        f"Paper-mode likelihoods ({c['mode']}); {c['limits_1d']} for single parameters, {c['regions_2d']} for "
         "two; the weak mixing angle with its Delta chi2 = 1 interval. Each model is fitted with the generic "
         "inference (`cevnsfit fit/exclusion --model NAME --poi KEY`), nothing model-specific. Caveat for the "
         "CsI 2017 rows: the reference likelihood's flat steady-state prior pulls towards a deficit (see the "
-        "toys above), which tightens upper limits on rate-raising effects and pulls s_W^2 low.")
+        "toys above), which tightens upper limits on rate-raising effects and pulls s_W^2 low."
+    )
     rows = []
     for lab, per in np_res["magnetic_moment_90cl"].items():
         rows.append([lab] + [_g(per[p]["upper_limit_mu_B"]) for p in ("mu_nue", "mu_numu")])
     d.table(["data", "mu_nue < [mu_B] (90 % CL)", "mu_numu < [mu_B] (90 % CL)"], rows)
-    d.p("Compare (not targets) with the combined CsI + Ar analyses of Cadeddu et al., PRD 102 (2020) 015030 "
+    d.p(
+        "Compare (not targets) with the combined CsI + Ar analyses of Cadeddu et al., PRD 102 (2020) 015030 "
         "(arXiv:2005.01645) and Miranda et al., JHEP 05 (2020) 130 (arXiv:2003.12050), and for the 2021 data "
         "Atzori Corona et al., JHEP 09 (2022) 164 (arXiv:2205.09484): their bounds are of order a few 1e-9 mu_B. "
         "Their likelihoods differ from the reference analysis's (time and energy information, nuisance "
-        "treatment), so differences of tens of per cent are expected.")
+        "treatment), so differences of tens of per cent are expected."
+    )
     d.img("newphys_magnetic_moment", "Magnetic moments (mu_nue, mu_numu): region excluded at 90 % CL")
-    rows = [[lab, _g(v["s2w_mle"]), ", ".join(f"[{a:.4f}, {b:.4f}]" for a, b in v["interval_1sigma"]),
-             f"{v['t_vs_sm_value']:.2f}"] for lab, v in np_res["weak_mixing"].items()]
+    rows = [
+        [
+            lab,
+            _g(v["s2w_mle"]),
+            ", ".join(f"[{a:.4f}, {b:.4f}]" for a, b in v["interval_1sigma"]),
+            f"{v['t_vs_sm_value']:.2f}",
+        ]
+        for lab, v in np_res["weak_mixing"].items()
+    ]
     d.table(["data", "sin^2 theta_W MLE", "1 sigma interval", "t against 0.23857"], rows)
-    d.p("Low-energy SM value 0.23857 (MS-bar). CEvNS determinations to compare with: Cadeddu et al. (CsI 2017 + "
+    d.p(
+        "Low-energy SM value 0.23857 (MS-bar). CEvNS determinations to compare with: Cadeddu et al. (CsI 2017 + "
         "Ar, arXiv:2005.01645) and Atzori Corona et al. (CsI 2021, arXiv:2303.09360), which fit the neutron radius "
-        "as well. The low values here follow the CsI 2017 paper-mode deficit preference described above.")
+        "as well. The low values here follow the CsI 2017 paper-mode deficit preference described above."
+    )
     d.img("newphys_scalar", "Universal light scalar (m_S, g_S): excluded at 90 % CL")
     for k in ("ee", "mumu"):
         d.img(f"newphys_nsi_{k}", f"Vector NSI (eps_u_{k}, eps_d_{k}): outside the unshaded band excluded at 90 % CL")
@@ -411,24 +605,38 @@ def _xenon_section(d, x: dict) -> None:
     """Report section: XENONnT solar 8B (docs: datasets, xenonnt)."""
     d.h(2, "XENONnT solar 8B (SR0-SR2 release)")
     v = x["validation"]
-    d.table(["quantity", "ours", "published"], [
-        ["SR0+SR1 exposure [t y]", f"{v['exposure_ty']:.3f}", f"{v['exposure_published']:g}"],
-        ["SR0+SR1 observed events", f"{v['observed']:g}", f"{v['observed_published']:g}"],
-        ["SR0+SR1 expected background", f"{v['background']:.2f}", f"{v['background_published']:g} +1.4 -1.3"],
-        ["SM 8B CEvNS rate 0.45-10 keV [/(t y)]", f"{v['sm_rate_045_10kev']:.1f}", f"{v['sm_rate_published']:g}"],
-        ["expected 8B events, selected runs (2026 templates)", f"{v['b8_expected']:.2f}", "11.92 (2024 templates)"],
-    ])
-    d.p("Our SM rate is a few per cent above XENONnT's spectrum: sin^2 theta_W (0.23857 here; 0.2312 gives 330), "
-        "the form factor and the flux table differ and are not documented in the release; nothing is tuned.")
+    d.table(
+        ["quantity", "ours", "published"],
+        [
+            ["SR0+SR1 exposure [t y]", f"{v['exposure_ty']:.3f}", f"{v['exposure_published']:g}"],
+            ["SR0+SR1 observed events", f"{v['observed']:g}", f"{v['observed_published']:g}"],
+            ["SR0+SR1 expected background", f"{v['background']:.2f}", f"{v['background_published']:g} +1.4 -1.3"],
+            ["SM 8B CEvNS rate 0.45-10 keV [/(t y)]", f"{v['sm_rate_045_10kev']:.1f}", f"{v['sm_rate_published']:g}"],
+            ["expected 8B events, selected runs (2026 templates)", f"{v['b8_expected']:.2f}", "11.92 (2024 templates)"],
+        ],
+    )
+    d.p(
+        "Our SM rate is a few per cent above XENONnT's spectrum: sin^2 theta_W (0.23857 here; 0.2312 gives 330), "
+        "the form factor and the flux table differ and are not documented in the release; nothing is tuned."
+    )
     rows = []
     for lab, m in x["b8_measurement"].items():
         zt = (">" if m["z_toys_is_lower_bound"] else "") + f"{m['z_toys']:.2f}"
-        rows.append([lab, f"{m['flux'] / 1e6:.2f}", f"[{m['flux_68'][0] / 1e6:.2f}, {m['flux_68'][1] / 1e6:.2f}]",
-                     f"{m['z_asymptotic']:.2f}", f"{zt} ({m['n_toys']} toys)"])
+        rows.append(
+            [
+                lab,
+                f"{m['flux'] / 1e6:.2f}",
+                f"[{m['flux_68'][0] / 1e6:.2f}, {m['flux_68'][1] / 1e6:.2f}]",
+                f"{m['z_asymptotic']:.2f}",
+                f"{zt} ({m['n_toys']} toys)",
+            ]
+        )
     d.table(["runs", "8B flux [1e6 /cm2/s]", "68 % interval", "Z asymptotic", "Z toys"], rows)
-    d.p("Published SR0+SR1 (PRL 133 (2024) 191002): flux 4.7 +3.6 -2.3 x 1e6 cm^-2 s^-1, 2.73 sigma. The 2026 "
+    d.p(
+        "Published SR0+SR1 (PRL 133 (2024) 191002): flux 4.7 +3.6 -2.3 x 1e6 cm^-2 s^-1, 2.73 sigma. The 2026 "
         "mono-energetic templates have another efficiency curve (lower below 3.5 keV) and expect fewer 8B events "
-        "than the 2024 ones, so the same excess needs a larger flux; the significance is close to the letter's.")
+        "than the 2024 ones, so the same excess needs a larger flux; the significance is close to the letter's."
+    )
     rows = [[s, f"{v['flux'] / 1e6:.2f}", f"{v['z_asymptotic']:.2f}"] for s, v in x["sr2_ac_sigma_dependence"].items()]
     d.table(["SR2 AC uncertainty (assumed)", "SR0-SR2 flux [1e6]", "Z asymptotic"], rows)
     rows = []
@@ -436,9 +644,15 @@ def _xenon_section(d, x: dict) -> None:
         for f in fits:
             rows.append([lab, f"{f['mzp_mev']:g}", _g(f["gx_mle"]), f"{f['t']:.2f}", f"{f['z_sigma']:.2f}"])
     d.table(["data", "M_Z' [MeV]", "g_x MLE", "t", "Z (Wilks, 1 dof)"], rows)
-    d.p("Solar neutrinos reach xenon as nu_e, nu_mu and nu_tau; in L_mu - L_tau the nu_mu and nu_tau charges have "
+    d.p(
+        "Solar neutrinos reach xenon as nu_e, nu_mu and nu_tau; in L_mu - L_tau the nu_mu and nu_tau charges have "
         "opposite signs, so the interference terms nearly cancel and the quadratic terms add: xenon sees a small "
         "rate increase where COHERENT sees a deficit. Xenon alone prefers no signal; added to CsI + Ar it removes "
-        "the large-coupling branch that CsI 2021 + Ar prefers at 100 MeV.")
-    for k, cap in (("lmu_ltau", "L_mu - L_tau (r = 1)"), ("universal", "universal vector"), ("scalar", "universal scalar")):
+        "the large-coupling branch that CsI 2021 + Ar prefers at 100 MeV."
+    )
+    for k, cap in (
+        ("lmu_ltau", "L_mu - L_tau (r = 1)"),
+        ("universal", "universal vector"),
+        ("scalar", "universal scalar"),
+    ):
         d.img(f"xenon_{k}", f"{cap}: excluded at 2 sigma (Wilks), xenon alone and with CsI + Ar")

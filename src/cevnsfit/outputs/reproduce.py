@@ -88,26 +88,62 @@ class Settings:
     fc_all_masses: bool = True
 
 
-FULL = Settings(n_mzp=101, n_gx=121, nlive_1d=400, nlive_2d=1000, quick_sampler=False, chunk_size=2000,
-                full_mode_points=True, n_toys=400, n_newphys=61,
-                n_xenon=41, n_xenon_toys=300)
-QUICK = Settings(n_mzp=26, n_gx=31, nlive_1d=100, nlive_2d=150, quick_sampler=True, chunk_size=400,
-                 full_mode_points=False, n_toys=40, n_newphys=21,
-                 n_xenon=15, n_xenon_toys=30, neyman_grid=(5, 6), n_toys_neyman=10,
-                 fc_grid=9, n_toys_fc=20, grid_2d=41, toys_all_ratios=False, fc_all_masses=False)
+FULL = Settings(
+    n_mzp=101,
+    n_gx=121,
+    nlive_1d=400,
+    nlive_2d=1000,
+    quick_sampler=False,
+    chunk_size=2000,
+    full_mode_points=True,
+    n_toys=400,
+    n_newphys=61,
+    n_xenon=41,
+    n_xenon_toys=300,
+)
+QUICK = Settings(
+    n_mzp=26,
+    n_gx=31,
+    nlive_1d=100,
+    nlive_2d=150,
+    quick_sampler=True,
+    chunk_size=400,
+    full_mode_points=False,
+    n_toys=40,
+    n_newphys=21,
+    n_xenon=15,
+    n_xenon_toys=30,
+    neyman_grid=(5, 6),
+    n_toys_neyman=10,
+    fc_grid=9,
+    n_toys_fc=20,
+    grid_2d=41,
+    toys_all_ratios=False,
+    fc_all_masses=False,
+)
 #: The exclusion drawn with both Wilks and toy-calibrated (Neyman) contours.
 NEYMAN_EXCLUSION = ("CsI 2017 + Ar", "csi2017,cenns10")
 
 
 def versions() -> dict:
     out = {"python": platform.python_version(), "platform": platform.platform()}
-    for pkg in ("cevnsfit", "numpy", "scipy", "iminuit", "ultranest", "dask", "distributed", "matplotlib",
-                "contourpy", "pooch"):
+    for pkg in (
+        "cevnsfit",
+        "numpy",
+        "scipy",
+        "iminuit",
+        "ultranest",
+        "dask",
+        "distributed",
+        "matplotlib",
+        "contourpy",
+        "pooch",
+    ):
         try:
             out[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
             out[pkg] = None
-    out.update(source_revision())   # git_commit, or None with revision_note (e.g. after `pip install .`)
+    out.update(source_revision())  # git_commit, or None with revision_note (e.g. after `pip install .`)
     return out
 
 
@@ -137,10 +173,23 @@ def _scan_exclusion(label, datasets, mode, settings, ckpt, client, progress, r=1
     lg = np.linspace(*LOG10_GX_RANGE, settings.n_gx)
     evaluator = LoglikeEvaluator(datasets, mode=mode, r=r, options=options)
     name = datasets.replace(",", "+")
-    grid = grid_scan(evaluator, {"log10_mzp": lm, "log10_gx": lg}, ckpt / f"scan_{name}_{mode}_r{r:g}",
-                     chunk_size=settings.chunk_size, scheduler=client, progress=progress)
-    return exclusion_map(datasets, mode=mode, r=r, n_mzp=settings.n_mzp, n_gx=settings.n_gx,
-                         options=options, logl_grid=np.asarray(grid).reshape(len(lm), len(lg)))
+    grid = grid_scan(
+        evaluator,
+        {"log10_mzp": lm, "log10_gx": lg},
+        ckpt / f"scan_{name}_{mode}_r{r:g}",
+        chunk_size=settings.chunk_size,
+        scheduler=client,
+        progress=progress,
+    )
+    return exclusion_map(
+        datasets,
+        mode=mode,
+        r=r,
+        n_mzp=settings.n_mzp,
+        n_gx=settings.n_gx,
+        options=options,
+        logl_grid=np.asarray(grid).reshape(len(lm), len(lg)),
+    )
 
 
 def _logl_from_t(wmap: dict, mode: str, datasets: str) -> np.ndarray:
@@ -153,24 +202,45 @@ def _logl_from_t(wmap: dict, mode: str, datasets: str) -> np.ndarray:
 
 def _table2_row(like, m, r, settings, sampler, seed, ckpt, tag="paper"):
     fit = fit_gx(like, m, r)
-    post = posterior_1d(like, m, r, sampler=sampler, seed=seed, log_dir=ckpt / f"post1d_{tag}_m{m:g}_r{r:g}",
-                        resume=True, min_num_live_points=settings.nlive_1d, quick=settings.quick_sampler)
+    post = posterior_1d(
+        like,
+        m,
+        r,
+        sampler=sampler,
+        seed=seed,
+        log_dir=ckpt / f"post1d_{tag}_m{m:g}_r{r:g}",
+        resume=True,
+        min_num_live_points=settings.nlive_1d,
+        quick=settings.quick_sampler,
+    )
     grid = posterior_1d_grid(like, m, r, n_grid=601)
-    dens = credible_grid(reference_problem(like, ("gx",), m, r))     # 2001 points, 2x refinement check
+    dens = credible_grid(reference_problem(like, ("gx",), m, r))  # 2001 points, 2x refinement check
     ws = post["weighted_samples"]
     et_ns = equal_tailed_interval(ws["log10_gx"], ws["weights"])
     ch = chernoff(fit["t"])
     return {
-        "mzp_mev": m, "r": r, "gx_mle": fit["gx_mle"], "gx_68": [float(v) for v in post["gx_68"]],
-        "z_sigma": fit["z_sigma"], "t": fit["t"], "p": fit["p"], "gx_68_grid": [float(v) for v in grid["gx_68"]],
+        "mzp_mev": m,
+        "r": r,
+        "gx_mle": fit["gx_mle"],
+        "gx_68": [float(v) for v in post["gx_68"]],
+        "z_sigma": fit["z_sigma"],
+        "t": fit["t"],
+        "p": fit["p"],
+        "gx_68_grid": [float(v) for v in grid["gx_68"]],
         "gx_68_hpd_density": [[10.0**a, 10.0**b] for a, b in dens["hpd_68"]],
-        "gx_68_equal_tailed": [10.0 ** v for v in dens["equal_tailed_68"]],
-        "gx_68_equal_tailed_sampler": [10.0 ** v for v in et_ns],
+        "gx_68_equal_tailed": [10.0**v for v in dens["equal_tailed_68"]],
+        "gx_68_equal_tailed_sampler": [10.0**v for v in et_ns],
         "grid_convergence": dens["convergence"],
-        "p_chernoff": ch["p"], "z_chernoff": ch["z"], "published": reference_table2(m, r),
-        "gx_mle_in_prior": post["gx_mle"], "log_evidence": post["log_evidence"], "sampler": post["sampler"],
-        "seed": seed, "local_maxima": fit["local_maxima"],
-        "log10_gx_grid": grid["log10_gx"].tolist(), "density": grid["density"].tolist(),
+        "p_chernoff": ch["p"],
+        "z_chernoff": ch["z"],
+        "published": reference_table2(m, r),
+        "gx_mle_in_prior": post["gx_mle"],
+        "log_evidence": post["log_evidence"],
+        "sampler": post["sampler"],
+        "seed": seed,
+        "local_maxima": fit["local_maxima"],
+        "log10_gx_grid": grid["log10_gx"].tolist(),
+        "density": grid["density"].tolist(),
     }
 
 
@@ -185,8 +255,16 @@ def _fit_rows(datasets, mode, masses=MASSES, ratios=RATIOS, options=None, matchi
     return rows
 
 
-def reproduce(out_dir, quick: bool = False, mode: str = "paper", scheduler=None, sampler: str = "ultranest",
-              seed: int = 1, progress: bool = True, extra_bounds=()) -> dict:
+def reproduce(
+    out_dir,
+    quick: bool = False,
+    mode: str = "paper",
+    scheduler=None,
+    sampler: str = "ultranest",
+    seed: int = 1,
+    progress: bool = True,
+    extra_bounds=(),
+) -> dict:
     """Run the whole analysis into ``out_dir``; returns the results dict (also ``results.json``).
 
     ``extra_bounds``: paths of user limit curves (DarkCast ``.lmt`` format: mass [GeV], g_x)
@@ -199,17 +277,26 @@ def reproduce(out_dir, quick: bool = False, mode: str = "paper", scheduler=None,
     fig_dir.mkdir(parents=True, exist_ok=True)
     ckpt.mkdir(parents=True, exist_ok=True)
     log = _Log(progress)
-    res: dict = {"settings": {**asdict(settings), "quick": quick, "mode": mode, "sampler": sampler, "seed": seed},
-                 "units": {"mzp_mev": "MeV", "gx": "dimensionless", "counts": "events", "t": "-2 Delta ln L"}}
+    res: dict = {
+        "settings": {**asdict(settings), "quick": quick, "mode": mode, "sampler": sampler, "seed": seed},
+        "units": {"mzp_mev": "MeV", "gx": "dimensionless", "counts": "events", "t": "-2 Delta ln L"},
+    }
 
     # 1. recoil spectrum at CENNS-10 (Fig. 3b)
     log("Fig. 3b: CENNS-10 recoil spectrum, SM vs M_Z' = 20 MeV, g_x = 5.6e-4, r = 1")
     ar = get_experiment("cenns10", mode)
     point = LmuLtau(20.0, 5.6e-4, 1.0)
-    figures.plot_recoil_spectrum(ar, point, _figure_paths(fig_dir, "fig3b_recoil_spectrum_cenns10"),
-                                 label=r"$L_\mu-L_\tau$: $M_{Z'}$ = 20 MeV, $g_x$ = 5.6e-4, r = 1")
-    res["fig3b"] = {"sm_total": float(ar.predict().sum()), "model_total": float(ar.predict(point).sum()),
-                    "ratio_to_sm": float(ar.predict(point).sum() / ar.predict().sum())}
+    figures.plot_recoil_spectrum(
+        ar,
+        point,
+        _figure_paths(fig_dir, "fig3b_recoil_spectrum_cenns10"),
+        label=r"$L_\mu-L_\tau$: $M_{Z'}$ = 20 MeV, $g_x$ = 5.6e-4, r = 1",
+    )
+    res["fig3b"] = {
+        "sm_total": float(ar.predict().sum()),
+        "model_total": float(ar.predict(point).sum()),
+        "ratio_to_sm": float(ar.predict(point).sum() / ar.predict().sum()),
+    }
 
     # 2. argon cross-check (Table I)
     log("Table I: argon cross-check fit")
@@ -227,11 +314,14 @@ def reproduce(out_dir, quick: bool = False, mode: str = "paper", scheduler=None,
     for m in MASSES:
         for r in RATIOS:
             res["table2"].append(_table2_row(like, m, r, settings, sampler, seed, ckpt, mode))
-            log(f"  M_Z' = {m:g} MeV, r = {r:g}: g_x MLE {res['table2'][-1]['gx_mle']:.3g}, "
-                f"Z = {res['table2'][-1]['z_sigma']:.2f}")
+            log(
+                f"  M_Z' = {m:g} MeV, r = {r:g}: g_x MLE {res['table2'][-1]['gx_mle']:.3g}, "
+                f"Z = {res['table2'][-1]['z_sigma']:.2f}"
+            )
     figures.plot_posterior_1d(res["table2"], _figure_paths(fig_dir, "fig4_posterior_1d"))
-    res["g2_band"] = {name: {f"{m:g}": {k: float(v) for k, v in g2_band(m, name).items()} for m in MASSES}
-                      for name in PRESETS}
+    res["g2_band"] = {
+        name: {f"{m:g}": {k: float(v) for k, v in g2_band(m, name).items()} for m in MASSES} for name in PRESETS
+    }
 
     # 4. chi-square of totals (Fig. 5)
     log("Fig. 5: chi-square of CsI 2020 + Ar totals")
@@ -242,138 +332,285 @@ def reproduce(out_dir, quick: bool = False, mode: str = "paper", scheduler=None,
             c = chi2_totals(m, 1.0, norm, matching=None if mode == "paper" else "full")
             curves.append(c)
             if norm == "published":
-                res["chi2_totals"].append({"mzp_mev": m, "r": 1.0, "minima": c["minima"], "chi2_sm": c["chi2_sm"],
-                                           "global_minimum": c["global_minimum"]})
-    res["chi2_totals_computed_argon"] = [{"mzp_mev": c["mzp_mev"], "r": 1.0, "minima": c["minima"],
-                                          "chi2_sm": c["chi2_sm"], "global_minimum": c["global_minimum"]}
-                                         for c in curves if c["normalisation"] == "computed"]
+                res["chi2_totals"].append(
+                    {
+                        "mzp_mev": m,
+                        "r": 1.0,
+                        "minima": c["minima"],
+                        "chi2_sm": c["chi2_sm"],
+                        "global_minimum": c["global_minimum"],
+                    }
+                )
+    res["chi2_totals_computed_argon"] = [
+        {
+            "mzp_mev": c["mzp_mev"],
+            "r": 1.0,
+            "minima": c["minima"],
+            "chi2_sm": c["chi2_sm"],
+            "global_minimum": c["global_minimum"],
+        }
+        for c in curves
+        if c["normalisation"] == "computed"
+    ]
     figures.plot_chi2(curves, _figure_paths(fig_dir, "fig5_chi2_totals"))
 
     # 5. 2D posteriors (Fig. 6): HPD regions from the density on a grid; nested-sampling draws kept and
     #    cross-checked (the fraction of their weight inside the grid's regions)
-    log(f"Fig. 6: 2D posteriors in (M_Z', g_x): grid density ({settings.grid_2d}^2, 2x refinement check), "
-        "nested sampling cross-check")
+    log(
+        f"Fig. 6: 2D posteriors in (M_Z', g_x): grid density ({settings.grid_2d}^2, 2x refinement check), "
+        "nested sampling cross-check"
+    )
     res["posterior_2d"] = {}
     for r in RATIOS:
         t0 = time.perf_counter()
         g2d = credible_grid(reference_problem(like, ("mzp_mev", "gx"), r=r), n=settings.grid_2d, check=True)
         t_grid = time.perf_counter() - t0
-        p2 = posterior_2d(like, r, sampler=sampler, seed=seed, log_dir=ckpt / f"post2d_{mode}_r{r:g}", resume=True,
-                          min_num_live_points=settings.nlive_2d, quick=settings.quick_sampler)
+        p2 = posterior_2d(
+            like,
+            r,
+            sampler=sampler,
+            seed=seed,
+            log_dir=ckpt / f"post2d_{mode}_r{r:g}",
+            resume=True,
+            min_num_live_points=settings.nlive_2d,
+            quick=settings.quick_sampler,
+        )
         res["posterior_2d"][f"{r:g}"] = {
-            "region_68": g2d["region_68"], "region_95": g2d["region_95"], "method": "grid density",
-            "map_point": g2d["map_point"], "convergence": g2d["convergence"], "time_s_with_check": t_grid,
-            "log_evidence": p2["log_evidence"], "axes": ["log10_mzp_mev", "log10_gx"],
-            "sampler_cross_check": {"sampler": sampler, "weight_in_grid_regions": mass_in_grid_region(
-                g2d, p2["samples"], p2["weights"]), "nominal": {"68": 0.683, "95": 0.954},
-                "region_68_histogram": p2["region_68"], "region_95_histogram": p2["region_95"]}}
-        log(f"  r = {r:g}: {len(g2d['region_68'])} ring(s) in the 68 % region; sampler weight inside the grid "
-            f"regions {res['posterior_2d'][f'{r:g}']['sampler_cross_check']['weight_in_grid_regions']}")
+            "region_68": g2d["region_68"],
+            "region_95": g2d["region_95"],
+            "method": "grid density",
+            "map_point": g2d["map_point"],
+            "convergence": g2d["convergence"],
+            "time_s_with_check": t_grid,
+            "log_evidence": p2["log_evidence"],
+            "axes": ["log10_mzp_mev", "log10_gx"],
+            "sampler_cross_check": {
+                "sampler": sampler,
+                "weight_in_grid_regions": mass_in_grid_region(g2d, p2["samples"], p2["weights"]),
+                "nominal": {"68": 0.683, "95": 0.954},
+                "region_68_histogram": p2["region_68"],
+                "region_95_histogram": p2["region_95"],
+            },
+        }
+        log(
+            f"  r = {r:g}: {len(g2d['region_68'])} ring(s) in the 68 % region; sampler weight inside the grid "
+            f"regions {res['posterior_2d'][f'{r:g}']['sampler_cross_check']['weight_in_grid_regions']}"
+        )
     figures.plot_posterior_2d(res["posterior_2d"], _figure_paths(fig_dir, "fig6_posterior_2d"))
 
     # 6. exclusions (Fig. 7) and the CsI 2021 extension, on the distributed engine
     log("Fig. 7: 2-sigma exclusion maps (chunked Dask scans, checkpointed)")
     with dask_client(scheduler) as client:
-        maps = {label: _scan_exclusion(label, ds, mode, settings, ckpt, client, progress)
-                for label, ds in EXCLUSIONS.items()}
+        maps = {
+            label: _scan_exclusion(label, ds, mode, settings, ckpt, client, progress)
+            for label, ds in EXCLUSIONS.items()
+        }
         figures.plot_exclusions(maps, _figure_paths(fig_dir, "fig7_exclusions"), extra_bounds=extra_bounds)
-        res["exclusions"] = {label: {"datasets": m["datasets"], "contours": m["contours"], "t_threshold": m["t_threshold"],
-                                     "dof": m["dof"], "t_sm": m["t_sm"], "axes": ["log10_mzp_mev", "log10_gx"],
-                                     "method": "wilks"}
-                             for label, m in maps.items()}
-        if mode == "paper":   # toys are defined for the paper-mode terms
+        res["exclusions"] = {
+            label: {
+                "datasets": m["datasets"],
+                "contours": m["contours"],
+                "t_threshold": m["t_threshold"],
+                "dof": m["dof"],
+                "t_sm": m["t_sm"],
+                "axes": ["log10_mzp_mev", "log10_gx"],
+                "method": "wilks",
+            }
+            for label, m in maps.items()
+        }
+        if mode == "paper":  # toys are defined for the paper-mode terms
             label, ds = NEYMAN_EXCLUSION
-            log(f"Fig. 7 ({label}): toy-calibrated (Neyman, Feldman-Cousins ordering) exclusion on a "
+            log(
+                f"Fig. 7 ({label}): toy-calibrated (Neyman, Feldman-Cousins ordering) exclusion on a "
                 f"{settings.neyman_grid[0]} x {settings.neyman_grid[1]} construction grid, {settings.n_toys_neyman} "
-                "toys per point")
+                "toys per point"
+            )
             t0 = time.perf_counter()
             spec = ProblemSpec(tuple(ds.split(",")), mode, {}, REFERENCE_MODEL, ("mzp_mev", "gx"), {"r": 1.0})
             wmap = maps[label]
-            ney = neyman_exclusion(spec, n=settings.neyman_grid, z=wmap["z"], n_toys=settings.n_toys_neyman, seed=seed,
-                                   scheduler=client, out_dir=ckpt / f"neyman_{ds.replace(',', '+')}_{mode}_r1",
-                                   progress=progress, fine_axes=(wmap["log10_mzp"], wmap["log10_gx"]),
-                                   logl_fine=_logl_from_t(wmap, mode, ds))
+            ney = neyman_exclusion(
+                spec,
+                n=settings.neyman_grid,
+                z=wmap["z"],
+                n_toys=settings.n_toys_neyman,
+                seed=seed,
+                scheduler=client,
+                out_dir=ckpt / f"neyman_{ds.replace(',', '+')}_{mode}_r1",
+                progress=progress,
+                fine_axes=(wmap["log10_mzp"], wmap["log10_gx"]),
+                logl_fine=_logl_from_t(wmap, mode, ds),
+            )
             ney_time = time.perf_counter() - t0
             res["exclusions"][label + " [neyman]"] = {
-                "datasets": wmap["datasets"], "contours": ney["contours"], "method": "neyman", "z": ney["z"],
-                "cl": ney["cl"], "t_sm": ney["t_null"], "axes": ["log10_mzp_mev", "log10_gx"],
-                "construction": {k: ney["construction"][k] for k in ("axes", "t_critical", "t_obs", "constructed",
-                                                                     "n_toys", "t_skip", "t_critical_max", "ordering")},
-                "sm_row_excluded_fraction": float(np.mean(np.asarray(ney["t"])[:, 0] > np.asarray(ney["t_critical"])[:, 0])),
+                "datasets": wmap["datasets"],
+                "contours": ney["contours"],
+                "method": "neyman",
+                "z": ney["z"],
+                "cl": ney["cl"],
+                "t_sm": ney["t_null"],
+                "axes": ["log10_mzp_mev", "log10_gx"],
+                "construction": {
+                    k: ney["construction"][k]
+                    for k in (
+                        "axes",
+                        "t_critical",
+                        "t_obs",
+                        "constructed",
+                        "n_toys",
+                        "t_skip",
+                        "t_critical_max",
+                        "ordering",
+                    )
+                },
+                "sm_row_excluded_fraction": float(
+                    np.mean(np.asarray(ney["t"])[:, 0] > np.asarray(ney["t_critical"])[:, 0])
+                ),
                 "wilks_sm_row_excluded_fraction": float(np.mean(np.asarray(wmap["t"])[:, 0] > wmap["t_threshold"])),
-                "time_s": ney_time}
-            figures.plot_exclusion_methods({**wmap, "z": wmap["z"]}, ney,
-                                           _figure_paths(fig_dir, "fig7_exclusion_wilks_vs_neyman"), label=label)
+                "time_s": ney_time,
+            }
+            figures.plot_exclusion_methods(
+                {**wmap, "z": wmap["z"]}, ney, _figure_paths(fig_dir, "fig7_exclusion_wilks_vs_neyman"), label=label
+            )
         log("Extension: the full CsI 2021 data set")
-        ext_maps = {label: _scan_exclusion(label, ds, mode, settings, ckpt, client, progress)
-                    for label, ds in EXTENSION_EXCLUSIONS.items()}
+        ext_maps = {
+            label: _scan_exclusion(label, ds, mode, settings, ckpt, client, progress)
+            for label, ds in EXTENSION_EXCLUSIONS.items()
+        }
         ext_maps["CsI 2020 + Ar (totals chi2)"] = maps["CsI 2020 + Ar (totals chi2)"]
-        figures.plot_exclusions(ext_maps, _figure_paths(fig_dir, "ext_csi2021_exclusions"),
-                                title="CsI 2021 full data (energy x time likelihood) vs the totals chi-square")
+        figures.plot_exclusions(
+            ext_maps,
+            _figure_paths(fig_dir, "ext_csi2021_exclusions"),
+            title="CsI 2021 full data (energy x time likelihood) vs the totals chi-square",
+        )
     res["csi2021"] = {
         "sm_fit": {k: v for k, v in sm_normalisation_fit("simple").items()},
         "significance": {label: _fit_rows(ds, mode) for label, ds in EXTENSION_EXCLUSIONS.items()},
-        "exclusions": {label: {"contours": m["contours"], "t_sm": m["t_sm"], "method": "wilks"}
-                       for label, m in ext_maps.items()},
+        "exclusions": {
+            label: {"contours": m["contours"], "t_sm": m["t_sm"], "method": "wilks"} for label, m in ext_maps.items()
+        },
     }
 
     # 7. sensitivity to the analysis choices
     log("Choices: CsI PE window, loop-log sign, BSM matching")
-    res["pe_windows"] = {f"{lo}-{hi} PE": {
-        "csi2017": _fit_rows("csi2017", mode, ratios=(1.0,), options={"csi2017": {"pe_window": (lo, hi)}}),
-        "csi2017+cenns10": _fit_rows("csi2017,cenns10", mode, ratios=(1.0,), options={"csi2017": {"pe_window": (lo, hi)}}),
-    } for lo, hi in PE_WINDOWS}
+    res["pe_windows"] = {
+        f"{lo}-{hi} PE": {
+            "csi2017": _fit_rows("csi2017", mode, ratios=(1.0,), options={"csi2017": {"pe_window": (lo, hi)}}),
+            "csi2017+cenns10": _fit_rows(
+                "csi2017,cenns10", mode, ratios=(1.0,), options={"csi2017": {"pe_window": (lo, hi)}}
+            ),
+        }
+        for lo, hi in PE_WINDOWS
+    }
     res["choices"] = {
         "baseline (paper matching, physical sign)": _fit_rows("csi2017,cenns10", mode, ratios=(1.0,)),
         "paper_sign (printed loop logarithm)": _fit_rows("csi2017,cenns10", mode, ratios=(1.0,), paper_sign=True),
         "full matching (sqrt(2) G_F)": _fit_rows("csi2017,cenns10", mode, ratios=(1.0,), matching="full"),
     }
-    if mode == "paper":   # the per-bin marginalised steady state exists in paper mode only
+    if mode == "paper":  # the per-bin marginalised steady state exists in paper mode only
         res["choices"]["Jeffreys prior on the CsI steady state"] = _fit_rows(
-            "csi2017,cenns10", mode, ratios=(1.0,), options={"csi2017": {"background_prior": "jeffreys"}})
-    if mode == "paper":   # toys are defined for the paper-mode (per-bin marginalised) terms
+            "csi2017,cenns10", mode, ratios=(1.0,), options={"csi2017": {"background_prior": "jeffreys"}}
+        )
+    if mode == "paper":  # toys are defined for the paper-mode (per-bin marginalised) terms
         log("Toy-MC calibration of the significance (SM on the boundary), r = 1")
         res["toys"] = []
         with dask_client(scheduler) as client:
-            for label, ds in (("CsI 2017 + Ar", "csi2017,cenns10"), ("CsI 2021", "csi2021"),
-                              ("CsI 2021 + Ar", "csi2021,cenns10")):
+            for label, ds in (
+                ("CsI 2017 + Ar", "csi2017,cenns10"),
+                ("CsI 2021", "csi2021"),
+                ("CsI 2021 + Ar", "csi2021,cenns10"),
+            ):
                 ratios = RATIOS if ds == "csi2017,cenns10" and settings.toys_all_ratios else (1.0,)
                 for m, r in ((m, r) for m in MASSES for r in ratios):
-                    tc = toy_calibration(ds, m, r=r, n_toys=settings.n_toys, seed=seed, scheduler=client,
-                                         progress=progress, checkpoint=ckpt / "toys")
-                    res["toys"].append({"data": label, "datasets": ds, "mzp_mev": m, "r": r,
-                                        "n_toys": settings.n_toys, "seed": seed,
-                                        **{k: tc[k] for k in ("t_obs", "p_toys", "p_toys_err", "z_toys", "p_wilks",
-                                                              "z_wilks", "p_wilks_half", "z_wilks_half")}})
+                    tc = toy_calibration(
+                        ds,
+                        m,
+                        r=r,
+                        n_toys=settings.n_toys,
+                        seed=seed,
+                        scheduler=client,
+                        progress=progress,
+                        checkpoint=ckpt / "toys",
+                    )
+                    res["toys"].append(
+                        {
+                            "data": label,
+                            "datasets": ds,
+                            "mzp_mev": m,
+                            "r": r,
+                            "n_toys": settings.n_toys,
+                            "seed": seed,
+                            **{
+                                k: tc[k]
+                                for k in (
+                                    "t_obs",
+                                    "p_toys",
+                                    "p_toys_err",
+                                    "z_toys",
+                                    "p_wilks",
+                                    "z_wilks",
+                                    "p_wilks_half",
+                                    "z_wilks_half",
+                                )
+                            },
+                        }
+                    )
             log("Feldman-Cousins 1D sets of g_x (Neyman construction with toys), CsI 2017 + Ar, r = 1")
             res["neyman_1d"] = []
-            for m in (MASSES if settings.fc_all_masses else MASSES[:1]):
+            for m in MASSES if settings.fc_all_masses else MASSES[:1]:
                 for cl in (0.6827,):
-                    spec = ProblemSpec(("csi2017", "cenns10"), mode, {}, REFERENCE_MODEL, ("gx",),
-                                       {"mzp_mev": m, "r": 1.0})
-                    fc = neyman_interval(spec, cl=cl, n=settings.fc_grid, n_toys=settings.n_toys_fc, seed=seed,
-                                         scheduler=client, progress=progress,
-                                         out_dir=ckpt / f"neyman1d_csi2017+cenns10_{mode}_m{m:g}_r1")
+                    spec = ProblemSpec(
+                        ("csi2017", "cenns10"), mode, {}, REFERENCE_MODEL, ("gx",), {"mzp_mev": m, "r": 1.0}
+                    )
+                    fc = neyman_interval(
+                        spec,
+                        cl=cl,
+                        n=settings.fc_grid,
+                        n_toys=settings.n_toys_fc,
+                        seed=seed,
+                        scheduler=client,
+                        progress=progress,
+                        out_dir=ckpt / f"neyman1d_csi2017+cenns10_{mode}_m{m:g}_r1",
+                    )
                     prof = profile_interval_boundary(reference_problem(like, ("gx",), m, 1.0), cl=cl)
-                    res["neyman_1d"].append({
-                        "mzp_mev": m, "r": 1.0, "cl": cl, "segments": fc["segments"], "null_in_set": fc["null_in_set"],
-                        "upper_limit": fc["upper_limit"], "t_null": fc["t_null"], "n_toys": fc["n_toys"],
-                        "grid_points": settings.fc_grid, "profile_chernoff": {
-                            "segments": prof["segments"], "null_in_interval": prof["null_in_interval"],
-                            "delta": prof["delta"], "z_null_chernoff": prof["z_null_chernoff"]}})
+                    res["neyman_1d"].append(
+                        {
+                            "mzp_mev": m,
+                            "r": 1.0,
+                            "cl": cl,
+                            "segments": fc["segments"],
+                            "null_in_set": fc["null_in_set"],
+                            "upper_limit": fc["upper_limit"],
+                            "t_null": fc["t_null"],
+                            "n_toys": fc["n_toys"],
+                            "grid_points": settings.fc_grid,
+                            "profile_chernoff": {
+                                "segments": prof["segments"],
+                                "null_in_interval": prof["null_in_interval"],
+                                "delta": prof["delta"],
+                                "z_null_chernoff": prof["z_null_chernoff"],
+                            },
+                        }
+                    )
     if settings.full_mode_points and mode == "paper":
         log("Full-mode likelihoods (profiled nuisances) at the Table II points, r = 1")
-        res["full_mode"] = {label: _fit_rows(ds, "full", ratios=(1.0,))
-                            for label, ds in (("CsI 2017", "csi2017"), ("CsI 2017 + Ar", "csi2017,cenns10"),
-                                              ("CsI 2021", "csi2021"), ("CsI 2021 + Ar", "csi2021,cenns10"))}
+        res["full_mode"] = {
+            label: _fit_rows(ds, "full", ratios=(1.0,))
+            for label, ds in (
+                ("CsI 2017", "csi2017"),
+                ("CsI 2017 + Ar", "csi2017,cenns10"),
+                ("CsI 2021", "csi2021"),
+                ("CsI 2021 + Ar", "csi2021,cenns10"),
+            )
+        }
 
     # 8. new physics from the same data (model-independent inference)
     log("New physics from the same data: magnetic moments, scalar, weak mixing angle, NSI")
     res["new_physics"] = new_physics(mode, settings.n_newphys, lambda stem: _figure_paths(fig_dir, stem))
 
     # 9. XENONnT solar 8B: the measurement and new physics with xenon
-    res["xenonnt"] = xenon_section(settings.n_xenon, settings.n_xenon_toys, seed,
-                                   lambda stem: _figure_paths(fig_dir, stem), log=log)
+    res["xenonnt"] = xenon_section(
+        settings.n_xenon, settings.n_xenon_toys, seed, lambda stem: _figure_paths(fig_dir, stem), log=log
+    )
 
     # 10. validation rows and the report
     log("Validation against published numbers")
@@ -381,7 +618,7 @@ def reproduce(out_dir, quick: bool = False, mode: str = "paper", scheduler=None,
     res["runtime_s"] = time.perf_counter() - t_start
     res["versions"] = versions()
     res["log"] = log.steps
-    for row in res["table2"]:   # keep the density curves out of the JSON summary
+    for row in res["table2"]:  # keep the density curves out of the JSON summary
         row.pop("log10_gx_grid", None)
         row.pop("density", None)
     res = to_jsonable(res)

@@ -21,8 +21,15 @@ def figure_style():
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    with plt.rc_context({"axes.prop_cycle": matplotlib.cycler(color=OKABE_ITO), "font.size": 9,
-                         "axes.grid": True, "grid.alpha": 0.3, "savefig.dpi": 150}):
+    with plt.rc_context(
+        {
+            "axes.prop_cycle": matplotlib.cycler(color=OKABE_ITO),
+            "font.size": 9,
+            "axes.grid": True,
+            "grid.alpha": 0.3,
+            "savefig.dpi": 150,
+        }
+    ):
         yield
 
 
@@ -33,7 +40,7 @@ def save_figure(fig, path) -> None:
     fd, tmp = tempfile.mkstemp(suffix=path.suffix, dir=path.parent)
     os.close(fd)
     try:
-        apply_umask(tmp)   # mkstemp makes 0600; figures get the user's usual mode
+        apply_umask(tmp)  # mkstemp makes 0600; figures get the user's usual mode
         fig.savefig(tmp, format=path.suffix.lstrip(".") or "png", bbox_inches="tight")
         os.replace(tmp, path)
     finally:

@@ -19,8 +19,11 @@ from ..likelihoods.xenonnt import b8_measurement, b8_toy_pvalue, validation
 from . import figures
 
 #: Data combinations with xenon.
-COMBINATIONS = {"XENONnT SR0-SR2": "xenonnt", "CsI 2017 + Ar + Xe": "csi2017,cenns10,xenonnt",
-                "CsI 2021 + Ar + Xe": "csi2021,cenns10,xenonnt"}
+COMBINATIONS = {
+    "XENONnT SR0-SR2": "xenonnt",
+    "CsI 2017 + Ar + Xe": "csi2017,cenns10,xenonnt",
+    "CsI 2021 + Ar + Xe": "csi2021,cenns10,xenonnt",
+}
 #: Without xenon, for the side-by-side maps.
 WITHOUT = {"CsI 2017 + Ar": "csi2017,cenns10", "CsI 2021 + Ar": "csi2021,cenns10"}
 SR2_AC_OPTIONS = (0.03, 0.0576, 0.10)
@@ -36,21 +39,47 @@ def xenon_section(n_grid: int = 41, n_toys: int = 300, seed: int = 1, fig_paths=
     out: dict = {}
     log("XENONnT: validation against the published SR0+SR1 numbers")
     v = validation(("sr0", "sr1"))
-    out["validation"] = {k: v[k] for k in ("exposure_ty", "exposure_published", "observed", "observed_published",
-                                           "background", "background_published", "sm_rate_045_10kev",
-                                           "sm_rate_published", "b8_expected", "b8_expected_by_run")}
+    out["validation"] = {
+        k: v[k]
+        for k in (
+            "exposure_ty",
+            "exposure_published",
+            "observed",
+            "observed_published",
+            "background",
+            "background_published",
+            "sm_rate_045_10kev",
+            "sm_rate_published",
+            "b8_expected",
+            "b8_expected_by_run",
+        )
+    }
     log("XENONnT: the 8B flux measurement (flux free), asymptotic and toy-calibrated")
     meas = {}
     for label, runs in (("SR0+SR1", ("sr0", "sr1")), ("SR0-SR2", ("sr0", "sr1", "sr2"))):
         m = b8_measurement(runs)
         toys = b8_toy_pvalue(runs, n_toys=n_toys, seed=seed, q0_obs=m["q0"])
-        meas[label] = {"flux": m["flux"], "flux_68": list(m["flux_68"]), "phi_hat": m["phi_hat"], "q0": m["q0"],
-                       "z_asymptotic": m["z_asymptotic"], "p_toys": toys["p"], "p_toys_err": toys["p_err"],
-                       "z_toys": toys["z"], "z_toys_is_lower_bound": toys["z_is_lower_bound"], "n_toys": n_toys}
+        meas[label] = {
+            "flux": m["flux"],
+            "flux_68": list(m["flux_68"]),
+            "phi_hat": m["phi_hat"],
+            "q0": m["q0"],
+            "z_asymptotic": m["z_asymptotic"],
+            "p_toys": toys["p"],
+            "p_toys_err": toys["p_err"],
+            "z_toys": toys["z"],
+            "z_toys_is_lower_bound": toys["z_is_lower_bound"],
+            "n_toys": n_toys,
+        }
     out["b8_measurement"] = meas
     out["sr2_ac_sigma_dependence"] = {
-        f"{s:g}": {k: v for k, v in b8_measurement(("sr0", "sr1", "sr2"), sr2_ac_sigma=s).items()
-                   if k in ("flux", "flux_68", "z_asymptotic")} for s in SR2_AC_OPTIONS}
+        f"{s:g}": {
+            k: v
+            for k, v in b8_measurement(("sr0", "sr1", "sr2"), sr2_ac_sigma=s).items()
+            if k in ("flux", "flux_68", "z_asymptotic")
+        }
+        for s in SR2_AC_OPTIONS
+    }
 
     log("XENONnT: L_mu - L_tau, universal vector and scalar, alone and with CsI + Ar")
     likes = {lab: likelihood(ds) for lab, ds in {**COMBINATIONS, **WITHOUT}.items()}
@@ -65,19 +94,25 @@ def xenon_section(n_grid: int = 41, n_toys: int = 300, seed: int = 1, fig_paths=
     maps = {"lmu-ltau": {}, "universal": {}, "scalar": {}}
     for lab in ("XENONnT SR0-SR2", "CsI 2017 + Ar", "CsI 2017 + Ar + Xe", "CsI 2021 + Ar", "CsI 2021 + Ar + Xe"):
         like = likes[lab]
-        maps["lmu-ltau"][lab] = exclusion(Problem(like, "lmu-ltau", ["mzp_mev", "gx"], fixed={"r": 1.0}),
-                                          (n_grid, n_grid), z=z2, dof=2)
+        maps["lmu-ltau"][lab] = exclusion(
+            Problem(like, "lmu-ltau", ["mzp_mev", "gx"], fixed={"r": 1.0}), (n_grid, n_grid), z=z2, dof=2
+        )
     for lab in ("XENONnT SR0-SR2", "CsI 2017 + Ar", "CsI 2017 + Ar + Xe"):
         like = likes[lab]
         maps["universal"][lab] = exclusion(Problem(like, "universal", ["mzp_mev", "g"]), (n_grid, n_grid), z=z2, dof=2)
         maps["scalar"][lab] = exclusion(Problem(like, "scalar", ["ms_mev", "gs"]), (n_grid, n_grid), z=z2, dof=2)
     out["exclusions"] = {k: {lab: _slim(m) for lab, m in d.items()} for k, d in maps.items()}
-    out["conventions"] = {"exclusions": f"{z2:g} sigma, Wilks with 2 dof (t > {stats.chi2.isf(2 * stats.norm.sf(z2), 2):.3f})",
-                          "b8_flux": "nuisance N(1, 0.0381) (SNO) in the new-physics fits; free in the measurement",
-                          "sr2_ac_sigma": "0.0576 assumed (unpublished)"}
+    out["conventions"] = {
+        "exclusions": f"{z2:g} sigma, Wilks with 2 dof (t > {stats.chi2.isf(2 * stats.norm.sf(z2), 2):.3f})",
+        "b8_flux": "nuisance N(1, 0.0381) (SNO) in the new-physics fits; free in the measurement",
+        "sr2_ac_sigma": "0.0576 assumed (unpublished)",
+    }
     if fig_paths is not None:
-        titles = {"lmu-ltau": "L_mu - L_tau (r = 1): excluded at 2 sigma", "universal": "universal vector: 2 sigma",
-                  "scalar": "universal scalar: 2 sigma"}
+        titles = {
+            "lmu-ltau": "L_mu - L_tau (r = 1): excluded at 2 sigma",
+            "universal": "universal vector: 2 sigma",
+            "scalar": "universal scalar: 2 sigma",
+        }
         for k, d in maps.items():
             figures.plot_exclusion_generic(d, fig_paths(f"xenon_{k.replace('-', '_')}"), title=titles[k])
     return out

@@ -71,7 +71,9 @@ def dsigma_der(e_mev, er_mev, nucleus: Nucleus, qv=None) -> np.ndarray:
     if qv is None:
         qv = qv_sm(nucleus.Z, nucleus.N)
     pref = G_F**2 * nucleus.mass_mev / (2.0 * math.pi)
-    return pref * np.asarray(qv) ** 2 * kinematic_bracket(e_mev, er_mev, nucleus.mass_mev) * nucleus.form_factor_sq(er_mev)
+    return (
+        pref * np.asarray(qv) ** 2 * kinematic_bracket(e_mev, er_mev, nucleus.mass_mev) * nucleus.form_factor_sq(er_mev)
+    )
 
 
 #: The interaction structures: name -> (form factor kind, interferes with the SM vector).
@@ -87,8 +89,9 @@ def check_structure(structure: str) -> str:
     from ..errors import UnknownNameError
 
     if not isinstance(structure, str) or structure not in STRUCTURES:
-        raise UnknownNameError(f"unknown interaction structure {structure!r}; allowed: "
-                               f"{', '.join(map(repr, STRUCTURES))}")
+        raise UnknownNameError(
+            f"unknown interaction structure {structure!r}; allowed: {', '.join(map(repr, STRUCTURES))}"
+        )
     return structure
 
 

@@ -168,8 +168,12 @@ class StoppedPionSource(Source):
             val = m * m * er / (4.0 * math.pi) * _delayed_moment(poly, -2, lo, hi)
         else:
             with np.errstate(divide="ignore", invalid="ignore"):
-                val = math.pi * ALPHA_EM**2 / M_E**2 * (_delayed_moment(poly, 0, lo, hi) / er
-                                                         - _delayed_moment(poly, -1, lo, hi))
+                val = (
+                    math.pi
+                    * ALPHA_EM**2
+                    / M_E**2
+                    * (_delayed_moment(poly, 0, lo, hi) / er - _delayed_moment(poly, -1, lo, hi))
+                )
             val = np.where(er > 0, np.maximum(val, 0.0), 0.0)
         return self.eta * np.where(lo < hi, val, 0.0)
 

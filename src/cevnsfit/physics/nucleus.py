@@ -56,7 +56,9 @@ def klein_nystrand(q_mev, rn_fm: float, a_fm: float = KN_A_FM) -> np.ndarray:
     """
     r0_sq = 5.0 / 3.0 * (rn_fm**2 - 6.0 * a_fm**2)
     if r0_sq <= 0:
-        raise ParameterError(f"rn_fm must exceed sqrt(6) a_k = {np.sqrt(6) * a_fm:.3f} fm for Klein-Nystrand, got {rn_fm}")
+        raise ParameterError(
+            f"rn_fm must exceed sqrt(6) a_k = {np.sqrt(6) * a_fm:.3f} fm for Klein-Nystrand, got {rn_fm}"
+        )
     q_fm = np.asarray(q_mev, dtype=float) / HBARC_MEV_FM
     return _three_j1_over_x(q_fm * np.sqrt(r0_sq)) / (1.0 + (q_fm * a_fm) ** 2)
 
@@ -112,8 +114,10 @@ class Nucleus:
         (:data:`~cevnsfit.constants.ISOTOPES`), for the charge form factor (docs: physics)."""
         iso = ISOTOPES.get(self.name)
         if iso is None or "charge_radius_fm" not in iso:
-            raise UnknownNameError(f"no charge radius tabulated for {self.name!r}; known: "
-                                   f"{sorted(k for k, v in ISOTOPES.items() if 'charge_radius_fm' in v)}")
+            raise UnknownNameError(
+                f"no charge radius tabulated for {self.name!r}; known: "
+                f"{sorted(k for k, v in ISOTOPES.items() if 'charge_radius_fm' in v)}"
+            )
         return float(np.sqrt(iso["charge_radius_fm"] ** 2 - PROTON_CHARGE_RADIUS_FM**2))
 
     def charge_form_factor_sq(self, er_mev) -> np.ndarray:
@@ -149,13 +153,15 @@ class Nucleus:
             r0_sq = 5.0 / 3.0 * (rn**2 - 6.0 * KN_A_FM**2)
             damp = 1.0 / (1.0 + (q_fm * KN_A_FM) ** 2)
         if np.any(r0_sq <= 0):
-            raise ParameterError(f"neutron radius too small for the {self.form_factor} form factor of {self.name}: "
-                                 f"{float(np.min(rn)):g} fm")
+            raise ParameterError(
+                f"neutron radius too small for the {self.form_factor} form factor of {self.name}: "
+                f"{float(np.min(rn)):g} fm"
+            )
         x = q_fm * np.sqrt(r0_sq)
         small = x < 1e-2
         xs = np.where(small, 1.0, x)
         f = np.sin(xs)
-        f -= xs * np.cos(xs)                     # 3 j1(x)/x = 3 (sin x - x cos x) / x^3
+        f -= xs * np.cos(xs)  # 3 j1(x)/x = 3 (sin x - x cos x) / x^3
         f *= 3.0 / (xs * xs * xs)
         if np.any(small):
             x2 = x[small] ** 2

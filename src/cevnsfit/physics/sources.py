@@ -52,7 +52,7 @@ from .flux import FluxGroup, Source
 OSCILLATION = {"sin2_th12": 0.307, "dm2_21_ev2": 7.53e-5, "sin2_th13": 2.19e-2, "sin2_th23": 0.545}
 
 #: V / n_e: sqrt(2) G_F n_e in eV for n_e = 1 N_A cm^-3 (= 7.6325e-14 eV).
-_CM_IN_INV_EV = 1e13 / HBARC_MEV_FM * 1e-6          # 1 cm in eV^-1
+_CM_IN_INV_EV = 1e13 / HBARC_MEV_FM * 1e-6  # 1 cm in eV^-1
 V_PER_NA_CM3_EV = math.sqrt(2.0) * G_F * 1e-12 * N_A / _CM_IN_INV_EV**3
 
 
@@ -105,11 +105,11 @@ def production_averaged_pee(e_mev, params: Mapping | None = None, production=Non
     r, n_e, w = (np.asarray(a, dtype=float) for a in production)
     e = np.asarray(e_mev, dtype=float)
     wt = np.concatenate([[0.0], np.diff(r)]) * 0.5
-    wt = (np.concatenate([wt[1:], [0.0]]) + wt) * w        # trapezoid weights times w
+    wt = (np.concatenate([wt[1:], [0.0]]) + wt) * w  # trapezoid weights times w
     flat = e.reshape(-1)
     out = np.empty(flat.shape)
-    for i in range(0, flat.size, 256):                       # bounded memory: 256 x 1000
-        out[i:i + 256] = survival_probability(flat[i:i + 256, None], n_e[None, :], params) @ wt
+    for i in range(0, flat.size, 256):  # bounded memory: 256 x 1000
+        out[i : i + 256] = survival_probability(flat[i : i + 256, None], n_e[None, :], params) @ wt
     return (out / wt.sum()).reshape(e.shape)
 
 
@@ -121,8 +121,8 @@ N_GL = 6
 
 @dataclass(frozen=True)
 class _Table:
-    energies: np.ndarray   # (n_t,) increasing
-    values: np.ndarray     # (n_t,)
+    energies: np.ndarray  # (n_t,) increasing
+    values: np.ndarray  # (n_t,)
 
 
 class TabulatedSource(Source):
@@ -146,8 +146,14 @@ class TabulatedSource(Source):
     True
     """
 
-    def __init__(self, groups, tables: Mapping, interpolation: str = "linear",
-                 weights: Mapping[str, Callable] | None = None, n_gl: int = N_GL):
+    def __init__(
+        self,
+        groups,
+        tables: Mapping,
+        interpolation: str = "linear",
+        weights: Mapping[str, Callable] | None = None,
+        n_gl: int = N_GL,
+    ):
         self.groups = tuple(groups)
         if interpolation not in ("linear", "cubic"):
             raise UnknownNameError(f"interpolation must be 'linear' or 'cubic', got {interpolation!r}")
@@ -211,18 +217,18 @@ class TabulatedSource(Source):
         x, w = self._gl
         edges = t.energies
         out = np.empty(flat.shape)
-        for i in range(0, flat.size, 64):                        # bounded memory
-            emin = lo_all[i:i + 64, None]
-            lo = np.maximum(edges[None, :-1], emin)              # (n_r, n_seg)
+        for i in range(0, flat.size, 64):  # bounded memory
+            emin = lo_all[i : i + 64, None]
+            lo = np.maximum(edges[None, :-1], emin)  # (n_r, n_seg)
             hi = edges[None, 1:] + 0.0 * emin
             length = np.clip(hi - lo, 0.0, None)
-            e = 0.5 * (lo + hi)[..., None] + 0.5 * length[..., None] * x   # (n_r, n_seg, n_gl)
+            e = 0.5 * (lo + hi)[..., None] + 0.5 * length[..., None] * x  # (n_r, n_seg, n_gl)
             seg = np.broadcast_to(np.arange(edges.size - 1)[None, :, None], e.shape)
             f = self._interp(group, e, seg)
             if group in self.weights:
                 f = f * self.weights[group](e)
-            b = structure_bracket(structure, e, flat[i:i + 64, None, None], nucleus.mass_mev)
-            out[i:i + 64] = np.einsum("rsk,k,rs->r", f * b, w, 0.5 * length)
+            b = structure_bracket(structure, e, flat[i : i + 64, None, None], nucleus.mass_mev)
+            out[i : i + 64] = np.einsum("rsk,k,rs->r", f * b, w, 0.5 * length)
         return out.reshape(er.shape)
 
 
@@ -245,8 +251,15 @@ class SolarB8Source(TabulatedSource):
     mean). P_ee is tabulated on a 0.01-MeV grid and interpolated with a cubic spline.
     """
 
-    def __init__(self, flux_cm2_s: float = B8_FLUX_SNO, params: Mapping | None = None,
-                 production="averaged", interpolation: str = "linear", n_gl: int = N_GL, spectrum=None):
+    def __init__(
+        self,
+        flux_cm2_s: float = B8_FLUX_SNO,
+        params: Mapping | None = None,
+        production="averaged",
+        interpolation: str = "linear",
+        n_gl: int = N_GL,
+        spectrum=None,
+    ):
         from scipy.interpolate import CubicSpline
 
         check_finite("flux_cm2_s", flux_cm2_s, positive=True)
@@ -267,9 +280,11 @@ class SolarB8Source(TabulatedSource):
         self._pee = CubicSpline(grid, pee)
         s23 = self.params["sin2_th23"]
         pee_fn = self.survival_probability
-        weights = {"b8_nue": pee_fn,
-                   "b8_numu": lambda x: (1.0 - pee_fn(x)) * (1.0 - s23),
-                   "b8_nutau": lambda x: (1.0 - pee_fn(x)) * s23}
+        weights = {
+            "b8_nue": pee_fn,
+            "b8_numu": lambda x: (1.0 - pee_fn(x)) * (1.0 - s23),
+            "b8_nutau": lambda x: (1.0 - pee_fn(x)) * s23,
+        }
         phi = self.flux_cm2_s / CM2_IN_INV_MEV2 * f
         super().__init__(B8_GROUPS, {g.name: (e, phi) for g in B8_GROUPS}, interpolation, weights, n_gl)
 
@@ -304,7 +319,7 @@ HUBER_MUELLER = {
 ENERGY_PER_FISSION_MEV = {"U235": 202.36, "U238": 205.99, "Pu239": 211.12, "Pu241": 214.26}
 #: Typical fission fractions of a pressurised-water reactor at mid-cycle (Daya Bay-like).
 FISSION_FRACTIONS = {"U235": 0.564, "U238": 0.076, "Pu239": 0.304, "Pu241": 0.056}
-_MEV_PER_MJ = 1e6 / 1.602176634e-13   # MeV per MJ
+_MEV_PER_MJ = 1e6 / 1.602176634e-13  # MeV per MJ
 REACTOR_GROUPS = (FluxGroup("reactor_nuebar", "nue", antineutrino=True),)
 
 
@@ -337,8 +352,15 @@ class ReactorSource(TabulatedSource):
     1.67
     """
 
-    def __init__(self, power_mw: float = 3900.0, distance_m: float = 20.0, fractions: Mapping | None = None,
-                 e_range=(0.5, 10.0, 0.05), interpolation: str = "linear", n_gl: int = N_GL):
+    def __init__(
+        self,
+        power_mw: float = 3900.0,
+        distance_m: float = 20.0,
+        fractions: Mapping | None = None,
+        e_range=(0.5, 10.0, 0.05),
+        interpolation: str = "linear",
+        n_gl: int = N_GL,
+    ):
         check_finite("power_mw", power_mw, positive=True)
         check_finite("distance_m", distance_m, positive=True)
         fr = dict(FISSION_FRACTIONS if fractions is None else fractions)
@@ -358,10 +380,23 @@ class ReactorSource(TabulatedSource):
         self.fissions_per_s = fissions_per_s
         phi_cm2 = fissions_per_s * per_fission / area_cm2
         self.total_flux_cm2_s = float(np.trapezoid(phi_cm2, e))
-        super().__init__(REACTOR_GROUPS, {"reactor_nuebar": (e, phi_cm2 / CM2_IN_INV_MEV2)}, interpolation,
-                         None, n_gl)
+        super().__init__(REACTOR_GROUPS, {"reactor_nuebar": (e, phi_cm2 / CM2_IN_INV_MEV2)}, interpolation, None, n_gl)
 
 
-__all__ = ["B8_FLUX_SNO", "B8_GROUPS", "ENERGY_PER_FISSION_MEV", "FISSION_FRACTIONS", "HUBER_MUELLER",
-           "N_GL", "OSCILLATION", "REACTOR_GROUPS", "ReactorSource", "SolarB8Source", "TabulatedSource",
-           "V_PER_NA_CM3_EV", "huber_mueller", "production_averaged_pee", "survival_probability"]
+__all__ = [
+    "B8_FLUX_SNO",
+    "B8_GROUPS",
+    "ENERGY_PER_FISSION_MEV",
+    "FISSION_FRACTIONS",
+    "HUBER_MUELLER",
+    "N_GL",
+    "OSCILLATION",
+    "REACTOR_GROUPS",
+    "ReactorSource",
+    "SolarB8Source",
+    "TabulatedSource",
+    "V_PER_NA_CM3_EV",
+    "huber_mueller",
+    "production_averaged_pee",
+    "survival_probability",
+]

@@ -36,13 +36,13 @@ class IsotopeBlock:
     """Precomputed, theta-independent pieces for one target isotope."""
 
     nucleus: Nucleus
-    er_mev: np.ndarray          # quadrature nodes (n_i,)
-    weights: np.ndarray         # quadrature weights (n_i,)
+    er_mev: np.ndarray  # quadrature nodes (n_i,)
+    weights: np.ndarray  # quadrature weights (n_i,)
     n_targets: float
-    response: np.ndarray | None = None                  # R (n_i, n_e)
-    matrices: dict = field(default_factory=dict)        # group -> M_vector (n_i, n_e)
-    colsums: dict = field(default_factory=dict)         # group -> colsum(M_vector) (n_e,)
-    other: dict = field(default_factory=dict)           # structure -> {group -> M_s}
+    response: np.ndarray | None = None  # R (n_i, n_e)
+    matrices: dict = field(default_factory=dict)  # group -> M_vector (n_i, n_e)
+    colsums: dict = field(default_factory=dict)  # group -> colsum(M_vector) (n_e,)
+    other: dict = field(default_factory=dict)  # structure -> {group -> M_s}
 
     _q2: np.ndarray | None = None
 
@@ -174,6 +174,5 @@ class SpectrumEngine:
                         continue
                     if STRUCTURES[s][0] == "weak" and cp.weak_ff_ratio is not None:
                         cs = cs * cp.weak_ff_ratio
-                    out[..., j, :] += cs * kernel(grp.name, er, blk.nucleus, self.source, blk.n_targets,
-                                                  structure=s)
+                    out[..., j, :] += cs * kernel(grp.name, er, blk.nucleus, self.source, blk.n_targets, structure=s)
         return out

@@ -43,8 +43,15 @@ def flux_averaged_bracket(group: str, er_mev, nucleus: Nucleus) -> np.ndarray:
     return np.where(lo < hi, np.maximum(total, 0.0), 0.0)
 
 
-def kernel(group: str, er_mev, nucleus: Nucleus, source, n_targets: float,
-           with_form_factor: bool = True, structure: str = "vector") -> np.ndarray:
+def kernel(
+    group: str,
+    er_mev,
+    nucleus: Nucleus,
+    source,
+    n_targets: float,
+    with_form_factor: bool = True,
+    structure: str = "vector",
+) -> np.ndarray:
     """K_{g,s}(E_r) F_s(E_r)^2 in events per MeV of recoil per unit coefficient C_s.
 
     Multiply by C_s (Q_V^2 for the vector structure) to get dN/dE_r. For any

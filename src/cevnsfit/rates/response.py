@@ -39,9 +39,15 @@ def gauss_legendre_grid(breakpoints, n_per_segment: int = 8, max_width: float | 
     return nodes.ravel(), weights.ravel()
 
 
-def response_matrix(mean_obs: np.ndarray, sub_edges: np.ndarray, obs_edges: np.ndarray,
-                    smearing: str = "none", efficiency: Callable | None = None,
-                    width: Callable | None = None, gamma_shape: Callable | None = None) -> np.ndarray:
+def response_matrix(
+    mean_obs: np.ndarray,
+    sub_edges: np.ndarray,
+    obs_edges: np.ndarray,
+    smearing: str = "none",
+    efficiency: Callable | None = None,
+    width: Callable | None = None,
+    gamma_shape: Callable | None = None,
+) -> np.ndarray:
     """R[i, e]: probability times efficiency that a recoil with mean observable ``mean_obs[i]``
     is observed in bin e of ``obs_edges``.
 
@@ -64,6 +70,7 @@ def response_matrix(mean_obs: np.ndarray, sub_edges: np.ndarray, obs_edges: np.n
         def cdf_below(k):  # P(n < k) = Q(k, mu) for integer k >= 1, 0 for k <= 0
             kk = np.maximum(k, 1.0)
             return np.where(k <= 0, 0.0, special.gammaincc(kk, np.maximum(mu, 1e-300)))
+
         p = cdf_below(hi) - cdf_below(lo)
     elif smearing == "gaussian":
         sig = np.maximum(width(mu), 1e-12)
