@@ -81,3 +81,16 @@ def test_quick_reproduction_in_full_mode(tmp_path):
     out = json.loads((tmp_path / "results.json").read_text())
     assert out["settings"]["mode"] == "full" and len(out["table2"]) == 6
     assert all(r["pass"] for r in out["validation"])
+
+
+def test_results_json_is_strict_json_with_the_new_sections(quick_run):
+    """No NaN/Infinity tokens (strict JSON), and the sections added with issues 9, 10 and 12."""
+
+    def refuse(token):
+        raise AssertionError(f"results.json contains the non-JSON constant {token}")
+
+    res = json.loads((quick_run / "results.json").read_text(), parse_constant=refuse)
+    assert {"magnetic_moment_90cl", "scalar_exclusion", "weak_mixing", "nsi_allowed"} <= set(res["new_physics"])
+    assert {"validation", "b8_measurement", "lmu_ltau_significance", "exclusions"} <= set(res["xenonnt"])
+    for stem in ("newphys_scalar", "newphys_nsi_ee", "xenon_lmu_ltau"):
+        assert (quick_run / "figures" / f"{stem}.png").exists()

@@ -38,8 +38,22 @@ def write_text_atomic(path, text: str) -> None:
             os.unlink(tmp)
 
 
+def _strict(obj):
+    """Replace non-finite floats by None: strict JSON has no NaN or Infinity. In results.json a
+    null number means "not computed" (e.g. a Neyman critical value at a point excluded without
+    toys) or "unbounded" (an interval edge beyond the grid)."""
+    if isinstance(obj, float):
+        return obj if np.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _strict(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_strict(v) for v in obj]
+    return obj
+
+
 def write_json_atomic(path, obj, indent: int | None = 1) -> None:
-    write_text_atomic(path, json.dumps(obj, indent=indent, default=_default))
+    """Write ``obj`` as strict JSON (``allow_nan=False``; non-finite numbers become null)."""
+    write_text_atomic(path, json.dumps(_strict(to_jsonable(obj)), indent=indent, allow_nan=False))
 
 
 def to_jsonable(obj):
