@@ -314,10 +314,37 @@ class XenonLikelihood:
                 return self._terms(x, idx, mu_s, pmf_s)
 
             xs[sl], fs[sl], ok[sl] = batched_newton(fun, x0, self.lower, self.upper, free=free, tol=tol)
+            self._restart_large(flat[sl], mu_s, pmf_s, free, x0, tol, xs[sl], fs[sl], ok[sl])
         out = {k: xs[:, i].reshape(shape) for i, k in enumerate(self.names)}
         out["twice_nll"] = fs.reshape(shape)
         out["converged"] = ok.reshape(shape)
         return out
+
+    #: Predictions above this multiple of the SM 8B rate are profiled from several starts: there the
+    #: light/charge-yield nuisances can move a large signal out of the region of interest, and the
+    #: profile over (t_ly, t_qy) becomes multimodal (seen only above ~9x the SM rate).
+    RESTART_ABOVE_SM = 5.0
+    _T_STARTS = ((-2.5, -2.5), (-2.5, 0.0), (-2.5, 2.5), (0.0, -2.5), (2.5, -2.5), (2.5, 2.5))
+
+    def _restart_large(self, pred, mu_s, pmf_s, free, x0, tol, xs, fs, ok):
+        """Re-profile the points with a very large prediction from starts spread over the
+        (t_ly, t_qy) square and keep the lowest -2 ln L (in place on xs, fs, ok)."""
+        if self.__dict__.get("_sm_rate") is None:
+            self._sm_rate = float(np.sum(self.exp.predict()))
+        big = np.flatnonzero(pred.sum(-1) > self.RESTART_ABOVE_SM * self._sm_rate)
+        if big.size == 0 or not (free[-1] and free[-2]):
+            return
+        mu_b, pmf_b = mu_s[big], pmf_s[big]
+
+        def fun(x, idx):
+            return self._terms(x, idx, mu_b, pmf_b)
+
+        for t_ly, t_qy in self._T_STARTS:
+            start = x0[big].copy()
+            start[:, -2], start[:, -1] = t_ly, t_qy
+            x, f, conv = batched_newton(fun, start, self.lower, self.upper, free=free, tol=tol)
+            better = f < fs[big] - 1e-9
+            xs[big[better]], fs[big[better]], ok[big[better]] = x[better], f[better], conv[better]
 
     def logl(self, pred, fixed: dict | None = None) -> np.ndarray:
         """Profile ln L over the nuisances per point (ln L = -twice_nll / 2, Poisson ln Gamma
