@@ -94,6 +94,26 @@ def plot_exclusions(maps: dict, paths, g2_preset="2021", bounds=True, title=None
         _save(fig, paths)
 
 
+def _fill_excluded(ax, emap: dict, colour) -> None:
+    """Lightly fill (and hatch, for print) the region an exclusion map excludes: t above the Wilks
+    threshold, or above the toy critical value t_c(theta) for a Neyman map. Skipped when the map
+    does not carry its grid."""
+    keys = ("log10_mzp", "log10_gx") if "log10_mzp" in emap else tuple(emap.get("axes", ()))
+    if len(keys) != 2 or "t" not in emap or not all(k in emap for k in keys):
+        return
+    t = np.asarray(emap["t"], dtype=float)
+    if emap.get("method") == "neyman":
+        if "t_critical" not in emap:
+            return
+        excess = t - np.asarray(emap["t_critical"], dtype=float)
+    else:
+        excess = t - float(emap["t_threshold"])
+    x, y = (10.0 ** np.asarray(emap[k], dtype=float) for k in keys)
+    ax.contourf(
+        x, y, np.nan_to_num(excess, nan=-1.0).T, levels=[0.0, np.inf], colors=[colour], alpha=0.15, hatches=["//"]
+    )
+
+
 def plot_exclusion_methods(wilks: dict, neyman: dict, paths, label: str = "", g2_preset="2021") -> None:
     """Two panels side by side for one dataset combination: the Wilks contour (chi2 with the
     map's dof) and the toy-calibrated (Neyman, Feldman-Cousins ordering) contour, each also
@@ -106,6 +126,7 @@ def plot_exclusion_methods(wilks: dict, neyman: dict, paths, label: str = "", g2
             axs, (("Wilks", wilks, neyman), ("Neyman (toys, FC ordering)", neyman, wilks))
         ):
             draw_g2_band(ax, g2_preset)
+            _fill_excluded(ax, main, OKABE_ITO[0])
             for emap, colour, lw, alpha in ((other, "0.6", 1.0, 0.8), (main, OKABE_ITO[0], 1.8, 1.0)):
                 for j, line in enumerate(emap["contours"]):
                     xy = np.asarray(line)
