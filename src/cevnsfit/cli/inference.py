@@ -171,17 +171,13 @@ def exclusion(
     lmu-ltau at r = 1) for dataset combinations. ``--method neyman`` calibrates the critical
     value with toys at every point of a coarse construction grid (Dask tasks: embedded cluster,
     or --scheduler ADDRESS; resumable with --checkpoint DIR)."""
+    # the model-selection words, passed on as one bundle (cli._model)
+    sel = dict(model_name=model_name, params=params, mzp=mzp, gx=gx, r=r, paper_sign=paper_sign, poi=poi)
     if method == "neyman":
         _neyman_exclusion_cli(
             dataset_sets,
             mode,
-            model_name,
-            params,
-            mzp,
-            gx,
-            r,
-            paper_sign,
-            poi,
+            sel,
             n_mzp,
             n_gx,
             checkpoint,
@@ -209,13 +205,7 @@ def exclusion(
         _generic_exclusion(
             dataset_sets,
             mode,
-            model_name,
-            params,
-            mzp,
-            gx,
-            r,
-            paper_sign,
-            poi,
+            sel,
             n_mzp,
             n_gx,
             dof,
@@ -261,13 +251,7 @@ def exclusion(
 def _neyman_exclusion_cli(
     dataset_sets,
     mode,
-    model_name,
-    params,
-    mzp,
-    gx,
-    r,
-    paper_sign,
-    poi,
+    sel: dict,
     n1,
     n2,
     checkpoint,
@@ -299,7 +283,7 @@ def _neyman_exclusion_cli(
     try:
         maps = {}
         for ds in dataset_sets:
-            problem = build_problem(ds, mode, model_name, params, mzp, gx, r, paper_sign, poi, n_poi=(2, 2))
+            problem = build_problem(ds, mode, **sel, n_poi=(2, 2))
             spec = ProblemSpec(
                 tuple(problem.like.names),
                 mode,
@@ -342,13 +326,7 @@ def _neyman_exclusion_cli(
 def _generic_exclusion(
     dataset_sets,
     mode,
-    model_name,
-    params,
-    mzp,
-    gx,
-    r,
-    paper_sign,
-    poi,
+    sel: dict,
     n1,
     n2,
     dof,
@@ -369,7 +347,7 @@ def _generic_exclusion(
     try:
         maps = {}
         for ds in dataset_sets:
-            problem = build_problem(ds, mode, model_name, params, mzp, gx, r, paper_sign, poi, n_poi=(2, 2))
+            problem = build_problem(ds, mode, **sel, n_poi=(2, 2))
             grid = None
             if checkpoint:
                 spec = ProblemSpec(
