@@ -101,8 +101,20 @@ def check_finite(
     ...
     cevnsfit.errors.ParameterError: gx must be a real number (or an array of real numbers), got str 'abc'
     """
+    import math
+
     import numpy as np
 
+    if type(value) is float or type(value) is int:  # fast path of a plain scalar that passes
+        v = float(value)
+        if (
+            math.isfinite(v)
+            and (not positive or v > 0)
+            and (not nonnegative or v >= 0)
+            and (low is None or (v >= low if low_inclusive else v > low))
+            and (high is None or v <= high)
+        ):
+            return np.array(v)
     arr = as_real_array(name, value, allow_empty=allow_empty)
     if not np.all(np.isfinite(arr)):
         bad = arr[~np.isfinite(arr)].ravel()[0]

@@ -61,6 +61,9 @@ BUDGET = 2.5e-7
 N_TOP = 1e12
 #: Entries per chunk (points x bins) for the numpy paths: bounded working memory.
 CHUNK_ENTRIES = 1 << 18
+#: Points per block of the compiled kernel (each bin's table is reused by a block's points;
+#: measured on CENNS-10's 960 bins: 23 ns per bin and point with blocks of 64, 13.6 with 4096).
+BLOCK = 4096
 
 #: Tables kept in memory and files kept on disk (least recently used dropped first): toy data
 #: sets each get their own table, which must not pile up.
@@ -174,17 +177,18 @@ def _sum_numpy(n: np.ndarray, coef: np.ndarray, f0: np.ndarray, inv_h1: float, i
     return out, ok
 
 
-def _sum_loop(n, coef, f0, inv_h1, inv_h2, k1, n_top, x1, inv_c, out, ok):  # compiled by numba when available
-    # coef is (bins, intervals, nc): bins outer, points inner in blocks of 64, so one bin's
-    # table (~30 kB) stays in cache while the block's points use it
+def _sum_loop(n, coef, f0, inv_h1, inv_h2, k1, n_top, x1, inv_c, out, ok, block):  # compiled by numba when available
+    # coef is (bins, intervals, nc): bins outer, points inner in blocks of BLOCK points, so one
+    # bin's table (~40 kB) is fetched into cache once per block and reused by all its points
+    # (the table of all bins, tens of MB, does not fit in cache: smaller blocks refetch it)
     p_tot, nb = n.shape
     k_tot = coef.shape[1]
     nc = coef.shape[2]
     for p in range(p_tot):
         out[p] = 0.0
         ok[p] = True
-    for lo in range(0, p_tot, 64):
-        hi = min(lo + 64, p_tot)
+    for lo in range(0, p_tot, block):
+        hi = min(lo + block, p_tot)
         for b in range(nb):
             for p in range(lo, hi):
                 v = n[p, b]
@@ -228,7 +232,7 @@ def _sum_numba(n, coef, f0, inv_h1, inv_h2, k1, n_top):
     n = np.ascontiguousarray(n, dtype=float)
     out = np.empty(n.shape[0])
     ok = np.empty(n.shape[0], dtype=np.bool_)
-    _NUMBA_KERNEL(n, coef, f0, inv_h1, inv_h2, k1, n_top, X1, 1.0 / C_SCALE, out, ok)
+    _NUMBA_KERNEL(n, coef, f0, inv_h1, inv_h2, k1, n_top, X1, 1.0 / C_SCALE, out, ok, BLOCK)
     return out, ok
 
 
@@ -271,7 +275,8 @@ class BinTable:
         kernel = _sum_numba if use else _sum_numpy
         out = np.empty(n.shape[0])
         ok = np.empty(n.shape[0], dtype=bool)
-        step = max(1, 4 * CHUNK_ENTRIES // max(n.shape[1], 1))  # bounded copies of the input
+        # bounded copies of a non-contiguous input; the compiled kernel reads a contiguous one in place
+        step = n.shape[0] if use and n.flags.c_contiguous else max(BLOCK, 4 * CHUNK_ENTRIES // max(n.shape[1], 1))
         for lo in range(0, n.shape[0], step):
             out[lo : lo + step], ok[lo : lo + step] = kernel(
                 n[lo : lo + step], self.coef, self.f0, 1.0 / self.h1, 1.0 / self.h2, self.k1, self.n_top

@@ -238,16 +238,30 @@ class VectorMediator(Model):
         (the quark part and the propagator are computed once for all flavours)."""
         c = matching_factor(matching)
         q2 = check_q2(q2_mev2)
+        nu = self._nonzero_neutrino_couplings(q2)
+        if not nu:
+            return Couplings()
         z, n = float(nucleus.Z), float(nucleus.N)  # a Nucleus is validated when built
+        mass = self._expand(self.mzp_mev, q2)
+        common = self._quark_charge(z, n, q2) / (c * G_F * (q2 + mass * mass))
+        return Couplings(dq={fl: common * g_nu for fl, g_nu in nu.items()})
+
+    def _quark_charge(self, z: float, n: float, q2: np.ndarray) -> np.ndarray:
+        """(2Z+N) g_u + (Z+2N) g_d, broadcastable to ``self.shape + q2.shape`` (the hot path's
+        form of :meth:`quark_couplings`; subclasses may override it with a cheaper closed form)."""
         g_u, g_d = self.quark_couplings(q2)
-        quark = (2.0 * z + n) * g_u + (z + 2.0 * n) * g_d
-        den = c * G_F * (q2 + self._expand(self.mzp_mev, q2) ** 2)
-        dq = {}
+        return (2.0 * z + n) * g_u + (z + 2.0 * n) * g_d
+
+    def _nonzero_neutrino_couplings(self, q2: np.ndarray) -> dict:
+        """{flavour: g_nu} for the flavours whose coupling is not identically 0, each
+        broadcastable to ``self.shape + q2.shape`` (the hot path's form of
+        :meth:`neutrino_coupling`; subclasses may override it to skip materialising arrays)."""
+        out = {}
         for fl in FLAVOURS:
             g_nu = self.neutrino_coupling(fl, q2)
             if np.any(g_nu):
-                dq[fl] = quark * g_nu / den
-        return Couplings(dq=dq)
+                out[fl] = g_nu
+        return out
 
     @abc.abstractmethod
     def neutrino_coupling(self, flavour: str, q2_mev2: np.ndarray) -> np.ndarray:

@@ -248,3 +248,17 @@ class LmuLtau(VectorMediator):
         """(g_u, g_d) = eps(Q^2) e (Q_em^u, Q_em^d); full shape ``self.shape + q2.shape``."""
         eps_e = self.kinetic_mixing(q2_mev2) * E_CHARGE
         return eps_e * Q_EM_U, eps_e * Q_EM_D
+
+    def _quark_charge(self, z: float, n: float, q2: np.ndarray) -> np.ndarray:
+        """(2Z+N) g_u + (Z+2N) g_d = eps e [(2Z+N) Q_em^u + (Z+2N) Q_em^d] = eps e Z: one
+        (points x Q^2) product on the cached loop integral (ln r per point, not per node)."""
+        loop = _cached_loop(q2, self.paper_sign)
+        charge = E_CHARGE * ((2.0 * z + n) * Q_EM_U + (z + 2.0 * n) * Q_EM_D)
+        return _kinetic_mixing(loop, self._expand(self.gx, q2) * charge, self._expand(self.r, q2))
+
+    def _nonzero_neutrino_couplings(self, q2: np.ndarray) -> dict:
+        """g_x Q_X per point (constant in Q^2): nu_mu and nu_tau unless every g_x is 0."""
+        if not np.any(self.gx):
+            return {}
+        g = self._expand(self.gx, q2)
+        return {fl: q * g for fl, q in CHARGES.items() if q != 0.0}

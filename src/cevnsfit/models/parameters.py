@@ -61,6 +61,10 @@ class Parameter:
     def validate(self, value) -> np.ndarray:
         """Return ``value`` as a float array if every entry lies in the allowed range."""
         arr = check_finite(self.name, value)
+        if arr.ndim == 0:  # fast path of a scalar inside the range
+            v = float(arr)
+            if (v > self.low if self.low_open else v >= self.low) and v <= self.high:
+                return arr
         bad = (arr <= self.low if self.low_open else arr < self.low) | (arr > self.high)
         if np.any(bad):
             v = arr[bad].ravel()[0]

@@ -58,6 +58,13 @@ class IsotopeBlock:
         return self._q2
 
 
+def _full(c, full: tuple):
+    """``c`` broadcast to ``full`` (a view; no copy when it already has that shape)."""
+    if c is None or np.shape(c) == full:
+        return c
+    return np.broadcast_to(c, full)
+
+
 class SpectrumEngine:
     """Binned observed-energy spectra per flux group for any model.
 
@@ -131,20 +138,20 @@ class SpectrumEngine:
             cp = model.couplings(blk.nucleus, blk.q2_mev2, matching, self.sin2_theta_w)
             full = shape + blk.er_mev.shape
             cache: dict = {}
+            others = [(s, c) for s, c in (("scalar", cp.scalar), ("magnetic", cp.magnetic)) if c]
             for j, grp in enumerate(self.groups):
                 fl = grp.flavour
                 if fl not in cache:
-                    extra = self._vector_extra(qsm, cp, fl)
-                    cache[fl] = None if extra is None else np.broadcast_to(extra, full)
+                    cache[fl] = _full(self._vector_extra(qsm, cp, fl), full)
                 if cache[fl] is not None:
                     out[..., j, :] += cache[fl] @ blk.matrices[grp.name]
-                for s in ("scalar", "magnetic"):
-                    c = getattr(cp, s).get(fl)
+                for s, table in others:
+                    c = table.get(fl)
                     if c is None or not np.any(c):
                         continue
                     if STRUCTURES[s][0] == "weak" and cp.weak_ff_ratio is not None:
                         c = c * cp.weak_ff_ratio
-                    out[..., j, :] += np.broadcast_to(c, full) @ self.structure_matrices(blk, s)[grp.name]
+                    out[..., j, :] += _full(c, full) @ self.structure_matrices(blk, s)[grp.name]
         return out
 
     def recoil_spectrum(self, er_mev, model=None, matching: str = "paper") -> np.ndarray:
