@@ -42,6 +42,7 @@ import numpy as np
 from scipy import interpolate, stats
 
 from ..errors import ParameterError, ScanMismatchError
+from ..likelihoods.toy_grid import PerBinGrid, supports
 from .exclusion import contour_lines
 from .fits import profile_interval
 from .problem import Problem, ProblemSpec
@@ -167,12 +168,29 @@ class _Grid:
         null = problem.model(**problem.null_values())
         self.null = [np.asarray(dt.prediction(null), dtype=float)[None] for dt in like.terms]
         self.n = flat[0].size
+        # per-bin terms: ln L of every toy on the grid and the null from cached per-bin columns
+        # (likelihoods.toy_grid; the exact values, the grid's predictions being data-independent)
+        self.cached = [
+            PerBinGrid(np.concatenate([p.reshape((self.n,) + dt.experiment.shape), q]), len(dt.experiment.shape))
+            if supports(dt.term)
+            else None
+            for dt, p, q in zip(like.terms, self.preds, self.null)
+        ]
+
+    def _term_logl(self, i: int, term) -> tuple[np.ndarray, float]:
+        cache = self.cached[i]
+        if cache is not None and type(term) is type(self.terms[i].term):
+            vals = cache(term)
+            return vals[: self.n], float(vals[self.n])
+        ll = np.asarray(term.logl(self.preds[i]), dtype=float).reshape(self.n)
+        return ll, float(np.asarray(term.logl(self.null[i]), dtype=float).ravel()[0])
 
     def logl_data(self, terms) -> tuple[np.ndarray, float]:
         """ln L on the grid and at the null for the data held by ``terms`` (term objects)."""
         with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-            ll = sum(np.asarray(t.logl(p), dtype=float).reshape(self.n) for t, p in zip(terms, self.preds))
-            ll0 = float(sum(np.asarray(t.logl(p), dtype=float).ravel()[0] for t, p in zip(terms, self.null)))
+            parts = [self._term_logl(i, t) for i, t in enumerate(terms)]
+            ll = sum(p[0] for p in parts)
+            ll0 = float(sum(p[1] for p in parts))
         # a point whose ln L is not finite (overflow far outside the data's reach) cannot be the maximum
         return np.where(np.isnan(ll), -np.inf, ll), (ll0 if np.isfinite(ll0) else -np.inf)
 

@@ -42,6 +42,7 @@ from scipy import stats
 from ..errors import ParameterError
 from ..likelihoods import Likelihood
 from ..likelihoods.paper import AsimovPoisson
+from ..likelihoods.toy_grid import PerBinGrid, supports
 from .problem import Problem, ProblemSpec
 from .reference import REFERENCE_MODEL, reference_problem
 from .sampling import _check_point, refine_max
@@ -95,13 +96,37 @@ class _Predictions:
         self.grid = [dt.prediction(model) for dt in like.terms]
         null = problem.model(**problem.null_values())
         self.sm = [dt.prediction(null) for dt in like.terms]
+        self.kinds = [type(dt.term) for dt in like.terms]
+        # per-bin terms: every toy's ln L on the grid and at the null from cached per-bin columns
+        # (likelihoods.toy_grid: the exact values, the predictions being data-independent)
+        n = self.x.size
+        self.cached = [
+            PerBinGrid(
+                np.concatenate([np.reshape(g, (n,) + dt.experiment.shape), np.reshape(s, (1,) + dt.experiment.shape)]),
+                len(dt.experiment.shape),
+            )
+            if supports(dt.term)
+            else None
+            for dt, g, s in zip(like.terms, self.grid, self.sm)
+        ]
+
+    def logl(self, like: Likelihood) -> tuple[np.ndarray, float]:
+        """ln L on the grid and at the null for the data held by ``like``."""
+        n = self.x.size
+        total = np.zeros(n + 1)
+        for dt, kind, cache, g, s in zip(like.terms, self.kinds, self.cached, self.grid, self.sm):
+            if cache is not None and type(dt.term) is kind:
+                total += cache(dt.term)
+            else:
+                total[:n] += dt.logl_prediction(g)
+                total[n] += float(np.asarray(dt.logl_prediction(s)).ravel()[0])
+        return total[:n], float(total[n])
 
 
 def _lrt(like: Likelihood, problem: Problem, pred: _Predictions) -> tuple[float, float]:
     """t = 2 [max ln L - ln L(null)] for the data held by ``like`` (the problem's model and
     fixed parameters; its own likelihood is not used, so toys can swap the data)."""
-    logl = sum(dt.logl_prediction(p) for dt, p in zip(like.terms, pred.grid))
-    logl_sm = float(sum(dt.logl_prediction(p) for dt, p in zip(like.terms, pred.sm)))
+    logl, logl_sm = pred.logl(like)
     par = pred.par
 
     def f(t):

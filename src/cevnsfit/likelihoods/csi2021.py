@@ -124,6 +124,18 @@ class Csi2021PaperLikelihood:
         s = np.maximum(np.sqrt((self.sigma * sig) ** 2 + self.bkg_var), 1e-9 * np.maximum(mu, 1.0))
         return log_smeared_poisson_sum(mu, s, 1.0, self.log_coef, self.counts)
 
+    def bin_keys(self) -> np.ndarray:
+        """Per-bin data keys (:mod:`cevnsfit.likelihoods.toy_grid`): (count, AC count)."""
+        from .paper import _pair_keys
+
+        return _pair_keys(self.counts, self.n_ac.ravel())
+
+    def logl_bins_at(self, sig: np.ndarray, index: np.ndarray) -> np.ndarray:
+        """Exact per-bin ln L_b of the bins ``index`` for signals ``sig`` (points, len(index))."""
+        mu = sig + self.bkg[index]
+        s = np.maximum(np.sqrt((self.sigma * sig) ** 2 + self.bkg_var[index]), 1e-9 * np.maximum(mu, 1.0))
+        return log_smeared_poisson_sum(mu, s, 1.0, self.log_coef[:, index], self.counts[index])
+
     NUISANCES = (
         {
             "name": "cevns_norm, brn_norm, nin_norm",

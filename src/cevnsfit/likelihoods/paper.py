@@ -25,6 +25,15 @@ def _sum_bins(x: np.ndarray, nbins_axes: int) -> np.ndarray:
     return x.reshape(x.shape[: x.ndim - nbins_axes] + (-1,)).sum(-1)
 
 
+def _pair_keys(counts: np.ndarray, anti: np.ndarray) -> np.ndarray:
+    """One int64 key per bin for (count, anti-coincidence count), -1 where either is outside
+    [0, 2^21) (:mod:`cevnsfit.likelihoods.toy_grid`)."""
+    n = np.asarray(counts, dtype=np.int64)
+    a = np.asarray(anti, dtype=np.int64)
+    ok = (n >= 0) & (n < 1 << 21) & (a >= 0) & (a < 1 << 21) & (a == np.asarray(anti))
+    return np.where(ok, (n << 21) | a, -1)
+
+
 def _tabulated_logl(term, pred: np.ndarray, per_bin, table) -> np.ndarray:
     """sum_b ln L_b over the bins of ``pred`` (shape points + bin_shape): through the per-bin
     table (``table()``, built on first use) unless ``term.exact`` or a quadrature other than
@@ -124,6 +133,14 @@ class CsiPaperLikelihood:
     def logl(self, pred: np.ndarray) -> np.ndarray:
         return _tabulated_logl(self, pred, self._logl_bins, self.table)
 
+    def bin_keys(self) -> np.ndarray:
+        """Per-bin data keys (:mod:`cevnsfit.likelihoods.toy_grid`): (count, AC count)."""
+        return _pair_keys(self.counts, self.n_ac.ravel())
+
+    def logl_bins_at(self, sig: np.ndarray, index: np.ndarray) -> np.ndarray:
+        """Exact per-bin ln L_b of the bins ``index`` for signals ``sig`` (points, len(index))."""
+        return log_smeared_poisson_sum(np.ones_like(sig), self.sigma, sig, self.log_coef[:, index], self.counts[index])
+
     #: Nuisance parameters (term protocol): name, prior, treatment in paper mode.
     NUISANCES = (
         {"name": "cevns_norm", "prior": "normal(0, sigma), truncated at 1 + a > 0", "paper": "marginalised (exact)"},
@@ -206,6 +223,16 @@ class CennsPaperLikelihood:
     def logl(self, pred: np.ndarray) -> np.ndarray:
         return _tabulated_logl(self, pred, self._logl_bins, self.table)
 
+    def bin_keys(self) -> np.ndarray:
+        """Per-bin data keys (:mod:`cevnsfit.likelihoods.toy_grid`): the count."""
+        return self.counts.astype(np.int64)
+
+    def logl_bins_at(self, sig: np.ndarray, index: np.ndarray) -> np.ndarray:
+        """Exact per-bin ln L_b of the bins ``index`` for signals ``sig`` (points, len(index))."""
+        mu = sig + self.bkg[index]
+        s = np.sqrt((self.signal_sigma * sig) ** 2 + self.bkg_var[index])
+        return log_smeared_poisson(self.counts[index], mu, np.maximum(s, 1e-9 * np.maximum(mu, 1.0)))
+
     def _logl_bins(self, sig: np.ndarray) -> np.ndarray:
         """Per-bin ln L_b for signals ``sig`` (points, bins), evaluated directly."""
         mu = sig + self.bkg
@@ -237,7 +264,7 @@ class CennsPaperLikelihood:
         # the summed background with its per-bin relative width reproduces bkg and bkg_var exactly
         with np.errstate(divide="ignore", invalid="ignore"):
             rel = np.where(self.bkg > 0, np.sqrt(self.bkg_var) / self.bkg, 0.0)
-        return CennsPaperLikelihood(
+        toy = CennsPaperLikelihood(
             counts.reshape(self.bin_shape),
             {"background": self.bkg},
             {"background": rel},
@@ -246,6 +273,8 @@ class CennsPaperLikelihood:
             n_nodes=self.z.size,
             exact=True,
         )
+        toy.bkg_var = self.bkg_var  # the parent's, bit for bit (not (rel bkg)^2 rounded)
+        return toy
 
 
 class TotalsChi2:

@@ -1,0 +1,96 @@
+"""ln L of many pseudo-data sets at one fixed set of predictions (docs: statistics, toys).
+
+A toy calibration (Neyman construction, Feldman-Cousins sets, the toy p-value of a
+significance) evaluates ln L of thousands of pseudo-data sets at the same predictions (the
+construction grid and the null): the predictions do not depend on the data. For a term whose
+ln L is a sum of per-bin terms, ln L_b depends on the bin's prediction N_b and on the bin's
+data only, and toy data are small integers (counts, anti-coincidence counts) that repeat from
+toy to toy. :class:`PerBinGrid` keeps, for every (bin, data value) met so far, the column
+ln L_b(N_b(theta_j); data) over the fixed predictions theta_j, computed once with the term's
+exact per-bin evaluation; a toy's ln L at every theta_j is then a sum of cached columns.
+The result is the exact evaluation (same formula, same per-bin values) up to the order of the
+final summation over bins (rounding, ~1e-13).
+
+A term offers this through two methods of the term protocol (optional; a term without them
+is evaluated with its ``logl``):
+
+- ``bin_keys()``: an int64 array, one key per bin, equal for two data sets exactly when the
+  bin's data (and hence ln L_b as a function of N_b) are equal, for pseudo-data sets drawn by
+  one parent term's ``pseudo_data`` (the parent fixes everything else: backgrounds, widths);
+- ``logl_bins_at(sig, index)``: the exact per-bin ln L_b of the bins ``index`` (an int array)
+  for signals ``sig`` of shape (points, len(index)).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Largest number of cached columns per grid (memory: columns x points x 8 bytes); beyond it
+#: the cache starts again empty (results do not change, only the time).
+MAX_ENTRIES = 2.5e7
+#: Keys are non-negative and below 2^42 (the bin index takes the bits above); a term returns
+#: -1 for a bin whose data do not fit, and such a data set is evaluated directly.
+KEY_LIMIT = 1 << 42
+
+
+def supports(term) -> bool:
+    """True if ``term`` (a likelihood term object) offers per-bin keys (module doc) and
+    evaluates exactly (a Gauss-Hermite comparison rule is evaluated with its own ``logl``)."""
+    return (
+        hasattr(term, "bin_keys") and hasattr(term, "logl_bins_at") and getattr(term, "quadrature", "exact") == "exact"
+    )
+
+
+class PerBinGrid:
+    """sum_b ln L_b at fixed predictions ``preds`` (shape (points, *bins)) for many data sets
+    of one per-bin term kind (module doc). Call with a term holding the data: returns the
+    summed ln L at every point, shape (points,)."""
+
+    def __init__(self, preds: np.ndarray, bin_ndim: int):
+        preds = np.asarray(preds, dtype=float)
+        self.shape = preds.shape[: preds.ndim - bin_ndim]
+        self.preds = np.ascontiguousarray(preds.reshape((int(np.prod(self.shape, dtype=int)), -1)))
+        self.n_points, self.n_bins = self.preds.shape
+        self._offset = np.arange(self.n_bins, dtype=np.int64) << np.int64(42)
+        self._reset()
+
+    def _reset(self) -> None:
+        self._rows: dict[int, int] = {}
+        self._values = np.empty((max(64, self.n_bins), self.n_points))
+        self._used = 0
+
+    def _store(self, cols: np.ndarray) -> np.ndarray:
+        """Append columns (points, m) as rows; return their row numbers."""
+        m = cols.shape[1]
+        if self._used + m > self._values.shape[0]:
+            grown = np.empty((max(2 * self._values.shape[0], self._used + m), self.n_points))
+            grown[: self._used] = self._values[: self._used]
+            self._values = grown
+        self._values[self._used : self._used + m] = cols.T
+        rows = np.arange(self._used, self._used + m)
+        self._used += m
+        return rows
+
+    def __call__(self, term) -> np.ndarray:
+        keys = np.asarray(term.bin_keys(), dtype=np.int64)
+        if keys.shape != (self.n_bins,):
+            raise ValueError(f"bin_keys() must give one key per bin ({self.n_bins}), got shape {keys.shape}")
+        if np.any(keys < 0) or np.any(keys >= KEY_LIMIT):  # data outside the key range: direct
+            return np.asarray(term.logl(self.preds), dtype=float).reshape(self.shape)
+        if (self._used + self.n_bins) * self.n_points > MAX_ENTRIES:
+            self._reset()
+        combined = (self._offset | keys).tolist()
+        get = self._rows.get
+        rows = [get(k, -1) for k in combined]
+        missing = [b for b, r in enumerate(rows) if r < 0]
+        if missing:
+            idx = np.asarray(missing)
+            cols = np.asarray(term.logl_bins_at(self.preds[:, idx], idx), dtype=float)
+            new = self._store(cols)
+            for b, r in zip(missing, new.tolist()):
+                rows[b] = r
+                self._rows[combined[b]] = r
+        return self._values[np.asarray(rows)].sum(axis=0).reshape(self.shape)
+
+
+__all__ = ["KEY_LIMIT", "MAX_ENTRIES", "PerBinGrid", "supports"]
