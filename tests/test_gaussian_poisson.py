@@ -1,6 +1,11 @@
 """The exact Gaussian-smeared Poisson integrals: compiled (numba) and numpy recurrences agree
-to rounding over the whole range the likelihoods meet (forward and Miller regimes, tiny and
-huge means), and both equal direct numerical integration."""
+over the whole range the likelihoods meet (forward and Miller regimes, tiny and huge means),
+and both equal direct numerical integration.
+
+The two paths compute T_1/T_0 with different erfcx implementations (scipy's and the kernel's,
+both within ~1e-15); the forward recurrence, which loses up to ~6 digits by j = 45 for
+m slightly below 0 (module doc of gaussian_poisson), amplifies that last-bit difference, so
+the paths agree to ~1e-11 relative there and to ~1e-15 elsewhere: the bound is 1e-10."""
 
 import numpy as np
 import pytest
@@ -29,7 +34,7 @@ def test_plain_compiled_equals_numpy():
     b = gp.log_smeared_poisson(n, mu, s, use_numba=True)
     assert np.array_equal(np.isfinite(a), np.isfinite(b))
     ok = np.isfinite(a)
-    assert np.max(np.abs(a - b)[ok] / np.maximum(1.0, np.abs(a[ok]))) < 1e-12
+    assert np.max(np.abs(a - b)[ok] / np.maximum(1.0, np.abs(a[ok]))) < 1e-10
 
 
 def test_sum_compiled_equals_numpy():
@@ -45,7 +50,7 @@ def test_sum_compiled_equals_numpy():
     b = gp.log_smeared_poisson_sum(m0, s * 0.05, x, log_coef, counts, use_numba=True)
     assert np.array_equal(np.isfinite(a), np.isfinite(b))
     ok = np.isfinite(a)
-    assert np.max(np.abs(a - b)[ok] / np.maximum(1.0, np.abs(a[ok]))) < 1e-12
+    assert np.max(np.abs(a - b)[ok] / np.maximum(1.0, np.abs(a[ok]))) < 1e-10
 
 
 @pytest.mark.parametrize("n, mu, s", [(0, 3.0, 1.0), (6, 4.0, 1.5), (20, 2.0, 0.5), (3, 40.0, 5.0), (12, -2.0, 3.0)])

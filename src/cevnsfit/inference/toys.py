@@ -183,10 +183,30 @@ def _toy_chunk(spec, seed: int, index: int, n: int, n_grid: int, out_path=None) 
     return out
 
 
-def _toy_chunk_compute(spec, seed: int, index: int, n: int, n_grid: int) -> np.ndarray:
-    problem = spec.build() if isinstance(spec, ProblemSpec) else spec
-    rng = np.random.default_rng([seed, index])
+#: Problems and grid predictions of this process (their per-bin caches warm up over the
+#: chunks a worker runs): key -> (the Problem object or None for a spec, problem, predictions).
+_PRED_CACHE: dict[str, tuple] = {}
+
+
+def _problem_and_predictions(spec, n_grid: int) -> tuple[Problem, _Predictions]:
+    import json
+
+    is_spec = isinstance(spec, ProblemSpec)
+    key = (json.dumps(spec.describe(), sort_keys=True, default=str) if is_spec else f"id{id(spec)}") + f"|{n_grid}"
+    hit = _PRED_CACHE.get(key)
+    if hit is not None and (is_spec or hit[0] is spec):
+        return hit[1], hit[2]
+    problem = spec.build() if is_spec else spec
+    while len(_PRED_CACHE) >= 4:
+        _PRED_CACHE.pop(next(iter(_PRED_CACHE)))
     pred = _Predictions(problem, n_grid)
+    _PRED_CACHE[key] = (None if is_spec else spec, problem, pred)
+    return problem, pred
+
+
+def _toy_chunk_compute(spec, seed: int, index: int, n: int, n_grid: int) -> np.ndarray:
+    problem, pred = _problem_and_predictions(spec, n_grid)
+    rng = np.random.default_rng([seed, index])
     out = np.empty((n, 2))
     for k in range(n):
         out[k] = _lrt(toy_likelihood(problem.like, rng, pred.sm), problem, pred)
