@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import platform
 import time
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
@@ -200,19 +201,55 @@ def _logl_from_t(wmap: dict, mode: str, datasets: str) -> np.ndarray:
     return ll_max - 0.5 * t
 
 
-def _table2_row(like, m, r, settings, sampler, seed, ckpt, tag="paper"):
+def _posterior_task(kind: str, datasets: str, mode: str, m, r: float, sampler, seed, log_dir, nlive: int, quick: bool):
+    """One nested-sampling run (a worker task: the likelihood is built where it runs)."""
+    like = likelihood(datasets, mode=mode)
+    common = {"sampler": sampler, "seed": seed, "log_dir": log_dir, "resume": True}
+    if kind == "1d":
+        return posterior_1d(like, m, r, min_num_live_points=nlive, quick=quick, **common)
+    return posterior_2d(like, r, min_num_live_points=nlive, quick=quick, **common)
+
+
+class _Deferred:
+    """A task run on first ``result()`` in this process (no cluster: the synchronous scheduler)."""
+
+    def __init__(self, fn, *args):
+        self.fn, self.args, self.value, self.done = fn, args, None, False
+
+    def result(self):
+        if not self.done:
+            self.value, self.done = self.fn(*self.args), True
+        return self.value
+
+
+def _submit(client, fn, *args):
+    """Run ``fn(*args)`` on the cluster in the background (or later, here, without one)."""
+    if client is None or isinstance(client, str):
+        return _Deferred(fn, *args)
+    return client.submit(fn, *args, pure=False)
+
+
+def _posterior_tasks(client, mode, settings, sampler, seed, ckpt) -> dict:
+    """All nested-sampling runs of Table II (1D) and Fig. 6 (2D), started at once: they run on
+    the workers while this process does the grid work (they are cross-checks and the Table II
+    intervals; nothing else waits for them)."""
+    tasks = {}
+    for m in MASSES:
+        for r in RATIOS:
+            tasks[("1d", m, r)] = _submit(
+                client, _posterior_task, "1d", "csi2017,cenns10", mode, m, r, sampler, seed,
+                ckpt / f"post1d_{mode}_m{m:g}_r{r:g}", settings.nlive_1d, settings.quick_sampler,
+            )  # fmt: skip
+    for r in RATIOS:
+        tasks[("2d", None, r)] = _submit(
+            client, _posterior_task, "2d", "csi2017,cenns10", mode, None, r, sampler, seed,
+            ckpt / f"post2d_{mode}_r{r:g}", settings.nlive_2d, settings.quick_sampler,
+        )  # fmt: skip
+    return tasks
+
+
+def _table2_row(like, m, r, post):
     fit = fit_gx(like, m, r)
-    post = posterior_1d(
-        like,
-        m,
-        r,
-        sampler=sampler,
-        seed=seed,
-        log_dir=ckpt / f"post1d_{tag}_m{m:g}_r{r:g}",
-        resume=True,
-        min_num_live_points=settings.nlive_1d,
-        quick=settings.quick_sampler,
-    )
     grid = posterior_1d_grid(like, m, r, n_grid=601)
     dens = credible_grid(reference_problem(like, ("gx",), m, r))  # 2001 points, 2x refinement check
     ws = post["weighted_samples"]
@@ -237,7 +274,7 @@ def _table2_row(like, m, r, settings, sampler, seed, ckpt, tag="paper"):
         "gx_mle_in_prior": post["gx_mle"],
         "log_evidence": post["log_evidence"],
         "sampler": post["sampler"],
-        "seed": seed,
+        "seed": post["seed"],
         "local_maxima": fit["local_maxima"],
         "log10_gx_grid": grid["log10_gx"].tolist(),
         "density": grid["density"].tolist(),
@@ -268,9 +305,20 @@ def reproduce(
     """Run the whole analysis into ``out_dir``; returns the results dict (also ``results.json``).
 
     ``extra_bounds``: paths of user limit curves (DarkCast ``.lmt`` format: mass [GeV], g_x)
-    drawn beside the bundled BaBar, Borexino and CHARM-II bounds.
+    drawn beside the bundled BaBar, Borexino and CHARM-II bounds. One Dask client (``scheduler``,
+    default an embedded local cluster) serves the whole run: the nested-sampling runs start on
+    it at once and the scans and toys follow.
     """
     t_start = time.perf_counter()
+    with dask_client(scheduler) as client:
+        return _reproduce(
+            out_dir, quick, mode, "synchronous" if client is None else client, sampler, seed, progress, extra_bounds,
+            t_start,
+        )  # fmt: skip
+
+
+def _reproduce(out_dir, quick, mode, scheduler, sampler, seed, progress, extra_bounds, t_start) -> dict:
+    client = scheduler  # a distributed.Client or "synchronous"
     settings = QUICK if quick else FULL
     out = Path(out_dir)
     fig_dir, ckpt = out / "figures", out / "checkpoints"
@@ -310,10 +358,11 @@ def reproduce(
     # 3. Table II and Fig. 4: 1D posteriors, MLE and significance, CsI 2017 + Ar
     log("Table II / Fig. 4: 1D posteriors of g_x (nested sampling) and Wilks significances")
     like = likelihood("csi2017,cenns10", mode=mode)
+    posteriors = _posterior_tasks(client, mode, settings, sampler, seed, ckpt)
     res["table2"] = []
     for m in MASSES:
         for r in RATIOS:
-            res["table2"].append(_table2_row(like, m, r, settings, sampler, seed, ckpt, mode))
+            res["table2"].append(_table2_row(like, m, r, posteriors[("1d", m, r)].result()))
             log(
                 f"  M_Z' = {m:g} MeV, r = {r:g}: g_x MLE {res['table2'][-1]['gx_mle']:.3g}, "
                 f"Z = {res['table2'][-1]['z_sigma']:.2f}"
@@ -365,16 +414,7 @@ def reproduce(
         t0 = time.perf_counter()
         g2d = credible_grid(reference_problem(like, ("mzp_mev", "gx"), r=r), n=settings.grid_2d, check=True)
         t_grid = time.perf_counter() - t0
-        p2 = posterior_2d(
-            like,
-            r,
-            sampler=sampler,
-            seed=seed,
-            log_dir=ckpt / f"post2d_{mode}_r{r:g}",
-            resume=True,
-            min_num_live_points=settings.nlive_2d,
-            quick=settings.quick_sampler,
-        )
+        p2 = posteriors[("2d", None, r)].result()
         res["posterior_2d"][f"{r:g}"] = {
             "region_68": g2d["region_68"],
             "region_95": g2d["region_95"],
@@ -400,7 +440,7 @@ def reproduce(
 
     # 6. exclusions (Fig. 7) and the CsI 2021 extension, on the distributed engine
     log("Fig. 7: 2-sigma exclusion maps (chunked Dask scans, checkpointed)")
-    with dask_client(scheduler) as client:
+    with nullcontext(scheduler) as client:  # the run's one client (reproduce)
         maps = {
             label: _scan_exclusion(label, ds, mode, settings, ckpt, client, progress)
             for label, ds in EXCLUSIONS.items()
@@ -513,7 +553,7 @@ def reproduce(
     if mode == "paper":  # toys are defined for the paper-mode (per-bin marginalised) terms
         log("Toy-MC calibration of the significance (SM on the boundary), r = 1")
         res["toys"] = []
-        with dask_client(scheduler) as client:
+        with nullcontext(scheduler) as client:  # the run's one client (reproduce)
             for label, ds in (
                 ("CsI 2017 + Ar", "csi2017,cenns10"),
                 ("CsI 2021", "csi2021"),
