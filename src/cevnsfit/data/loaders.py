@@ -487,9 +487,17 @@ def load_xenonnt_template(
     AC, ER and neutron (``rg``) templates are in events/(t y) per bin; ``mono`` templates are
     dimensionless detection efficiencies per bin (floors below 1e-9 per bin set to zero).
     """
+    return _xenonnt_template(run, component, energy_kev, tly, tqy, None)
+
+
+def _xenonnt_template(run, component, energy_kev, tly, tqy, binning) -> np.ndarray:
+    """:func:`load_xenonnt_template` with the run's binning already read (the set of 2305 files
+    of a run is checked against one parse of the binning file)."""
     relpath = xenonnt_template_path(run, component, energy_kev, tly, tqy)
     edges, hist = _read_h5_template(relpath)
-    for k, (got, want) in enumerate(zip(edges, load_xenonnt_binning(run))):
+    if binning is None:
+        binning = load_xenonnt_binning(run)
+    for k, (got, want) in enumerate(zip(edges, binning)):
         if not np.allclose(got, want, rtol=0.0, atol=1e-9):
             raise DataFileError(
                 f"template {relpath}: bins/{k} {got.tolist()} differ from the binning of {run} {want.tolist()}"
@@ -514,14 +522,15 @@ def load_xenonnt_templates(run: str) -> dict[str, np.ndarray]:
         n_a = len(XENONNT_YIELD_ANCHORS)
         rg = np.empty((n_a, n_a, 81))
         mono = np.empty((len(XENONNT_MONO_KEV), n_a, n_a, 81))
+        binning = load_xenonnt_binning(run)
         for i, tly in enumerate(XENONNT_YIELD_ANCHORS):
             for j, tqy in enumerate(XENONNT_YIELD_ANCHORS):
-                rg[i, j] = load_xenonnt_template(run, "rg", None, tly, tqy).ravel()
+                rg[i, j] = _xenonnt_template(run, "rg", None, tly, tqy, binning).ravel()
                 for k, e in enumerate(XENONNT_MONO_KEV):
-                    mono[k, i, j] = load_xenonnt_template(run, "mono", e, tly, tqy).ravel()
+                    mono[k, i, j] = _xenonnt_template(run, "mono", e, tly, tqy, binning).ravel()
         _XENONNT_CACHE[run] = {
-            "ac": load_xenonnt_template(run, "ac").ravel(),
-            "er": load_xenonnt_template(run, "er").ravel(),
+            "ac": _xenonnt_template(run, "ac", None, 0.0, 0.0, binning).ravel(),
+            "er": _xenonnt_template(run, "er", None, 0.0, 0.0, binning).ravel(),
             "rg": rg,
             "mono": mono,
         }
