@@ -32,12 +32,16 @@ minimum.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import cast
+
 import numpy as np
 from scipy import special
 
 from .. import published
 from ..errors import ParameterError, UnknownNameError
 from ..experiments import get_experiment
+from . import _full_kernels as _kernels
 from .datasets import FULL_BUILDERS, PAPER_BUILDERS, DatasetTerm
 from .morph import (
     COMPONENTS,
@@ -259,6 +263,14 @@ class _ProfiledTerm:
         """(-2 ln L_p, argmin, converged) for a chunk of points (subclasses)."""
         raise NotImplementedError
 
+    def _set_point(self, pred) -> None:
+        """Make ``pred`` (flat over bins) the current point of :meth:`_evaluate` (subclasses)."""
+        raise NotImplementedError
+
+    def _evaluate(self, x) -> tuple[float, np.ndarray]:
+        """(-(ln L + const) with ``const`` included, gradient) at nuisances x (subclasses)."""
+        raise NotImplementedError
+
     def logl(self, pred) -> np.ndarray:
         return self.profile(pred)[0]
 
@@ -382,7 +394,7 @@ class CsiFullLikelihood(_ProfiledTerm):
     def steady_state(self, pred) -> np.ndarray:
         """Best-fit steady-state mean per time bin b_p* per row p at one prediction."""
         self.profile(np.asarray(pred, dtype=float).reshape(self.bin_shape))
-        return self._b.copy()
+        return np.array(self._b, dtype=float)
 
     def _newton_batch(self, flat):
         """Batched Newton in (u, v) = (ln(1 + a), ln(1 + c)) on the objective profiled over the
@@ -492,6 +504,8 @@ class CennsFullLikelihood(_ProfiledTerm):
     (relative to the nominal CEvNS template for CEvNS morphs).
     """
 
+    #: compiled kernel for the Newton profile: None = when numba is importable, True/False = force
+    use_numba: bool | None = None
     NUISANCES = (
         {"name": "cevns_norm", "prior": "normal(0, 0.13)", "full": "profiled (MIGRAD)"},
         {
@@ -584,6 +598,35 @@ class CennsFullLikelihood(_ProfiledTerm):
         g_alpha = y[self._comp] * np.einsum("jb,jb->j", jac, v) - alphas
         return -(ll + self.const), -np.concatenate([g_u, g_alpha])
 
+    def _kernel_objective(self, flat):
+        """(fun, fval) of :meth:`_newton_batch` through the compiled kernel
+        (:func:`cevnsfit.likelihoods._full_kernels.cenns_loop`, same formulas)."""
+        kernel = _kernels.CENNS_KERNEL
+        if kernel is None:
+            raise RuntimeError("numba is not available")
+        n_par = len(self.names)
+        if self.morph is not None:
+            dplus, dminus, comp = self._dplus, self._dminus, self._comp.astype(np.int64)
+        else:
+            dplus = dminus = np.zeros((0, self.n.size))
+            comp = np.zeros(0, np.int64)
+        sig = np.ascontiguousarray(flat, dtype=float)
+        finite = self._finite.astype(float)
+        args = (self.n, self._x_bkg0, dplus, dminus, comp, finite, self._sig_safe, self.const, _LAM_FLOOR, _U_MAX)
+
+        def fun(x, idx):
+            m = len(idx)
+            f, g, h = np.empty(m), np.empty((m, n_par)), np.empty((m, n_par, n_par))
+            kernel(np.ascontiguousarray(x), sig[idx], *args, True, f, g, h)
+            return f, g, h
+
+        def fval(x, idx):
+            f = np.empty(len(idx))
+            kernel(np.ascontiguousarray(x), sig[idx], *args, False, f, np.empty((0, 0)), np.empty((0, 0, 0)))
+            return f
+
+        return fun, fval
+
     def _newton_batch(self, flat):
         """Batched Newton on F = -2 ln L in (u_k, alpha_j), exact Hessian:
 
@@ -658,6 +701,8 @@ class CennsFullLikelihood(_ProfiledTerm):
                 g[:, k1:] += 2.0 * alphas
             return f, g, h
 
+        if _kernels.HAVE_NUMBA if self.use_numba is None else self.use_numba:
+            fun, fval = self._kernel_objective(flat)
         x0 = self._best_start(flat, fval)
         upper = np.r_[np.full(k1, _U_MAX), np.full(len(self.names) - k1, np.inf)]
         max_step = np.r_[np.full(k1, 2.0), np.full(len(self.names) - k1, 2.0)]
@@ -739,15 +784,8 @@ def _cenns10(mode, matching, **options):
 
 # The totals and the CCM Asimov term have no shared nuisances beyond their closed-form
 # minimum: the paper builders serve both modes.
-FULL_BUILDERS.update(
-    {
-        "csi2017": _csi2017,
-        "cenns10": _cenns10,
-        "ccm": PAPER_BUILDERS["ccm"],
-        "csi2020_totals": PAPER_BUILDERS["csi2020_totals"],
-        "cenns10_totals": PAPER_BUILDERS["cenns10_totals"],
-    }
-)
+_SHARED_BUILDERS = {k: cast(Callable, PAPER_BUILDERS[k]) for k in ("ccm", "csi2020_totals", "cenns10_totals")}
+FULL_BUILDERS.update({"csi2017": _csi2017, "cenns10": _cenns10, **_SHARED_BUILDERS})
 
 __all__ = [
     "STEADY_STATE_MODELS",

@@ -313,23 +313,36 @@ def projected_newton(
         t = np.ones(active.size)
         accepted = np.zeros(active.size, bool)
         slack = 16.0 * np.finfo(float).eps * np.abs(f)
-        for _h in range(max_halvings):
+        f_next, g_next, h_next = f.copy(), g.copy(), h.copy()
+        stale = np.zeros(active.size, bool)  # accepted after a cut: derivatives still to compute
+        for n_cut in range(max_halvings + 1):
             if todo.size == 0:
                 break
             trial = np.clip(xa[todo] + t[todo, None] * d[todo], lo[todo], hi[todo])
-            ft = fval(trial, active[todo])
+            if n_cut == 0:  # the full step is usually accepted: evaluate the derivatives with it
+                ft, gt, ht = fun(trial, active[todo])
+            else:
+                ft = fval(trial, active[todo])
             bound = f[todo] + armijo * np.einsum("pk,pk->p", g[todo], trial - xa[todo]) + slack[todo]
             ok = np.isfinite(ft) & (ft <= bound)
-            x[active[todo[ok]]] = trial[ok]
-            accepted[todo[ok]] = True
+            acc = todo[ok]
+            x[active[acc]] = trial[ok]
+            accepted[acc] = True
+            f_next[acc] = ft[ok]
+            if n_cut == 0:
+                g_next[acc], h_next[acc] = gt[ok], ht[ok]
+            else:
+                stale[acc] = True
             todo = todo[~ok]
             t[todo] *= 0.5
+        if stale.any():
+            rows = np.flatnonzero(stale)
+            f_next[rows], g_next[rows], h_next[rows] = fun(x[active[rows]], active[rows])
         # keep iterating the points that moved; the others are finished (converged or failed)
         keep = accepted & ~done
+        f_all[active[keep]] = f_next[keep]
         active = active[keep]
-        if active.size:
-            f, g, h = fun(x[active], active)
-            f_all[active] = f
+        f, g, h = f_next[keep], g_next[keep], h_next[keep]
     return x, f_all, converged, iterations
 
 
