@@ -306,21 +306,10 @@ class Csi2021FullLikelihood:
             out[i], best[i] = m.fval, np.array(m.values)
         return out, best
 
-    def _newton_batch(self, flat) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(-2 ln L_p without the constant, argmin, converged) for a chunk of points: projected
-        Newton (:func:`~cevnsfit.likelihoods.profile.projected_newton`) with the exact Hessian
-
-            H = 2 sum_b [n_b/lam_b^2 J_b J_b^T - (n_b/lam_b - 1) d2lam_b] + penalty,
-
-        J_b = dlam_b/d(a, beta, b_BRN, b_NIN, alpha_v) = (N_b m_b, SS_b, BRN_b, NIN_b,
-        (1 + a) N_b delta'_vb), m_b = 1 + sum_v delta_vb; the only second derivatives of lam
-        are d2lam_b/da dalpha_v = N_b delta'_vb. The morphs are linear on each side of
-        alpha_v = 0 with a kink there (slope delta'_v = up_v - 1 above, 1 - dn_v below), so
-        every alpha_v is held in one orthant ([0, 5] or [-5, 0]) chosen by where -2 ln L
-        descends from its start at 0; a point whose alpha_v ends at the kink while -2 ln L
-        descends into the other orthant is re-run there (at most 4 times). CEvNS means clipped
-        at 0 (:meth:`mean`) carry no derivative."""
-        npts = flat.shape[0]
+    def _newton_objective(self, flat, side) -> tuple:
+        """(fun, fval) for :meth:`_newton_batch`: -2 ln L without the constant, its gradient and
+        Hessian (docstring there) for the points ``flat``, with every alpha_v in the orthant
+        ``side`` (points x morphs, +1 or -1; read at each call, so the caller may change it)."""
         nv = len(self.morphs)
         up = np.array([m[0] for m in self.morphs.values()]).reshape(nv, -1)
         dn = np.array([m[1] for m in self.morphs.values()]).reshape(nv, -1)
@@ -329,11 +318,7 @@ class Csi2021FullLikelihood:
             + [1.0] * nv
         )
         pen2 = sig_pen**2
-        lim = self.limits()
-        lower = np.array([lo for lo, _ in lim], float)
-        upper = np.array([np.inf if hi is None else hi for _, hi in lim], float)
         fixed_bkg = np.stack([self.ss, self.brn, self.nin])  # (3, B)
-        side = np.ones((npts, nv))
 
         def parts(x, idx):
             sig = flat[idx]
@@ -378,6 +363,30 @@ class Csi2021FullLikelihood:
             h[:, 0, 4:] += cross
             h[:, 4:, 0] += cross
             return f, g, h
+
+        return fun, fval
+
+    def _newton_batch(self, flat) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(-2 ln L_p without the constant, argmin, converged) for a chunk of points: projected
+        Newton (:func:`~cevnsfit.likelihoods.profile.projected_newton`) with the exact Hessian
+
+            H = 2 sum_b [n_b/lam_b^2 J_b J_b^T - (n_b/lam_b - 1) d2lam_b] + penalty,
+
+        J_b = dlam_b/d(a, beta, b_BRN, b_NIN, alpha_v) = (N_b m_b, SS_b, BRN_b, NIN_b,
+        (1 + a) N_b delta'_vb), m_b = 1 + sum_v delta_vb; the only second derivatives of lam
+        are d2lam_b/da dalpha_v = N_b delta'_vb. The morphs are linear on each side of
+        alpha_v = 0 with a kink there (slope delta'_v = up_v - 1 above, 1 - dn_v below), so
+        every alpha_v is held in one orthant ([0, 5] or [-5, 0]) chosen by where -2 ln L
+        descends from its start at 0; a point whose alpha_v ends at the kink while -2 ln L
+        descends into the other orthant is re-run there (at most 4 times). CEvNS means clipped
+        at 0 (:meth:`mean`) carry no derivative."""
+        npts = flat.shape[0]
+        nv = len(self.morphs)
+        lim = self.limits()
+        lower = np.array([lo for lo, _ in lim], float)
+        upper = np.array([np.inf if hi is None else hi for _, hi in lim], float)
+        side = np.ones((npts, nv))
+        fun, fval = self._newton_objective(flat, side)
 
         def orthant_bounds():
             lo = np.broadcast_to(lower, (npts, lower.size)).copy()

@@ -130,6 +130,7 @@ class _ProfiledTerm:
     tol = 1e-3  # MIGRAD: EDM < 2e-3 tol errordef = 1e-6 in ln L
     newton_tol = 1e-9  # Newton: converged when the decrement / 2 (in -2 ln L) is below this
     chunk = 128  # points per vectorised Newton batch (bounds the memory: chunk x bins x n_par)
+    max_step = 2.0  # Newton: largest step per parameter and iteration
     engine = "newton"
     last_fallbacks = 0
     names: tuple = ()
@@ -260,7 +261,20 @@ class _ProfiledTerm:
         return x0
 
     def _newton_batch(self, flat) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(-2 ln L_p, argmin, converged) for a chunk of points (subclasses)."""
+        """(-2 ln L_p, argmin, converged) for a chunk of points: projected Newton
+        (:func:`~cevnsfit.likelihoods.profile.projected_newton`) on :meth:`_newton_objective`
+        from the best start (:meth:`_best_start`), steps of at most 2 per parameter, the
+        normalisations u_k capped at 30 as in :meth:`_evaluate`."""
+        fun, fval = self._newton_objective(flat)
+        x0 = self._best_start(flat, fval)
+        upper = np.array([_U_MAX if n.startswith("ln1p_") else np.inf for n in self.names])
+        x, f, ok, _ = projected_newton(fun, fval, x0, -np.inf, upper, tol=self.newton_tol, max_step=self.max_step)
+        return f, x, ok
+
+    def _newton_objective(self, flat) -> tuple[Callable, Callable]:
+        """(fun, fval) of :func:`~cevnsfit.likelihoods.profile.projected_newton` for the points
+        ``flat``: fun(x, idx) -> (-2 ln L, gradient, Hessian), fval(x, idx) -> -2 ln L
+        (subclasses)."""
         raise NotImplementedError
 
     def _set_point(self, pred) -> None:
@@ -396,8 +410,8 @@ class CsiFullLikelihood(_ProfiledTerm):
         self.profile(np.asarray(pred, dtype=float).reshape(self.bin_shape))
         return np.array(self._b, dtype=float)
 
-    def _newton_batch(self, flat):
-        """Batched Newton in (u, v) = (ln(1 + a), ln(1 + c)) on the objective profiled over the
+    def _newton_objective(self, flat):
+        """(fun, fval) for :meth:`_newton_batch`: the objective in (u, v) = (ln(1 + a), ln(1 + c)) profiled over the
         steady-state means, f(u, v) = min_b F(u, v, b), F = -2 ln L. With b* the exact inner
         maximum (:func:`profile_flat_background`, vectorised over points x rows), the envelope
         theorem gives grad f = dF/d(u, v) at b*, and implicit differentiation the Hessian
@@ -468,9 +482,7 @@ class CsiFullLikelihood(_ProfiledTerm):
         def fun(x, idx):
             return evaluate(x, idx, True)
 
-        x0 = self._best_start(flat, fval)
-        x, f, ok, _ = projected_newton(fun, fval, x0, -np.inf, _U_MAX, tol=self.newton_tol, max_step=2.0)
-        return f, x, ok
+        return fun, fval
 
 
 class CennsFullLikelihood(_ProfiledTerm):
@@ -627,8 +639,8 @@ class CennsFullLikelihood(_ProfiledTerm):
 
         return fun, fval
 
-    def _newton_batch(self, flat):
-        """Batched Newton on F = -2 ln L in (u_k, alpha_j), exact Hessian:
+    def _newton_objective(self, flat, use_numba: bool | None = None):
+        """(fun, fval) for :meth:`_newton_batch`: F = -2 ln L in (u_k, alpha_j), exact Hessian:
 
             F_xy = 2 sum_i [n_i/lam_i^2 dlam_i/dx dlam_i/dy - w_i d2lam_i/dxdy] + penalty terms,
 
@@ -637,7 +649,12 @@ class CennsFullLikelihood(_ProfiledTerm):
         |alpha| <= 1, else 0: the quadratic morph of :mod:`~cevnsfit.likelihoods.morph`),
         other mixed second derivatives 0 (lam is linear in each y_k and the morphs add up).
         Bins floored at :data:`_LAM_FLOOR` carry no derivative, as in :meth:`_evaluate`.
-        u_k <= 30 (the cap of :meth:`_evaluate`) is a bound here."""
+        u_k <= 30 (the cap of :meth:`_evaluate`) is a bound here. ``use_numba`` (default: the
+        attribute ``use_numba``, None = when importable) selects the compiled kernel
+        (:meth:`_kernel_objective`) or this numpy implementation."""
+        use_numba = self.use_numba if use_numba is None else use_numba
+        if _kernels.HAVE_NUMBA if use_numba is None else use_numba:
+            return self._kernel_objective(flat)
         k1 = len(self.bkg_names) + 1
         sig = flat
         morph = self.morph
@@ -701,13 +718,7 @@ class CennsFullLikelihood(_ProfiledTerm):
                 g[:, k1:] += 2.0 * alphas
             return f, g, h
 
-        if _kernels.HAVE_NUMBA if self.use_numba is None else self.use_numba:
-            fun, fval = self._kernel_objective(flat)
-        x0 = self._best_start(flat, fval)
-        upper = np.r_[np.full(k1, _U_MAX), np.full(len(self.names) - k1, np.inf)]
-        max_step = np.r_[np.full(k1, 2.0), np.full(len(self.names) - k1, 2.0)]
-        x, f, ok, _ = projected_newton(fun, fval, x0, -np.inf, upper, tol=self.newton_tol, max_step=max_step)
-        return f, x, ok
+        return fun, fval
 
 
 # ---------------------------------------------------------------------------------------------
