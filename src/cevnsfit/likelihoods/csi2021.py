@@ -18,7 +18,8 @@ consistent with equal windows. SS_b = rho B_b with B_b the AC mean in bin b.
 (the three Gaussian envelopes combine into one Gaussian in the mean, the flat-prior SS
 integral is a negative binomial), evaluated exactly with truncated Gaussian moments.
 
-``full``: one set of nuisances for all bins, profiled with iminuit: CEvNS normalisation a
+``full``: one set of nuisances for all bins, profiled (batched Newton with MIGRAD for any point
+it does not converge on, or MIGRAD alone: option ``engine``): CEvNS normalisation a
 (sigma 0.12: the 13 % prediction uncertainty less the efficiency and quenching parts that
 are explicit nuisances), BRN and NIN normalisations, and the release's efficiency and
 quenching +-1 sigma variants as piecewise-linear morphs of the CEvNS prediction (unit
