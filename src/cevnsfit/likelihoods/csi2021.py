@@ -18,7 +18,8 @@ consistent with equal windows. SS_b = rho B_b with B_b the AC mean in bin b.
 (the three Gaussian envelopes combine into one Gaussian in the mean, the flat-prior SS
 integral is a negative binomial), evaluated exactly with truncated Gaussian moments.
 
-``full``: one set of nuisances for all bins, profiled with iminuit: CEvNS normalisation a
+``full``: one set of nuisances for all bins, profiled (batched Newton with MIGRAD for any point
+it does not converge on, or MIGRAD alone: option ``engine``): CEvNS normalisation a
 (sigma 0.12: the 13 % prediction uncertainty less the efficiency and quenching parts that
 are explicit nuisances), BRN and NIN normalisations, and the release's efficiency and
 quenching +-1 sigma variants as piecewise-linear morphs of the CEvNS prediction (unit
@@ -34,10 +35,11 @@ import numpy as np
 from scipy import special
 
 from .. import published
+from ..errors import UnknownNameError
 from ..experiments import get_experiment
 from .datasets import FULL_BUILDERS, PAPER_BUILDERS, DatasetTerm
 from .gaussian_poisson import log_smeared_poisson_sum
-from .profile import minimise
+from .profile import minimise, projected_newton
 from .stats import log_negbin
 from .tables import get_table
 
@@ -181,15 +183,25 @@ class Csi2021FullLikelihood:
               + (b_BRN/(4/17))^2 + (b_NIN/(2/5))^2 + sum_v alpha_v^2,
     lam_b = (1 + a) N_b(theta) (1 + sum_v delta_vb(alpha_v)) + rho (1 + beta) SS_b
             + (1 + b_BRN) BRN_b + (1 + b_NIN) NIN_b.
+
+    Profiled within the bounds a in [-1, 2] (free normalisation: a >= -1), beta in [-0.5, 0.5],
+    b_BRN, b_NIN in [-1, 3], alpha_v in [-5, 5], from all nuisances at 0. ``engine="newton"``
+    (default): :meth:`_newton_batch`, batched over points, MIGRAD (:meth:`fit`) for any point it
+    does not converge on; ``engine="migrad"``: :meth:`fit` point by point.
     """
 
     PARAMS = ("a", "beta", "brn", "nin", "efficiency", "quenching0", "quenching1")
     NUISANCES = (
-        {"name": "a (cevns_norm)", "prior": "normal(0, 0.12)", "full": "profiled (MIGRAD)"},
+        {"name": "a (cevns_norm)", "prior": "normal(0, 0.12)", "full": "profiled (Newton, MIGRAD fallback)"},
         {"name": "beta (steady-state norm)", "prior": "normal(0, 1/sqrt(N_AC))", "full": "profiled"},
         {"name": "brn, nin", "prior": "normal(0, 4/17), normal(0, 2/5)", "full": "profiled"},
         {"name": "efficiency, quenching0, quenching1", "prior": "normal(0, 1) morphs", "full": "profiled"},
     )
+    ENGINES = ("newton", "migrad")
+    newton_tol = 1e-9  # Newton: converged when the decrement / 2 (in -2 ln L) is below this
+    chunk = 256  # points per vectorised Newton batch
+    max_step = 0.5  # Newton: largest step per parameter and iteration
+    last_fallbacks = 0
 
     def __init__(
         self,
@@ -201,7 +213,11 @@ class Csi2021FullLikelihood:
         morphs: dict,
         norm_sigma=FULL_NORM_SIGMA,
         free_norm: bool = False,
+        engine: str = "newton",
     ):
+        if engine not in self.ENGINES:
+            raise UnknownNameError(f"engine must be one of {self.ENGINES}, got {engine!r}")
+        self.engine = engine
         self.n = np.asarray(observed, float).ravel()
         ac = np.asarray(anti_coincidence, float)
         self.bin_shape = np.asarray(observed).shape
@@ -216,6 +232,12 @@ class Csi2021FullLikelihood:
         self.norm_sigma = norm_sigma
         self.free_norm = free_norm
         self.const = -special.gammaln(self.n + 1).sum()
+
+    def limits(self) -> list:
+        """(low, high) per parameter (None: open), in the order of ``params``."""
+        return [(-1.0, None if self.free_norm else 2.0), (-0.5, 0.5), (-1.0, 3.0), (-1.0, 3.0)] + [(-5, 5)] * len(
+            self.morphs
+        )
 
     def mean(self, pars, sig):
         a, beta, nb, nn, *alphas = pars
@@ -243,29 +265,197 @@ class Csi2021FullLikelihood:
         minimiser (:func:`~cevnsfit.likelihoods.profile.minimise`); returns the Minuit object.
         The start is all nuisances at 0 (``start`` overrides), never an earlier call's solution."""
         sig = np.asarray(sig, float).ravel()
-        limits = [(-1.0, None if self.free_norm else 2.0), (-0.5, 0.5), (-1.0, 3.0), (-1.0, 3.0)] + [(-5, 5)] * len(
-            self.morphs
-        )
         x0 = np.zeros(len(self.params)) if start is None else np.asarray(start, float)
         return minimise(
             lambda p: self._nll(p, sig),
             x0,
             names=self.params,
-            limits=limits,
+            limits=self.limits(),
             fixed=fixed,
             tol=0.1,
             strategy=1,
             retry=False,
         )
 
-    def logl(self, pred):
+    def profile(self, pred) -> tuple[np.ndarray, np.ndarray]:
+        """(ln L_p, best-fit nuisances) per point, shapes ``points`` and ``points + (n_par,)``
+        (order of ``params``). Non-finite predictions give NaN."""
         pred = np.asarray(pred, float)
         pts = pred.shape[: pred.ndim - len(self.bin_shape)]
         flat = pred.reshape((-1, int(np.prod(self.bin_shape))))
+        twice_nll = np.full(flat.shape[0], np.nan)
+        best = np.full((flat.shape[0], len(self.params)), np.nan)
+        idx = np.flatnonzero(np.all(np.isfinite(flat), axis=1))
+        if self.engine == "migrad":
+            twice_nll[idx], best[idx] = self._profile_migrad(flat[idx])
+        else:
+            failed = []
+            for lo in range(0, idx.size, self.chunk):
+                sl = idx[lo : lo + self.chunk]
+                twice_nll[sl], best[sl], ok = self._newton_batch(flat[sl])
+                failed.append(sl[~ok])
+            bad = np.concatenate(failed) if failed else np.zeros(0, int)
+            self.last_fallbacks = int(bad.size)
+            if bad.size:
+                f_m, x_m = self._profile_migrad(flat[bad])
+                better = ~(twice_nll[bad] <= f_m)
+                twice_nll[bad[better]], best[bad[better]] = f_m[better], x_m[better]
+        return (-0.5 * twice_nll + self.const).reshape(pts), best.reshape(pts + (len(self.params),))
+
+    def logl(self, pred):
+        return self.profile(pred)[0]
+
+    def nuisances(self, pred) -> dict[str, np.ndarray]:
+        """Best-fit nuisances by name (``params``), each of shape ``points``."""
+        best = self.profile(pred)[1]
+        return {k: best[..., j] for j, k in enumerate(self.params)}
+
+    def _profile_migrad(self, flat) -> tuple[np.ndarray, np.ndarray]:
+        """(-2 ln L_p without the constant, argmin) per row of ``flat``: :meth:`fit` per point."""
         out = np.empty(flat.shape[0])
+        best = np.empty((flat.shape[0], len(self.params)))
         for i, sig in enumerate(flat):
-            out[i] = -0.5 * self.fit(sig).fval + self.const
-        return out.reshape(pts)
+            m = self.fit(sig)
+            out[i], best[i] = m.fval, np.array(m.values)
+        return out, best
+
+    def _newton_objective(self, flat, side) -> tuple:
+        """(fun, fval) for :meth:`_newton_batch`: -2 ln L without the constant, its gradient and
+        Hessian (docstring there) for the points ``flat``, with every alpha_v in the orthant
+        ``side`` (points x morphs, +1 or -1; read at each call, so the caller may change it)."""
+        nv = len(self.morphs)
+        up = np.array([m[0] for m in self.morphs.values()]).reshape(nv, -1)
+        dn = np.array([m[1] for m in self.morphs.values()]).reshape(nv, -1)
+        sig_pen = np.array(
+            [0.0 if self.free_norm else 1.0 / self.norm_sigma, 1.0 / self.beta_sigma, BRN[0] / BRN[1], NIN[0] / NIN[1]]
+            + [1.0] * nv
+        )
+        pen2 = sig_pen**2
+        fixed_bkg = np.stack([self.ss, self.brn, self.nin])  # (3, B)
+
+        def parts(x, idx):
+            sig = flat[idx]
+            al = x[:, 4:]
+            sd = side[idx]
+            slope = np.where((sd > 0)[:, :, None], up, -dn)  # (P, V, B)
+            factor = 1.0 + np.einsum("pv,pvb->pb", al, slope)
+            cev = (1.0 + x[:, :1]) * sig * factor
+            lam = (
+                np.maximum(cev, 0.0)
+                + (1.0 + x[:, 1:2]) * self.ss
+                + np.maximum(1.0 + x[:, 2:3], 0.0) * self.brn
+                + np.maximum(1.0 + x[:, 3:4], 0.0) * self.nin
+            )
+            lam = np.maximum(lam, 1e-300)
+            f = -2.0 * (special.xlogy(self.n, lam) - lam).sum(-1) + (x * x * pen2).sum(-1)
+            return f, sig, slope, factor, cev, lam
+
+        def fval(x, idx):
+            return parts(x, idx)[0]
+
+        def fun(x, idx):
+            f, sig, slope, factor, cev, lam = parts(x, idx)
+            live = cev > 0.0
+            r = self.n / lam
+            w = r - 1.0
+            q = r / lam
+            sig_live = np.where(live, sig, 0.0)
+            d_morph = sig_live[:, None, :] * slope  # d2lam/da dalpha_v, (P, V, B)
+            jac = np.concatenate(
+                [
+                    (sig_live * factor)[:, None, :],
+                    np.broadcast_to(fixed_bkg, (len(idx),) + fixed_bkg.shape),
+                    (1.0 + x[:, 0, None, None]) * d_morph,
+                ],
+                axis=1,
+            )
+            g = -2.0 * np.einsum("pb,pkb->pk", w, jac) + 2.0 * x * pen2
+            h = 2.0 * np.matmul(jac * q[:, None, :], np.swapaxes(jac, 1, 2))
+            h[:, np.arange(x.shape[1]), np.arange(x.shape[1])] += 2.0 * pen2
+            cross = -2.0 * np.einsum("pb,pvb->pv", w, d_morph)
+            h[:, 0, 4:] += cross
+            h[:, 4:, 0] += cross
+            return f, g, h
+
+        return fun, fval
+
+    def _newton_batch(self, flat) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(-2 ln L_p without the constant, argmin, converged) for a chunk of points: projected
+        Newton (:func:`~cevnsfit.likelihoods.profile.projected_newton`) with the exact Hessian
+
+            H = 2 sum_b [n_b/lam_b^2 J_b J_b^T - (n_b/lam_b - 1) d2lam_b] + penalty,
+
+        J_b = dlam_b/d(a, beta, b_BRN, b_NIN, alpha_v) = (N_b m_b, SS_b, BRN_b, NIN_b,
+        (1 + a) N_b delta'_vb), m_b = 1 + sum_v delta_vb; the only second derivatives of lam
+        are d2lam_b/da dalpha_v = N_b delta'_vb. The morphs are linear on each side of
+        alpha_v = 0 with a kink there (slope delta'_v = up_v - 1 above, 1 - dn_v below), so
+        every alpha_v is held in one orthant ([0, 5] or [-5, 0]) chosen by where -2 ln L
+        descends from its start at 0; a point whose alpha_v ends at the kink while -2 ln L
+        descends into the other orthant is re-run there (at most 4 times). CEvNS means clipped
+        at 0 (:meth:`mean`) carry no derivative."""
+        npts = flat.shape[0]
+        nv = len(self.morphs)
+        lim = self.limits()
+        lower = np.array([lo for lo, _ in lim], float)
+        upper = np.array([np.inf if hi is None else hi for _, hi in lim], float)
+        side = np.ones((npts, nv))
+        fun, fval = self._newton_objective(flat, side)
+
+        def orthant_bounds():
+            lo = np.broadcast_to(lower, (npts, lower.size)).copy()
+            hi = np.broadcast_to(upper, (npts, upper.size)).copy()
+            lo[:, 4:] = np.where(side > 0, 0.0, lower[4:])
+            hi[:, 4:] = np.where(side > 0, upper[4:], 0.0)
+            return lo, hi
+
+        def descent_sides(x, idx):
+            """Per alpha at 0: does -2 ln L descend into alpha > 0 (+1), alpha < 0 (-1), or neither (0)?"""
+            keep = side[idx].copy()
+            side[idx] = 1.0
+            g_plus = fun(x, idx)[1][:, 4:]
+            side[idx] = -1.0
+            g_minus = fun(x, idx)[1][:, 4:]
+            side[idx] = keep
+            down_plus, down_minus = g_plus < 0, g_minus > 0
+            return np.where(down_plus & (~down_minus | (-g_plus >= g_minus)), 1.0, np.where(down_minus, -1.0, 0.0))
+
+        all_idx = np.arange(npts)
+        x = np.zeros((npts, len(self.params)))
+        choice = descent_sides(x, all_idx)
+        side[:] = np.where(choice < 0, -1.0, 1.0)
+        f = np.empty(npts)
+        ok = np.zeros(npts, bool)
+        todo = all_idx
+        for _round in range(5):
+            lo, hi = orthant_bounds()
+            xt, ft, okt, _ = projected_newton(
+                _on_rows(fun, todo),
+                _on_rows(fval, todo),
+                x[todo],
+                lo[todo],
+                hi[todo],
+                tol=self.newton_tol,
+                max_step=self.max_step,
+            )
+            x[todo], f[todo], ok[todo] = xt, ft, okt
+            # alphas sitting on the kink while -2 ln L descends into the other orthant
+            at_kink = (x[todo, 4:] == 0.0) & ok[todo, None]
+            if not at_kink.any():
+                break
+            want = descent_sides(x[todo], todo)
+            flip = at_kink & (want != 0) & (want != side[todo])
+            rows = flip.any(-1)
+            if not rows.any():
+                break
+            side[todo] = np.where(flip, -side[todo], side[todo])
+            todo = todo[rows]
+            ok[todo] = False
+        return f, x, ok
+
+
+def _on_rows(fn, rows):
+    """``fn(x, idx)`` on a subset ``rows`` of a batch: idx indexes ``rows``."""
+    return lambda x, idx: fn(x, rows[idx])
 
 
 def _build_common(**opt):
@@ -294,9 +484,12 @@ def variant_morphs(**opt) -> dict:
     return morphs
 
 
-def _full(mode, matching, **opt):
+def _full(mode, matching, engine: str = "newton", **opt):
+    """CsI 2021 `full`: :class:`Csi2021FullLikelihood`; ``engine`` "newton" (default) or "migrad"."""
     exp, bkg, rho = _build_common(**opt)
-    term = Csi2021FullLikelihood(exp.data["C"], exp.data["AC"], bkg["brn"], bkg["nin"], rho, variant_morphs(**opt))
+    term = Csi2021FullLikelihood(
+        exp.data["C"], exp.data["AC"], bkg["brn"], bkg["nin"], rho, variant_morphs(**opt), engine=engine
+    )
     return DatasetTerm("csi2021", exp, term, matching=matching, info={"rho": rho})
 
 

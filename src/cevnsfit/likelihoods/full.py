@@ -1,5 +1,5 @@
 """`full`-mode likelihoods (docs: statistics; docs: datasets): one set of nuisance parameters
-shared by all bins of an experiment, profiled per parameter point with iminuit (MIGRAD).
+shared by all bins of an experiment, profiled per parameter point (batched Newton; MIGRAD).
 
 Importing this module registers builders in :data:`cevnsfit.likelihoods.datasets.FULL_BUILDERS`
 (``cevnsfit.likelihood(..., mode="full")`` does so). Each builder returns a
@@ -21,16 +21,30 @@ object returns values with the same additive constant on every call.
   the full-mode experiments.
 
 Profiling (both classes): normalisation nuisances a_k enter through u_k = ln(1 + a_k), so
-MIGRAD works without bounds and the physical boundary 1 + a_k = 0 (a rate far above the data)
-is approached with a vanishing gradient instead of a wall; the profile maximum is
-reparametrisation invariant. MIGRAD gets analytic gradients through the project's one profile
-engine (:mod:`cevnsfit.likelihoods.profile`, objective -2 ln L); every point starts from the best
-of (all nuisances at 0, CEvNS normalisation rescaled to the SM total), independently of the other
-points and of earlier calls, and is retried with strategies 1 and 2 if MIGRAD reports an invalid
-minimum.
+the minimisers work without bounds and the physical boundary 1 + a_k = 0 (a rate far above the
+data) is approached with a vanishing gradient instead of a wall; the profile maximum is
+reparametrisation invariant. Every point starts from the best of (all nuisances at 0, CEvNS
+normalisation rescaled to the SM total), independently of the other points and of earlier
+calls. Two engines (option ``engine``, objective -2 ln L, :mod:`cevnsfit.likelihoods.profile`):
+
+* ``"newton"`` (default): projected Newton vectorised over points
+  (:func:`~cevnsfit.likelihoods.profile.projected_newton`) with the exact gradient and Hessian
+  of -2 ln L in the nuisances (Poisson and Gaussian sums over bins, so the Hessian costs about
+  as much as the gradient), a backtracking line search and steps of at most 2 per parameter,
+  converged when the Newton decrement / 2 is below 1e-9. Any point that does not converge is
+  profiled with MIGRAD from the same start and keeps the lower of the two minima
+  (``term.last_fallbacks`` counts them). The CENNS-10 sums run in a compiled kernel when numba
+  is installed (:mod:`cevnsfit.likelihoods._full_kernels`; numpy otherwise, same numbers).
+* ``"migrad"``: MIGRAD point by point with analytic gradients through the project's one
+  profile engine (:class:`~cevnsfit.likelihoods.profile.ProfileEngine`), retried with
+  strategies 1 and 2 if it reports an invalid minimum. CENNS-10 with the linear morph
+  interpolation (a kink at alpha = 0) always uses it.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import cast
 
 import numpy as np
 from scipy import special
@@ -38,6 +52,7 @@ from scipy import special
 from .. import published
 from ..errors import ParameterError, UnknownNameError
 from ..experiments import get_experiment
+from . import _full_kernels as _kernels
 from .datasets import FULL_BUILDERS, PAPER_BUILDERS, DatasetTerm
 from .morph import (
     COMPONENTS,
@@ -49,13 +64,16 @@ from .morph import (
     release_morph,
     unit_shape,
 )
-from .profile import ProfileEngine
+from .profile import ProfileEngine, projected_newton
 
 _LOG_SQRT_2PI = 0.5 * np.log(2.0 * np.pi)
 _U_MAX = 30.0  # exp(30) ~ 1e13: caps 1 + a so a wild MIGRAD step cannot overflow
 _LAM_FLOOR = 1e-12  # floor on a bin mean driven <= 0 by a morph: heavily disfavoured, finite
 #: CsI steady-state models of :class:`CsiFullLikelihood`.
 STEADY_STATE_MODELS = ("flat", "per_bin")
+#: Profiling methods of the full-mode terms: batched Newton (with MIGRAD for the points it does
+#: not converge on) or MIGRAD point by point.
+ENGINES = ("newton", "migrad")
 
 
 def _log_gauss_norm(sigma: float) -> float:
@@ -113,21 +131,30 @@ def profile_flat_background(counts, signal, aux_counts, n_time: int, start=None)
 
 
 class _ProfiledTerm:
-    """Loop over parameter points, maximising ln L over the nuisances with MIGRAD.
+    """Maximise ln L over the nuisances at every parameter point: batched Newton
+    (``engine="newton"``, :meth:`_profile_newton`) or MIGRAD point by point (``"migrad"``).
 
     Subclasses set ``names``, ``steps`` (initial step sizes), ``bin_shape``,
     ``const`` (the additive constant) and implement ``_set_point(pred)`` and ``_evaluate(x)``
-    -> (-ln L + const, gradient).
+    -> (-ln L + const, gradient) for MIGRAD and ``_newton_objective(flat)`` for Newton.
     """
 
     tol = 1e-3  # MIGRAD: EDM < 2e-3 tol errordef = 1e-6 in ln L
+    newton_tol = 1e-9  # Newton: converged when the decrement / 2 (in -2 ln L) is below this
+    chunk = 128  # points per vectorised Newton batch (bounds the memory: chunk x bins x n_par)
+    max_step = 2.0  # Newton: largest step per parameter and iteration
+    engine = "newton"
+    last_fallbacks = 0
     names: tuple = ()
     steps: np.ndarray
     bin_shape: tuple = ()
     const: float = 0.0
     reference_total: float | None = None
 
-    def __init__(self):
+    def __init__(self, engine: str | None = None):
+        if engine not in (None,) + ENGINES:
+            raise UnknownNameError(f"engine must be one of {ENGINES}, got {engine!r}")
+        self.engine = engine or "newton"
         self._cache_x = None
         self._cache = None
         self._current = None
@@ -170,19 +197,105 @@ class _ProfiledTerm:
     def profile(self, pred) -> tuple[np.ndarray, np.ndarray]:
         """(ln L_p, best-fit nuisances) per point: shapes ``points`` and ``points + (n_par,)``
         (parameters in the order of ``names``; normalisations as u = ln(1 + a)). Points whose
-        prediction is not finite get NaN. Profiled by the project's one engine
-        (:class:`~cevnsfit.likelihoods.profile.ProfileEngine`): each point starts from the best
-        of :meth:`_starts`, so its value does not depend on the batch it is in."""
+        prediction is not finite get NaN. Each point starts from the best of :meth:`_starts`,
+        so its value does not depend on the batch it is in or on earlier calls.
+
+        ``engine == "newton"``: :meth:`_profile_newton` (batched projected Newton, MIGRAD for
+        the points it does not converge on); ``"migrad"``: :meth:`_profile_migrad`."""
         pred = np.asarray(pred, dtype=float)
         nb = len(self.bin_shape)
         if pred.shape[pred.ndim - nb :] != self.bin_shape:
             raise ParameterError(f"prediction must end in the bin shape {self.bin_shape}, got {pred.shape}")
         points = pred.shape[: pred.ndim - nb]
         flat = pred.reshape((-1, int(np.prod(self.bin_shape))))
+        if self.engine == "migrad":
+            twice_nll, best = self._profile_migrad(flat)
+        else:
+            twice_nll, best = self._profile_newton(flat)
+            if flat.shape[0] and np.all(np.isfinite(best[-1])):
+                # leave the last point's state (prediction, steady state) current, as MIGRAD does
+                self._set_point(flat[-1])
+                self._current = None
+                self._evaluate(best[-1])
+        return (-0.5 * twice_nll).reshape(points), best.reshape(points + (len(self.names),))
+
+    def _profile_migrad(self, flat) -> tuple[np.ndarray, np.ndarray]:
+        """(-2 ln L_p, argmin) per row of ``flat`` (points x bins), MIGRAD point by point through
+        the project's one engine (:class:`~cevnsfit.likelihoods.profile.ProfileEngine`)."""
         self._current = None
         engine = ProfileEngine(self._objective, self._starts, self.names, errors=self.steps, tol=self.tol)
-        twice_nll, best = engine.profile(flat)
-        return (-0.5 * twice_nll).reshape(points), best.reshape(points + (len(self.names),))
+        return engine.profile(flat)
+
+    def _profile_newton(self, flat) -> tuple[np.ndarray, np.ndarray]:
+        """(-2 ln L_p, argmin) per row of ``flat``: :meth:`_newton_batch` on chunks of
+        :attr:`chunk` points; points it does not converge on are profiled with MIGRAD
+        (:meth:`_profile_migrad`, same starts) and keep the lower of the two minima.
+        ``last_fallbacks`` counts them (for diagnostics)."""
+        out = np.full(flat.shape[0], np.nan)
+        best = np.full((flat.shape[0], len(self.names)), np.nan)
+        idx = np.flatnonzero(np.all(np.isfinite(flat), axis=1))
+        failed = []
+        for lo in range(0, idx.size, self.chunk):
+            sl = idx[lo : lo + self.chunk]
+            out[sl], best[sl], ok = self._newton_batch(flat[sl])
+            failed.append(sl[~ok])
+        bad = np.concatenate(failed) if failed else np.zeros(0, int)
+        self.last_fallbacks = int(bad.size)
+        if bad.size:
+            f_m, x_m = self._profile_migrad(flat[bad])
+            better = ~(out[bad] <= f_m)
+            out[bad[better]], best[bad[better]] = f_m[better], x_m[better]
+        return out, best
+
+    def _batch_starts(self, flat) -> list[np.ndarray]:
+        """:meth:`_starts` for a batch: candidate starts, each (points, n_par)."""
+        zero = np.zeros((flat.shape[0], len(self.names)))
+        cands = [zero]
+        if self.reference_total:
+            total = flat.sum(-1)
+            resc = zero.copy()
+            far = total > 2.0 * self.reference_total
+            resc[far, 0] = np.log(self.reference_total / total[far])
+            cands.append(resc)
+        return cands
+
+    def _best_start(self, flat, fval) -> np.ndarray:
+        """Per point the candidate start of lowest objective (the first one on ties, as
+        :class:`~cevnsfit.likelihoods.profile.ProfileEngine`)."""
+        cands = self._batch_starts(flat)
+        idx = np.arange(flat.shape[0])
+        x0 = cands[0].copy()
+        f0 = fval(x0, idx)
+        for c in cands[1:]:
+            fc = fval(c, idx)
+            lower = fc < f0
+            x0[lower], f0[lower] = c[lower], fc[lower]
+        return x0
+
+    def _newton_batch(self, flat) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(-2 ln L_p, argmin, converged) for a chunk of points: projected Newton
+        (:func:`~cevnsfit.likelihoods.profile.projected_newton`) on :meth:`_newton_objective`
+        from the best start (:meth:`_best_start`), steps of at most 2 per parameter, the
+        normalisations u_k capped at 30 as in :meth:`_evaluate`."""
+        fun, fval = self._newton_objective(flat)
+        x0 = self._best_start(flat, fval)
+        upper = np.array([_U_MAX if n.startswith("ln1p_") else np.inf for n in self.names])
+        x, f, ok, _ = projected_newton(fun, fval, x0, -np.inf, upper, tol=self.newton_tol, max_step=self.max_step)
+        return f, x, ok
+
+    def _newton_objective(self, flat) -> tuple[Callable, Callable]:
+        """(fun, fval) of :func:`~cevnsfit.likelihoods.profile.projected_newton` for the points
+        ``flat``: fun(x, idx) -> (-2 ln L, gradient, Hessian), fval(x, idx) -> -2 ln L
+        (subclasses)."""
+        raise NotImplementedError
+
+    def _set_point(self, pred) -> None:
+        """Make ``pred`` (flat over bins) the current point of :meth:`_evaluate` (subclasses)."""
+        raise NotImplementedError
+
+    def _evaluate(self, x) -> tuple[float, np.ndarray]:
+        """(-(ln L + const) with ``const`` included, gradient) at nuisances x (subclasses)."""
+        raise NotImplementedError
 
     def logl(self, pred) -> np.ndarray:
         return self.profile(pred)[0]
@@ -216,7 +329,7 @@ class CsiFullLikelihood(_ProfiledTerm):
 
         d ln L / da = sum_b (C_b/lam_b - 1) N_b - a/sigma_a^2   (and likewise for c with PN_b).
 
-    MIGRAD profiles u = ln(1 + a), v = ln(1 + c). ``prompt_neutrons=None`` drops the neutron
+    The minimisers profile u = ln(1 + a), v = ln(1 + c). ``prompt_neutrons=None`` drops the neutron
     term (and c). ``steady_state="per_bin"`` replaces the flat-in-time model by one free mean per
     PE x time bin measured by its own AC count (the `paper` mode's background model, here
     profiled instead of marginalised; T = 1 and p runs over all bins). Constant:
@@ -225,8 +338,8 @@ class CsiFullLikelihood(_ProfiledTerm):
     """
 
     NUISANCES = (
-        {"name": "cevns_norm", "prior": "normal(0, 0.28)", "full": "profiled (MIGRAD, u = ln(1 + a))"},
-        {"name": "prompt_neutron_norm", "prior": "normal(0, 0.25)", "full": "profiled (MIGRAD)"},
+        {"name": "cevns_norm", "prior": "normal(0, 0.28)", "full": "profiled (Newton or MIGRAD, u = ln(1 + a))"},
+        {"name": "prompt_neutron_norm", "prior": "normal(0, 0.25)", "full": "profiled (Newton or MIGRAD)"},
         {
             "name": "steady_state[PE bin]",
             "prior": "flat, measured by the AC window",
@@ -244,8 +357,9 @@ class CsiFullLikelihood(_ProfiledTerm):
         steady_state: str = "flat",
         reference_total: float | None = None,
         tol: float | None = None,
+        engine: str | None = None,
     ):
-        super().__init__()
+        super().__init__(engine)
         c = np.asarray(observed, dtype=float)
         if c.ndim != 2:
             raise ParameterError(f"observed must be (PE bins, time bins), got shape {c.shape}")
@@ -306,7 +420,81 @@ class CsiFullLikelihood(_ProfiledTerm):
     def steady_state(self, pred) -> np.ndarray:
         """Best-fit steady-state mean per time bin b_p* per row p at one prediction."""
         self.profile(np.asarray(pred, dtype=float).reshape(self.bin_shape))
-        return self._b.copy()
+        return np.array(self._b, dtype=float)
+
+    def _newton_objective(self, flat):
+        """(fun, fval) for :meth:`_newton_batch`: the objective in (u, v) = (ln(1 + a), ln(1 + c)) profiled over the
+        steady-state means, f(u, v) = min_b F(u, v, b), F = -2 ln L. With b* the exact inner
+        maximum (:func:`profile_flat_background`, vectorised over points x rows), the envelope
+        theorem gives grad f = dF/d(u, v) at b*, and implicit differentiation the Hessian
+
+            d2f = F_xx - sum_p F_xb_p F_b_px / F_b_pb_p      (x = u, v; F_bb is diagonal),
+
+        F_b_pb_p = 2 [sum_t C_pt / lam_pt^2 + A_p / b_p^2] (rows with b_p* = 0 on the boundary
+        keep b_p = 0 under small moves and have no term). The inner solutions of the last
+        evaluation warm-start the next one (the inner root is unique, so the values do not
+        depend on it beyond its 1e-13 relative tolerance)."""
+        npts = flat.shape[0]
+        rows, n_time = self.c.shape
+        n = flat.reshape((npts,) + self.c.shape)
+        cc = np.broadcast_to(self.c, n.shape)
+        ac = np.broadcast_to(self.ac, (npts, rows))
+        b_prev = np.zeros((npts, rows))
+        has_pn = self.pn is not None
+
+        def evaluate(x, idx, hessian):
+            u = np.minimum(x, _U_MAX)
+            ya = np.exp(u[:, 0])
+            big_a = ya[:, None, None] * n[idx]
+            s = big_a
+            if has_pn:
+                yc = np.exp(u[:, 1])
+                big_c = yc[:, None, None] * self.pn
+                s = s + big_c
+            c, a_cnt = cc[idx], ac[idx]
+            b = profile_flat_background(
+                c.reshape(-1, n_time), s.reshape(-1, n_time), a_cnt.ravel(), n_time, start=b_prev[idx].ravel()
+            ).reshape(len(idx), rows)
+            b_prev[idx] = b
+            lam = s + b[:, :, None]
+            tb = n_time * b
+            ll = (special.xlogy(c, lam) - lam).sum((1, 2)) + (special.xlogy(a_cnt, tb) - tb).sum(1)
+            a = ya - 1.0
+            ll -= 0.5 * (a / self.sigma_a) ** 2
+            if has_pn:
+                ll -= 0.5 * ((yc - 1.0) / self.sigma_c) ** 2
+            f = -2.0 * (ll + self.const)
+            if not hessian:
+                return f
+            with np.errstate(divide="ignore", invalid="ignore"):
+                r = np.where(lam > 0, c / lam, 0.0)
+                q = np.where(lam > 0, r / lam, 0.0)
+                inner = b > 0
+                fbb = 2.0 * (q.sum(-1) + np.where(inner, a_cnt / b**2, 0.0))
+                schur = np.where(inner & (fbb > 0), 1.0 / fbb, 0.0)
+            w = r - 1.0
+            comps = [(big_a, ya, self.sigma_a)] + ([(big_c, yc, self.sigma_c)] if has_pn else [])
+            k = len(comps)
+            g = np.empty((len(idx), k))
+            h = np.empty((len(idx), k, k))
+            fxb = [2.0 * (q * z).sum(-1) for z, _, _ in comps]
+            for i, (zi, yi, si) in enumerate(comps):
+                g[:, i] = -2.0 * ((w * zi).sum((1, 2)) - yi * (yi - 1.0) / si**2)
+                for j in range(i + 1):
+                    zj = comps[j][0]
+                    hij = 2.0 * (q * zi * zj).sum((1, 2)) - (fxb[i] * fxb[j] * schur).sum(-1)
+                    if i == j:
+                        hij += -2.0 * (w * zi).sum((1, 2)) + 2.0 * yi * (2.0 * yi - 1.0) / si**2
+                    h[:, i, j] = h[:, j, i] = hij
+            return f, g, h
+
+        def fval(x, idx):
+            return evaluate(x, idx, False)
+
+        def fun(x, idx):
+            return evaluate(x, idx, True)
+
+        return fun, fval
 
 
 class CennsFullLikelihood(_ProfiledTerm):
@@ -340,14 +528,16 @@ class CennsFullLikelihood(_ProfiledTerm):
     (relative to the nominal CEvNS template for CEvNS morphs).
     """
 
+    #: compiled kernel for the Newton profile: None = when numba is importable, True/False = force
+    use_numba: bool | None = None
     NUISANCES = (
-        {"name": "cevns_norm", "prior": "normal(0, 0.13)", "full": "profiled (MIGRAD)"},
+        {"name": "cevns_norm", "prior": "normal(0, 0.13)", "full": "profiled (Newton or MIGRAD)"},
         {
             "name": "ss_norm, prompt_brn_norm, delayed_brn_norm",
             "prior": "normal, release widths",
-            "full": "profiled (MIGRAD)",
+            "full": "profiled (Newton or MIGRAD)",
         },
-        {"name": "shape morphs (5)", "prior": "normal(0, 1)", "full": "profiled (MIGRAD)"},
+        {"name": "shape morphs (5)", "prior": "normal(0, 1)", "full": "profiled (Newton or MIGRAD)"},
     )
 
     def __init__(
@@ -360,8 +550,9 @@ class CennsFullLikelihood(_ProfiledTerm):
         cevns_sigma: float | None = published.get("cenns10_prediction_sigma").value,
         reference_total: float | None = None,
         tol: float | None = None,
+        engine: str | None = None,
     ):
-        super().__init__()
+        super().__init__(engine)
         self.n = np.asarray(observed, dtype=float).ravel()
         self.bin_shape = np.asarray(observed).shape
         self.bkg_names = tuple(backgrounds)
@@ -395,6 +586,11 @@ class CennsFullLikelihood(_ProfiledTerm):
         self._x_bkg0 = self.shapes * self.totals[:, None]
         log_norm = sum(_log_gauss_norm(s) for s in self.sig[self._finite])
         self.const = float(-special.gammaln(self.n + 1).sum() + log_norm + n_alpha * _log_gauss_norm(1.0))
+        if self.morph is not None and self.morph.interpolation != "quadratic":
+            # the linear morph has a kink at alpha = 0, where Newton's quadratic model fails
+            if engine == "newton":
+                raise ParameterError("engine='newton' needs the smooth (quadratic) morph interpolation")
+            self.engine = "migrad"
 
     def _set_point(self, pred):
         self.s = pred
@@ -426,13 +622,123 @@ class CennsFullLikelihood(_ProfiledTerm):
         g_alpha = y[self._comp] * np.einsum("jb,jb->j", jac, v) - alphas
         return -(ll + self.const), -np.concatenate([g_u, g_alpha])
 
+    def _kernel_objective(self, flat):
+        """(fun, fval) of :meth:`_newton_batch` through the compiled kernel
+        (:func:`cevnsfit.likelihoods._full_kernels.cenns_loop`, same formulas)."""
+        kernel = _kernels.CENNS_KERNEL
+        if kernel is None:
+            raise RuntimeError("numba is not available")
+        n_par = len(self.names)
+        if self.morph is not None:
+            dplus, dminus, comp = self._dplus, self._dminus, self._comp.astype(np.int64)
+        else:
+            dplus = dminus = np.zeros((0, self.n.size))
+            comp = np.zeros(0, np.int64)
+        sig = np.ascontiguousarray(flat, dtype=float)
+        finite = self._finite.astype(float)
+        args = (self.n, self._x_bkg0, dplus, dminus, comp, finite, self._sig_safe, self.const, _LAM_FLOOR, _U_MAX)
+
+        def fun(x, idx):
+            m = len(idx)
+            f, g, h = np.empty(m), np.empty((m, n_par)), np.empty((m, n_par, n_par))
+            kernel(np.ascontiguousarray(x), sig[idx], *args, True, f, g, h)
+            return f, g, h
+
+        def fval(x, idx):
+            f = np.empty(len(idx))
+            kernel(np.ascontiguousarray(x), sig[idx], *args, False, f, np.empty((0, 0)), np.empty((0, 0, 0)))
+            return f
+
+        return fun, fval
+
+    def _newton_objective(self, flat, use_numba: bool | None = None):
+        """(fun, fval) for :meth:`_newton_batch`: F = -2 ln L in (u_k, alpha_j), exact Hessian:
+
+            F_xy = 2 sum_i [n_i/lam_i^2 dlam_i/dx dlam_i/dy - w_i d2lam_i/dxdy] + penalty terms,
+
+        d2lam/du_k^2 = dlam/du_k, d2lam/du_k dalpha_j = dlam/dalpha_j (j on component k),
+        d2lam/dalpha_j^2 = (1 + a_k) Y_ki (f_+'' D_j^+ + f_-'' D_j^-) (f_+'' = -f_-'' = 1 for
+        |alpha| <= 1, else 0: the quadratic morph of :mod:`~cevnsfit.likelihoods.morph`),
+        other mixed second derivatives 0 (lam is linear in each y_k and the morphs add up).
+        Bins floored at :data:`_LAM_FLOOR` carry no derivative, as in :meth:`_evaluate`.
+        u_k <= 30 (the cap of :meth:`_evaluate`) is a bound here. ``use_numba`` (default: the
+        attribute ``use_numba``, None = when importable) selects the compiled kernel
+        (:meth:`_kernel_objective`) or this numpy implementation."""
+        use_numba = self.use_numba if use_numba is None else use_numba
+        if _kernels.HAVE_NUMBA if use_numba is None else use_numba:
+            return self._kernel_objective(flat)
+        k1 = len(self.bkg_names) + 1
+        sig = flat
+        morph = self.morph
+        if morph is not None:
+            comp = self._comp
+            n_alpha = len(comp)
+            on_sig = (comp == 0)[None, :, None]
+
+        def parts(x, idx):
+            y = np.exp(np.minimum(x[:, :k1], _U_MAX))
+            s = sig[idx]
+            if morph is not None:
+                alphas = x[:, k1:]
+                fp, fm = interpolation_weights(alphas, morph.interpolation)
+                per = fp[:, :, None] * self._dplus + fm[:, :, None] * self._dminus  # (P, J, B)
+                shift = np.matmul(self._onehot, per)  # (P, K+1, B)
+                x_sig = s * (1.0 + shift[:, 0])
+                x_bkg = self._x_bkg0 + shift[:, 1:]
+                pen_alpha = (alphas * alphas).sum(-1)
+            else:
+                alphas = None
+                x_sig = s
+                x_bkg = np.broadcast_to(self._x_bkg0, (len(idx),) + self._x_bkg0.shape)
+                pen_alpha = 0.0
+            lam_raw = y[:, 0, None] * x_sig + np.einsum("pk,pkb->pb", y[:, 1:], x_bkg)
+            lam = np.maximum(lam_raw, _LAM_FLOOR)
+            pen = np.where(self._finite, (y - 1.0) / self._sig_safe, 0.0)
+            ll = (special.xlogy(self.n, lam) - lam).sum(-1) - 0.5 * (pen * pen).sum(-1) - 0.5 * pen_alpha
+            return -2.0 * (ll + self.const), y, s, alphas, x_sig, x_bkg, lam_raw, lam, pen
+
+        def fval(x, idx):
+            return parts(x, idx)[0]
+
+        def fun(x, idx):
+            f, y, s, alphas, x_sig, x_bkg, lam_raw, lam, pen = parts(x, idx)
+            live = lam_raw > _LAM_FLOOR
+            r = self.n / lam
+            w = np.where(live, r - 1.0, 0.0)
+            q = np.where(live, r / lam, 0.0)
+            jac = [y[:, :1, None] * x_sig[:, None, :], y[:, 1:, None] * x_bkg]  # dlam/du_k
+            if morph is not None:
+                sp, sm = interpolation_slopes(alphas, morph.interpolation)
+                scale = np.where(on_sig, s[:, None, :], 1.0) * y[:, comp, None]  # (1 + a_k) Y_k
+                jac.append((sp[:, :, None] * self._dplus + sm[:, :, None] * self._dminus) * scale)
+            jac = np.concatenate(jac, axis=1)  # (P, K+1+J, B)
+            g_pois = -2.0 * np.einsum("pb,pkb->pk", w, jac)
+            h = 2.0 * np.matmul(jac * q[:, None, :], np.swapaxes(jac, 1, 2))
+            diag_u = np.arange(k1)
+            h[:, diag_u, diag_u] += g_pois[:, :k1] + 2.0 * np.where(
+                self._finite, y * (2.0 * y - 1.0) / self._sig_safe**2, 0.0
+            )
+            g = g_pois.copy()
+            g[:, :k1] += 2.0 * pen * y / self._sig_safe
+            if morph is not None:
+                ja = k1 + np.arange(n_alpha)
+                h[:, comp, ja] += g_pois[:, k1:]
+                h[:, ja, comp] += g_pois[:, k1:]
+                inside = (np.abs(alphas) <= 1.0).astype(float)
+                curv = inside[:, :, None] * (self._dplus - self._dminus) * scale
+                h[:, ja, ja] += -2.0 * np.einsum("pb,pjb->pj", w, curv) + 2.0
+                g[:, k1:] += 2.0 * alphas
+            return f, g, h
+
+        return fun, fval
+
 
 # ---------------------------------------------------------------------------------------------
 # builders
 # ---------------------------------------------------------------------------------------------
 
-_CSI_LIKE_KEYS = ("sigma_norm", "sigma_neutrons", "prompt_neutrons", "steady_state", "tol")
-_CENNS_LIKE_KEYS = ("cevns_sigma", "shape_systematics", "interpolation", "tol")
+_CSI_LIKE_KEYS = ("sigma_norm", "sigma_neutrons", "prompt_neutrons", "steady_state", "tol", "engine")
+_CENNS_LIKE_KEYS = ("cevns_sigma", "shape_systematics", "interpolation", "tol", "engine")
 
 
 def _split(options: dict, keys) -> tuple[dict, dict]:
@@ -444,7 +750,7 @@ def _csi2017(mode, matching, **options):
     """CsI 2017 `full`: :class:`CsiFullLikelihood` on ``get_experiment("csi2017", "full")``
     (Poisson-smeared PE). Options: the experiment's (``pe_window``, ``smearing``, ...) and
     ``sigma_norm`` (0.28), ``sigma_neutrons`` (0.25), ``prompt_neutrons`` (True),
-    ``steady_state`` ("flat"), ``tol``."""
+    ``steady_state`` ("flat"), ``tol`` (MIGRAD), ``engine`` ("newton" or "migrad")."""
     like, exp_opt = _split(dict(options), _CSI_LIKE_KEYS)
     exp = get_experiment("csi2017", "full", **exp_opt)
     pn = exp.data["prompt_neutrons"] if like.pop("prompt_neutrons", True) else None
@@ -475,7 +781,8 @@ def cenns10_cv_backgrounds(exp) -> tuple[dict, dict]:
 def _cenns10(mode, matching, **options):
     """CENNS-10 `full`: :class:`CennsFullLikelihood` on ``get_experiment("cenns10", "full")``.
     Options: the experiment's and ``cevns_sigma`` (0.13; None: flat), ``shape_systematics``
-    (True), ``interpolation`` ("quadratic"), ``tol``."""
+    (True), ``interpolation`` ("quadratic"), ``tol`` (MIGRAD), ``engine`` ("newton", the default
+    with the quadratic morph, or "migrad", the default with the linear one)."""
     like, exp_opt = _split(dict(options), _CENNS_LIKE_KEYS)
     exp = get_experiment("cenns10", "full", **exp_opt)
     bkg, sig = cenns10_cv_backgrounds(exp)
@@ -500,15 +807,8 @@ def _cenns10(mode, matching, **options):
 
 # The totals and the CCM Asimov term have no shared nuisances beyond their closed-form
 # minimum: the paper builders serve both modes.
-FULL_BUILDERS.update(
-    {
-        "csi2017": _csi2017,
-        "cenns10": _cenns10,
-        "ccm": PAPER_BUILDERS["ccm"],
-        "csi2020_totals": PAPER_BUILDERS["csi2020_totals"],
-        "cenns10_totals": PAPER_BUILDERS["cenns10_totals"],
-    }
-)
+_SHARED_BUILDERS = {k: cast(Callable, PAPER_BUILDERS[k]) for k in ("ccm", "csi2020_totals", "cenns10_totals")}
+FULL_BUILDERS.update({"csi2017": _csi2017, "cenns10": _cenns10, **_SHARED_BUILDERS})
 
 __all__ = [
     "STEADY_STATE_MODELS",
