@@ -207,13 +207,16 @@ def _entry_loop(m0, s_in, x_in, counts, log_coef, jmax, mode, out):  # compiled 
             ratios[0] = 0.0
             t_prev = 1.0
             t_cur = r + g * (math.sqrt(2.0 / math.pi) / ex)
-            if n >= 1:
+            if n >= 1 and mode == 1:
                 ratios[1] = np.log(t_cur) + ls
             for j in range(2, n + 1):
                 t_new = r * t_cur + (j - 1) * g2 * t_prev
                 t_prev = t_cur
                 t_cur = t_new
-                ratios[j] = np.log(t_cur) + j * ls
+                if mode == 1:  # the plain Poisson needs j = n only (t_j stays below ~45!!)
+                    ratios[j] = np.log(t_cur) + j * ls
+            if n >= 1 and mode == 0:
+                ratios[n] = np.log(t_cur) + n * ls
         else:  # Miller's backward recurrence, start index from the |m/s| bucket's lower edge
             mu_abs = abs(r / g)
             edge = 1.0
@@ -225,7 +228,7 @@ def _entry_loop(m0, s_in, x_in, counts, log_coef, jmax, mode, out):  # compiled 
                 edge = 4.0
             elif mu_abs >= 2.0:
                 edge = 2.0
-            k_start = int(math.ceil((math.sqrt(jmax) + 18.0 / edge) ** 2)) + 10
+            k_start = int(math.ceil((math.sqrt(n) + 18.0 / edge) ** 2)) + 10  # this entry's n, not the call's
             hi = 0.0
             cur = 1.0
             log_off = 0.0
