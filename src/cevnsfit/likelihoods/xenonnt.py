@@ -557,14 +557,25 @@ def validation(runs=("sr0", "sr1"), exp=None) -> dict:
     }
 
 
-def b8_measurement(runs=("sr0", "sr1"), sr2_ac_sigma: float = SR2_AC_SIGMA_DEFAULT, exp=None, phi_grid=None) -> dict:
+def b8_measurement(
+    runs=("sr0", "sr1"),
+    sr2_ac_sigma: float = SR2_AC_SIGMA_DEFAULT,
+    exp=None,
+    phi_grid=None,
+    method: str = "reference",
+) -> dict:
     """The 8B flux fit: phi free (>= 0), profile over all nuisances. Returns the best fit
     phi_hat and flux (phi x 5.25e6 cm^-2 s^-1), the 68 % profile interval (q(phi) = 1 on
-    ``phi_grid``, linear interpolation), q0 and the asymptotic Z = sqrt(q0)."""
+    ``phi_grid``, linear interpolation), q0 and the asymptotic Z = sqrt(q0).
+
+    ``method`` is the profile method of :class:`XenonLikelihood`. The default ``"reference"``
+    reproduces the published table of the docs (a few hundred points, so speed does not
+    matter here); ``"newton"`` converges tighter: phi_hat moves by 1.6e-5 relative (SR0+SR1)
+    and q0 by 1e-7, far below the quoted digits."""
     from ..experiments import xenonnt as xe
 
     exp = exp if exp is not None else xe.build(runs=runs)
-    like = XenonLikelihood(exp, phi_free=True, sr2_ac_sigma=sr2_ac_sigma)
+    like = XenonLikelihood(exp, phi_free=True, sr2_ac_sigma=sr2_ac_sigma, method=method)
     pred = exp.predict()
     best = like.fit(pred)
     f_hat = float(best["twice_nll"])
@@ -599,20 +610,22 @@ def b8_toy_pvalue(
     sr2_ac_sigma: float = SR2_AC_SIGMA_DEFAULT,
     exp=None,
     q0_obs: float | None = None,
+    method: str = "reference",
 ) -> dict:
     """Toy-calibrated discovery p-value: q0 of ``n_toys`` background-only pseudo-data sets
     (:meth:`XenonLikelihood.pseudo_data` at phi = 0, constraint centres drawn) against the
     observed q0. Returns p (with its binomial error), Z = Phi^-1(1 - p) and the toy q0 values.
-    With few toys a large Z is only a lower bound (p = 0 -> Z reported as the bound for p < 1/n)."""
+    With few toys a large Z is only a lower bound (p = 0 -> Z reported as the bound for p < 1/n).
+    ``method``: the profile method (as :func:`b8_measurement`)."""
     from scipy.stats import norm
 
     from ..experiments import xenonnt as xe
 
     exp = exp if exp is not None else xe.build(runs=runs)
-    like = XenonLikelihood(exp, phi_free=True, sr2_ac_sigma=sr2_ac_sigma)
+    like = XenonLikelihood(exp, phi_free=True, sr2_ac_sigma=sr2_ac_sigma, method=method)
     pred = exp.predict()
     if q0_obs is None:
-        q0_obs = b8_measurement(runs, sr2_ac_sigma, exp, phi_grid=np.array([0.0]))["q0"]
+        q0_obs = b8_measurement(runs, sr2_ac_sigma, exp, phi_grid=np.array([0.0]), method=method)["q0"]
     rng = np.random.default_rng(seed)
     x0 = like.nominal.copy()
     x0[0] = 0.0
