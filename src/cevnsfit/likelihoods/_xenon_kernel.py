@@ -42,7 +42,7 @@ DAMPING = 1e-9
 PIVOT_RTOL = 1e-12
 MAX_HALVINGS = 40
 #: Multi-start points: tolerance of the first profile at fixed (t_ly, t_qy) of every start.
-TOL_INNER = 1e-2
+TOL_INNER = 1e-1
 #: Multi-start points: how many starts (lowest fixed-t profile first) are then released in t.
 N_RELEASE = 3
 
@@ -171,9 +171,11 @@ def _fold(a, pred, tab, ws):
 
 @_jit
 def _evaluate(x, ci, cj, want, pred, tab, ws, centres, inv_var, g, h, hgn):
-    """-2 ln L at x with (t_ly, t_qy) interpolated in the cell (ci, cj) (x's t must lie in it);
-    with ``want`` also the gradient g, the exact Hessian h and the Gauss-Newton curvature hgn
-    (without the (phi, eps) term, which is returned as the second value)."""
+    """-2 ln L at x with (t_ly, t_qy) interpolated in the cell (ci, cj) (x's t must lie in it).
+
+    ``want`` 1: also the gradient g, the exact Hessian h and the Gauss-Newton curvature hgn
+    (without the (phi, eps) term, which is returned as the second value); 2: the same, except
+    that the (t_ly, t_qy) entries are left at zero (for profiles at fixed t); 0: f only."""
     run_nz, n_nz, ac_nz, er_nz, ac_tot = tab[2], tab[3], tab[4], tab[5], tab[6]
     nmu, npsum, npmf, scal = tab[7], tab[8], tab[9], tab[10]
     flags, sig_m, sig_psum, sig_pmf, srun, nrun, hc, gu = ws[0], ws[1], ws[2], ws[3], ws[4], ws[5], ws[6], ws[7]
@@ -259,53 +261,31 @@ def _evaluate(x, ci, cj, want, pred, tab, ws, centres, inv_var, g, h, hgn):
         n = n_nz[z]
         f -= 2.0 * n * math.log(mu)
         if want:
-            mx, my, mxy = srun[r, 1], srun[r, 2], srun[r, 3]
-            nmx, nmy, nmxy = nrun[r, 1], nrun[r, 2], nrun[r, 3]
-            sx = mx * p + m * px
-            sy = my * p + m * py
-            nx = nmx * q_ + nm * qx
-            ny = nmy * q_ + nm * qy
             w = n / mu
             c = w / mu
             u0 = eps * s
             u1 = phi * s
             u2 = er_nz[z]
             u3 = nb
-            u4 = kk * sx + ren * nx
-            u5 = kk * sy + ren * ny
             # Gauss-Newton sums over the shared parameters (phi, eps, r_er, r_n, t_ly, t_qy)
             c0 = c * u0
             c1 = c * u1
             c2 = c * u2
             c3 = c * u3
-            c4 = c * u4
             h00 += c0 * u0
             h01 += c0 * u1
             h02 += c0 * u2
             h03 += c0 * u3
-            h04 += c0 * u4
-            h05 += c0 * u5
             h11 += c1 * u1
             h12 += c1 * u2
             h13 += c1 * u3
-            h14 += c1 * u4
-            h15 += c1 * u5
             h22 += c2 * u2
             h23 += c2 * u3
-            h24 += c2 * u4
-            h25 += c2 * u5
             h33 += c3 * u3
-            h34 += c3 * u4
-            h35 += c3 * u5
-            h44 += c4 * u4
-            h45 += c4 * u5
-            h55 += c * u5 * u5
             g0 += w * u0
             g1 += w * u1
             g2 += w * u2
             g3 += w * u3
-            g4 += w * u4
-            g5 += w * u5
             # the AC scale of this bin's run
             ca = c * ac_nz[z]
             gu[r, 0] += w * ac_nz[z]
@@ -314,19 +294,42 @@ def _evaluate(x, ci, cj, want, pred, tab, ws, centres, inv_var, g, h, hgn):
             hc[r, 2] += ca * u1
             hc[r, 3] += ca * u2
             hc[r, 4] += ca * u3
-            hc[r, 5] += ca * u4
-            hc[r, 6] += ca * u5
             a_s += w * s
-            a_sx += w * sx
-            a_sy += w * sy
-            a_nx += w * nx
-            a_ny += w * ny
-            a_sxx += w * 2.0 * mx * px
-            a_syy += w * 2.0 * my * py
-            a_sxy += w * (mxy * p + mx * py + my * px + m * pxy)
-            a_nxx += w * 2.0 * nmx * qx
-            a_nyy += w * 2.0 * nmy * qy
-            a_nxy += w * (nmxy * q_ + nmx * qy + nmy * qx + nm * qxy)
+            if want == 1:  # (t_ly, t_qy) derivatives (skipped while t is held)
+                mx, my, mxy = srun[r, 1], srun[r, 2], srun[r, 3]
+                nmx, nmy, nmxy = nrun[r, 1], nrun[r, 2], nrun[r, 3]
+                sx = mx * p + m * px
+                sy = my * p + m * py
+                nx = nmx * q_ + nm * qx
+                ny = nmy * q_ + nm * qy
+                u4 = kk * sx + ren * nx
+                u5 = kk * sy + ren * ny
+                c4 = c * u4
+                h04 += c0 * u4
+                h05 += c0 * u5
+                h14 += c1 * u4
+                h15 += c1 * u5
+                h24 += c2 * u4
+                h25 += c2 * u5
+                h34 += c3 * u4
+                h35 += c3 * u5
+                h44 += c4 * u4
+                h45 += c4 * u5
+                h55 += c * u5 * u5
+                g4 += w * u4
+                g5 += w * u5
+                hc[r, 5] += ca * u4
+                hc[r, 6] += ca * u5
+                a_sx += w * sx
+                a_sy += w * sy
+                a_nx += w * nx
+                a_ny += w * ny
+                a_sxx += w * 2.0 * mx * px
+                a_syy += w * 2.0 * my * py
+                a_sxy += w * (mxy * p + mx * py + my * px + m * pxy)
+                a_nxx += w * 2.0 * nmx * qx
+                a_nyy += w * 2.0 * nmy * qy
+                a_nxy += w * (nmxy * q_ + nmx * qy + nmy * qx + nm * qxy)
     cross = 0.0
     if want:
         # map the compact (phi, eps, a, er, n, t_ly, t_qy) blocks onto the parameters
@@ -483,7 +486,8 @@ def _descend(x, free, lower, upper, centres, inv_var, pred, tab, ws, tol, max_it
         hi[q] = upper[q]
     ci, _ = _cell(x[ix])
     cj, _ = _cell(x[iy])
-    f, cross = _evaluate(x, ci, cj, True, pred, tab, ws, centres, inv_var, g, h, hgn)
+    mode = 1 if (free[ix] or free[iy]) else 2
+    f, cross = _evaluate(x, ci, cj, mode, pred, tab, ws, centres, inv_var, g, h, hgn)
     ok = False
     it = 0
     while it < max_iter:
@@ -504,7 +508,7 @@ def _descend(x, free, lower, upper, centres, inv_var, pred, tab, ws, tol, max_it
         if ni != ci or nj != cj:
             ci = ni
             cj = nj
-            f, cross = _evaluate(x, ci, cj, True, pred, tab, ws, centres, inv_var, g, h, hgn)
+            f, cross = _evaluate(x, ci, cj, mode, pred, tab, ws, centres, inv_var, g, h, hgn)
         lo[ix] = max(lower[ix], ci + ANCHOR_MIN)
         hi[ix] = min(upper[ix], ci + 1 + ANCHOR_MIN)
         lo[iy] = max(lower[iy], cj + ANCHOR_MIN)
@@ -524,7 +528,7 @@ def _descend(x, free, lower, upper, centres, inv_var, pred, tab, ws, tol, max_it
         for hv in range(1 if pdec <= tol else MAX_HALVINGS):
             for q in range(k):
                 xt[q] = min(max(x[q] + alpha * d[q], lo[q]), hi[q])
-            ft, crt = _evaluate(xt, ci, cj, hv == 0, pred, tab, ws, centres, inv_var, gt, ht, hgnt)
+            ft, crt = _evaluate(xt, ci, cj, mode if hv == 0 else 0, pred, tab, ws, centres, inv_var, gt, ht, hgnt)
             if ft <= f:
                 accepted = True
                 derivs = hv == 0
@@ -547,7 +551,7 @@ def _descend(x, free, lower, upper, centres, inv_var, pred, tab, ws, tol, max_it
                 f = ft
                 cross = crt
             else:
-                f, cross = _evaluate(x, ci, cj, True, pred, tab, ws, centres, inv_var, g, h, hgn)
+                f, cross = _evaluate(x, ci, cj, mode, pred, tab, ws, centres, inv_var, g, h, hgn)
         if pdec <= tol or not accepted or (not edge and df <= tol and (alpha == 1.0 or df <= tol * 1e-2)):
             ok = True
             break
