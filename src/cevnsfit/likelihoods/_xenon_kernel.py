@@ -151,18 +151,18 @@ def _fold(a, pred, tab, ws):
     nr = mono_tot.shape[2]
     nz = mono_nz.shape[2]
     for r in range(nr):
-        acc = 0.0
-        for t in range(nt):
-            acc += pred[t] * mono_tot[a, t, r]
-        sig_m[a, r] = acc
-        sig_psum[a, r] = 1.0 if acc > 0 else 0.0
+        sig_m[a, r] = 0.0
     for z in range(nz):
         sig_pmf[a, z] = 0.0
     for t in range(nt):
         p = pred[t]
         if p != 0.0:
+            for r in range(nr):
+                sig_m[a, r] += p * mono_tot[a, t, r]
             for z in range(nz):
                 sig_pmf[a, z] += p * mono_nz[a, t, z]
+    for r in range(nr):
+        sig_psum[a, r] = 1.0 if sig_m[a, r] > 0 else 0.0
     for z in range(nz):
         m = sig_m[a, run_nz[z]]
         sig_pmf[a, z] = sig_pmf[a, z] / m if m > 0 else 0.0

@@ -371,10 +371,11 @@ class XenonLikelihood:
     def _fit_newton(self, flat, fixed_flat, free, tol, use_numba):
         """The per-point Newton (:func:`cevnsfit.likelihoods._xenon_kernel.profile`).
 
-        Points up to ``RESTART_ABOVE_SM`` times the SM rate start from the SM best fit; larger
-        ones from the nominal nuisances and from the six ``_T_STARTS`` (each first profiled at
-        its fixed (t_ly, t_qy), with phi started at the SM-to-prediction rate ratio; the three
-        best are then released in t), keeping the lowest -2 ln L."""
+        Points up to ``RESTART_ABOVE_SM`` times the SM rate start from the SM best fit. Larger
+        ones start from the nominal nuisances and from the six ``_T_STARTS``, with phi (when
+        free) started at the SM-to-prediction rate ratio; each start is first profiled at its
+        fixed (t_ly, t_qy), the three lowest are then released in t, and the lowest -2 ln L is
+        kept (``_xenon_kernel.profile``)."""
         npts = flat.shape[0]
         x_nom = self._start(flat, fixed_flat)
         rate = flat.sum(-1)
@@ -388,6 +389,7 @@ class XenonLikelihood:
         if free[0]:
             with np.errstate(divide="ignore", invalid="ignore"):
                 x_base[:, 0] = np.where(big, np.minimum(1.0, self._sm_total() / rate), x_nom[:, 0])
+        x_first[big] = x_base[big]
         n_starts = np.where(big, 1 + len(self._T_STARTS), 1)
         x, f, ok, _ = _xenon_kernel.profile(
             flat, x_first, x_base, n_starts, np.array(self._T_STARTS, float), free, self.lower, self.upper,
