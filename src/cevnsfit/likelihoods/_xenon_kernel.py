@@ -170,6 +170,26 @@ def _fold(a, pred, tab, ws):
 
 
 @_jit
+def _signal_total(x, pred, tab, ws):
+    """Folded signal summed over all bins at x's (t_ly, t_qy) (phi = eps = 1)."""
+    sig_m, sig_psum = ws[1], ws[2]
+    k = x.size
+    ci, fx = _cell(x[k - 2])
+    cj, fy = _cell(x[k - 1])
+    a00 = ci * N_ANCHORS + cj
+    corners = (a00, a00 + N_ANCHORS, a00 + 1, a00 + N_ANCHORS + 1)
+    for a in corners:
+        if not ws[0][a]:
+            _fold(a, pred, tab, ws)
+    st = 0.0
+    for r in range(sig_m.shape[1]):
+        m = _bil(sig_m[a00, r], sig_m[corners[1], r], sig_m[corners[2], r], sig_m[corners[3], r], fx, fy)[0]
+        q = _bil(sig_psum[a00, r], sig_psum[corners[1], r], sig_psum[corners[2], r], sig_psum[corners[3], r], fx, fy)[0]
+        st += m * q
+    return st
+
+
+@_jit
 def _evaluate(x, ci, cj, want, pred, tab, ws, centres, inv_var, g, h, hgn):
     """-2 ln L at x with (t_ly, t_qy) interpolated in the cell (ci, cj) (x's t must lie in it).
 
@@ -575,6 +595,7 @@ def _profile_loop(
     max_iter,
     tol_inner,
     n_release,
+    signal_target,
 ):
     npts, k = x_first.shape
     nr = tab[6].size
@@ -628,6 +649,11 @@ def _profile_loop(
                 x_in[s, k - 2] = t_starts[s - 1, 0]
                 x_in[s, k - 1] = t_starts[s - 1, 1]
             f_in[s] = 0.0
+            if nst > 1 and free[0] and signal_target > 0:
+                # start phi where the signal is about the target number of events at this t
+                st = _signal_total(x_in[s], pred, tab, ws) * x_in[s, 1]
+                if st > 0:
+                    x_in[s, 0] = min(max(signal_target / st, lower[0]), upper[0])
             if nst > 1:
                 f_in[s], ok, it = _descend(
                     x_in[s], free_in, lower, upper, centres, inv_var, pred, tab, ws, tol_inner, max_iter, bufs
@@ -651,6 +677,19 @@ def _profile_loop(
 _bil_py = getattr(_bil, "py_func", _bil)
 
 
+def _fold_numpy(a, pred, tab, ws):
+    """:func:`_fold` with numpy."""
+    mono_nz, mono_tot, run_nz = tab[:3]
+    flags, sig_m, sig_psum, sig_pmf = ws[:4]
+    m = pred @ mono_tot[a]
+    sig_m[a] = m
+    sig_psum[a] = (m > 0).astype(float)
+    folded = pred @ mono_nz[a]
+    mz = m[run_nz]
+    sig_pmf[a] = np.where(mz > 0, folded / np.where(mz > 0, mz, 1.0), 0.0)
+    flags[a] = True
+
+
 def _evaluate_numpy(x, ci, cj, want, pred, tab, ws, centres, inv_var, g, h, hgn):
     """:func:`_evaluate` vectorised over the bins with numpy (the fallback without numba)."""
     mono_nz, mono_tot, run_nz, n_nz, ac_nz, er_nz, ac_tot = tab[:7]
@@ -667,13 +706,7 @@ def _evaluate_numpy(x, ci, cj, want, pred, tab, ws, centres, inv_var, g, h, hgn)
     corners = (a00, a00 + N_ANCHORS, a00 + 1, a00 + N_ANCHORS + 1)
     for a in corners:
         if not flags[a]:
-            m = pred @ mono_tot[a]
-            sig_m[a] = m
-            sig_psum[a] = (m > 0).astype(float)
-            folded = pred @ mono_nz[a]
-            mz = m[run_nz]
-            sig_pmf[a] = np.where(mz > 0, folded / np.where(mz > 0, mz, 1.0), 0.0)
-            flags[a] = True
+            _fold_numpy(a, pred, tab, ws)
 
     def bil(arr):
         return _bil_py(arr[corners[0]], arr[corners[1]], arr[corners[2]], arr[corners[3]], fx, fy)
@@ -755,7 +788,8 @@ def _numpy_driver():
     calling :func:`_evaluate_numpy`: one source for the algorithm, two evaluators."""
     env = dict(globals())
     env["_evaluate"] = _evaluate_numpy
-    for name in ("_bil", "_cell", "_chol_solve", "_direction", "_descend", "_profile_loop"):
+    env["_fold"] = _fold_numpy
+    for name in ("_bil", "_cell", "_signal_total", "_chol_solve", "_direction", "_descend", "_profile_loop"):
         fun = globals()[name]
         py = getattr(fun, "py_func", fun)
         env[name] = types.FunctionType(py.__code__, env, name, py.__defaults__)
@@ -781,6 +815,7 @@ def profile(
     max_iter,
     tol_inner=TOL_INNER,
     n_release=N_RELEASE,
+    signal_target=0.0,
     use_numba=None,
 ):
     """Profile every point: returns (x (P, K), -2 ln L (P,), converged (P,), iterations (P,)).
@@ -789,7 +824,9 @@ def profile(
     with (t_ly, t_qy) replaced by each row of ``t_starts`` (up to ``n_starts[p] - 1`` of
     them). Then every start is first profiled at its fixed (t_ly, t_qy) (to ``tol_inner``),
     and the ``n_release`` starts with the lowest such value are minimised over all free
-    parameters; the lowest -2 ln L is kept. ``free`` (K,) marks the profiled parameters.
+    parameters; the lowest -2 ln L is kept. ``free`` (K,) marks the profiled parameters. With
+    ``signal_target`` > 0 (and phi free) phi of every multi-start start is first set so that
+    the signal at its (t_ly, t_qy) is that many events.
     ``use_numba``: None = when available."""
     use = HAVE_NUMBA if use_numba is None else use_numba
     if use and not HAVE_NUMBA:
@@ -811,5 +848,6 @@ def profile(
         int(max_iter),
         float(tol_inner),
         int(n_release),
+        float(signal_target),
     )
     return (_profile_loop if use else _PROFILE_NUMPY)(*args)

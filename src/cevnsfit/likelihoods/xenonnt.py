@@ -368,12 +368,18 @@ class XenonLikelihood:
             self._sm_rate = float(np.sum(self.exp.predict()))
         return self._sm_rate
 
+    def _sm_signal(self) -> float:
+        """Expected SM 8B events at the nominal nuisances (where the restarts start phi)."""
+        if self.__dict__.get("_sm_events") is None:
+            self._sm_events = float(self.signal(self.exp.predict()).sum())
+        return self._sm_events
+
     def _fit_newton(self, flat, fixed_flat, free, tol, use_numba):
         """The per-point Newton (:func:`cevnsfit.likelihoods._xenon_kernel.profile`).
 
         Points up to ``RESTART_ABOVE_SM`` times the SM rate start from the SM best fit. Larger
         ones start from the nominal nuisances and from the six ``_T_STARTS``, with phi (when
-        free) started at the SM-to-prediction rate ratio; each start is first profiled at its
+        free) started where the signal is the SM's number of events; each start is first profiled at its
         fixed (t_ly, t_qy), the three lowest are then released in t, and the lowest -2 ln L is
         kept (``_xenon_kernel.profile``)."""
         npts = flat.shape[0]
@@ -393,7 +399,8 @@ class XenonLikelihood:
         n_starts = np.where(big, 1 + len(self._T_STARTS), 1)
         x, f, ok, _ = _xenon_kernel.profile(
             flat, x_first, x_base, n_starts, np.array(self._T_STARTS, float), free, self.lower, self.upper,
-            self.centres, self.inv_var, self._ktab, tol, _MAX_ITER, use_numba=use_numba,
+            self.centres, self.inv_var, self._ktab, tol, _MAX_ITER, signal_target=self._sm_signal(),
+            use_numba=use_numba,
         )  # fmt: skip
         if npts and not np.all(np.isfinite(flat)):
             bad = ~np.all(np.isfinite(flat), axis=-1)
