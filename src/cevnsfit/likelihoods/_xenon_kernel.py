@@ -44,7 +44,7 @@ MAX_HALVINGS = 40
 #: Multi-start points: tolerance of the first profile at fixed (t_ly, t_qy) of every start.
 TOL_INNER = 1e-1
 #: Multi-start points: how many starts (lowest fixed-t profile first) are then released in t.
-N_RELEASE = 3
+N_RELEASE = 2
 
 
 def _jit(fun):
@@ -596,6 +596,7 @@ def _profile_loop(
     tol_inner,
     n_release,
     signal_target,
+    always_release,
 ):
     npts, k = x_first.shape
     nr = tab[6].size
@@ -660,8 +661,17 @@ def _profile_loop(
                 )
                 out_it[p] += it
         order = np.argsort(f_in[:nst], kind="mergesort")
+        n_rel = min(nst, n_release)
+        if 0 <= always_release < nst:
+            # the lowest fixed-t profiles, plus one start released in any case
+            found = False
+            for j in range(n_rel):
+                found = found or order[j] == always_release
+            if not found:
+                order[n_rel] = always_release
+                n_rel += 1
         best = np.inf
-        for j in range(min(nst, n_release)):
+        for j in range(n_rel):
             s = order[j]
             x[:] = x_in[s]
             f, ok, it = _descend(x, free, lower, upper, centres, inv_var, pred, tab, ws, tol, max_iter, bufs)
@@ -816,6 +826,7 @@ def profile(
     tol_inner=TOL_INNER,
     n_release=N_RELEASE,
     signal_target=0.0,
+    always_release=-1,
     use_numba=None,
 ):
     """Profile every point: returns (x (P, K), -2 ln L (P,), converged (P,), iterations (P,)).
@@ -826,7 +837,9 @@ def profile(
     and the ``n_release`` starts with the lowest such value are minimised over all free
     parameters; the lowest -2 ln L is kept. ``free`` (K,) marks the profiled parameters. With
     ``signal_target`` > 0 (and phi free) phi of every multi-start start is first set so that
-    the signal at its (t_ly, t_qy) is that many events.
+    the signal at its (t_ly, t_qy) is that many events. Start number ``always_release`` (1 is
+    the first row of ``t_starts``; -1: none) is released even when its fixed-t profile is not
+    among the ``n_release`` lowest.
     ``use_numba``: None = when available."""
     use = HAVE_NUMBA if use_numba is None else use_numba
     if use and not HAVE_NUMBA:
@@ -849,5 +862,6 @@ def profile(
         float(tol_inner),
         int(n_release),
         float(signal_target),
+        int(always_release),
     )
     return (_profile_loop if use else _PROFILE_NUMPY)(*args)

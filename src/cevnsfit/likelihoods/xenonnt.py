@@ -380,8 +380,8 @@ class XenonLikelihood:
         Points up to ``RESTART_ABOVE_SM`` times the SM rate start from the SM best fit. Larger
         ones start from the nominal nuisances and from the six ``_T_STARTS``, with phi (when
         free) started where the signal is the SM's number of events; each start is first profiled at its
-        fixed (t_ly, t_qy), the three lowest are then released in t, and the lowest -2 ln L is
-        kept (``_xenon_kernel.profile``)."""
+        fixed (t_ly, t_qy), the two lowest and the ``_T_CORNER`` start are then released in t, and
+        the lowest -2 ln L is kept (``_xenon_kernel.profile``)."""
         npts = flat.shape[0]
         x_nom = self._start(flat, fixed_flat)
         rate = flat.sum(-1)
@@ -400,7 +400,7 @@ class XenonLikelihood:
         x, f, ok, _ = _xenon_kernel.profile(
             flat, x_first, x_base, n_starts, np.array(self._T_STARTS, float), free, self.lower, self.upper,
             self.centres, self.inv_var, self._ktab, tol, _MAX_ITER, signal_target=self._sm_signal(),
-            use_numba=use_numba,
+            always_release=1 + self._T_STARTS.index(self._T_CORNER), use_numba=use_numba,
         )  # fmt: skip
         if npts and not np.all(np.isfinite(flat)):
             bad = ~np.all(np.isfinite(flat), axis=-1)
@@ -431,6 +431,10 @@ class XenonLikelihood:
     #: profile over (t_ly, t_qy) becomes multimodal (seen only above ~9x the SM rate).
     RESTART_ABOVE_SM = 5.0
     _T_STARTS = ((-2.5, -2.5), (-2.5, 0.0), (-2.5, 2.5), (0.0, -2.5), (2.5, -2.5), (2.5, 2.5))
+    #: The start always released in t by the Newton: at the lowest light and charge yields a
+    #: large signal falls below threshold, a minimum the fixed-t ranking undervalues because
+    #: its constraint cost (t_ly^2 + t_qy^2 = 12.5) is paid up front.
+    _T_CORNER = (-2.5, -2.5)
 
     def _restart_large(self, pred, mu_s, pmf_s, free, x0, tol, xs, fs, ok):
         """Re-profile the points with a very large prediction from starts spread over the
