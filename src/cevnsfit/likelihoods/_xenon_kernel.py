@@ -684,9 +684,6 @@ def _profile_loop(
     return out_x, out_f, out_ok, out_it
 
 
-_bil_py = getattr(_bil, "py_func", _bil)
-
-
 def _fold_numpy(a, pred, tab, ws):
     """:func:`_fold` with numpy."""
     mono_nz, mono_tot, run_nz = tab[:3]
@@ -718,15 +715,25 @@ def _evaluate_numpy(x, ci, cj, want, pred, tab, ws, centres, inv_var, g, h, hgn)
         if not flags[a]:
             _fold_numpy(a, pred, tab, ws)
 
+    cl = list(corners)
+    gx, gy = 1.0 - fx, 1.0 - fy
+    wv = np.array([gx * gy, fx * gy, gx * fy, fx * fy])
+    wd = np.array([[-gy, gy, -fy, fy], [-gx, -fx, gx, fx], [1.0, -1.0, -1.0, 1.0]])
+
     def bil(arr):
-        return _bil_py(arr[corners[0]], arr[corners[1]], arr[corners[2]], arr[corners[3]], fx, fy)
+        c4 = arr[cl]
+        v = wv @ c4
+        if not want:
+            return v, None, None, None
+        dx, dy, dxy = wd @ c4
+        return v, dx, dy, dxy
 
     m, mx, my, mxy = bil(sig_m)
     p, px, py, pxy = bil(sig_psum)
     nm, nmx, nmy, nmxy = bil(nmu)
     q, qx, qy, qxy = bil(npsum)
-    st, nt_ = (m * p).sum(), (nm * q).sum()
-    smu = rer * scal[0] + (x[2 : 2 + nr] * ac_tot).sum() + kk * st + ren * nt_
+    st, nt_ = m @ p, nm @ q
+    smu = rer * scal[0] + x[2 : 2 + nr] @ ac_tot + kk * st + ren * nt_
     dev = x - centres
     pz, pzx, pzy, pzxy = bil(sig_pmf)
     qz, qzx, qzy, qzxy = bil(npmf)
@@ -734,7 +741,7 @@ def _evaluate_numpy(x, ci, cj, want, pred, tab, ws, centres, inv_var, g, h, hgn)
     s = mz * pz
     nb = nmz * qz
     mu = np.maximum(kk * s + x[2 + run_nz] * ac_nz + rer * er_nz + ren * nb, MU_FLOOR)
-    f = 2.0 * smu + scal[1] + (dev * dev * inv_var).sum() - 2.0 * (n_nz * np.log(mu)).sum()
+    f = 2.0 * smu + scal[1] + (dev * dev) @ inv_var - 2.0 * (n_nz @ np.log(mu))
     if not want:
         return f, 0.0
     mxz, myz, mxyz = mx[run_nz], my[run_nz], mxy[run_nz]
@@ -793,13 +800,37 @@ def _evaluate_numpy(x, ci, cj, want, pred, tab, ws, centres, inv_var, g, h, hgn)
     return f, cross
 
 
+def _chol_solve_numpy(a, g, held, lmat, d, damp):
+    """:func:`_chol_solve` with numpy's Cholesky (same acceptance rule for the pivots)."""
+    m = np.array(a, dtype=float)
+    if damp:
+        m[np.diag_indices_from(m)] += DAMPING * np.abs(np.diag(m)) + DAMPING
+    m[held, :] = 0.0
+    m[:, held] = 0.0
+    m[held, held] = 1.0
+    ref = np.where(held, 1.0, np.abs(np.diag(a)))
+    try:
+        low = np.linalg.cholesky(m)
+    except np.linalg.LinAlgError:
+        return False
+    piv = np.diag(low) ** 2
+    if not np.all((piv > PIVOT_RTOL * ref) & (piv > 0.0)):
+        return False
+    rhs = np.where(held, 0.0, -g)
+    y = np.linalg.solve(low, rhs)
+    d[:] = np.where(held, 0.0, np.linalg.solve(low.T, y))
+    lmat[:] = low
+    return True
+
+
 def _numpy_driver():
     """The driver functions (:func:`_descend`, :func:`_profile_loop`, ...) as plain Python,
     calling :func:`_evaluate_numpy`: one source for the algorithm, two evaluators."""
     env = dict(globals())
     env["_evaluate"] = _evaluate_numpy
     env["_fold"] = _fold_numpy
-    for name in ("_bil", "_cell", "_signal_total", "_chol_solve", "_direction", "_descend", "_profile_loop"):
+    env["_chol_solve"] = _chol_solve_numpy
+    for name in ("_bil", "_cell", "_signal_total", "_direction", "_descend", "_profile_loop"):
         fun = globals()[name]
         py = getattr(fun, "py_func", fun)
         env[name] = types.FunctionType(py.__code__, env, name, py.__defaults__)
