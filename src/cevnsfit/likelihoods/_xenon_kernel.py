@@ -16,11 +16,20 @@ rewritten so that a parameter point costs little:
   neutron terms are products of two bilinear functions of t, so every second derivative is
   analytic); where it is not positive definite on the free parameters the Gauss-Newton
   curvature of :func:`~cevnsfit.likelihoods.profile.batched_newton` is used instead. A
-  backtracking line search keeps every accepted step non-increasing.
+  backtracking line search keeps every accepted step non-increasing. The interpolation is
+  only continuous across the edges of a (t_ly, t_qy) cell, so cell edges act as bounds of a
+  step and are crossed when the gradient points across them; a minimum on an edge (a kink,
+  common near the SM) is then found like one on a bound.
+* Points with several starts (very large predictions, where the profile in (t_ly, t_qy) is
+  multimodal; docs: datasets, xenonnt) profile every start at its fixed (t_ly, t_qy) first,
+  with phi set where the signal is about the SM's number of events, and release only the
+  lowest of them (plus one chosen start) in t.
 
-Two implementations of the same algorithm: a per-point loop compiled with numba (when it is
-importable and ``CEVNSFIT_NO_NUMBA`` is unset) and a pure-numpy version vectorised over points,
-step for step the same, so the two agree to rounding (tested).
+The algorithm exists once; the evaluation of -2 ln L and its derivatives exists twice: an
+explicit loop over the bins compiled with numba (when it is importable and
+``CEVNSFIT_NO_NUMBA`` is unset), and a numpy version vectorised over the bins that the same
+driver functions, run as plain Python (:func:`_numpy_driver`), call instead. The two agree to
+rounding (tested); the numpy one is about a hundred times slower.
 
 Parameter order (as in ``XenonLikelihood.names``): phi, eps, a_run..., r_er, r_n, t_ly, t_qy.
 """
@@ -48,10 +57,12 @@ N_RELEASE = 2
 
 
 def _jit(fun):
+    """Identity decorator (numba missing); replaced by ``numba.njit`` when it is available."""
     return fun
 
 
 def _load_numba():
+    """numba, unless it is missing or ``CEVNSFIT_NO_NUMBA`` is set (as :mod:`.tables`)."""
     if os.environ.get("CEVNSFIT_NO_NUMBA"):
         return None
     try:
@@ -104,6 +115,7 @@ class KernelTables:
         self.scal = np.array([float(er.sum()), float(const)])
 
     def tuple(self):
+        """The arrays in the order the kernel unpacks them."""
         return (
             self.mono_nz,
             self.mono_tot,
@@ -137,6 +149,7 @@ def _bil(v00, v10, v01, v11, fx, fy):
 
 @_jit
 def _cell(t):
+    """Cell index (0..5) and fraction of one yield nuisance t on the integer anchor grid."""
     u = min(max(t - ANCHOR_MIN, 0.0), N_ANCHORS - 1.0)
     i = min(int(math.floor(u)), N_ANCHORS - 2)
     return i, u - i
@@ -598,6 +611,7 @@ def _profile_loop(
     signal_target,
     always_release,
 ):
+    """The loop over points behind :func:`profile` (arguments in its order, tables as a tuple)."""
     npts, k = x_first.shape
     nr = tab[6].size
     nz = tab[2].size
