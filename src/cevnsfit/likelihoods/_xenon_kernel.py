@@ -19,7 +19,7 @@ rewritten so that a parameter point costs little:
   backtracking line search keeps every accepted step non-increasing. The interpolation is
   only continuous across the edges of a (t_ly, t_qy) cell, so cell edges act as bounds of a
   step and are crossed when the gradient points across them; a minimum on an edge (a kink,
-  common near the SM) is then found like one on a bound.
+  found at some points near the SM) is then found like one on a bound.
 * Points with several starts (very large predictions, where the profile in (t_ly, t_qy) is
   multimodal; docs: datasets, xenonnt) profile every start at its fixed (t_ly, t_qy) first,
   with phi set where the signal is about the SM's number of events, and release only the
