@@ -519,6 +519,10 @@ def load_xenonnt_templates(run: str) -> dict[str, np.ndarray]:
     """
     _check_run(run)
     if run not in _XENONNT_CACHE:
+        stored = _xenonnt_stored(run)
+        if stored is not None:
+            _XENONNT_CACHE[run] = stored
+    if run not in _XENONNT_CACHE:
         n_a = len(XENONNT_YIELD_ANCHORS)
         rg = np.empty((n_a, n_a, 81))
         mono = np.empty((len(XENONNT_MONO_KEV), n_a, n_a, 81))
@@ -534,7 +538,59 @@ def load_xenonnt_templates(run: str) -> dict[str, np.ndarray]:
             "rg": rg,
             "mono": mono,
         }
+        _xenonnt_store(run, _XENONNT_CACHE[run])
     return {k: v.copy() for k, v in _XENONNT_CACHE[run].items()}
+
+
+#: Version of the assembled-template file (part of its name).
+_XENONNT_STORE_FORMAT = 1
+_XENONNT_SHAPES = {"ac": (81,), "er": (81,), "rg": (7, 7, 81), "mono": (46, 7, 7, 81)}
+
+
+def _xenonnt_store_path(run: str) -> Path:
+    """Where the assembled templates of ``run`` are kept: the data cache directory, under a
+    name made from the registered checksums of the run's template and binning files (so a new
+    release or a changed registry entry never reads an old file)."""
+    import hashlib
+
+    from cevnsfit.data.registry import FILES, cache_dir
+
+    prefix, binning = f"{XENONNT_RELEASE}/templates/{run}/", f"{XENONNT_RELEASE}/binning/{run}.yaml"
+    sums = sorted(f"{f.path}:{f.sha256}" for f in FILES if f.path.startswith(prefix) or f.path == binning)
+    key = hashlib.sha256("\n".join(sums + [str(_XENONNT_STORE_FORMAT), str(_XENONNT_FLOOR)]).encode()).hexdigest()
+    return cache_dir() / "derived" / f"xenonnt-{run}-templates-{key[:24]}.npz"
+
+
+def _xenonnt_stored(run: str) -> dict | None:
+    """The assembled templates of ``run`` from the data cache (read from the 2305 verified files
+    once, then kept): None if absent, unreadable or of the wrong shape (then they are re-read)."""
+    path = _xenonnt_store_path(run)
+    if not path.exists():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            out = {k: np.asarray(z[k], dtype=float) for k in _XENONNT_SHAPES}
+    except Exception:  # noqa: BLE001 - truncated or foreign file: read the templates again
+        return None
+    if any(out[k].shape != shape or not np.all(np.isfinite(out[k])) for k, shape in _XENONNT_SHAPES.items()):
+        return None
+    return out
+
+
+def _xenonnt_store(run: str, arrays: dict) -> None:
+    """Keep the assembled templates (atomic write; a read-only cache is not an error)."""
+    import os
+    import tempfile
+
+    path = _xenonnt_store_path(run)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, **arrays)
+        os.replace(tmp, path)
+    except OSError:
+        pass
 
 
 # --- Solar 8B inputs (Winter et al. spectrum, B16 SSM; via PEANUTS) -------------------------

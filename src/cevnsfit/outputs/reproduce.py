@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import platform
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from importlib import metadata
@@ -46,7 +47,7 @@ from .io import to_jsonable, write_json_atomic
 from .new_physics import new_physics
 from .report import write_report
 from .validation import run_checks
-from .xenon_section import xenon_section
+from .xenon_section import xenon_figures, xenon_numbers
 
 MASSES = (20.0, 100.0)
 RATIOS = (0.01, 1.0, 100.0)
@@ -550,6 +551,11 @@ def _reproduce(out_dir, quick, mode, scheduler, sampler, seed, progress, extra_b
         res["choices"]["Jeffreys prior on the CsI steady state"] = _fit_rows(
             "csi2017,cenns10", mode, ratios=(1.0,), options={"csi2017": {"background_prior": "jeffreys"}}
         )
+    # the XENONnT section needs no cluster: it runs in a thread of this process while the toys
+    # below keep the workers busy (its figures are drawn here afterwards: pyplot is not thread-safe)
+    xenon_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xenonnt")
+    xenon_job = xenon_pool.submit(xenon_numbers, settings.n_xenon, settings.n_xenon_toys, seed, log)
+    xenon_pool.shutdown(wait=False)
     if mode == "paper":  # toys are defined for the paper-mode (per-bin marginalised) terms
         log("Toy-MC calibration of the significance (SM on the boundary), r = 1")
         res["toys"] = []
@@ -648,9 +654,8 @@ def _reproduce(out_dir, quick, mode, scheduler, sampler, seed, progress, extra_b
     res["new_physics"] = new_physics(mode, settings.n_newphys, lambda stem: _figure_paths(fig_dir, stem))
 
     # 9. XENONnT solar 8B: the measurement and new physics with xenon
-    res["xenonnt"] = xenon_section(
-        settings.n_xenon, settings.n_xenon_toys, seed, lambda stem: _figure_paths(fig_dir, stem), log=log
-    )
+    res["xenonnt"], xenon_maps = xenon_job.result()
+    xenon_figures(xenon_maps, lambda stem: _figure_paths(fig_dir, stem))
 
     # 10. validation rows and the report
     log("Validation against published numbers")

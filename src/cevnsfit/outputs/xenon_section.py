@@ -36,6 +36,17 @@ def _slim(m: dict) -> dict:
 
 
 def xenon_section(n_grid: int = 41, n_toys: int = 300, seed: int = 1, fig_paths=None, log=print) -> dict:
+    """The XENONnT section of the reproduction: validation rows, the 8B measurement with toys,
+    L_mu - L_tau significances and the exclusion maps (figures through ``fig_paths``)."""
+    out, maps = xenon_numbers(n_grid, n_toys, seed, log)
+    if fig_paths is not None:
+        xenon_figures(maps, fig_paths)
+    return out
+
+
+def xenon_numbers(n_grid: int = 41, n_toys: int = 300, seed: int = 1, log=print) -> tuple[dict, dict]:
+    """The section's results and its exclusion maps, without figures (no matplotlib: safe to
+    run beside other work in a thread); :func:`xenon_figures` draws the maps."""
     out: dict = {}
     log("XENONnT: validation against the published SR0+SR1 numbers")
     v = validation(("sr0", "sr1"))
@@ -107,15 +118,18 @@ def xenon_section(n_grid: int = 41, n_toys: int = 300, seed: int = 1, fig_paths=
         "b8_flux": "nuisance N(1, 0.0381) (SNO) in the new-physics fits; free in the measurement",
         "sr2_ac_sigma": "0.0576 assumed (unpublished)",
     }
-    if fig_paths is not None:
-        titles = {
-            "lmu-ltau": "L_mu - L_tau (r = 1): excluded at 2 sigma",
-            "universal": "universal vector: 2 sigma",
-            "scalar": "universal scalar: 2 sigma",
-        }
-        for k, d in maps.items():
-            figures.plot_exclusion_generic(d, fig_paths(f"xenon_{k.replace('-', '_')}"), title=titles[k])
-    return out
+    return out, maps
 
 
-__all__ = ["COMBINATIONS", "xenon_section"]
+def xenon_figures(maps: dict, fig_paths) -> None:
+    """The exclusion figures of the section (``maps`` from :func:`xenon_numbers`)."""
+    titles = {
+        "lmu-ltau": "L_mu - L_tau (r = 1): excluded at 2 sigma",
+        "universal": "universal vector: 2 sigma",
+        "scalar": "universal scalar: 2 sigma",
+    }
+    for k, d in maps.items():
+        figures.plot_exclusion_generic(d, fig_paths(f"xenon_{k.replace('-', '_')}"), title=titles[k])
+
+
+__all__ = ["COMBINATIONS", "xenon_figures", "xenon_numbers", "xenon_section"]
