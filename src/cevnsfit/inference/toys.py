@@ -50,6 +50,10 @@ from .scan import run_tasks
 
 #: Grid points in log10 g_x over the prior range before refinement (0.025 dex spacing).
 N_GRID = 121
+#: Brent tolerance on the POI's internal coordinate when refining the grid maximum: t is then
+#: exact to ~1e-7 (measured: |Delta t| <= 4e-8 against 1e-5 over 100 toys), far below any
+#: statistical resolution, with 10 instead of 12 likelihood calls per toy.
+XATOL = 1e-4
 
 
 def check_toy_support(like: Likelihood) -> None:
@@ -132,7 +136,7 @@ def _lrt(like: Likelihood, problem: Problem, pred: _Predictions) -> tuple[float,
     def f(t):
         return like.logl_model(problem.model(**{par.name: par.from_internal(t)}))
 
-    xm, lm, _ = refine_max(f, pred.x, logl, bounds=pred.box)
+    xm, lm, _ = refine_max(f, pred.x, logl, bounds=pred.box, xatol=XATOL)
     if lm <= logl_sm:  # the null (boundary) is the maximum
         return 0.0, -np.inf
     return 2.0 * (lm - logl_sm), xm

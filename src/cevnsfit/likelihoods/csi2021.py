@@ -31,6 +31,8 @@ kept as the ``paper``-style choice; it fluctuates bin by bin and widens the CEvN
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import numpy as np
 from scipy import special
 
@@ -94,14 +96,16 @@ class Csi2021PaperLikelihood:
         self.sigma = sigma
         self.bkg = (brn + nin).ravel()
         self.bkg_var = ((BRN[1] / BRN[0] * brn) ** 2 + (NIN[1] / NIN[0] * nin) ** 2).ravel()
+        self.exact = exact
+
+    @cached_property
+    def log_coef(self) -> np.ndarray:
+        """ln c_bj, shape (nmax+1, bins), -inf where j > n_b (computed on first use: a toy data
+        set served from cached per-bin columns never needs it)."""
         j = np.arange(self.counts.max() + 1)
         k = self.counts[None, :] - j[:, None]
-        logc = (
-            log_negbin(np.maximum(k, 0), np.asarray(anti_coincidence, float).ravel()[None, :], rho)
-            - special.gammaln(j + 1.0)[:, None]
-        )
-        self.log_coef = np.where(k >= 0, logc, -np.inf)
-        self.exact = exact
+        logc = log_negbin(np.maximum(k, 0), self.n_ac.ravel()[None, :], self.rho) - special.gammaln(j + 1.0)[:, None]
+        return np.where(k >= 0, logc, -np.inf)
 
     def table(self):
         """The per-bin ln L table of this data set (:func:`cevnsfit.likelihoods.tables.get_table`)."""

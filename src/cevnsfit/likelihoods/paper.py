@@ -8,6 +8,8 @@ comparable across calls. All work is array code over (points x bins x quadrature
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import numpy as np
 from scipy import special
 
@@ -88,24 +90,32 @@ class CsiPaperLikelihood:
         self.bin_shape = self.n.shape
         self.counts = self.n.ravel().astype(int)
         self.nmax = int(self.counts.max())
-        j = np.arange(self.nmax + 1)
-        k = self.counts[None, :] - j[:, None]  # (nmax+1, bins)
         if background_prior not in BACKGROUND_PRIORS:
             raise UnknownNameError(
                 f"background_prior must be one of {tuple(BACKGROUND_PRIORS)}, got {background_prior!r}"
             )
         self.background_prior = background_prior
-        logc = (
-            log_negbin(np.maximum(k, 0), self.n_ac.ravel()[None, :], 1.0, BACKGROUND_PRIORS[background_prior])
-            - special.gammaln(j + 1.0)[:, None]
-        )
-        self.log_coef = np.where(k >= 0, logc, -np.inf)
-        self.coef = np.exp(self.log_coef)
         self.quadrature = quadrature
         z, lw = gauss_hermite_normal(n_nodes)
         keep = 1.0 + sigma * z > 0
         self._gh = ((1.0 + sigma * z)[keep], lw[keep])
         self.exact = exact
+
+    @cached_property
+    def log_coef(self) -> np.ndarray:
+        """ln c_bj, shape (nmax+1, bins), -inf where j > n_b (computed on first use: a toy data
+        set served from cached per-bin columns never needs it)."""
+        j = np.arange(self.nmax + 1)
+        k = self.counts[None, :] - j[:, None]  # (nmax+1, bins)
+        logc = (
+            log_negbin(np.maximum(k, 0), self.n_ac.ravel()[None, :], 1.0, BACKGROUND_PRIORS[self.background_prior])
+            - special.gammaln(j + 1.0)[:, None]
+        )
+        return np.where(k >= 0, logc, -np.inf)
+
+    @cached_property
+    def coef(self) -> np.ndarray:
+        return np.exp(self.log_coef)
 
     def table(self):
         """The per-bin ln L table of this data set (:func:`cevnsfit.likelihoods.tables.get_table`)."""

@@ -27,14 +27,18 @@ def log_gauss(x, mu, sigma) -> np.ndarray:
 
 @cache
 def gauss_hermite_normal(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Nodes z_i and log-weights of an n-point rule for E[f(z)], z ~ N(0, 1).
+    """Nodes z_i and log-weights of an n-point rule for E[f(z)], z ~ N(0, 1) (computed once per
+    n; the arrays are read-only).
 
     >>> z, lw = gauss_hermite_normal(10)
     >>> round(float(np.sum(np.exp(lw) * z**2)), 12)
     1.0
     """
     x, w = np.polynomial.hermite.hermgauss(n)
-    return np.sqrt(2.0) * x, np.log(w / np.sqrt(np.pi))
+    z, lw = np.sqrt(2.0) * x, np.log(w / np.sqrt(np.pi))
+    z.setflags(write=False)
+    lw.setflags(write=False)
+    return z, lw
 
 
 def log_negbin_half(k, n_ac) -> np.ndarray:

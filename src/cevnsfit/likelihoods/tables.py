@@ -44,6 +44,7 @@ import hashlib
 import json
 import os
 import tempfile
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -71,6 +72,8 @@ MAX_MEMORY = 8
 MAX_FILES = 16
 
 _MEMORY: OrderedDict[str, BinTable] = OrderedDict()
+#: Guards _MEMORY: likelihoods may be evaluated from several threads of one process.
+_MEMORY_LOCK = threading.Lock()
 
 
 def _version() -> str:
@@ -431,10 +434,11 @@ def get_table(
             "c": C_SCALE,
         },
     )
-    tab = _MEMORY.get(key)
-    if tab is not None:
-        _MEMORY.move_to_end(key)
-        return tab
+    with _MEMORY_LOCK:
+        tab = _MEMORY.get(key)
+        if tab is not None:
+            _MEMORY.move_to_end(key)
+            return tab
     path = cache_dir() / f"{kind}-{key[:32]}.npz"
     if use_disk and path.exists():
         tab = BinTable.load(path, key, nbins)
@@ -451,9 +455,10 @@ def get_table(
                 _prune(path.parent)
             except OSError:
                 pass  # a read-only cache is not an error: the table lives in memory
-    _MEMORY[key] = tab
-    while len(_MEMORY) > MAX_MEMORY:
-        _MEMORY.popitem(last=False)
+    with _MEMORY_LOCK:
+        _MEMORY[key] = tab
+        while len(_MEMORY) > MAX_MEMORY:
+            _MEMORY.popitem(last=False)
     return tab
 
 

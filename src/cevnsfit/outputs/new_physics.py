@@ -33,6 +33,21 @@ def _z_for_delta(delta: float, dof: int) -> float:
 
 def new_physics(mode: str = "paper", n_grid: int = 61, fig_paths=None) -> dict:
     """Every result of the section; ``fig_paths(name)`` gives the figure files to write."""
+    out, figs = new_physics_numbers(mode, n_grid)
+    if fig_paths is not None:
+        new_physics_figures(figs, fig_paths)
+    return out
+
+
+def new_physics_figures(figs: list, fig_paths) -> None:
+    """Draw the section's figures (``figs`` from :func:`new_physics_numbers`)."""
+    for maps, stem, title in figs:
+        figures.plot_exclusion_generic(maps, fig_paths(stem), title=title)
+
+
+def new_physics_numbers(mode: str = "paper", n_grid: int = 61) -> tuple[dict, list]:
+    """The section's results and its figures as (maps, file stem, title), without drawing them
+    (no matplotlib: safe to run beside other work in a thread)."""
     out: dict = {
         "conventions": {
             "limits_1d": "90 % CL, Delta chi2 = 2.706 (Wilks, 1 dof)",
@@ -69,20 +84,22 @@ def new_physics(mode: str = "paper", n_grid: int = 61, fig_paths=None) -> dict:
         for lab, v in s2w.items()
     }
     out["nsi_allowed"] = {lab: {k: _slim(m) for k, m in d.items()} for lab, d in nsi.items()}
-    if fig_paths is not None:
-        figures.plot_exclusion_generic(
+    figs = [
+        (
             {f"{lab}": m for lab, m in mag2d.items()},
-            fig_paths("newphys_magnetic_moment"),
-            title="magnetic moments: 90 % CL (region outside excluded)",
+            "newphys_magnetic_moment",
+            "magnetic moments: 90 % CL (region outside excluded)",
+        ),
+        (scal, "newphys_scalar", "universal scalar: 90 % CL exclusion"),
+    ] + [
+        (
+            {lab: d[k] for lab, d in nsi.items()},
+            f"newphys_nsi_{k}",
+            f"vector NSI ({k}): excluded at 90 % CL (allowed: unshaded)",
         )
-        figures.plot_exclusion_generic(scal, fig_paths("newphys_scalar"), title="universal scalar: 90 % CL exclusion")
-        for k in NSI_PAIRS:
-            figures.plot_exclusion_generic(
-                {lab: d[k] for lab, d in nsi.items()},
-                fig_paths(f"newphys_nsi_{k}"),
-                title=f"vector NSI ({k}): excluded at 90 % CL (allowed: unshaded)",
-            )
-    return out
+        for k in NSI_PAIRS
+    ]
+    return out, figs
 
 
 def _limit(problem) -> dict:

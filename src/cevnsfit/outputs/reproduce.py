@@ -14,6 +14,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass
+from functools import partial
 from importlib import metadata
 from pathlib import Path
 
@@ -44,7 +45,7 @@ from ..models.g2 import PRESETS, g2_band
 from ..published import reference_table2
 from . import figures
 from .io import to_jsonable, write_json_atomic
-from .new_physics import new_physics
+from .new_physics import new_physics_figures, new_physics_numbers
 from .report import write_report
 from .validation import run_checks
 from .xenon_section import xenon_figures, xenon_numbers
@@ -360,6 +361,13 @@ def _reproduce(out_dir, quick, mode, scheduler, sampler, seed, progress, extra_b
     log("Table II / Fig. 4: 1D posteriors of g_x (nested sampling) and Wilks significances")
     like = likelihood("csi2017,cenns10", mode=mode)
     posteriors = _posterior_tasks(client, mode, settings, sampler, seed, ckpt)
+    # sections 8 and 9 (new physics, XENONnT) need no cluster: they run in a thread of this
+    # process from here on, while this thread mostly waits for the workers (posteriors, scans,
+    # toys); their figures are drawn at the end (pyplot is not thread-safe)
+    side_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="side-sections")
+    xenon_job = side_pool.submit(xenon_numbers, settings.n_xenon, settings.n_xenon_toys, seed, log)
+    newphys_job = side_pool.submit(new_physics_numbers, mode, settings.n_newphys)
+    side_pool.shutdown(wait=False)
     res["table2"] = []
     for m in MASSES:
         for r in RATIOS:
@@ -551,11 +559,6 @@ def _reproduce(out_dir, quick, mode, scheduler, sampler, seed, progress, extra_b
         res["choices"]["Jeffreys prior on the CsI steady state"] = _fit_rows(
             "csi2017,cenns10", mode, ratios=(1.0,), options={"csi2017": {"background_prior": "jeffreys"}}
         )
-    # the XENONnT section needs no cluster: it runs in a thread of this process while the toys
-    # below keep the workers busy (its figures are drawn here afterwards: pyplot is not thread-safe)
-    xenon_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xenonnt")
-    xenon_job = xenon_pool.submit(xenon_numbers, settings.n_xenon, settings.n_xenon_toys, seed, log)
-    xenon_pool.shutdown(wait=False)
     if mode == "paper":  # toys are defined for the paper-mode (per-bin marginalised) terms
         log("Toy-MC calibration of the significance (SM on the boundary), r = 1")
         res["toys"] = []
@@ -651,15 +654,19 @@ def _reproduce(out_dir, quick, mode, scheduler, sampler, seed, progress, extra_b
 
     # 8. new physics from the same data (model-independent inference)
     log("New physics from the same data: magnetic moments, scalar, weak mixing angle, NSI")
-    res["new_physics"] = new_physics(mode, settings.n_newphys, lambda stem: _figure_paths(fig_dir, stem))
+    res["new_physics"], newphys_figs = newphys_job.result()
+    # the last figures are drawn by the (now idle) workers while this process goes on
+    figure_jobs = [_submit(client, new_physics_figures, newphys_figs, partial(_figure_paths, fig_dir))]
 
     # 9. XENONnT solar 8B: the measurement and new physics with xenon
     res["xenonnt"], xenon_maps = xenon_job.result()
-    xenon_figures(xenon_maps, lambda stem: _figure_paths(fig_dir, stem))
+    figure_jobs.append(_submit(client, xenon_figures, xenon_maps, partial(_figure_paths, fig_dir)))
 
     # 10. validation rows and the report
     log("Validation against published numbers")
     res["validation"] = run_checks()
+    for job in figure_jobs:
+        job.result()
     res["runtime_s"] = time.perf_counter() - t_start
     res["versions"] = versions()
     res["log"] = log.steps
