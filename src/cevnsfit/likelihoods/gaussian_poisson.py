@@ -250,17 +250,26 @@ def _entry_loop(m0, s_in, x_in, counts, log_coef, jmax, mode, out):  # compiled 
         if mode == 0:
             out[e] = log_pref + ratios[n]
         else:
+            # ln sum_j exp(a_j) in two passes (the largest term factored out): one exp per j
             log_x = np.log(xx)
-            acc = -np.inf
+            big = -np.inf
             for j in range(n + 1):
                 term = log_coef[j, b] + ratios[j]
                 if j > 0:
                     term += j * log_x
-                if acc == -np.inf:
-                    acc = term
-                elif term != -np.inf:
-                    big = max(acc, term)
-                    acc = big + math.log1p(math.exp(-abs(acc - term)))
+                ratios[j] = term
+                if term > big:
+                    big = term
+            if big == -np.inf or big == np.inf or big != big:  # not finite (or a NaN): as numpy's logaddexp
+                acc = big
+                for j in range(n + 1):
+                    if ratios[j] != ratios[j]:
+                        acc = ratios[j]
+            else:
+                total = 0.0
+                for j in range(n + 1):
+                    total += math.exp(ratios[j] - big)
+                acc = big + math.log(total)
             out[e] = log_pref + acc
 
 

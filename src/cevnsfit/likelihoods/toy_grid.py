@@ -23,6 +23,8 @@ is evaluated with its ``logl``):
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 #: Largest number of cached columns per grid (memory: columns x points x 8 bytes); beyond it
@@ -55,7 +57,8 @@ class PerBinGrid:
         self._reset()
 
     def _reset(self) -> None:
-        self._rows: dict[int, int] = {}
+        self._keys = np.empty(0, dtype=np.int64)  # known (bin, key) codes, sorted
+        self._key_rows = np.empty(0, dtype=np.int64)  # their rows in _values
         self._values = np.empty((max(64, self.n_bins), self.n_points))
         self._used = 0
 
@@ -79,18 +82,51 @@ class PerBinGrid:
             return np.asarray(term.logl(self.preds), dtype=float).reshape(self.shape)
         if (self._used + self.n_bins) * self.n_points > MAX_ENTRIES:
             self._reset()
-        combined = (self._offset | keys).tolist()
-        get = self._rows.get
-        rows = [get(k, -1) for k in combined]
-        missing = [b for b, r in enumerate(rows) if r < 0]
-        if missing:
-            idx = np.asarray(missing)
-            cols = np.asarray(term.logl_bins_at(self.preds[:, idx], idx), dtype=float)
+        codes = self._offset | keys
+        pos = np.minimum(np.searchsorted(self._keys, codes), max(self._keys.size - 1, 0))
+        found = (self._keys[pos] == codes) if self._keys.size else np.zeros(self.n_bins, bool)
+        rows = np.where(found, self._key_rows[pos] if self._keys.size else 0, -1)
+        missing = np.flatnonzero(~found)
+        if missing.size:
+            cols = np.asarray(term.logl_bins_at(self.preds[:, missing], missing), dtype=float)
             new = self._store(cols)
-            for b, r in zip(missing, new.tolist()):
-                rows[b] = r
-                self._rows[combined[b]] = r
-        return self._values[np.asarray(rows)].sum(axis=0).reshape(self.shape)
+            rows[missing] = new
+            keys_all = np.concatenate([self._keys, codes[missing]])
+            order = np.argsort(keys_all, kind="stable")
+            self._keys = keys_all[order]
+            self._key_rows = np.concatenate([self._key_rows, new])[order]
+        return _sum_rows(self._values, rows).reshape(self.shape)
+
+
+def _sum_rows_loop(values, rows, out):  # compiled by numba when available
+    for p in range(out.shape[0]):
+        out[p] = 0.0
+    for r in rows:
+        for p in range(out.shape[0]):
+            out[p] += values[r, p]
+
+
+def _load_numba():
+    if os.environ.get("CEVNSFIT_NO_NUMBA"):
+        return None
+    try:
+        import numba
+    except ImportError:
+        return None
+    return numba.njit(cache=True, nogil=True)(_sum_rows_loop)
+
+
+_SUM_ROWS = _load_numba()
+
+
+def _sum_rows(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """sum_r values[r] over ``rows`` (in order): a compiled loop without the (rows, points) copy
+    when numba is available, else numpy (same order of additions)."""
+    if _SUM_ROWS is None:
+        return values[rows].sum(axis=0)
+    out = np.empty(values.shape[1])
+    _SUM_ROWS(values, np.ascontiguousarray(rows, dtype=np.int64), out)
+    return out
 
 
 __all__ = ["KEY_LIMIT", "MAX_ENTRIES", "PerBinGrid", "supports"]
