@@ -13,9 +13,10 @@ morph interpolation only: the linear one is profiled with MIGRAD).
 from __future__ import annotations
 
 import math
-import os
 
 import numpy as np
+
+from .._numba import compile_or_none
 
 
 def cenns_loop(x, s, n, xb0, dplus, dminus, comp, finite, sig_safe, const, lam_floor, u_max, want, f, g, h):
@@ -130,17 +131,7 @@ def cenns_loop(x, s, n, xb0, dplus, dminus, comp, finite, sig_safe, const, lam_f
             g[p, ja] += 2.0 * x[p, ja]
 
 
-def _load_numba():
-    if os.environ.get("CEVNSFIT_NO_NUMBA"):
-        return None
-    try:
-        import numba
-    except ImportError:
-        return None
-    return numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract", "nsz"})(cenns_loop)
-
-
-CENNS_KERNEL = _load_numba()
+CENNS_KERNEL = compile_or_none(cenns_loop, fastmath={"reassoc", "contract", "nsz"})
 HAVE_NUMBA = CENNS_KERNEL is not None
 
 __all__ = ["CENNS_KERNEL", "HAVE_NUMBA", "cenns_loop"]

@@ -37,10 +37,11 @@ Parameter order (as in ``XenonLikelihood.names``): phi, eps, a_run..., r_er, r_n
 from __future__ import annotations
 
 import math
-import os
 import types
 
 import numpy as np
+
+from .._numba import numba_module
 
 N_ANCHORS = 7
 ANCHOR_MIN = -3.0
@@ -61,18 +62,7 @@ def _jit(fun):
     return fun
 
 
-def _load_numba():
-    """numba, unless it is missing or ``CEVNSFIT_NO_NUMBA`` is set (as :mod:`.tables`)."""
-    if os.environ.get("CEVNSFIT_NO_NUMBA"):
-        return None
-    try:
-        import numba
-    except ImportError:
-        return None
-    return numba
-
-
-_NUMBA = _load_numba()
+_NUMBA = numba_module()
 HAVE_NUMBA = _NUMBA is not None
 if _NUMBA is not None:
     _jit = _NUMBA.njit(cache=True, nogil=True)  # noqa: F811

@@ -24,10 +24,11 @@ per parameter point is about sum_b n_b operations.
 from __future__ import annotations
 
 import math
-import os
 
 import numpy as np
 from scipy import special
+
+from .._numba import compile_or_none
 
 _LOG_SQRT_2PI = 0.5 * np.log(2.0 * np.pi)
 
@@ -274,15 +275,12 @@ def _entry_loop(m0, s_in, x_in, counts, log_coef, jmax, mode, out):  # compiled 
 
 
 def _load_numba():
-    if os.environ.get("CEVNSFIT_NO_NUMBA"):
-        return None
-    try:
-        import numba
-    except ImportError:
-        return None
     global _erfcx
-    _erfcx = numba.njit(cache=True, nogil=True)(_erfcx)
-    return numba.njit(cache=True, nogil=True)(_entry_loop)
+    compiled = compile_or_none(_erfcx)
+    if compiled is None:
+        return None
+    _erfcx = compiled  # the entry loop calls the compiled erfcx
+    return compile_or_none(_entry_loop)
 
 
 _ENTRY_KERNEL = _load_numba()

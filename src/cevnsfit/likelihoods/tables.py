@@ -52,6 +52,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .._numba import compile_or_none
+
 #: Bump when the table layout or the build recipe changes (part of the cache key).
 TABLE_FORMAT = 3
 #: Safety factor between the largest midpoint error and the stored per-bin bound.
@@ -217,17 +219,7 @@ def _sum_loop(n, coef, f0, inv_h1, inv_h2, k1, n_top, x1, inv_c, out, ok, block)
                 out[p] += val
 
 
-def _load_numba():
-    if os.environ.get("CEVNSFIT_NO_NUMBA"):
-        return None
-    try:
-        import numba
-    except ImportError:
-        return None
-    return numba.njit(cache=True, nogil=True)(_sum_loop)
-
-
-_NUMBA_KERNEL = _load_numba()
+_NUMBA_KERNEL = compile_or_none(_sum_loop)
 HAVE_NUMBA = _NUMBA_KERNEL is not None
 
 

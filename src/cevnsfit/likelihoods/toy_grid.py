@@ -23,9 +23,9 @@ is evaluated with its ``logl``):
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
+
+from .._numba import compile_or_none
 
 #: Largest number of cached columns per grid (memory: columns x points x 8 bytes); beyond it
 #: the cache starts again empty (results do not change, only the time).
@@ -106,17 +106,7 @@ def _sum_rows_loop(values, rows, out):  # compiled by numba when available
             out[p] += values[r, p]
 
 
-def _load_numba():
-    if os.environ.get("CEVNSFIT_NO_NUMBA"):
-        return None
-    try:
-        import numba
-    except ImportError:
-        return None
-    return numba.njit(cache=True, nogil=True)(_sum_rows_loop)
-
-
-_SUM_ROWS = _load_numba()
+_SUM_ROWS = compile_or_none(_sum_rows_loop)
 
 
 def _sum_rows(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
