@@ -43,6 +43,7 @@ calls. Two engines (option ``engine``, objective -2 ln L, :mod:`cevnsfit.likelih
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Callable
 from typing import cast
 
@@ -130,7 +131,7 @@ def profile_flat_background(counts, signal, aux_counts, n_time: int, start=None)
     return np.where(boundary, 0.0, b)
 
 
-class _ProfiledTerm:
+class _ProfiledTerm(abc.ABC):
     """Maximise ln L over the nuisances at every parameter point: batched Newton
     (``engine="newton"``, :meth:`_profile_newton`) or MIGRAD point by point (``"migrad"``).
 
@@ -283,19 +284,19 @@ class _ProfiledTerm:
         x, f, ok, _ = projected_newton(fun, fval, x0, -np.inf, upper, tol=self.newton_tol, max_step=self.max_step)
         return f, x, ok
 
+    @abc.abstractmethod
     def _newton_objective(self, flat) -> tuple[Callable, Callable]:
         """(fun, fval) of :func:`~cevnsfit.likelihoods.profile.projected_newton` for the points
         ``flat``: fun(x, idx) -> (-2 ln L, gradient, Hessian), fval(x, idx) -> -2 ln L
         (subclasses)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def _set_point(self, pred) -> None:
         """Make ``pred`` (flat over bins) the current point of :meth:`_evaluate` (subclasses)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def _evaluate(self, x) -> tuple[float, np.ndarray]:
         """(-(ln L + const) with ``const`` included, gradient) at nuisances x (subclasses)."""
-        raise NotImplementedError
 
     def logl(self, pred) -> np.ndarray:
         return self.profile(pred)[0]
