@@ -148,6 +148,27 @@ def _cell(t):
 
 
 @_jit
+def _run_product(mean, psum, r, a00, a10, a01, a11, fx, fy, row):
+    """Run r's interpolated mean m (value and x, y, xy derivatives stored in ``row``) times its
+    interpolated pmf sum p: returns m p and its derivatives (x, y, xx, yy, xy; bilinear, so
+    m_xx = p_xx = 0)."""
+    m, mx, my, mxy = _bil(mean[a00, r], mean[a10, r], mean[a01, r], mean[a11, r], fx, fy)
+    p, px, py, pxy = _bil(psum[a00, r], psum[a10, r], psum[a01, r], psum[a11, r], fx, fy)
+    row[0] = m
+    row[1] = mx
+    row[2] = my
+    row[3] = mxy
+    return (
+        m * p,
+        mx * p + m * px,
+        my * p + m * py,
+        2.0 * mx * px,
+        2.0 * my * py,
+        mxy * p + mx * py + my * px + m * pxy,
+    )
+
+
+@_jit
 def _fold(a, pred, tab, ws):
     """Fold pred at anchor a: per-run totals, pmf sums and the pmf at the bins with events."""
     mono_nz, mono_tot, run_nz = tab[0], tab[1], tab[2]
@@ -232,30 +253,20 @@ def _evaluate(x, ci, cj, want, pred, tab, ws, centres, inv_var, g, h, hgn):
     nt_ = ntx = nty = ntxx = ntxy = ntyy = 0.0
     smu = rer * scal[0]
     for r in range(nr):
-        m, mx, my, mxy = _bil(sig_m[a00, r], sig_m[a10, r], sig_m[a01, r], sig_m[a11, r], fx, fy)
-        p, px, py, pxy = _bil(sig_psum[a00, r], sig_psum[a10, r], sig_psum[a01, r], sig_psum[a11, r], fx, fy)
-        srun[r, 0] = m
-        srun[r, 1] = mx
-        srun[r, 2] = my
-        srun[r, 3] = mxy
-        st += m * p
-        stx += mx * p + m * px
-        sty += my * p + m * py
-        stxx += 2.0 * mx * px
-        styy += 2.0 * my * py
-        stxy += mxy * p + mx * py + my * px + m * pxy
-        m, mx, my, mxy = _bil(nmu[a00, r], nmu[a10, r], nmu[a01, r], nmu[a11, r], fx, fy)
-        p, px, py, pxy = _bil(npsum[a00, r], npsum[a10, r], npsum[a01, r], npsum[a11, r], fx, fy)
-        nrun[r, 0] = m
-        nrun[r, 1] = mx
-        nrun[r, 2] = my
-        nrun[r, 3] = mxy
-        nt_ += m * p
-        ntx += mx * p + m * px
-        nty += my * p + m * py
-        ntxx += 2.0 * mx * px
-        ntyy += 2.0 * my * py
-        ntxy += mxy * p + mx * py + my * px + m * pxy
+        v, vx, vy, vxx, vyy, vxy = _run_product(sig_m, sig_psum, r, a00, a10, a01, a11, fx, fy, srun[r])
+        st += v
+        stx += vx
+        sty += vy
+        stxx += vxx
+        styy += vyy
+        stxy += vxy
+        v, vx, vy, vxx, vyy, vxy = _run_product(nmu, npsum, r, a00, a10, a01, a11, fx, fy, nrun[r])
+        nt_ += v
+        ntx += vx
+        nty += vy
+        ntxx += vxx
+        ntyy += vyy
+        ntxy += vxy
         smu += x[2 + r] * ac_tot[r]
     smu += kk * st + ren * nt_
     f = 2.0 * smu + scal[1]
