@@ -42,10 +42,10 @@ import numpy as np
 from scipy import interpolate, stats
 
 from ..errors import ParameterError, ScanMismatchError
-from ..likelihoods.toy_grid import PerBinGrid, supports
+from ..likelihoods.toy_grid import FixedPredictions
 from .exclusion import contour_lines
 from .fits import profile_interval
-from .problem import Problem, ProblemSpec
+from .problem import Problem, ProblemSpec, memo_in_process
 from .scan import MANIFEST, _atomic_write, _canonical, _chunk_done, _chunk_path, _clear, axes_hash, run_tasks
 from .toys import check_toy_support
 
@@ -168,29 +168,14 @@ class _Grid:
         null = problem.model(**problem.null_values())
         self.null = [np.asarray(dt.prediction(null), dtype=float)[None] for dt in like.terms]
         self.n = flat[0].size
-        # per-bin terms: ln L of every toy on the grid and the null from cached per-bin columns
-        # (likelihoods.toy_grid; the exact values, the grid's predictions being data-independent)
-        self.cached = [
-            PerBinGrid(np.concatenate([p.reshape((self.n,) + dt.experiment.shape), q]), len(dt.experiment.shape))
-            if supports(dt.term)
-            else None
-            for dt, p, q in zip(like.terms, self.preds, self.null)
-        ]
-
-    def _term_logl(self, i: int, term) -> tuple[np.ndarray, float]:
-        cache = self.cached[i]
-        if cache is not None and type(term) is type(self.terms[i].term):
-            vals = cache(term)
-            return vals[: self.n], float(vals[self.n])
-        ll = np.asarray(term.logl(self.preds[i]), dtype=float).reshape(self.n)
-        return ll, float(np.asarray(term.logl(self.null[i]), dtype=float).ravel()[0])
+        # ln L of every toy on the grid and at the null (likelihoods.toy_grid: cached per-bin
+        # columns for the per-bin terms, the exact values; the predictions are data-independent)
+        self.fixed = FixedPredictions(like.terms, self.preds, self.null)
 
     def logl_data(self, terms) -> tuple[np.ndarray, float]:
         """ln L on the grid and at the null for the data held by ``terms`` (term objects)."""
         with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-            parts = [self._term_logl(i, t) for i, t in enumerate(terms)]
-            ll = sum(p[0] for p in parts)
-            ll0 = float(sum(p[1] for p in parts))
+            ll, ll0 = self.fixed(terms)
         # a point whose ln L is not finite (overflow far outside the data's reach) cannot be the maximum
         return np.where(np.isnan(ll), -np.inf, ll), (ll0 if np.isfinite(ll0) else -np.inf)
 
@@ -202,23 +187,13 @@ class _Grid:
         return 2.0 * (top - float(ll[k]))
 
 
-#: Grids of this process: key -> (the Problem object or None for a spec, grid); few kept.
+#: Problems and construction grids of this process (inference.problem.memo_in_process).
 _GRID_CACHE: dict[str, tuple] = {}
 
 
 def _grid_for(problem_or_spec, axes) -> tuple[Problem, _Grid]:
-    is_spec = isinstance(problem_or_spec, ProblemSpec)
-    who = json.dumps(_canonical(problem_or_spec.describe()), sort_keys=True) if is_spec else f"id{id(problem_or_spec)}"
-    key = who + axes_hash({f"a{i}": a for i, a in enumerate(axes)})
-    hit = _GRID_CACHE.get(key)
-    if hit is not None and (is_spec or hit[0] is problem_or_spec):
-        return (problem_or_spec.build() if is_spec else problem_or_spec), hit[1]
-    problem = problem_or_spec.build() if is_spec else problem_or_spec
-    while len(_GRID_CACHE) >= 4:
-        _GRID_CACHE.pop(next(iter(_GRID_CACHE)))
-    grid = _Grid(problem, axes)
-    _GRID_CACHE[key] = (None if is_spec else problem_or_spec, grid)
-    return problem, grid
+    tag = axes_hash({f"a{i}": a for i, a in enumerate(axes)})
+    return memo_in_process(_GRID_CACHE, problem_or_spec, tag, lambda problem: _Grid(problem, axes))
 
 
 def _neyman_chunk(problem_or_spec, axes, points, n_toys: int, seed: int, include_null: bool, out_dir, index: int):

@@ -26,7 +26,7 @@ cevnsfit.errors.UnknownNameError: unknown parameter 'mass'; this model has: mzp_
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -198,4 +198,25 @@ class ProblemSpec:
         }
 
 
-__all__ = ["Problem", "ProblemSpec"]
+def memo_in_process(cache: dict, problem_or_spec, tag: str, build: Callable, keep: int = 4) -> tuple:
+    """(problem, ``build(problem)``) for a :class:`Problem` or :class:`ProblemSpec`, kept in
+    ``cache`` for this process: a worker then reuses the problem, its likelihood and what
+    ``build`` made (e.g. predictions on a construction grid) over all the chunks it runs. A spec
+    is keyed by its description plus ``tag``, a Problem by identity; at most ``keep`` entries."""
+    import json
+
+    is_spec = isinstance(problem_or_spec, ProblemSpec)
+    who = json.dumps(problem_or_spec.describe(), sort_keys=True, default=str) if is_spec else f"id{id(problem_or_spec)}"
+    key = f"{who}|{tag}"
+    hit = cache.get(key)
+    if hit is not None and (is_spec or hit[0] is problem_or_spec):
+        return hit[1], hit[2]
+    problem = problem_or_spec.build() if is_spec else problem_or_spec
+    while len(cache) >= keep:
+        cache.pop(next(iter(cache)))
+    value = build(problem)
+    cache[key] = (None if is_spec else problem_or_spec, problem, value)
+    return problem, value
+
+
+__all__ = ["Problem", "ProblemSpec", "memo_in_process"]

@@ -42,8 +42,8 @@ from scipy import stats
 from ..errors import ParameterError
 from ..likelihoods import Likelihood
 from ..likelihoods.paper import AsimovPoisson
-from ..likelihoods.toy_grid import PerBinGrid, supports
-from .problem import Problem, ProblemSpec
+from ..likelihoods.toy_grid import FixedPredictions
+from .problem import Problem, ProblemSpec, memo_in_process
 from .reference import REFERENCE_MODEL, reference_problem
 from .sampling import _check_point, refine_max
 from .scan import run_tasks
@@ -100,31 +100,13 @@ class _Predictions:
         self.grid = [dt.prediction(model) for dt in like.terms]
         null = problem.model(**problem.null_values())
         self.sm = [dt.prediction(null) for dt in like.terms]
-        self.kinds = [type(dt.term) for dt in like.terms]
-        # per-bin terms: every toy's ln L on the grid and at the null from cached per-bin columns
-        # (likelihoods.toy_grid: the exact values, the predictions being data-independent)
-        n = self.x.size
-        self.cached = [
-            PerBinGrid(
-                np.concatenate([np.reshape(g, (n,) + dt.experiment.shape), np.reshape(s, (1,) + dt.experiment.shape)]),
-                len(dt.experiment.shape),
-            )
-            if supports(dt.term)
-            else None
-            for dt, g, s in zip(like.terms, self.grid, self.sm)
-        ]
+        # every toy's ln L on the grid and at the null (likelihoods.toy_grid: cached per-bin
+        # columns for the per-bin terms, the exact values; the predictions are data-independent)
+        self.fixed = FixedPredictions(like.terms, self.grid, self.sm)
 
     def logl(self, like: Likelihood) -> tuple[np.ndarray, float]:
         """ln L on the grid and at the null for the data held by ``like``."""
-        n = self.x.size
-        total = np.zeros(n + 1)
-        for dt, kind, cache, g, s in zip(like.terms, self.kinds, self.cached, self.grid, self.sm):
-            if cache is not None and type(dt.term) is kind:
-                total += cache(dt.term)
-            else:
-                total[:n] += dt.logl_prediction(g)
-                total[n] += float(np.asarray(dt.logl_prediction(s)).ravel()[0])
-        return total[:n], float(total[n])
+        return self.fixed([dt.term for dt in like.terms])
 
 
 def _lrt(like: Likelihood, problem: Problem, pred: _Predictions) -> tuple[float, float]:
@@ -188,24 +170,12 @@ def _toy_chunk(spec, seed: int, index: int, n: int, n_grid: int, out_path=None) 
 
 
 #: Problems and grid predictions of this process (their per-bin caches warm up over the
-#: chunks a worker runs): key -> (the Problem object or None for a spec, problem, predictions).
+#: chunks a worker runs; inference.problem.memo_in_process).
 _PRED_CACHE: dict[str, tuple] = {}
 
 
 def _problem_and_predictions(spec, n_grid: int) -> tuple[Problem, _Predictions]:
-    import json
-
-    is_spec = isinstance(spec, ProblemSpec)
-    key = (json.dumps(spec.describe(), sort_keys=True, default=str) if is_spec else f"id{id(spec)}") + f"|{n_grid}"
-    hit = _PRED_CACHE.get(key)
-    if hit is not None and (is_spec or hit[0] is spec):
-        return hit[1], hit[2]
-    problem = spec.build() if is_spec else spec
-    while len(_PRED_CACHE) >= 4:
-        _PRED_CACHE.pop(next(iter(_PRED_CACHE)))
-    pred = _Predictions(problem, n_grid)
-    _PRED_CACHE[key] = (None if is_spec else spec, problem, pred)
-    return problem, pred
+    return memo_in_process(_PRED_CACHE, spec, f"grid{n_grid}", lambda problem: _Predictions(problem, n_grid))
 
 
 def _toy_chunk_compute(spec, seed: int, index: int, n: int, n_grid: int) -> np.ndarray:

@@ -98,6 +98,38 @@ class PerBinGrid:
         return _sum_rows(self._values, rows).reshape(self.shape)
 
 
+class FixedPredictions:
+    """ln L of any data set of a likelihood's terms on a grid of points and at the null, both
+    fixed (a toy calibration's construction grid): per-bin terms through :class:`PerBinGrid`,
+    any other term through its own ``logl``.
+
+    ``dataset_terms``: the likelihood's :class:`~cevnsfit.likelihoods.datasets.DatasetTerm` objects;
+    ``grid``: per term, the predictions at the n grid points, shape (n, *bins); ``null``: per term,
+    the prediction at the null. Calling it with term objects holding data (one per dataset term,
+    in order; e.g. pseudo-data) returns (ln L at the grid points (n,), ln L at the null)."""
+
+    def __init__(self, dataset_terms, grid, null):
+        self.grid = [np.asarray(g, dtype=float) for g in grid]
+        self.n = self.grid[0].shape[0]
+        shapes = [g.shape[1:] for g in self.grid]
+        self.null = [np.reshape(np.asarray(q, dtype=float), (1,) + sh) for q, sh in zip(null, shapes)]
+        self.kinds = [type(dt.term) for dt in dataset_terms]
+        self.cached = [
+            PerBinGrid(np.concatenate([g, q]), len(sh)) if supports(dt.term) else None
+            for dt, g, q, sh in zip(dataset_terms, self.grid, self.null, shapes)
+        ]
+
+    def __call__(self, terms) -> tuple[np.ndarray, float]:
+        total = np.zeros(self.n + 1)
+        for term, kind, cache, g, q in zip(terms, self.kinds, self.cached, self.grid, self.null):
+            if cache is not None and type(term) is kind:
+                total += cache(term)
+            else:
+                total[: self.n] += np.asarray(term.logl(g), dtype=float).reshape(self.n)
+                total[self.n] += float(np.asarray(term.logl(q), dtype=float).ravel()[0])
+        return total[: self.n], float(total[self.n])
+
+
 def _sum_rows_loop(values, rows, out):  # compiled by numba when available
     for p in range(out.shape[0]):
         out[p] = 0.0
@@ -119,4 +151,4 @@ def _sum_rows(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return out
 
 
-__all__ = ["KEY_LIMIT", "MAX_ENTRIES", "PerBinGrid", "supports"]
+__all__ = ["KEY_LIMIT", "MAX_ENTRIES", "FixedPredictions", "PerBinGrid", "supports"]
