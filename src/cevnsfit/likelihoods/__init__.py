@@ -11,12 +11,15 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from ..datasets.registry import names as _dataset_names
 from ..errors import UnknownNameError, check_finite_result
-from . import csi2021 as _csi2021  # noqa: F401  (registers the csi2021 builders)
-from .datasets import EXPOSURES, FULL_BUILDERS, PAPER_BUILDERS, DatasetTerm, check_exposures, dataset_term
+from .datasets import DatasetTerm, check_exposures, dataset_term
 
-#: Dataset names.
-DATASETS = tuple(PAPER_BUILDERS)
+
+def __getattr__(name: str):
+    if name == "DATASETS":  # the data-set names, from the registry (cevnsfit.datasets)
+        return _dataset_names()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _parse(datasets) -> list[str]:
@@ -27,9 +30,9 @@ def _parse(datasets) -> list[str]:
     >>> _parse(",")
     Traceback (most recent call last):
     ...
-    cevnsfit.errors.UnknownNameError: datasets is empty (got ','); give at least one of: csi2017, cenns10, csi2020_totals, cenns10_totals, ccm, xenonnt, csi2021
+    cevnsfit.errors.UnknownNameError: datasets is empty (got ','); give at least one of: cenns10, cenns10_totals, csi2017, csi2020_totals, csi2021, xenonnt, ccm
     """
-    allowed = ", ".join(PAPER_BUILDERS)
+    allowed = ", ".join(_dataset_names())
     original = datasets
     if isinstance(datasets, str):
         datasets = [d.strip() for d in datasets.split(",") if d.strip()]
@@ -112,17 +115,16 @@ def likelihood(
     ``{"csi2017": {"pe_window": (16, 30)}, "cenns10_totals": {"normalisation": "computed"}}``).
     ``matching`` overrides the BSM normalisation (default: the mode's). A combination that uses
     one detector exposure twice (``"csi2017,csi2021"``, a name repeated) is refused unless
-    ``allow_overlap`` (:func:`~cevnsfit.likelihoods.datasets.check_exposures`).
+    ``allow_overlap`` (:func:`~cevnsfit.datasets.check_exposures`). The names and their options
+    are those of the data-set registry (``cevnsfit datasets``).
     """
     options = options or {}
-    if mode == "full":
-        from . import full  # noqa: F401  (registers FULL_BUILDERS)
     names = _parse(datasets)
     if not names:
-        raise UnknownNameError(f"no dataset given; allowed: {', '.join(DATASETS)} (comma-separated to combine)")
+        raise UnknownNameError(f"no dataset given; allowed: {', '.join(_dataset_names())} (comma-separated to combine)")
     check_exposures(names, allow_overlap)
     terms = [dataset_term(n, mode, matching, **options.get(n, {})) for n in names]
     return Likelihood(terms, mode)
 
 
-__all__ = ["DATASETS", "EXPOSURES", "FULL_BUILDERS", "Likelihood", "check_exposures", "likelihood"]
+__all__ = ["DATASETS", "Likelihood", "check_exposures", "likelihood"]

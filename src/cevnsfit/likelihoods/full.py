@@ -1,9 +1,8 @@
 """`full`-mode likelihoods (docs: statistics; docs: datasets): one set of nuisance parameters
 shared by all bins of an experiment, profiled per parameter point (batched Newton; MIGRAD).
 
-Importing this module registers builders in :data:`cevnsfit.likelihoods.datasets.FULL_BUILDERS`
-(``cevnsfit.likelihood(..., mode="full")`` does so). Each builder returns a
-:class:`~cevnsfit.likelihoods.datasets.DatasetTerm` whose ``term`` maps a prediction of shape
+The data sets' units build terms of these classes (their ``dataset.yaml`` names the builder,
+e.g. ``cevnsfit.datasets.csi2017.likelihood:full``); each term maps a prediction of shape
 ``points + experiment.shape`` to the profile log-likelihood
 
     ln L_p(theta) = max_nu ln L(theta, nu),      shape ``points``,
@@ -45,24 +44,17 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable
-from typing import cast
 
 import numpy as np
 from scipy import special
 
 from .. import published
 from ..errors import ParameterError, UnknownNameError
-from ..experiments import get_experiment
 from . import _full_kernels as _kernels
-from .datasets import FULL_BUILDERS, PAPER_BUILDERS, DatasetTerm
 from .morph import (
-    COMPONENTS,
-    RELATIVE_WIDTHS,
-    TEMPLATE_KEYS,
     TemplateMorph,
     interpolation_slopes,
     interpolation_weights,
-    release_morph,
     unit_shape,
 )
 from .profile import ProfileEngine, projected_newton
@@ -338,16 +330,6 @@ class CsiFullLikelihood(_ProfiledTerm):
     are stored per steady-state row p: (rows, T), (rows,), (rows, T), (rows, T).
     """
 
-    NUISANCES = (
-        {"name": "cevns_norm", "prior": "normal(0, 0.28)", "full": "profiled (Newton or MIGRAD, u = ln(1 + a))"},
-        {"name": "prompt_neutron_norm", "prior": "normal(0, 0.25)", "full": "profiled (Newton or MIGRAD)"},
-        {
-            "name": "steady_state[PE bin]",
-            "prior": "flat, measured by the AC window",
-            "full": "profiled exactly (Newton, inside the objective)",
-        },
-    )
-
     def __init__(
         self,
         observed,
@@ -531,15 +513,6 @@ class CennsFullLikelihood(_ProfiledTerm):
 
     #: compiled kernel for the Newton profile: None = when numba is importable, True/False = force
     use_numba: bool | None = None
-    NUISANCES = (
-        {"name": "cevns_norm", "prior": "normal(0, 0.13)", "full": "profiled (Newton or MIGRAD)"},
-        {
-            "name": "ss_norm, prompt_brn_norm, delayed_brn_norm",
-            "prior": "normal, release widths",
-            "full": "profiled (Newton or MIGRAD)",
-        },
-        {"name": "shape morphs (5)", "prior": "normal(0, 1)", "full": "profiled (Newton or MIGRAD)"},
-    )
 
     def __init__(
         self,
@@ -734,87 +707,9 @@ class CennsFullLikelihood(_ProfiledTerm):
         return fun, fval
 
 
-# ---------------------------------------------------------------------------------------------
-# builders
-# ---------------------------------------------------------------------------------------------
-
-_CSI_LIKE_KEYS = ("sigma_norm", "sigma_neutrons", "prompt_neutrons", "steady_state", "tol", "engine")
-_CENNS_LIKE_KEYS = ("cevns_sigma", "shape_systematics", "interpolation", "tol", "engine")
-
-
-def _split(options: dict, keys) -> tuple[dict, dict]:
-    like = {k: options.pop(k) for k in list(options) if k in keys}
-    return like, options
-
-
-def _csi2017(mode, matching, **options):
-    """CsI 2017 `full`: :class:`CsiFullLikelihood` on ``get_experiment("csi2017", "full")``
-    (Poisson-smeared PE). Options: the experiment's (``pe_window``, ``smearing``, ...) and
-    ``sigma_norm`` (0.28), ``sigma_neutrons`` (0.25), ``prompt_neutrons`` (True),
-    ``steady_state`` ("flat"), ``tol`` (MIGRAD), ``engine`` ("newton" or "migrad")."""
-    like, exp_opt = _split(dict(options), _CSI_LIKE_KEYS)
-    exp = get_experiment("csi2017", "full", **exp_opt)
-    pn = exp.data["prompt_neutrons"] if like.pop("prompt_neutrons", True) else None
-    term = CsiFullLikelihood(
-        exp.data["C"],
-        exp.data["AC"],
-        pn,
-        sigma_norm=like.pop("sigma_norm", exp.info["prediction_sigma"]),
-        sigma_neutrons=like.pop("sigma_neutrons", exp.info["prompt_neutron_norm_sigma"]),
-        reference_total=float(exp.predict(None).sum()),
-        **like,
-    )
-    return DatasetTerm("csi2017", exp, term, matching=matching, info={"likelihood": "profile"})
-
-
-def cenns10_cv_backgrounds(exp) -> tuple[dict, dict]:
-    """Release background templates at the release central-value totals (SS 3152, prompt BRN 497,
-    delayed BRN 33) and their relative constraint widths (25/3152, 0.30, 1.00)."""
-    cv = exp.info["cv"]
-    bkg, sig = {}, {}
-    for k in COMPONENTS[1:]:
-        tmpl = np.asarray(exp.data[TEMPLATE_KEYS[k]], dtype=float)
-        bkg[k] = tmpl * (cv[k][0] / tmpl.sum())
-        sig[k] = RELATIVE_WIDTHS.get(k, cv[k][1] / cv[k][0])
-    return bkg, sig
-
-
-def _cenns10(mode, matching, **options):
-    """CENNS-10 `full`: :class:`CennsFullLikelihood` on ``get_experiment("cenns10", "full")``.
-    Options: the experiment's and ``cevns_sigma`` (0.13; None: flat), ``shape_systematics``
-    (True), ``interpolation`` ("quadratic"), ``tol`` (MIGRAD), ``engine`` ("newton", the default
-    with the quadratic morph, or "migrad", the default with the linear one)."""
-    like, exp_opt = _split(dict(options), _CENNS_LIKE_KEYS)
-    exp = get_experiment("cenns10", "full", **exp_opt)
-    bkg, sig = cenns10_cv_backgrounds(exp)
-    interpolation = like.pop("interpolation", "quadratic")
-    morph = (
-        release_morph(exp.data, COMPONENTS, interpolation=interpolation)
-        if like.pop("shape_systematics", True)
-        else None
-    )
-    term = CennsFullLikelihood(
-        exp.data["data"],
-        bkg,
-        sig,
-        morph,
-        cevns_nominal=exp.data["cevns_template"],
-        cevns_sigma=like.pop("cevns_sigma", exp.info["prediction_sigma"]),
-        reference_total=float(exp.predict(None).sum()),
-        **like,
-    )
-    return DatasetTerm("cenns10", exp, term, matching=matching, info={"likelihood": "profile"})
-
-
-# The totals and the CCM Asimov term have no shared nuisances beyond their closed-form
-# minimum: the paper builders serve both modes.
-_SHARED_BUILDERS = {k: cast(Callable, PAPER_BUILDERS[k]) for k in ("ccm", "csi2020_totals", "cenns10_totals")}
-FULL_BUILDERS.update({"csi2017": _csi2017, "cenns10": _cenns10, **_SHARED_BUILDERS})
-
 __all__ = [
     "STEADY_STATE_MODELS",
     "CennsFullLikelihood",
     "CsiFullLikelihood",
-    "cenns10_cv_backgrounds",
     "profile_flat_background",
 ]

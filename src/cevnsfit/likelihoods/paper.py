@@ -151,16 +151,6 @@ class CsiPaperLikelihood:
         """Exact per-bin ln L_b of the bins ``index`` for signals ``sig`` (points, len(index))."""
         return log_smeared_poisson_sum(np.ones_like(sig), self.sigma, sig, self.log_coef[:, index], self.counts[index])
 
-    #: Nuisance parameters (term protocol): name, prior, treatment in paper mode.
-    NUISANCES = (
-        {"name": "cevns_norm", "prior": "normal(0, sigma), truncated at 1 + a > 0", "paper": "marginalised (exact)"},
-        {
-            "name": "steady_state[bin]",
-            "prior": "flat (or Jeffreys) on B, measured by the AC window",
-            "paper": "marginalised (negative binomial)",
-        },
-    )
-
     def pseudo_data(self, expected, rng: np.random.Generator) -> CsiPaperLikelihood:
         """A copy of this term with toy data drawn at the signal ``expected`` (hybrid Bayesian-
         frequentist: per bin the steady-state mean B_b = the observed AC count, a_b ~ N(0, sigma)
@@ -256,15 +246,6 @@ class CennsPaperLikelihood:
         terms = np.where(ok, special.xlogy(self.n[:, None], lam_safe) - lam_safe, -np.inf) + self.log_w
         return special.logsumexp(terms, axis=-1) - self.log_fact
 
-    NUISANCES = (
-        {"name": "cevns_norm", "prior": "normal(0, 0.13)", "paper": "marginalised (exact, one Gaussian)"},
-        {
-            "name": "ss_norm, prompt_brn_norm, delayed_brn_norm",
-            "prior": "normal(0, s_k), release widths",
-            "paper": "marginalised (exact, one Gaussian)",
-        },
-    )
-
     def pseudo_data(self, expected, rng: np.random.Generator) -> CennsPaperLikelihood:
         """A copy with toy counts: per bin d_b ~ N(0, s_b^2), n'_b ~ Poisson(max(mu_b + d_b, 0))."""
         n_sm = np.asarray(expected, float).ravel()
@@ -313,8 +294,6 @@ class TotalsChi2:
 
     def logl(self, pred: np.ndarray) -> np.ndarray:
         return -0.5 * self.chi2(np.asarray(pred)[..., 0])
-
-    NUISANCES = ({"name": "norm", "prior": "normal(0, sigma_norm)", "paper": "profiled (closed form)"},)
 
     def pseudo_data(self, expected, rng: np.random.Generator) -> TotalsChi2:
         """A copy with a toy total: a ~ N(0, sigma_a), O' ~ N(N (1 + a), s_obs)."""

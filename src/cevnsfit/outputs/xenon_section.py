@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from scipy import stats
 
+from ..datasets.xenonnt.analysis import b8_measurement, b8_toy_pvalue, validation
 from ..inference.exclusion import exclusion
 from ..inference.fits import fit
 from ..inference.problem import Problem
 from ..likelihoods import likelihood
-from ..likelihoods.xenonnt import b8_measurement, b8_toy_pvalue, validation
 from . import figures
 
 #: Data combinations with xenon.

@@ -1,4 +1,5 @@
-"""Likelihoods of the full COHERENT CsI 2021 data set (docs: datasets/csi2021).
+"""Likelihoods of the full COHERENT CsI 2021 data set (docs: datasets/csi2021), and their builders
+(named by the unit's ``dataset.yaml``).
 
 Bins: the ``csi2021`` experiment's 5-PE x 0.5-us grid (0-60 PE, 0-6 us). Components per bin:
 CEvNS N_b(theta), steady state (SS) measured by the anti-coincidence (AC) window, beam-related
@@ -36,14 +37,16 @@ from functools import cached_property
 import numpy as np
 from scipy import special
 
-from .. import published
-from ..errors import UnknownNameError
-from ..experiments import get_experiment
-from .datasets import FULL_BUILDERS, PAPER_BUILDERS, DatasetTerm
-from .gaussian_poisson import log_smeared_poisson_sum
-from .profile import minimise, projected_newton
-from .stats import log_negbin
-from .tables import get_table
+from ... import published
+from ...errors import UnknownNameError
+from ...experiments import get_experiment
+from ...likelihoods.datasets import DatasetTerm
+from ...likelihoods.gaussian_poisson import log_smeared_poisson_sum
+from ...likelihoods.paper import _pair_keys, _tabulated_logl
+from ...likelihoods.profile import minimise, projected_newton
+from ...likelihoods.stats import log_negbin
+from ...likelihoods.tables import get_table
+from . import loaders
 
 BRN = published.pair("coherent_csi2021_brn")
 NIN = published.pair("coherent_csi2021_nin")
@@ -58,8 +61,6 @@ VARIANTS = {
 
 def exposure_ratio(exp) -> tuple[float, float]:
     """rho = (C - BRN - NIN)/AC from the PE >= 60 side band (0-6 us), and its statistical error."""
-    from ..data import loaders
-
     c = loaders.load_csi2021_events("C")
     ac = loaders.load_csi2021_events("AC")
     side = lambda ev: int(np.sum((ev[:, 0] >= 60.0) & (ev[:, 1] < 6.0)))  # noqa: E731
@@ -120,8 +121,6 @@ class Csi2021PaperLikelihood:
         return self._table
 
     def logl(self, pred):
-        from .paper import _tabulated_logl
-
         return _tabulated_logl(self, pred, self._logl_bins, self.table)
 
     def _logl_bins(self, sig: np.ndarray) -> np.ndarray:
@@ -132,8 +131,6 @@ class Csi2021PaperLikelihood:
 
     def bin_keys(self) -> np.ndarray:
         """Per-bin data keys (:mod:`cevnsfit.likelihoods.toy_grid`): (count, AC count)."""
-        from .paper import _pair_keys
-
         return _pair_keys(self.counts, self.n_ac.ravel())
 
     def logl_bins_at(self, sig: np.ndarray, index: np.ndarray) -> np.ndarray:
@@ -141,19 +138,6 @@ class Csi2021PaperLikelihood:
         mu = sig + self.bkg[index]
         s = np.maximum(np.sqrt((self.sigma * sig) ** 2 + self.bkg_var[index]), 1e-9 * np.maximum(mu, 1.0))
         return log_smeared_poisson_sum(mu, s, 1.0, self.log_coef[:, index], self.counts[index])
-
-    NUISANCES = (
-        {
-            "name": "cevns_norm, brn_norm, nin_norm",
-            "prior": "normal, one Gaussian envelope per bin",
-            "paper": "marginalised (exact)",
-        },
-        {
-            "name": "steady_state[bin]",
-            "prior": "flat on B, measured by the AC window (exposure ratio rho)",
-            "paper": "marginalised (negative binomial)",
-        },
-    )
 
     def pseudo_data(self, expected, rng: np.random.Generator) -> Csi2021PaperLikelihood:
         """A copy with toy data: per bin B_b = the observed AC count, y_b ~ N(N_b + BRN_b + NIN_b,
@@ -195,12 +179,6 @@ class Csi2021FullLikelihood:
     """
 
     PARAMS = ("a", "beta", "brn", "nin", "efficiency", "quenching0", "quenching1")
-    NUISANCES = (
-        {"name": "a (cevns_norm)", "prior": "normal(0, 0.12)", "full": "profiled (Newton, MIGRAD fallback)"},
-        {"name": "beta (steady-state norm)", "prior": "normal(0, 1/sqrt(N_AC))", "full": "profiled"},
-        {"name": "brn, nin", "prior": "normal(0, 4/17), normal(0, 2/5)", "full": "profiled"},
-        {"name": "efficiency, quenching0, quenching1", "prior": "normal(0, 1) morphs", "full": "profiled"},
-    )
     ENGINES = ("newton", "migrad")
     newton_tol = 1e-9  # Newton: converged when the decrement / 2 (in -2 ln L) is below this
     chunk = 256  # points per vectorised Newton batch
@@ -469,7 +447,7 @@ def _build_common(**opt):
     return exp, bkg, rho
 
 
-def _paper(mode, matching, exact: bool = False, **opt):
+def paper(mode, matching, exact: bool = False, **opt):
     exp, bkg, rho = _build_common(**opt)
     term = Csi2021PaperLikelihood(exp.data["C"], exp.data["AC"], bkg["brn"], bkg["nin"], rho, exact=exact)
     return DatasetTerm("csi2021", exp, term, matching=matching, info={"rho": rho})
@@ -488,7 +466,7 @@ def variant_morphs(**opt) -> dict:
     return morphs
 
 
-def _full(mode, matching, engine: str = "newton", **opt):
+def full(mode, matching, engine: str = "newton", **opt):
     """CsI 2021 `full`: :class:`Csi2021FullLikelihood`; ``engine`` "newton" (default) or "migrad"."""
     exp, bkg, rho = _build_common(**opt)
     term = Csi2021FullLikelihood(
@@ -534,9 +512,5 @@ def sm_normalisation_fit(mode: str = "full") -> dict:
         "valid": bool(m.valid),
     }
 
-
-PAPER_BUILDERS["csi2021"] = _paper
-# ``options={"<dataset>": {"exact": True}}`` for every paper-mode term with tables
-FULL_BUILDERS["csi2021"] = _full
 
 __all__ = ["Csi2021FullLikelihood", "Csi2021PaperLikelihood", "exposure_ratio", "profile_ss", "sm_normalisation_fit"]

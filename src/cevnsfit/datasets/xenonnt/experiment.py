@@ -25,12 +25,12 @@ import warnings
 
 import numpy as np
 
-from ..constants import ISOTOPES, N_A, SIN2_THETA_W, XENON_ABUNDANCE
-from ..data import loaders
-from ..errors import UnknownNameError
-from ..physics.nucleus import HELM_S_FM, Nucleus
-from ..rates.binned import SpectrumEngine
-from .base import Axis, Experiment, check_mode
+from ...constants import ISOTOPES, N_A, SIN2_THETA_W, XENON_ABUNDANCE
+from ...errors import UnknownNameError
+from ...experiments.base import Axis, Experiment, check_mode
+from ...physics.nucleus import HELM_S_FM, Nucleus
+from ...rates.binned import SpectrumEngine
+from . import loaders
 
 RUNS = loaders.XENONNT_RUNS
 #: Exposures [t y] per science run (release ``plot.ipynb``, variable ``livetimes``).

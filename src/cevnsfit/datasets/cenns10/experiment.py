@@ -19,15 +19,15 @@ from __future__ import annotations
 import numpy as np
 from scipy import signal, stats
 
-from .. import published
-from ..constants import ISOTOPES, SIN2_THETA_W, TAU_MU_US, TAU_PI_US
-from ..data import loaders
-from ..physics.flux import FLAVOUR_GROUPS, GROUP_TIMING, StoppedPionSource
-from ..physics.nucleus import Nucleus
-from ..rates.binned import SpectrumEngine
-from ..rates.kernels import er_endpoints
-from ..rates.response import gauss_legendre_grid, response_matrix
-from .base import Axis, Experiment, check_mode, n_targets
+from ... import published
+from ...constants import ISOTOPES, SIN2_THETA_W, TAU_MU_US, TAU_PI_US
+from ...experiments.base import Axis, Experiment, check_mode, n_targets
+from ...physics.flux import FLAVOUR_GROUPS, GROUP_TIMING, StoppedPionSource
+from ...physics.nucleus import Nucleus
+from ...rates.binned import SpectrumEngine
+from ...rates.kernels import er_endpoints
+from ...rates.response import gauss_legendre_grid, response_matrix
+from . import loaders
 
 MASS_KG = 24.4
 DISTANCE_M = 27.5

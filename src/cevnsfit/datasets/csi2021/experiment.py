@@ -18,16 +18,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import published
-from ..constants import MOLAR_MASS_G, SIN2_THETA_W
-from ..data import loaders
-from ..errors import UnknownNameError
-from ..physics.flux import FLAVOUR_GROUPS, GROUP_TIMING, StoppedPionSource
-from ..physics.nucleus import Nucleus
-from ..rates.binned import SpectrumEngine
-from ..rates.kernels import er_endpoints
-from ..rates.response import gauss_legendre_grid, response_matrix
-from .base import Axis, Experiment, check_mode, n_targets
+from ... import published
+from ...constants import MOLAR_MASS_G, SIN2_THETA_W
+from ...errors import UnknownNameError
+from ...experiments.base import Axis, Experiment, check_mode, n_targets
+from ...physics.flux import FLAVOUR_GROUPS, GROUP_TIMING, StoppedPionSource
+from ...physics.nucleus import Nucleus
+from ...rates.binned import SpectrumEngine
+from ...rates.kernels import er_endpoints
+from ...rates.response import gauss_legendre_grid, response_matrix
+from ..csi2017.loaders import load_csi2017_arrival_pdf
+from . import loaders
 
 MASS_KG = 14.6
 DISTANCE_M = 19.3
@@ -117,7 +118,7 @@ def build(
 
     pdfs = {}
     for grp, kind in (("prompt", "prompt_neutrinos"), ("delayed", "delayed_neutrinos")):
-        t_edges, p = loaders.load_csi2017_arrival_pdf(kind)
+        t_edges, p = load_csi2017_arrival_pdf(kind)
         pdfs[grp] = p[: len(T_EDGES_US) - 1]
         if timing_efficiency:
             pdfs[grp] = pdfs[grp] * timing_efficiency_per_bin(T_EDGES_US)

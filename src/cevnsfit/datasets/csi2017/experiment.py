@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import published
-from ..constants import MOLAR_MASS_G, SIN2_THETA_W
-from ..data import loaders
-from ..errors import ParameterError, check_finite
-from ..physics.flux import FLAVOUR_GROUPS, GROUP_TIMING, StoppedPionSource
-from ..physics.nucleus import Nucleus
-from ..rates.binned import SpectrumEngine
-from ..rates.kernels import er_endpoints
-from ..rates.response import gauss_legendre_grid, response_matrix
-from .base import Axis, Experiment, check_mode, n_targets
+from ... import published
+from ...constants import MOLAR_MASS_G, SIN2_THETA_W
+from ...errors import ParameterError, check_finite
+from ...experiments.base import Axis, Experiment, check_mode, n_targets
+from ...physics.flux import FLAVOUR_GROUPS, GROUP_TIMING, StoppedPionSource
+from ...physics.nucleus import Nucleus
+from ...rates.binned import SpectrumEngine
+from ...rates.kernels import er_endpoints
+from ...rates.response import gauss_legendre_grid, response_matrix
+from . import loaders
 
 MASS_KG = 14.6
 DISTANCE_M = 19.3

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import published
-from ..constants import SIN2_THETA_W
-from . import csi2017
-from .base import Axis, Experiment
+from ... import published
+from ...constants import SIN2_THETA_W
+from ...experiments.base import Axis, Experiment
+from ..csi2017 import experiment as csi2017
 
 #: Published inputs (arXiv:2110.07730 as quoted by the reference analysis), from :mod:`cevnsfit.published`.
 OBSERVED = published.pair("coherent_csi2021_cevns_fit")

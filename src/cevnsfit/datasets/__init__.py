@@ -1,0 +1,10 @@
+"""Data sets, one unit (folder) each, and their registry (docs: datasets; CONTRIBUTING).
+
+>>> from cevnsfit.datasets import get_dataset
+>>> get_dataset("cenns10").modes
+('paper', 'full')
+"""
+
+from .registry import DatasetUnit, check_exposures, get_dataset, registry
+
+__all__ = ["DatasetUnit", "check_exposures", "get_dataset", "registry"]
