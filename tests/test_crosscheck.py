@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from scipy import stats
 
 from cevnsfit.cli import main
-from cevnsfit.data.loaders import load_cenns10_projection
+from cevnsfit.datasets.cenns10.loaders import load_cenns10_projection
 from cevnsfit.errors import ParameterError, UnknownNameError
 from cevnsfit.experiments import get_experiment
 from cevnsfit.inference.crosscheck import (

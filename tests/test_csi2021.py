@@ -6,7 +6,7 @@ from scipy import integrate, optimize, stats
 
 import cevnsfit
 from cevnsfit.experiments import get_experiment
-from cevnsfit.likelihoods.csi2021 import exposure_ratio, profile_ss, sm_normalisation_fit
+from cevnsfit.datasets.csi2021.likelihood import exposure_ratio, profile_ss, sm_normalisation_fit
 from cevnsfit.likelihoods.stats import log_negbin
 
 

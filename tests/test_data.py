@@ -18,6 +18,9 @@ from click.testing import CliRunner
 from cevnsfit import data
 from cevnsfit.cli import main
 from cevnsfit.data import registry
+from cevnsfit.datasets.cenns10 import loaders as cenns10_loaders
+from cevnsfit.datasets.csi2017 import loaders as csi2017_loaders
+from cevnsfit.datasets.csi2021 import loaders as csi2021_loaders
 from cevnsfit.errors import DataFileError, UnknownNameError
 
 SMALL = "coherent-csi-2021/effCoefficients.txt"
@@ -84,7 +87,7 @@ def test_registry_is_sha256sums(data_root):
     "window,beam,total", [("C", "on", 1207), ("AC", "on", 1032), ("C", "off", 507), ("AC", "off", 507)]
 )
 def test_csi2017_histogram_totals(curated, window, beam, total):
-    pe_edges, t_edges, counts = data.load_csi2017_histogram(window, beam)
+    pe_edges, t_edges, counts = csi2017_loaders.load_csi2017_histogram(window, beam)
     np.testing.assert_array_equal(pe_edges, np.arange(0, 51, 2))
     np.testing.assert_array_equal(t_edges, np.arange(25) * 0.5)
     assert counts.shape == (25, 24) and counts.dtype.kind == "i"
@@ -93,19 +96,19 @@ def test_csi2017_histogram_totals(curated, window, beam, total):
 
 def test_csi2017_c_minus_ac_by_pe(curated):
     # README: beam-on C - AC by PE bin starts 6, 1, -4, 9, 13 and totals 175.
-    diff = (data.load_csi2017_histogram("C")[2] - data.load_csi2017_histogram("AC")[2]).sum(1)
+    diff = (csi2017_loaders.load_csi2017_histogram("C")[2] - csi2017_loaders.load_csi2017_histogram("AC")[2]).sum(1)
     assert diff[:5].tolist() == [6, 1, -4, 9, 13] and diff.sum() == 175
 
 
 @pytest.mark.parametrize("kind", ["prompt_neutrinos", "delayed_neutrinos", "prompt_neutrons"])
 def test_arrival_pdfs_are_normalised(curated, kind):
-    t_edges, prob = data.load_csi2017_arrival_pdf(kind)
+    t_edges, prob = csi2017_loaders.load_csi2017_arrival_pdf(kind)
     assert t_edges.shape == (25,) and prob.shape == (24,)
     assert prob.min() >= 0 and prob.sum() == pytest.approx(1.0, abs=1e-9)
 
 
 def test_prompt_neutrons_per_gwhr(curated):
-    edges, per_gwhr = data.load_csi2017_prompt_neutron_pe()
+    edges, per_gwhr = csi2017_loaders.load_csi2017_prompt_neutron_pe()
     np.testing.assert_array_equal(edges, np.arange(51.0))
     assert per_gwhr.sum() == pytest.approx(3.99529, abs=1e-5)
     exposure = data.load_yaml("coherent-csi-2017/coherent_parameters.yaml")["beamExposure"]
@@ -125,23 +128,23 @@ def test_prompt_neutrons_per_gwhr(curated):
     ],
 )
 def test_cenns10_grid_totals(curated, name, total):
-    grid = data.load_cenns10_grid(name)
+    grid = cenns10_loaders.load_cenns10_grid(name)
     assert grid.shape == (12, 8, 10)
     assert grid.sum() == pytest.approx(total, abs=1e-3)
 
 
 def test_cenns10_grid_structure(curated):
-    assert {k: v.shape for k, v in data.CENNS10_EDGES.items()} == {"energy_kevee": (13,), "f90": (9,), "t_us": (11,)}
-    ss = data.load_cenns10_grid("ss")
+    assert {k: v.shape for k, v in cenns10_loaders.CENNS10_EDGES.items()} == {"energy_kevee": (13,), "f90": (9,), "t_us": (11,)}
+    ss = cenns10_loaders.load_cenns10_grid("ss")
     assert np.all(ss == ss[..., :1])  # steady state is flat in time
-    assert np.all(data.load_cenns10_grid("delayed_brn")[:, :, [0, 1, 2, *range(4, 10)]] == 0)
-    edges, eff = data.load_cenns10_efficiency()
+    assert np.all(cenns10_loaders.load_cenns10_grid("delayed_brn")[:, :, [0, 1, 2, *range(4, 10)]] == 0)
+    edges, eff = cenns10_loaders.load_cenns10_efficiency()
     assert edges.shape == (81,) and edges[-1] == 40.0 and eff[-1] == pytest.approx(0.96345)
 
 
 @pytest.mark.parametrize("axis,n", [("energy", 12), ("f90", 8), ("time", 10)])
 def test_cenns10_projections(curated, axis, n):
-    proj = data.load_cenns10_projection(axis)
+    proj = cenns10_loaders.load_cenns10_projection(axis)
     assert all(v.shape == (n,) for v in proj.values())
     assert proj["data"].sum() == pytest.approx(620.246, abs=1e-2)
     assert proj["cevns"].sum() == pytest.approx(159.506, abs=1e-2)
@@ -150,19 +153,19 @@ def test_cenns10_projections(curated, axis, n):
 
 @pytest.mark.parametrize("window,n,n_roi", [("C", 5142, 1578), ("AC", 4890, 1295)])
 def test_csi2021_events(curated, window, n, n_roi):
-    events = data.load_csi2021_events(window)
+    events = csi2021_loaders.load_csi2021_events(window)
     assert events.shape == (n, 2)
     assert np.count_nonzero((events[:, 0] < 60) & (events[:, 1] < 6)) == n_roi
 
 
 def test_csi2021_shapes_and_coefficients(curated):
-    x, y = data.load_csi2021_shape("brn_time")
+    x, y = csi2021_loaders.load_csi2021_shape("brn_time")
     assert x.shape == (650,) and y.sum() == pytest.approx(27.63, abs=0.01)
-    eff = data.load_csi2021_efficiency()
+    eff = csi2021_loaders.load_csi2021_efficiency()
     pe = np.arange(5.0, 60.0)
     f = {k: a / (1 + np.exp(-b * (pe - c))) + d for k, (a, b, c, d) in eff.items()}
     assert np.all(f["plus"] > f["nominal"]) and np.all(f["minus"] < f["nominal"])
-    qf = data.load_csi2021_quenching()
+    qf = csi2021_loaders.load_csi2021_quenching()
     assert set(qf) == {"nominal", "model0_plus", "model0_minus", "model1_plus", "model1_minus"}
     assert qf["nominal"] == (0.0554628, 4.30681, -111.707, 840.384)
 
@@ -196,14 +199,14 @@ def test_corrupted_file_is_refused(data_root, monkeypatch, tmp_path):
     relpath = f"{release}/data_coincidence_beamOn.txt"
     expected = next(f.sha256 for f in data.FILES if f.path == relpath)
     found = registry.hashlib.sha256(bytes(raw)).hexdigest()
-    for call in (lambda: data.fetch(relpath), lambda: data.load_csi2017_histogram("C", "on")):
+    for call in (lambda: data.fetch(relpath), lambda: csi2017_loaders.load_csi2017_histogram("C", "on")):
         with pytest.raises(DataFileError) as err:
             call()
         msg = str(err.value)
         assert relpath in msg and expected in msg and found in msg
         assert "CEVNSFIT_DATA" in msg and "Zenodo" in msg  # fix hint + upstream note
     # an intact file of the same copy is still accepted
-    assert data.load_csi2017_histogram("AC", "on")[2].sum() == 1032
+    assert csi2017_loaders.load_csi2017_histogram("AC", "on")[2].sum() == 1032
     rows = {r["path"]: r for r in data.verify_all()}
     assert rows[relpath]["status"] == "corrupted" and rows[relpath]["found"] == found
 
@@ -226,9 +229,9 @@ def test_unknown_names():
     with pytest.raises(UnknownNameError, match="coherent-csi-2021/brnPE.txt"):
         data.fetch("coherent-csi-2021/brnPe.txt")
     with pytest.raises(UnknownNameError):
-        data.load_cenns10_grid("brn")
+        cenns10_loaders.load_cenns10_grid("brn")
     with pytest.raises(UnknownNameError):
-        data.load_csi2017_histogram("C", "maybe")
+        csi2017_loaders.load_csi2017_histogram("C", "maybe")
 
 
 # --- download path ----------------------------------------------------------------------
@@ -243,7 +246,7 @@ def test_download_then_cache(data_root, monkeypatch, tmp_path):
         first = data.fetch(SMALL)
         assert first == cache / SMALL and first.read_bytes() == (data_root / SMALL).read_bytes()
         assert hits == [f"/{SMALL}"]
-        assert data.fetch(SMALL) == first and data.load_csi2021_efficiency()["plus"][2] == 9.84596
+        assert data.fetch(SMALL) == first and csi2021_loaders.load_csi2021_efficiency()["plus"][2] == 9.84596
         assert len(hits) == 1  # served from the cache
     row = next(r for r in data.verify_all() if r["path"] == SMALL)
     assert (row["status"], row["source"]) == ("ok", "cache")

@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cevnsfit.data import loaders, registry
+from cevnsfit.data import registry
+from cevnsfit.datasets.csi2017 import loaders
 from cevnsfit.errors import DataFileError
 
 REL = "coherent-csi-2017/data_coincidence_beamOff.txt"

@@ -96,7 +96,7 @@ def test_cenns_one_gaussian_rewrite_against_four_envelopes():
     like = cevnsfit.likelihood("cenns10")
     dt = like.terms[0]
     term = dt.term
-    from cevnsfit.likelihoods.datasets import cenns10_background_templates
+    from cevnsfit.datasets.cenns10.likelihood import background_templates as cenns10_background_templates
 
     bkg, sig = cenns10_background_templates(dt.experiment)
     pred = dt.prediction(None).ravel()

@@ -6,7 +6,7 @@ minimum that 37 fully released starts find (the nominal nuisances plus a 6 x 6 g
 import numpy as np
 import pytest
 
-from cevnsfit.experiments import xenonnt as xe
+from cevnsfit.datasets.xenonnt import experiment as xe
 from cevnsfit.likelihoods import _xenon_kernel
 from cevnsfit.likelihoods.xenonnt import XenonLikelihood
 from cevnsfit.models import LmuLtau

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from cevnsfit.errors import UnknownNameError
-from cevnsfit.experiments import xenonnt as xe
+from cevnsfit.datasets.xenonnt import experiment as xe
 from cevnsfit.likelihoods import _xenon_kernel
 from cevnsfit.likelihoods.xenonnt import XenonLikelihood
 from cevnsfit.models import LmuLtau, model_from_name
@@ -117,7 +117,7 @@ def test_without_numba_same_numbers(exp01, tmp_path):
     code = (
         "import numpy as np, sys\n"
         "from cevnsfit.likelihoods import _xenon_kernel\n"
-        "from cevnsfit.experiments import xenonnt as xe\n"
+        "from cevnsfit.datasets.xenonnt import experiment as xe\n"
         "from cevnsfit.likelihoods.xenonnt import XenonLikelihood\n"
         "assert not _xenon_kernel.HAVE_NUMBA\n"
         "preds = np.load(sys.argv[1])\n"

@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 
 from cevnsfit import published
-from cevnsfit.data import loaders
+from cevnsfit.datasets.xenonnt import loaders
 from cevnsfit.errors import DataFileError, UnknownNameError
-from cevnsfit.experiments import xenonnt as xe
-from cevnsfit.likelihoods.xenonnt import XenonLikelihood, b8_measurement
+from cevnsfit.datasets.xenonnt import experiment as xe
+from cevnsfit.datasets.xenonnt.analysis import b8_measurement
+from cevnsfit.likelihoods.xenonnt import XenonLikelihood
 from cevnsfit.physics.flux import FluxGroup
 from cevnsfit.physics.sources import TabulatedSource
 

@@ -5,7 +5,7 @@ release, never trusted."""
 import numpy as np
 import pytest
 
-from cevnsfit.data import loaders
+from cevnsfit.datasets.xenonnt import loaders
 
 
 @pytest.fixture()

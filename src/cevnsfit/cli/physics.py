@@ -17,14 +17,31 @@ def fail(exc: Exception) -> None:
     sys.exit(2)
 
 
+class _ExperimentName(click.ParamType):
+    """An experiment of the data-set registry (the choices are read when the command runs)."""
+
+    name = "experiment"
+
+    def convert(self, value, param, ctx):
+        from ..experiments import EXPERIMENTS
+
+        if value not in EXPERIMENTS:
+            self.fail(f"{value!r} is not an experiment; choose one of: {', '.join(EXPERIMENTS)}", param, ctx)
+        return value
+
+    def get_metavar(self, param, ctx=None):
+        return "EXPERIMENT"
+
+
 @main.command()
-@click.argument("experiment")
+@click.argument("experiment", type=_ExperimentName())
 @click.option("--mode", type=click.Choice(["paper", "full"]), default="paper", show_default=True)
 @model_options
 @click.option("--json", "as_json", is_flag=True, help="print JSON")
 @click.option("--plot", type=click.Path(dir_okay=False), help="write a figure (PDF or PNG)")
 def predict(experiment, mode, model_name, params, mzp, gx, r, paper_sign, as_json, plot):
-    """Binned CEvNS prediction for EXPERIMENT (csi2017, cenns10, csi2020_totals, ccm, csi2021)."""
+    """Binned CEvNS prediction for EXPERIMENT (one of the data sets with an experiment of its own:
+    ``cevnsfit datasets``)."""
     from ..outputs.predictions import plot_prediction, prediction_summary
 
     _validate.plot_path(plot)

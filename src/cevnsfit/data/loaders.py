@@ -99,7 +99,7 @@ def check_grid(relpath: str, got: np.ndarray, expected: np.ndarray, what: str) -
 
 
 def load_yaml(relpath: str) -> dict:
-    """Parse a registered YAML file (e.g. ``coherent-csi-2017/coherent_parameters.yaml``)."""
+    """Parse a registered YAML file (a release's parameter file, say) into a mapping."""
     import yaml
 
     path = fetch(relpath)

@@ -34,8 +34,8 @@ matches. Verification results are cached per process by (path, mtime, size).
 
 >>> len(FILES), sorted({f.release for f in FILES}) == sorted(RELEASES)
 (6969, True)
->>> RELEASES["coherent-csi-2021"].url.format(name="brnPE.txt")
-'https://arxiv.org/src/2110.07730/anc/brnPE.txt'
+>>> RELEASES["limits-lmu-ltau"].url.format(name="babar_2016_4mu.lmt")
+'https://gitlab.com/philten/darkcast/-/raw/master/limits/babar_2016_4mu.lmt'
 """
 
 from __future__ import annotations
@@ -383,10 +383,10 @@ def fetch(relpath: str) -> Path:
     the wrong sha256 or cannot be found nor downloaded, and
     :class:`~cevnsfit.errors.UnknownNameError` for a path that is not registered.
 
-    >>> fetch("brnPE.txt")
+    >>> fetch("fluxes_b16.dat")
     Traceback (most recent call last):
     ...
-    cevnsfit.errors.UnknownNameError: unknown data file 'brnPE.txt'; did you mean 'coherent-csi-2021/brnPE.txt'?
+    cevnsfit.errors.UnknownNameError: unknown data file 'fluxes_b16.dat'; did you mean 'solar-8b/fluxes_b16.dat'?
     """
     entry = _entry(relpath)
     path, source = _locate(entry)

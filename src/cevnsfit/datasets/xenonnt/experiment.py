@@ -191,7 +191,7 @@ def build(
     check_mode(mode)
     runs = check_runs(runs)
     if source is None:
-        from ..physics.sources import SolarB8Source
+        from ...physics.sources import SolarB8Source
 
         source = SolarB8Source()
     engine = XenonEngine(source, xenon_isotopes(form_factor), sin2_theta_w=sin2_theta_w)
@@ -220,7 +220,7 @@ def sm_rate(
     """SM CEvNS rate [events/(t y)] of ``source`` on natural xenon over [lo, hi] keV_NR
     (trapezoid rule on ``n`` recoil nodes), for comparison with XENONnT's 335.6 over 0.45-10 keV."""
     if source is None:
-        from ..physics.sources import SolarB8Source
+        from ...physics.sources import SolarB8Source
 
         source = SolarB8Source()
     er = np.linspace(lo_kev, hi_kev, n)
