@@ -5,8 +5,8 @@ import pytest
 from scipy import integrate, optimize, stats
 
 import cevnsfit
-from cevnsfit.experiments import get_experiment
 from cevnsfit.datasets.csi2021.likelihood import exposure_ratio, profile_ss, sm_normalisation_fit
+from cevnsfit.experiments import get_experiment
 from cevnsfit.likelihoods.stats import log_negbin
 
 

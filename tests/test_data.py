@@ -134,7 +134,11 @@ def test_cenns10_grid_totals(curated, name, total):
 
 
 def test_cenns10_grid_structure(curated):
-    assert {k: v.shape for k, v in cenns10_loaders.CENNS10_EDGES.items()} == {"energy_kevee": (13,), "f90": (9,), "t_us": (11,)}
+    assert {k: v.shape for k, v in cenns10_loaders.CENNS10_EDGES.items()} == {
+        "energy_kevee": (13,),
+        "f90": (9,),
+        "t_us": (11,),
+    }
     ss = cenns10_loaders.load_cenns10_grid("ss")
     assert np.all(ss == ss[..., :1])  # steady state is flat in time
     assert np.all(cenns10_loaders.load_cenns10_grid("delayed_brn")[:, :, [0, 1, 2, *range(4, 10)]] == 0)

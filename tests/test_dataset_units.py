@@ -155,6 +155,7 @@ def test_plugin_data_set_joins_registry_overlap_check_and_fit(plugin_entry_point
     from cevnsfit.experiments import get_experiment
     from cevnsfit.inference.fits import fit
     from cevnsfit.inference.problem import Problem
+
     table = plugin_entry_points(("toydet", "cevnsfit_toydet:DATASET"))
     from cevnsfit.likelihoods import DATASETS
 

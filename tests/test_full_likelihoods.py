@@ -6,11 +6,11 @@ import pytest
 from scipy import optimize, stats
 
 import cevnsfit
+from cevnsfit.datasets import registry
 from cevnsfit.errors import ParameterError, UnknownNameError
 from cevnsfit.experiments import get_experiment
 from cevnsfit.inference.crosscheck import build_model, fit_model
 from cevnsfit.likelihoods import paper
-from cevnsfit.datasets import registry
 from cevnsfit.likelihoods.full import CennsFullLikelihood, CsiFullLikelihood, profile_flat_background
 from cevnsfit.likelihoods.morph import interpolation_slopes, interpolation_weights, release_morph
 from cevnsfit.models import LmuLtau

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cevnsfit.errors import UnknownNameError
 from cevnsfit.datasets.xenonnt import experiment as xe
+from cevnsfit.errors import UnknownNameError
 from cevnsfit.likelihoods import _xenon_kernel
 from cevnsfit.likelihoods.xenonnt import XenonLikelihood
 from cevnsfit.models import LmuLtau, model_from_name
