@@ -54,7 +54,8 @@ def _dataset_page(name: str) -> str:
     for page in sorted((_ROOT / "docs" / "datasets").glob("*.md")):
         if needle in page.read_text(encoding="utf-8"):
             return page.name
-    return ""
+    own = _ROOT / "docs" / "datasets" / f"{name}.md"  # a page not (yet) made from a unit
+    return own.name if own.is_file() else ""
 
 
 def dataset_table_markdown() -> str:
