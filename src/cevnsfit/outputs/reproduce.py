@@ -39,7 +39,7 @@ from ..inference.sampling import (
 from ..inference.scan import LoglikeEvaluator, dask_client, grid_scan
 from ..inference.toys import toy_calibration
 from ..likelihoods import likelihood
-from ..likelihoods.csi2021 import sm_normalisation_fit
+from ..datasets.csi2021.likelihood import sm_normalisation_fit
 from ..models import LmuLtau
 from ..models.g2 import PRESETS, g2_band
 from ..published import reference_table2
