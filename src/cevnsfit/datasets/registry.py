@@ -13,7 +13,7 @@ name already taken is refused (warning naming both origins).
 This module imports no data-set code: the declarations are read as files, and a unit's code
 is imported when its experiment or likelihood is first built.
 
->>> sorted(registry())[:3]
+>>> list(registry())[:3]
 ['cenns10', 'cenns10_totals', 'csi2017']
 >>> get_dataset("csi2017").exposures
 ('coherent-csi-run-2015-2016',)
