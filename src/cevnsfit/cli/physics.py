@@ -26,7 +26,7 @@ class _ExperimentName(click.ParamType):
         from ..experiments import EXPERIMENTS
 
         if value not in EXPERIMENTS:
-            self.fail(f"{value!r} is not an experiment; choose one of: {', '.join(EXPERIMENTS)}", param, ctx)
+            self.fail(f"unknown experiment {value!r}; choose one of: {', '.join(EXPERIMENTS)}", param, ctx)
         return value
 
     def get_metavar(self, param, ctx=None):
