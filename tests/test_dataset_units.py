@@ -201,3 +201,35 @@ def test_duplicate_name_is_refused_naming_both_origins(plugin_entry_points, tmp_
         finally:
             sys.path.remove(str(tmp_path))
     assert table["csi2017"].origin == "folder src/cevnsfit/datasets/csi2017"
+
+
+@pytest.mark.slow
+def test_plugin_installed_with_pip_is_found_by_its_entry_point(tmp_path):
+    """The real path: `pip install` the plugin (into a target folder), then a fresh interpreter
+    finds its data set through importlib.metadata, with no monkeypatching."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    pkg = tmp_path / "pkg"
+    shutil.copytree(PLUGIN, pkg)
+    target = tmp_path / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--no-index"]
+        + ["--target", str(target), str(pkg)],
+        check=True,
+        capture_output=True,
+    )
+    code = (
+        "import cevnsfit, json; from cevnsfit.datasets import registry; u = registry()['toydet'];"
+        "like = cevnsfit.likelihood('toydet,csi2017');"
+        "print(json.dumps([u.origin, like.names, like.terms[0].logl_sm() if hasattr(like.terms[0], 'logl_sm') "
+        "else float(like.terms[0].logl_model(None))]))"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(target), str(SRC.parent)])}
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, env=env)
+    origin, names, logl = json.loads(out.stdout.strip().splitlines()[-1])
+    assert "entry point 'toydet'" in origin and "cevnsfit-toydet" in origin  # the distribution's name
+    assert names == ["toydet", "csi2017"]
+    assert logl < 0
