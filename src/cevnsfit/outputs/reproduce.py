@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .._provenance import source_revision
+from ..datasets.csi2021.likelihood import sm_normalisation_fit
 from ..experiments import get_experiment
 from ..inference.crosscheck import argon_crosscheck
 from ..inference.exclusion import LOG10_GX_RANGE, LOG10_MZP_RANGE, exclusion_map
@@ -39,7 +40,6 @@ from ..inference.sampling import (
 from ..inference.scan import LoglikeEvaluator, dask_client, grid_scan
 from ..inference.toys import toy_calibration
 from ..likelihoods import likelihood
-from ..datasets.csi2021.likelihood import sm_normalisation_fit
 from ..models import LmuLtau
 from ..models.g2 import PRESETS, g2_band
 from ..published import reference_table2
