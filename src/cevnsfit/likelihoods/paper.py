@@ -13,7 +13,6 @@ from functools import cached_property
 import numpy as np
 from scipy import special
 
-from .. import published
 from ..errors import ParameterError, UnknownNameError
 from .gaussian_poisson import log_smeared_poisson, log_smeared_poisson_sum
 from .stats import gauss_hermite_normal, log_negbin, log_poisson
@@ -78,7 +77,7 @@ class CsiPaperLikelihood:
         self,
         observed,
         anti_coincidence,
-        sigma: float = published.get("csi2017_prediction_sigma").value,
+        sigma: float,
         quadrature: str = "exact",
         n_nodes: int = 24,
         background_prior: str = "flat",
@@ -192,7 +191,7 @@ class CennsPaperLikelihood:
         observed,
         backgrounds: dict,
         sigmas: dict,
-        signal_sigma: float = published.get("cenns10_prediction_sigma").value,
+        signal_sigma: float,
         quadrature: str = "exact",
         n_nodes: int = 16,
         exact: bool = False,
