@@ -9,14 +9,15 @@ from __future__ import annotations
 from functools import lru_cache
 
 from ..errors import UnknownNameError
-from . import ccm, cenns10, csi2017, csi2020_totals, csi2021, xenonnt
+from ..declaration.spec import experiment_builder
+from . import cenns10, csi2017, csi2020_totals, csi2021, xenonnt
 from .base import MODES, Axis, Experiment, check_mode
 
 BUILDERS = {
     "csi2017": csi2017.build,
     "cenns10": cenns10.build,
     "csi2020_totals": csi2020_totals.build,
-    "ccm": ccm.build,
+    "ccm": experiment_builder("ccm"),  # declared: cevnsfit/datasets/ccm/dataset.yaml
     "csi2021": csi2021.build,
     "xenonnt": xenonnt.build,
 }

@@ -46,7 +46,7 @@ OPTIONS = ("rn_fm", "sin2_theta_w", "nodes_per_segment", "max_width_kev")
 def check_response(components: list, unit: str, src, base: list) -> None:
     """Validate a declared response list (known components and models, their parameters, the
     order quenching -> smearing -> efficiency, the observable unit); :class:`DeclarationError`."""
-    seen = []
+    seen: list[str] = []
     for i, comp in enumerate(components):
         name = comp["component"]
         if name not in COMPONENTS:

@@ -17,7 +17,8 @@ from .. import published
 from ..errors import UnknownNameError
 from ..experiments import cenns10 as ar_experiment
 from ..experiments import get_experiment
-from .paper import AsimovPoisson, CennsPaperLikelihood, CsiPaperLikelihood, TotalsChi2
+from ..declaration.spec import term_builder
+from .paper import CennsPaperLikelihood, CsiPaperLikelihood, TotalsChi2
 
 #: Argon totals used by the chi-square of totals (docs: datasets/csi2020-totals).
 _BF = {k: published.pair(f"cenns10_best_fit_{k}") for k in ("cevns", "ss", "prompt_brn", "delayed_brn")}
@@ -176,12 +177,6 @@ def _cenns10_totals(mode, matching, normalisation: str = "published", **opt):
     )
 
 
-def _ccm(mode, matching, **opt):
-    exp = get_experiment("ccm", mode, **opt)
-    term = AsimovPoisson(exp.predict(None), n_bin_axes=len(exp.shape))
-    return DatasetTerm("ccm", exp, term, matching=matching)
-
-
 #: Detector exposures each dataset uses (docs: data sets). Two datasets that share one may not be
 #: multiplied: the same events would count twice. The CsI 2021 release contains the 2017 run
 #: (2015-2016 beam time) and extends it; the CsI 2020 totals are the 2021 release's totals.
@@ -252,7 +247,7 @@ PAPER_BUILDERS = {
     "cenns10": _cenns10,
     "csi2020_totals": _csi2020_totals,
     "cenns10_totals": _cenns10_totals,
-    "ccm": _ccm,
+    "ccm": term_builder("ccm"),  # declared: cevnsfit/datasets/ccm/dataset.yaml
     "xenonnt": _xenonnt,
 }
 #: Full-mode builders register here (module ``likelihoods.full``).

@@ -130,9 +130,9 @@ def _resolve(tmpl, exp, n_bins: int, where: list, src) -> np.ndarray:
             fail(src, where + ["data"], f"the experiment has no data {tmpl['data']!r}; known: {known}")
         arr = np.asarray(exp.data[tmpl["data"]], dtype=float).ravel()
     else:
-        edges = exp.axes[0].edges if len(exp.axes) == 1 else None
-        if edges is None or edges.size - 1 != n_bins:
+        if len(exp.axes) != 1 or exp.axes[0].edges.size - 1 != n_bins:
             fail(src, where, "a flat template needs a one-axis experiment binning of the channel's bins")
+        edges = np.asarray(exp.axes[0].edges, dtype=float)
         widths = np.diff(edges)
         arr = tmpl["flat"]["total"] * widths / widths.sum()
     if arr.size != n_bins:
@@ -366,8 +366,8 @@ class ProfiledBinned:
         self.const = float(2.0 * special.gammaln(self.n + 1.0).sum() + const_k.sum() + self.J * _LN_2PI)
         self._onehot_alpha = (comp.entry_alpha[None, :] == np.arange(self.J)[:, None]).astype(float)  # (J, E)
         self._m_entry = comp.incidence[comp.entry_sample]  # (E, K)
-        signal_norms = np.flatnonzero(comp.incidence[comp.is_signal].sum(0) > 0) if comp.is_signal.any() else []
-        self._start_index = int(signal_norms[0]) if len(signal_norms) else None
+        signal_norms = np.flatnonzero(comp.incidence[comp.is_signal].sum(0) > 0)
+        self._start_index = int(signal_norms[0]) if signal_norms.size else None
         self.upper = np.concatenate([np.full(self.K, _U_MAX), np.full(self.J, np.inf)])
         self.NUISANCES = tuple(
             {"name": k, "prior": _prior_text(CONSTRAINTS[t], s), "full": "profiled (Newton or MIGRAD)"}
@@ -640,7 +640,7 @@ class DeclaredTerm(DatasetTerm):
     """A :class:`~cevnsfit.likelihoods.datasets.DatasetTerm` of a declaration: exposures from the
     declaration, and the parts :func:`merge_shared` needs to join terms sharing nuisances."""
 
-    parts: list = field(default_factory=list)
+    parts: list = field(default_factory=list, repr=False)
     exposure_ids: tuple = ()
 
     @property
@@ -699,7 +699,7 @@ def build_term(decl: dict, experiment, mode: str = "paper", matching: str | None
     if comp.asimov:
         asimov_n = _asimov_counts(comp, sig_sm)
         n = comp.n.copy()
-        for c, ch in enumerate(section["channels"]):
+        for ch in section["channels"]:
             if "asimov" in ch["data"]:
                 sl = comp.channel_slices[ch["name"]]
                 n[sl] = asimov_n[sl]
@@ -751,9 +751,8 @@ class JointExperiment:
 def merge_shared(terms: list) -> list:
     """Join the declared terms that share a nuisance (option ``share``) into one profiled term
     each; other terms pass through unchanged, in order."""
-    groups: list[list[int]] = []
     keys = []
-    for i, t in enumerate(terms):
+    for t in terms:
         share = set(t.info.get("share", ())) if isinstance(t, DeclaredTerm) else set()
         keys.append(share)
     parent = list(range(len(terms)))
