@@ -43,7 +43,9 @@ class SpecUnit:
 
     def _check_mode(self, mode: str) -> None:
         if mode not in self.modes:
-            raise ParameterError(f"data set {self.name!r} ({self.path}) has no mode {mode!r}; modes: {', '.join(self.modes)}")
+            raise ParameterError(
+                f"data set {self.name!r} ({self.path}) has no mode {mode!r}; modes: {', '.join(self.modes)}"
+            )
 
     def _split(self, options: dict) -> tuple[dict, dict]:
         from ..likelihoods.declared import TERM_OPTIONS
