@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from ..errors import UnknownNameError
 from ..declaration.spec import experiment_builder
+from ..errors import UnknownNameError
 from . import cenns10, csi2017, csi2020_totals, csi2021, xenonnt
 from .base import MODES, Axis, Experiment, check_mode
 
