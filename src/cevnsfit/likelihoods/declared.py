@@ -368,6 +368,14 @@ class ProfiledBinned:
         self._m_entry = comp.incidence[comp.entry_sample]  # (E, K)
         signal_norms = np.flatnonzero(comp.incidence[comp.is_signal].sum(0) > 0)
         self._start_index = int(signal_norms[0]) if signal_norms.size else None
+        self._sig = np.flatnonzero(comp.is_signal)
+        self._tmpl = np.flatnonzero(~comp.is_signal)
+        self._sig_mask = comp.mask[self._sig]
+        self._tmpl_nominal = comp.nominal[self._tmpl]
+        self._rel = comp.relative
+        self._dd = comp.dplus - comp.dminus
+        self._entries_of = [np.flatnonzero(comp.entry_sample == s) for s in range(comp.is_signal.size)]
+        self._alpha_is_entry = bool(comp.entry_alpha.size == self.J and np.all(comp.entry_alpha == np.arange(self.J)))
         self.upper = np.concatenate([np.full(self.K, _U_MAX), np.full(self.J, np.inf)])
         self.NUISANCES = tuple(
             {"name": k, "prior": _prior_text(CONSTRAINTS[t], s), "full": "profiled (Newton or MIGRAD)"}
@@ -375,25 +383,40 @@ class ProfiledBinned:
         ) + tuple({"name": a, "prior": "normal(0, 1)", "full": "profiled (Newton or MIGRAD)"} for a in comp.alpha_names)
 
     # -- the objective, vectorised over points --
+    def _weights(self, al, slopes: bool = False):
+        """(f_+, f_-) per entry (or their slopes), each entry with its own interpolation."""
+        c = self.c
+        fn = interpolation_slopes if slopes else interpolation_weights
+        if c.quadratic.all():
+            return fn(al, "quadratic")
+        if not c.quadratic.any():
+            return fn(al, "linear")
+        pq, mq = fn(al, "quadratic")
+        pl, ml = fn(al, "linear")
+        return np.where(c.quadratic, pq, pl), np.where(c.quadratic, mq, ml)
+
     def _parts(self, x, sig):
+        """-2 ln L at x (P, K+J) for signals sig (P, B), and the pieces :meth:`_fun` reuses.
+        lam = sig (sum_{signal s} Y_s mask_s + relative shifts) + sum_{templates} Y_s N_s + shifts:
+        matrix products only, no (points x samples x bins) array."""
         c = self.c
         u = np.minimum(x[:, : self.K], _U_MAX)
         y = np.exp(u)
         ys = np.exp(u @ c.incidence.T)  # (P, S)
-        base = np.where(c.is_signal[None, :, None], sig[:, None, :] * c.mask[None], c.nominal[None])  # (P, S, B)
+        on_sig = ys[:, self._sig] @ self._sig_mask  # (P, B)
+        lam_raw = ys[:, self._tmpl] @ self._tmpl_nominal
+        al = fp = fm = None
         if self.J:
             al = x[:, self.K :][:, c.entry_alpha]  # (P, E)
-            fp_q, fm_q = interpolation_weights(al, "quadratic")
-            fp_l, fm_l = interpolation_weights(al, "linear")
-            fp = np.where(c.quadratic, fp_q, fp_l)
-            fm = np.where(c.quadratic, fm_q, fm_l)
-            r = np.where(c.relative[None, :, None], sig[:, None, :], 1.0)  # (P, E, B)
-            shift = (fp[:, :, None] * c.dplus + fm[:, :, None] * c.dminus) * r
-            onehot_s = (c.entry_sample[None, :] == np.arange(c.is_signal.size)[:, None]).astype(float)
-            xs = base + np.einsum("se,peb->psb", onehot_s, shift)
-        else:
-            al, r, xs = None, None, base
-        lam_raw = np.einsum("ps,psb->pb", ys, xs)
+            fp, fm = self._weights(al)
+            ye = ys[:, c.entry_sample]
+            cp, cm = ye * fp, ye * fm
+            rel, ab = self._rel, ~self._rel
+            if rel.any():
+                on_sig = on_sig + cp[:, rel] @ c.dplus[rel] + cm[:, rel] @ c.dminus[rel]
+            if ab.any():
+                lam_raw = lam_raw + cp[:, ab] @ c.dplus[ab] + cm[:, ab] @ c.dminus[ab]
+        lam_raw = lam_raw + sig * on_sig
         lam = np.maximum(lam_raw, _LAM_FLOOR)
         pois = (special.xlogy(self.n, lam) - lam).sum(-1)
         a = y - 1.0
@@ -408,33 +431,47 @@ class ProfiledBinned:
         ).sum(-1)
         pen_alpha = (x[:, self.K :] ** 2).sum(-1)
         f = -2.0 * pois + pen + pen_alpha + self.const
-        return f, (u, y, ys, xs, al, r, lam_raw, lam)
+        return f, (u, y, ys, al, fp, fm, lam_raw, lam)
 
     def _fun(self, x, sig):
-        """(-2 ln L, gradient, Hessian) at x (P, K+J) for signals sig (P, B): exact derivatives."""
+        """(-2 ln L, gradient, Hessian) at x (P, K+J) for signals sig (P, B): exact derivatives
+
+            F_xy = 2 sum_b [n_b / lam_b^2 dlam_b/dx dlam_b/dy - w_b d2lam_b/dxdy] + constraints,
+
+        w = n / lam - 1, with dlam/du_k = sum_s M_sk Y_s X_s, d2lam/du_k du_l = sum_s M_sk M_sl Y_s X_s,
+        d2lam/du_k dalpha_j = sum_{s on k, j} Y_s dX_s/dalpha_j, and d2lam/dalpha_j^2 the curvature of
+        the quadratic interpolation (|alpha| <= 1; zero for linear)."""
         c = self.c
-        f, (u, y, ys, xs, al, r, lam_raw, lam) = self._parts(x, sig)
+        f, (u, y, ys, al, fp, fm, lam_raw, lam) = self._parts(x, sig)
         live = lam_raw > _LAM_FLOOR
         ratio = self.n / lam
         w = np.where(live, ratio - 1.0, 0.0)
         q = np.where(live, ratio / lam, 0.0)
-        yx = ys[:, :, None] * xs  # (P, S, B)
-        jac_u = np.einsum("sk,psb->pkb", c.incidence, yx)
-        jacs = [jac_u]
-        if self.J:
-            sp_q, sm_q = interpolation_slopes(al, "quadratic")
-            sp_l, sm_l = interpolation_slopes(al, "linear")
-            sp = np.where(c.quadratic, sp_q, sp_l)
-            sm = np.where(c.quadratic, sm_q, sm_l)
-            ye = ys[:, c.entry_sample][:, :, None]  # (P, E, 1)
-            dxe = ye * (sp[:, :, None] * c.dplus + sm[:, :, None] * c.dminus) * r  # (P, E, B)
-            jacs.append(np.einsum("je,peb->pjb", self._onehot_alpha, dxe))
-        jac = np.concatenate(jacs, axis=1)  # (P, K+J, B)
-        g = -2.0 * np.einsum("pb,pkb->pk", w, jac)
-        h = 2.0 * np.matmul(jac * q[:, None, :], np.swapaxes(jac, 1, 2))
+        n_s = c.is_signal.size
+        # Y_s X_s per sample (P, S, B): nominal plus this sample's shifts
+        yx = np.empty((sig.shape[0], n_s, sig.shape[1]))
+        for s_idx in range(n_s):
+            xs = self._sample_shift(s_idx, fp, fm, sig)
+            if c.is_signal[s_idx]:
+                xs = sig * (c.mask[s_idx] + xs) if xs is not None else sig * c.mask[s_idx]
+            else:
+                xs = c.nominal[s_idx] + xs if xs is not None else c.nominal[s_idx]
+            yx[:, s_idx] = ys[:, s_idx, None] * xs
+        jac_u = np.matmul(c.incidence.T, yx)  # (P, K, B)
         k = self.K
-        # second derivatives of lam contracted with w
-        z = np.einsum("psb,pb->ps", yx, w)
+        if self.J:
+            sp, sm = self._weights(al, slopes=True)
+            ye = ys[:, c.entry_sample]
+            dxe = (ye * sp)[:, :, None] * c.dplus + (ye * sm)[:, :, None] * c.dminus  # (P, E, B)
+            if self._rel.any():
+                dxe[:, self._rel] *= sig[:, None, :]
+            jac_a = dxe if self._alpha_is_entry else np.matmul(self._onehot_alpha, dxe)
+            jac = np.concatenate([jac_u, jac_a], axis=1)
+        else:
+            jac = jac_u
+        g = -2.0 * np.matmul(jac, w[:, :, None])[..., 0]
+        h = 2.0 * np.matmul(jac * q[:, None, :], np.swapaxes(jac, 1, 2))
+        z = np.matmul(yx, w[:, :, None])[..., 0]  # (P, S)
         h[:, :k, :k] -= 2.0 * np.einsum("sk,sl,ps->pkl", c.incidence, c.incidence, z)
         # constraints
         iu = np.arange(k)
@@ -455,16 +492,26 @@ class ProfiledBinned:
         g[:, :k] += g_c
         h[:, iu, iu] += h_c
         if self.J:
-            v = np.einsum("peb,pb->pe", dxe, w)  # (P, E)
+            v = np.matmul(dxe, w[:, :, None])[..., 0]  # (P, E)
             hua = np.einsum("ek,je,pe->pkj", self._m_entry, self._onehot_alpha, v)
             h[:, :k, k:] -= 2.0 * hua
             h[:, k:, :k] -= 2.0 * np.swapaxes(hua, 1, 2)
+            # curvature: Y_e 1(|alpha| <= 1) (D+ - D-) . (w or w sig), without a (P, E, B) array
+            wr = np.where(self._rel[:, None], (self._dd @ (w * sig).T), (self._dd @ w.T)).T  # (P, E)
             inside = (np.abs(al) <= 1.0) & c.quadratic
-            curv = ye * inside[:, :, None] * (c.dplus - c.dminus) * r
+            curv = ye * inside * wr
             ja = k + np.arange(self.J)
-            h[:, ja, ja] += -2.0 * np.einsum("je,peb,pb->pj", self._onehot_alpha, curv, w) + 2.0
+            h[:, ja, ja] += -2.0 * curv @ self._onehot_alpha.T + 2.0
             g[:, k:] += 2.0 * x[:, k:]
         return f, g, h
+
+    def _sample_shift(self, s_idx, fp, fm, sig):
+        """sum over the histosys entries on sample s of f_+ D+ + f_- D- (None if it has none)."""
+        rows = self._entries_of[s_idx]
+        if fp is None or rows.size == 0:
+            return None
+        c = self.c
+        return fp[:, rows] @ c.dplus[rows] + fm[:, rows] @ c.dminus[rows]
 
     # -- profiling --
     def _starts(self, flat) -> list[np.ndarray]:
@@ -564,7 +611,7 @@ class ProfiledBinned:
             elif kind == "gamma":
                 y[i] = rng.gamma(1.0 / s[i] ** 2, s[i] ** 2)
         x = np.concatenate([np.log(y), rng.normal(0.0, 1.0, self.J)])[None, :]
-        lam = self._parts(x, sig)[1][7][0]
+        lam = self._parts(x, sig)[1][7][0]  # (u, y, ys, al, fp, fm, lam_raw, lam)
         toy = replace(self.c, n=rng.poisson(lam).astype(float))
         return ProfiledBinned(toy, self.reference_total, self.engine, self.tol)
 
