@@ -10,6 +10,7 @@ import click
 from ..errors import CevnsfitError
 from . import _validate, main
 from ._model import model_options, resolve
+from ._spec import dataset_spec_option
 
 
 def fail(exc: Exception) -> None:
@@ -18,13 +19,19 @@ def fail(exc: Exception) -> None:
 
 
 @main.command()
-@click.argument("experiment")
+@click.argument("experiment", required=False)
+@dataset_spec_option
 @click.option("--mode", type=click.Choice(["paper", "full"]), default="paper", show_default=True)
 @model_options
 @click.option("--json", "as_json", is_flag=True, help="print JSON")
 @click.option("--plot", type=click.Path(dir_okay=False), help="write a figure (PDF or PNG)")
-def predict(experiment, mode, model_name, params, mzp, gx, r, paper_sign, as_json, plot):
-    """Binned CEvNS prediction for EXPERIMENT (csi2017, cenns10, csi2020_totals, ccm, csi2021)."""
+def predict(experiment, dataset_specs, mode, model_name, params, mzp, gx, r, paper_sign, as_json, plot):
+    """Binned CEvNS prediction for EXPERIMENT (csi2017, cenns10, csi2020_totals, ccm, csi2021; or
+    the data set of --dataset-spec FILE)."""
+    if experiment is None:
+        if not dataset_specs:
+            raise click.UsageError("give an EXPERIMENT name or --dataset-spec FILE")
+        experiment = dataset_specs[0]
     from ..outputs.predictions import plot_prediction, prediction_summary
 
     _validate.plot_path(plot)
