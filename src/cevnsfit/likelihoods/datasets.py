@@ -14,10 +14,10 @@ from typing import Any
 import numpy as np
 
 from .. import published
+from ..declaration.spec import term_builder
 from ..errors import UnknownNameError
 from ..experiments import cenns10 as ar_experiment
 from ..experiments import get_experiment
-from ..declaration.spec import term_builder
 from .paper import CennsPaperLikelihood, CsiPaperLikelihood, TotalsChi2
 
 #: Argon totals used by the chi-square of totals (docs: datasets/csi2020-totals).
