@@ -11,7 +11,7 @@ built from the declared components, applied in this order:
   argon quenching (0.246 + 7.8e-4 E_nr) E_nr of COHERENT's CENNS-10 release);
 * ``smearing``: ``none`` or ``gaussian`` with sigma^2 = stochastic^2 E + (linear E)^2 + noise^2;
 * ``efficiency``: ``step`` (1 above ``threshold``) or ``table`` (piecewise constant on
-  ``edges``), evaluated on observed-space sub-bins of width ``sub_bin_width``.
+  ``edges``, 0 below the first edge, the last value above the last one: a plateau), evaluated on observed-space sub-bins of width ``sub_bin_width``.
 
 Without smearing the recoil quadrature has a breakpoint at the recoil image of every observed
 (sub-)bin edge, so no node straddles an edge and the binning is exact; with smearing the
@@ -150,7 +150,7 @@ def _efficiency(comp: dict | None):
     def table(e):
         e = np.asarray(e, dtype=float)
         idx = np.clip(np.searchsorted(edges, e, side="right") - 1, 0, values.size - 1)
-        return np.where((e < edges[0]) | (e >= edges[-1]), 0.0, values[idx])
+        return np.where(e < edges[0], 0.0, values[idx])  # the last value holds above the table
 
     return table
 
