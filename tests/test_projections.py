@@ -103,11 +103,15 @@ def test_scaling_with_mass_and_distance():
 
 @pytest.fixture(scope="module")
 def coh():
-    spec = cevnsfit.dataset_from_spec(COH)
-    from cevnsfit.declaration.spec import register
+    """The COH-Ar-750 file registered for this module (unregistered after it, with the twin of
+    the shared-flux test, so that other tests see the built-in names only)."""
+    from cevnsfit.declaration.spec import register, unregister
 
+    spec = cevnsfit.dataset_from_spec(COH)
     register(spec)
-    return spec
+    yield spec
+    for name in ("coh_ar_750", "coh_ar_750_twin"):
+        unregister(name)
 
 
 def test_projection_from_a_file(coh):

@@ -7,10 +7,10 @@ of one nuisance name, known isotopes and response components). Every problem rai
 :class:`~cevnsfit.errors.DeclarationError` naming the file, the key path and the allowed
 values, before anything is computed.
 
->>> load({"format": "cevnsfit-dataset/2"}, source="demo.yaml")
+>>> load({"format": "cevnsfit-dataset/1", "nme": "demo"}, source="demo.yaml")
 Traceback (most recent call last):
 ...
-cevnsfit.errors.DeclarationError: demo.yaml: format: 'cevnsfit-dataset/2' is not allowed; allowed: 'cevnsfit-dataset/1'
+cevnsfit.errors.DeclarationError: demo.yaml: (top level): unknown key 'nme'; allowed: docs, experiment, exposures, format, kind, likelihood, modes, name, nuisances, options, published, references, release, title, validation
 """
 
 from __future__ import annotations

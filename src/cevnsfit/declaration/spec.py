@@ -141,4 +141,18 @@ def register(spec: SpecUnit) -> str:
     return name
 
 
-__all__ = ["SpecUnit", "dataset_from_spec", "experiment_builder", "register", "term_builder", "unit"]
+def unregister(name: str) -> None:
+    """Undo :func:`register` for ``name`` (a data set registered from a file; built-ins stay)."""
+    from .. import experiments
+    from ..likelihoods import datasets as lds
+
+    if getattr(experiments.BUILDERS.get(name), "_spec_path", None) is None:
+        return
+    del experiments.BUILDERS[name]
+    experiments.EXPERIMENTS = tuple(n for n in experiments.EXPERIMENTS if n != name)
+    experiments._cached.cache_clear()
+    for table in (lds.EXPOSURES, lds.PAPER_BUILDERS, lds.FULL_BUILDERS):
+        table.pop(name, None)
+
+
+__all__ = ["SpecUnit", "dataset_from_spec", "experiment_builder", "register", "term_builder", "unit", "unregister"]
