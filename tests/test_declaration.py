@@ -297,11 +297,13 @@ def test_shared_nuisance_is_profiled_once():
 @pytest.fixture(scope="module")
 def cenns10_full():
     import cevnsfit
+    from cevnsfit.declaration.spec import SpecUnit
     from cevnsfit.experiments import get_experiment
 
-    decl = load("tests/data/cenns10_full_declared.yaml")
-    exp = get_experiment("cenns10", "full")
-    return build_term(decl, exp, "full", "full"), cevnsfit.likelihood("cenns10", mode="full").terms[0]
+    unit = SpecUnit(load("tests/data/cenns10_full_declared.yaml"))
+    exp = unit.experiment("full")  # the code builder named in the declaration
+    assert exp.name == "cenns10" and exp.shape == get_experiment("cenns10", "full").shape
+    return unit.term("full"), cevnsfit.likelihood("cenns10", mode="full").terms[0]
 
 
 def _prior_box(n, seed):

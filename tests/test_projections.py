@@ -119,7 +119,8 @@ def test_projection_from_a_file(coh):
     exp = coh.experiment("paper")
     sm = exp.predict()
     assert sm.shape == (16,) and np.all(sm > 0)
-    like = cevnsfit.likelihood(["csi2017", "coh_ar_750"])
+    with pytest.warns(UserWarning, match=r"projection\(s\) coh_ar_750 .* measured data set\(s\) csi2017"):
+        like = cevnsfit.likelihood(["csi2017", "coh_ar_750"])
     # Asimov data: the SM is the maximum of the projection's profile likelihood (t = 0 there)
     term = like.terms[1]
     m = model_from_name("lmu-ltau", mzp_mev=np.array([20.0, 20.0]), gx=np.array([0.0, 5e-4]))
