@@ -384,3 +384,30 @@ def test_cenns10_paper_marginalised_equals_code():
     m, g = _prior_box(20, seed=7)
     pred = code.prediction(LmuLtau(np.r_[m, 20.0], np.r_[g, 0.0], 1.0))
     np.testing.assert_allclose(term.logl_prediction(pred), code.logl_prediction(pred), rtol=0, atol=1e-9)
+
+
+def test_efficiency_on_two_samples_is_one_parameter():
+    """A normsys named on the signal and the background is one factor y on both: the profile is
+    the normal-constraint quadratic root with s -> s + b, b -> 0."""
+    n, b, sigma = 25, 6.0, 0.15
+    decl = single_bin(n, {"type": "normal", "sigma": sigma}, background=b)
+    bkg = decl["likelihood"]["full"]["channels"][0]["samples"][1]
+    bkg["modifiers"] = [{"name": "norm", "type": "normsys", "constraint": {"type": "normal", "sigma": sigma}}]
+    term = _term(decl, [1.0])
+    assert term.term.names == ("norm",)
+    s = np.array([5.0, 19.0, 40.0]) + b
+    y = (-(s * s * sigma**2 - s) + np.sqrt((s * s * sigma**2 - s) ** 2 + 4 * s * s * sigma**2 * n)) / (2 * s)
+    lam = y * s
+    expect = n * np.log(lam) - lam - special.gammaln(n + 1) - 0.5 * ((y - 1) / sigma) ** 2
+    expect -= np.log(sigma * np.sqrt(2 * np.pi))
+    np.testing.assert_allclose(term.logl_prediction(term.experiment.predict(s - b)), expect, atol=1e-9)
+
+
+def test_migrad_engine_agrees_with_newton():
+    decl = single_bin(9, {"type": "gamma", "sigma": 0.3}, background=2.0)
+    newton = _term(decl, [1.0])
+    migrad = build_term(load(decl, source="toy.yaml"), FixedExperiment([1.0]), "full", "full", engine="migrad")
+    s = np.array([1.0, 6.0, 20.0])
+    np.testing.assert_allclose(
+        migrad.logl_model(s), newton.logl_model(s), atol=1e-5
+    )  # MIGRAD stops at EDM ~ 1e-6 in -2 ln L

@@ -457,7 +457,9 @@ class ProfiledBinned:
             else:
                 xs = c.nominal[s_idx] + xs if xs is not None else c.nominal[s_idx]
             yx[:, s_idx] = ys[:, s_idx, None] * xs
-        jac_u = np.matmul(c.incidence.T, yx)  # (P, K, B)
+        jac_u = np.zeros((sig.shape[0], self.K, sig.shape[1]))  # dlam/du_k = sum_s M_sk Y_s X_s
+        for s_idx, k_idx in zip(*np.nonzero(c.incidence)):
+            jac_u[:, k_idx] += c.incidence[s_idx, k_idx] * yx[:, s_idx]
         k = self.K
         if self.J:
             sp, sm = self._weights(al, slopes=True)
@@ -469,9 +471,9 @@ class ProfiledBinned:
             jac = np.concatenate([jac_u, jac_a], axis=1)
         else:
             jac = jac_u
-        g = -2.0 * np.matmul(jac, w[:, :, None])[..., 0]
+        g = -2.0 * np.einsum("pkb,pb->pk", jac, w)
         h = 2.0 * np.matmul(jac * q[:, None, :], np.swapaxes(jac, 1, 2))
-        z = np.matmul(yx, w[:, :, None])[..., 0]  # (P, S)
+        z = np.einsum("psb,pb->ps", yx, w)
         h[:, :k, :k] -= 2.0 * np.einsum("sk,sl,ps->pkl", c.incidence, c.incidence, z)
         # constraints
         iu = np.arange(k)
@@ -492,7 +494,7 @@ class ProfiledBinned:
         g[:, :k] += g_c
         h[:, iu, iu] += h_c
         if self.J:
-            v = np.matmul(dxe, w[:, :, None])[..., 0]  # (P, E)
+            v = np.einsum("peb,pb->pe", dxe, w)
             hua = np.einsum("ek,je,pe->pkj", self._m_entry, self._onehot_alpha, v)
             h[:, :k, k:] -= 2.0 * hua
             h[:, k:, :k] -= 2.0 * np.swapaxes(hua, 1, 2)
