@@ -411,3 +411,27 @@ def test_migrad_engine_agrees_with_newton():
     np.testing.assert_allclose(
         migrad.logl_model(s), newton.logl_model(s), atol=1e-5
     )  # MIGRAD stops at EDM ~ 1e-6 in -2 ln L
+
+
+def test_generated_key_reference_lists_every_key():
+    """The docs' key reference (tools/mkdocs_format_hook.py) has a row for every key of the schema."""
+    import importlib.util
+    from pathlib import Path
+
+    from cevnsfit.declaration import schema
+
+    path = Path(__file__).resolve().parents[1] / "tools" / "mkdocs_format_hook.py"
+    spec = importlib.util.spec_from_file_location("mkdocs_format_hook", path)
+    hook = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hook)
+    text = hook.schema_reference_markdown()
+    s = schema()
+    keys = set(s["properties"])
+    for d in s["$defs"].values():
+        keys |= set(d.get("properties", {}))
+        for branch in d.get("oneOf", []):
+            keys |= set(branch.get("properties", {}))
+    missing = sorted(k for k in keys if f".{k}`" not in text and f"`{k}`" not in text)
+    assert not missing, missing
+    page = hook.on_page_markdown("<!-- cevnsfit:declaration ccm -->", None, None, None)
+    assert "name: ccm" in page
