@@ -65,7 +65,10 @@ _LN_2PI = float(np.log(2.0 * np.pi))
 #: Constraint types of normalisation modifiers (``none`` = normfactor).
 CONSTRAINTS = ("none", "normal", "lognormal", "gamma")
 #: Likelihood options every declared term accepts.
-TERM_OPTIONS = ("share", "engine", "tol")
+TERM_OPTIONS = ("share", "engine", "tol", "backend")
+#: ``backend`` option: ``auto`` (a compiled fast path when the declaration has its structure) or
+#: ``generic`` (always :class:`ProfiledBinned`).
+BACKENDS = ("auto", "generic")
 ENGINES = ("newton", "migrad")
 
 
@@ -110,6 +113,8 @@ class Compiled:
     sample_names: tuple = ()
     channel_slices: dict = field(default_factory=dict)
     doc: dict = field(default_factory=dict)
+    entry_shape_only: np.ndarray | None = None  # (E,) histosys on unit-sum templates
+    entry_p0: np.ndarray | None = None  # (E, B) the unit-sum nominal of each histosys entry
 
     @property
     def names(self) -> tuple:
@@ -251,7 +256,7 @@ def compile_parts(parts: list[Part]) -> Compiled:
         len(is_signal), len(norm_names)
     )
     # histosys entries: differences per bin
-    dplus, dminus, e_s, e_j, rel, quad = [], [], [], [], [], []
+    dplus, dminus, e_s, e_j, rel, quad, shp, p0s = [], [], [], [], [], [], [], []
     for s_idx, j, mod, mpath, part, sl, nb in entries:
         interp = mod.get("interpolation", part.section.get("interpolation", "linear"))
         data = mod["data"]
@@ -292,6 +297,10 @@ def compile_parts(parts: list[Part]) -> Compiled:
         e_j.append(j)
         rel.append(signal)
         quad.append(interp == "quadratic")
+        shp.append(shape_only)
+        row0 = np.zeros(n_total)
+        row0[sl] = unit_shape(nom) if np.sum(nom) > 0 else 0.0
+        p0s.append(row0)
     ctype = np.array([CONSTRAINTS.index(norm_spec[k][0]) for k in norm_names], dtype=int)
     sigma = np.array([norm_spec[k][1] for k in norm_names], dtype=float)
     n_e = len(e_s)
@@ -314,6 +323,8 @@ def compile_parts(parts: list[Part]) -> Compiled:
         quadratic=np.array(quad, bool),
         sample_names=tuple(sample_names),
         channel_slices=slices,
+        entry_shape_only=np.array(shp, bool),
+        entry_p0=np.array(p0s).reshape(n_e, n_total),
     )
 
 
@@ -713,16 +724,95 @@ def _options(decl: dict, mode: str, options: dict) -> dict:
             raise DeclarationError(
                 f"{src}: options.share: {k!r} is not a sharing key of this data set; allowed: {', '.join(keys) or 'none'}"
             )
-    return {"share": share, "engine": options.get("engine", "newton"), "tol": float(options.get("tol", 1e-4))}
+    backend = options.get("backend", "auto")
+    if backend not in BACKENDS:
+        raise DeclarationError(f"{src}: options.backend: {backend!r} is not allowed; allowed: {', '.join(BACKENDS)}")
+    return {
+        "share": share,
+        "engine": options.get("engine", "newton"),
+        "tol": float(options.get("tol", 1e-4)),
+        "backend": "generic" if share else backend,  # a shared nuisance joins generic terms
+    }
 
 
-def _term_object(comp: Compiled, section: dict, reference_total, engine: str, tol: float):
+def _term_object(
+    comp: Compiled, section: dict, reference_total, engine: str, tol: float, backend="generic", shape=None
+):
     if section.get("treatment", "profiled") == "marginalised":
         return MarginalisedBinned(comp)
     if comp.asimov and not comp.names and not np.any(comp.nominal):
         # no nuisances, no backgrounds: the Asimov Poisson of the reference analysis
         return AsimovPoisson(comp.n, n_bin_axes=1)
+    if backend == "auto":
+        fast = templates_backend(comp, reference_total, engine, tol, shape)
+        if fast is not None:
+            return fast
     return ProfiledBinned(comp, reference_total, engine, tol)
+
+
+def templates_backend(comp: Compiled, reference_total, engine: str, tol: float, shape=None):
+    """The compiled fast path :class:`~cevnsfit.likelihoods.full.CennsFullLikelihood` for a
+    declaration of its structure, else None: one signal over all bins with one normal (or free)
+    normalisation; templates with one normal normalisation each; ``shape_only`` quadratic
+    histosys, one entry per nuisance (on the signal relative to a declared nominal). It reads the
+    same arrays as :class:`ProfiledBinned`, and equals it to 1e-8 in -2 ln L (tests)."""
+    from .full import CennsFullLikelihood
+    from .morph import TemplateMorph
+
+    c = comp
+    sig = np.flatnonzero(c.is_signal)
+    inc = c.incidence
+    if sig.size != 1 or not np.all(c.mask[sig[0]] == 1.0) or not np.all((inc == 0) | (inc == 1)):
+        return None
+    if np.any(inc.sum(1) != 1) or np.any(inc.sum(0) != 1):
+        return None  # every sample exactly one normalisation, every normalisation on one sample
+    kinds = np.array(CONSTRAINTS)[c.ctype]
+    k_of = inc.argmax(1)  # the normalisation of each sample
+    s0 = int(sig[0])
+    if kinds[k_of[s0]] not in ("normal", "none") or any(
+        kinds[k_of[s]] != "normal" for s in range(inc.shape[0]) if s != s0
+    ):
+        return None
+    if c.alpha_names and not (
+        c.quadratic.all()
+        and c.entry_shape_only is not None
+        and c.entry_shape_only.all()
+        and np.array_equal(c.entry_alpha, np.arange(len(c.alpha_names)))
+    ):
+        return None
+    tmpl = [s for s in range(inc.shape[0]) if s != s0]
+    if not tmpl:
+        return None
+    names = [c.sample_names[s] for s in tmpl]
+    backgrounds = {n: c.nominal[s] for n, s in zip(names, tmpl)}
+    sigmas = {n: float(c.sigma[k_of[s]]) for n, s in zip(names, tmpl)}
+    morph, nominal = None, None
+    if c.alpha_names:
+        assert c.entry_p0 is not None
+        on_sig = c.entry_sample == s0
+        if on_sig.any():
+            nominal = c.entry_p0[on_sig][0]
+            if not np.allclose(c.entry_p0[on_sig], nominal, rtol=0, atol=0):
+                return None
+        totals = c.nominal.sum(1)
+        scale = np.where(on_sig, 1.0, 1.0 / np.where(on_sig, 1.0, totals[c.entry_sample]))[:, None]
+        unit_p = np.where(on_sig[:, None], c.dplus * (nominal if nominal is not None else 0.0), c.dplus * scale)
+        unit_m = np.where(on_sig[:, None], c.dminus * (nominal if nominal is not None else 0.0), c.dminus * scale)
+        component = np.where(on_sig, 0, np.array([tmpl.index(s) + 1 if s != s0 else 0 for s in c.entry_sample]))
+        morph = TemplateMorph(c.alpha_names, component.astype(int), unit_p, unit_m, "quadratic")
+    observed = c.n.reshape(shape) if shape is not None else c.n
+    sigma0 = float(c.sigma[k_of[s0]]) if kinds[k_of[s0]] == "normal" else None
+    return CennsFullLikelihood(
+        observed,
+        backgrounds,
+        sigmas,
+        morph,
+        cevns_nominal=nominal,
+        cevns_sigma=sigma0,
+        reference_total=reference_total,
+        tol=tol,
+        engine=engine,
+    )
 
 
 def build_term(decl: dict, experiment, mode: str = "paper", matching: str | None = None, **options) -> DeclaredTerm:
@@ -754,7 +844,7 @@ def build_term(decl: dict, experiment, mode: str = "paper", matching: str | None
                 n[sl] = asimov_n[sl]
         comp.n = n
     ref = float(sig_sm.sum())
-    term = _term_object(comp, section, ref, opt["engine"], opt["tol"])
+    term = _term_object(comp, section, ref, opt["engine"], opt["tol"], opt["backend"], tuple(experiment.shape))
     return DeclaredTerm(
         decl["name"],
         experiment,
