@@ -12,3 +12,10 @@ def likelihood(*args, **kwargs):
     from .likelihoods import likelihood as _likelihood
 
     return _likelihood(*args, **kwargs)
+
+
+def dataset_from_spec(path):
+    """Shortcut for :func:`cevnsfit.datasets.registry.dataset_from_spec`: a data set declared in one file."""
+    from .datasets.registry import dataset_from_spec as _from_spec
+
+    return _from_spec(path)

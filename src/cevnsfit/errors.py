@@ -26,6 +26,12 @@ class DataFileError(CevnsfitError, OSError):
     """A data file is missing, corrupted (checksum mismatch) or cannot be parsed."""
 
 
+class DeclarationError(CevnsfitError, ValueError):
+    """A data-set declaration (``dataset.yaml``, docs: datasets/format) is invalid: the message
+    names the file, the key path (``likelihood.full.channels[0].samples[1]``) and the allowed
+    values. Raised on load, before any computation."""
+
+
 class ScanMismatchError(CevnsfitError, ValueError):
     """A scan directory holds a scan of a different grid, chunking or evaluator."""
 

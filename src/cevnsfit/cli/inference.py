@@ -9,6 +9,7 @@ import click
 from ..errors import CevnsfitError
 from . import _validate, main
 from ._model import check_poi, model_options, poi_option, resolve
+from ._spec import dataset_spec_option, with_specs, with_specs_sets
 from .physics import fail
 
 
@@ -36,16 +37,17 @@ def build_problem(datasets, mode, model_name, params, mzp, gx, r, paper_sign, po
 
 @main.command()
 @click.option("--datasets", default="csi2017,cenns10", show_default=True, help="comma-separated dataset names")
+@dataset_spec_option
 @model_options
 @poi_option
 @click.option("--mode", type=click.Choice(["paper", "full"]), default="paper", show_default=True)
 @click.option("--json", "as_json", is_flag=True)
-def fit(datasets, model_name, params, mzp, gx, r, paper_sign, poi, mode, as_json):
+def fit(datasets, dataset_specs, model_name, params, mzp, gx, r, paper_sign, poi, mode, as_json):
     """MLE of the parameters of interest (default: g_x of lmu-ltau at fixed M_Z', r); Wilks
     significance against the null (every POI at its declared default, e.g. the SM)."""
     from ..inference.fits import fit as run_fit
 
-    datasets = _validate.datasets_option(datasets)
+    datasets = _validate.datasets_option(with_specs(datasets, dataset_specs))
 
     try:
         problem = build_problem(datasets, mode, model_name, params, mzp, gx, r, paper_sign, poi)
@@ -106,6 +108,7 @@ def chi2(mzp, r, normalisation, as_json, plot):
     show_default=True,
     help="a dataset combination; repeat for several curves",
 )
+@dataset_spec_option
 @click.option("--mode", type=click.Choice(["paper", "full"]), default="paper", show_default=True)
 @model_options
 @poi_option
@@ -147,6 +150,7 @@ def chi2(mzp, r, normalisation, as_json, plot):
 @click.option("--plot", type=click.Path(dir_okay=False))
 def exclusion(
     dataset_sets,
+    dataset_specs,
     mode,
     model_name,
     params,
@@ -173,6 +177,7 @@ def exclusion(
     or --scheduler ADDRESS; resumable with --checkpoint DIR)."""
     # the model-selection words, passed on as one bundle (cli._model)
     sel = dict(model_name=model_name, params=params, mzp=mzp, gx=gx, r=r, paper_sign=paper_sign, poi=poi)
+    dataset_sets = with_specs_sets(dataset_sets, dataset_specs)
     if method == "neyman":
         _neyman_exclusion_cli(
             dataset_sets,

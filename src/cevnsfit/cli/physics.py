@@ -10,6 +10,7 @@ import click
 from ..errors import CevnsfitError
 from . import _validate, main
 from ._model import model_options, resolve
+from ._spec import dataset_spec_option
 
 
 def fail(exc: Exception) -> None:
@@ -34,14 +35,19 @@ class _ExperimentName(click.ParamType):
 
 
 @main.command()
-@click.argument("experiment", type=_ExperimentName())
+@click.argument("experiment", type=_ExperimentName(), required=False)
+@dataset_spec_option
 @click.option("--mode", type=click.Choice(["paper", "full"]), default="paper", show_default=True)
 @model_options
 @click.option("--json", "as_json", is_flag=True, help="print JSON")
 @click.option("--plot", type=click.Path(dir_okay=False), help="write a figure (PDF or PNG)")
-def predict(experiment, mode, model_name, params, mzp, gx, r, paper_sign, as_json, plot):
+def predict(experiment, dataset_specs, mode, model_name, params, mzp, gx, r, paper_sign, as_json, plot):
     """Binned CEvNS prediction for EXPERIMENT (one of the data sets with an experiment of its own:
-    ``cevnsfit datasets``)."""
+    ``cevnsfit datasets``), or for the data set of --dataset-spec FILE."""
+    if experiment is None:
+        if not dataset_specs:
+            raise click.UsageError("give an EXPERIMENT name or --dataset-spec FILE")
+        experiment = dataset_specs[0]
     from ..outputs.predictions import plot_prediction, prediction_summary
 
     _validate.plot_path(plot)

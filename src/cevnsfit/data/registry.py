@@ -100,14 +100,37 @@ RELEASES_DIR = Path(__file__).resolve().parent / "releases"
 
 
 @cache
+def yaml_loader():
+    """The safe YAML loader of declarations, with YAML 1.2 floats: ``3e22`` and ``5.25e6`` are
+    numbers (YAML 1.1, PyYAML's default, reads them as strings unless the exponent has a sign).
+
+    >>> import yaml
+    >>> yaml.load("pot: 3e22", Loader=yaml_loader())
+    {'pot': 3e+22}
+    """
+    import re
+
+    import yaml
+
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class Loader(base):  # type: ignore[valid-type, misc]
+        pass
+
+    Loader.add_implicit_resolver(
+        "tag:yaml.org,2002:float",
+        re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
+        list("-+0123456789."),
+    )
+    return Loader
+
+
 def read_yaml(path: Path) -> dict:
     """A declaration file as a mapping (cached per process); errors name the file."""
     import yaml
 
     try:
-        content = yaml.load(
-            Path(path).read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        )
+        content = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=yaml_loader())
     except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
         raise DataFileError(f"cannot read declaration {path}: {exc}") from exc
     if not isinstance(content, dict):

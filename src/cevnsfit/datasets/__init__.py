@@ -5,6 +5,14 @@
 ('paper', 'full')
 """
 
-from .registry import DatasetUnit, check_exposures, get_dataset, registry
+from .registry import DatasetUnit, check_exposures, dataset_from_spec, get_dataset, register, registry, unregister
 
-__all__ = ["DatasetUnit", "check_exposures", "get_dataset", "registry"]
+__all__ = [
+    "DatasetUnit",
+    "check_exposures",
+    "dataset_from_spec",
+    "get_dataset",
+    "register",
+    "registry",
+    "unregister",
+]

@@ -94,13 +94,22 @@ class DatasetUnit:
     def __init__(self, declaration: dict, origin: str, root: Path | None = None):
         self.origin = origin
         self.root = None if root is None else Path(root)
+        self.path: Path | None = None  # the dataset.yaml, when read from a file
         self.declaration = _check(declaration, origin)
 
     @classmethod
     def from_yaml(cls, path, origin: str | None = None) -> DatasetUnit:
-        """The unit declared by the ``dataset.yaml`` at ``path``."""
+        """The unit declared by the ``dataset.yaml`` at ``path``, validated against the format's
+        JSON Schema and semantic checks (:func:`cevnsfit.declaration.load`: errors name the file,
+        the key and the allowed values) before anything is built."""
+        from ..declaration import SOURCE_KEY, load
+
         path = Path(path)
-        return cls(read_yaml(path.resolve()), origin or str(path), path.parent)
+        decl = load(path.resolve(), source=str(path))
+        decl.pop(SOURCE_KEY, None)
+        unit = cls(decl, origin or str(path), path.parent)
+        unit.path = path.resolve()
+        return unit
 
     # -- the declaration, by its names --
     name = property(lambda self: self.declaration["name"])
@@ -131,10 +140,20 @@ class DatasetUnit:
             raise UnknownNameError(f"data set {self.name!r} has no mode {mode!r}; its modes: {', '.join(self.modes)}")
         return mode
 
+    @property
+    def declared_likelihood(self) -> bool:
+        """True when the likelihood is declared (channels, samples, modifiers) rather than code."""
+        return all("channels" in spec for spec in self.declaration["likelihood"].values())
+
     def check_options(self, mode: str, options: dict) -> None:
         """Refuse an option the declaration does not list for ``mode`` or a value outside its
-        ``allowed`` list (the builders check numeric ranges)."""
+        ``allowed`` list (the builders check numeric ranges). A declared likelihood also takes
+        the engine's options (``share``, ``engine``, ``tol``, ``backend``: docs/datasets/format)."""
         known = {k: v for k, v in self.options.items() if mode in v.get("modes", self.modes)}
+        if self.declared_likelihood:
+            from ..likelihoods.declared import TERM_OPTIONS
+
+            known.update({k: {} for k in TERM_OPTIONS})
         for key, value in options.items():
             if key not in known:
                 raise UnknownNameError(
@@ -157,10 +176,14 @@ class DatasetUnit:
             return get_dataset(spec["of"]).experiment(mode, **options)
         from ..experiments.declared import build_experiment  # the declarative engine
 
-        return build_experiment(self.declaration, mode, **options)
+        return build_experiment({**self.declaration, "_source": self.origin}, mode, **options)
 
     def experiment(self, mode: str = "paper", **options):
-        """The experiment in ``mode`` (cached per process, per options)."""
+        """The experiment in ``mode`` (cached per process, per options; a unit that is not in the
+        registry, e.g. a file read with :func:`dataset_from_spec` and not registered, is built
+        anew)."""
+        if registry().get(self.name) is not self:
+            return self.build_experiment(mode, **options)
         from ..experiments import get_experiment
 
         return get_experiment(self.name, mode, **options)
@@ -175,9 +198,12 @@ class DatasetUnit:
                 mode, matching or mode, **options
             )
         else:
-            from ..likelihoods.declared import build_term  # the declarative engine
+            from ..likelihoods.declared import TERM_OPTIONS, build_term  # the declarative engine
 
-            term = build_term(self.declaration, self.experiment(mode), mode, matching or mode, **options)
+            exp_opt = {k: v for k, v in options.items() if k not in TERM_OPTIONS}
+            term_opt = {k: v for k, v in options.items() if k in TERM_OPTIONS}
+            decl = {**self.declaration, "_source": self.origin}
+            term = build_term(decl, self.experiment(mode, **exp_opt), mode, matching or mode, **term_opt)
         term.exposure_ids = self.exposures
         term.nuisance_decl = tuple(self.nuisances(mode))
         return term
@@ -309,11 +335,6 @@ def _discover() -> dict[str, DatasetUnit]:
         if unit.name != folder:
             raise DataFileError(f"{path}: key 'name' is {unit.name!r} but the unit folder is {folder!r}")
         _add(table, unit)
-    from . import _transitional
-
-    for unit in _transitional.units():
-        if unit.name not in table:  # a unit folder replaces the transitional declaration
-            table[unit.name] = unit
     for ep in _entry_points():
         package = getattr(getattr(ep, "dist", None), "name", None) or ep.value.split(":")[0].split(".")[0]
         origin = f"entry point {ep.name!r} ({ENTRY_POINT_GROUP}: {ep.value}) of package {package!r}"
@@ -348,6 +369,47 @@ def registry(refresh: bool = False) -> dict[str, DatasetUnit]:
         finally:
             _BUILDING = False
     return _REGISTRY
+
+
+def dataset_from_spec(path) -> DatasetUnit:
+    """The data set declared in the one file ``path`` (e.g. a projection; docs: datasets/format),
+    validated on load (errors name the file, the key and the allowed values). Pass it to
+    :func:`register` to use it by name, or use its ``experiment``/``term`` directly."""
+    return DatasetUnit.from_yaml(path, origin=f"file {Path(path)}")
+
+
+def register(unit: DatasetUnit) -> str:
+    """Add ``unit`` (e.g. :func:`cevnsfit.dataset_from_spec` of a projection file) to the registry
+    of this process, so that ``get_experiment``, ``cevnsfit.likelihood``, the overlap check and the
+    CLI know it by name; returns the name. The same file may be registered again; a name taken by
+    another data set is refused, naming both origins."""
+    table = registry()
+    old = table.get(unit.name)
+    if old is not None and old.path is not None and old.path == unit.path:
+        return unit.name  # the file of a unit already registered (e.g. a built-in unit's own dataset.yaml)
+    if old is not None and old.origin != unit.origin:
+        raise ParameterError(
+            f"data set {unit.name!r} declared in {unit.origin} is refused: the name is taken by {old.origin} "
+            "(choose another 'name' in the declaration)"
+        )
+    table[unit.name] = unit
+    _clear_caches(unit.name)
+    return unit.name
+
+
+def unregister(name: str) -> None:
+    """Undo :func:`register` for a data set registered in this process (built-in units stay)."""
+    unit = registry().get(name)
+    if unit is None or unit.origin.startswith("folder src/cevnsfit/datasets/"):
+        return
+    del registry()[name]
+    _clear_caches(name)
+
+
+def _clear_caches(name: str) -> None:
+    from ..experiments import _cached
+
+    _cached.cache_clear()
 
 
 def names() -> tuple[str, ...]:
@@ -400,8 +462,11 @@ __all__ = [
     "ENTRY_POINT_GROUP",
     "FORMAT",
     "check_exposures",
+    "dataset_from_spec",
     "experiment_names",
     "get_dataset",
     "import_object",
+    "register",
     "registry",
+    "unregister",
 ]

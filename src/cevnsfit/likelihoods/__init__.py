@@ -55,9 +55,11 @@ class Likelihood:
     returns ln L with the same additive constant for every call of one object."""
 
     def __init__(self, terms: list[DatasetTerm], mode: str):
-        self.terms = terms
+        from .declared import merge_shared  # declared terms sharing a nuisance: one term
+
+        self.terms = merge_shared(list(terms))
         self.mode = mode
-        self.names = [t.name for t in terms]
+        self.names = [t.name for t in self.terms]
 
     #: Points per chunk when a batch is evaluated: bounds the memory of the (points x bins)
     #: predictions whatever the batch size (docs: performance).

@@ -1,0 +1,975 @@
+"""The declared binned likelihood: channels, samples and modifiers (docs: datasets/format).
+
+The vocabulary is HistFactory's (Cranmer et al., CERN-OPEN-2012-016; pyhf, Heinrich et al.,
+JOSS 6 (2021) 2823), with a CEvNS signal computed by the rate engine. In bin b of the
+concatenated channels the expected count is
+
+    lam_b(u, alpha) = sum_s Y_s(u) X_sb(alpha),     Y_s = prod_{k on s} y_k,  y_k = e^{u_k},
+    X_sb(alpha) = N_sb + sum_{j on s} [f_+(alpha_j) D+_jsb + f_-(alpha_j) D-_jsb] R_sb,
+
+N_s the nominal sample (the model's prediction for the signal ``cevns``, a template for a
+background), y_k = 1 + a_k the factor of a normalisation modifier k (``normfactor``,
+``normsys``, ``lumi``; one name on several samples is one parameter, e.g. an efficiency),
+alpha_j a ``histosys`` shape nuisance with the interpolation rules of
+:mod:`cevnsfit.likelihoods.morph` (``linear`` = pyhf code 0, ``quadratic`` = code 2), R = 1 on
+a template (additive shifts in counts) and R = N_s on the signal (the release's variation
+relative to its nominal template, applied to the model's prediction). With ``shape_only``
+the templates are compared at unit sum (times the sample total), so the variation leaves
+the total to the normalisation modifiers.
+
+Constraints (terms of -2 ln L, with their normalisation constants):
+
+* ``normal``: a_k ~ N(0, sigma) -- (a_k / sigma)^2 + 2 ln(sigma sqrt(2 pi));
+* ``lognormal``: ln y_k ~ N(0, ln(1 + sigma)) (pyhf's exponential normsys);
+* ``gamma``: y_k ~ Gamma(shape 1/sigma^2, mean 1);
+* ``normfactor``: none (a free normalisation); ``histosys``: alpha_j ~ N(0, 1).
+
+``treatment: profiled`` (full mode): ln L_p(theta) = max over (u, alpha) of
+sum_b ln P(n_b; lam_b) + constraints, by :func:`~cevnsfit.likelihoods.profile.projected_newton`
+with the exact gradient and Hessian below, vectorised over parameter points; points it does
+not converge on are profiled with MIGRAD (:class:`~cevnsfit.likelihoods.profile.ProfileEngine`)
+and keep the lower minimum. Normalisations enter through u = ln y (no bound, u <= 30 as a
+cap); bin means driven <= 0 by a morph are floored at 1e-12 (no derivative there).
+
+``treatment: marginalised`` (paper mode): every nuisance is a normal normsys, marginalised
+per bin; the normalisations enter the mean linearly, so lam_b ~ N(mu_b, s_b^2),
+s_b^2 = sum_k sigma_k^2 (sum_{s on k} N_sb)^2, and
+L_b = Int_0^inf N(lam; mu_b, s_b^2) P(n_b; lam) dlam
+(:func:`~cevnsfit.likelihoods.gaussian_poisson.log_smeared_poisson`).
+
+Nuisances shared between data sets: a modifier with ``shared: KEY`` is one parameter across
+every term that opts in with the option ``share=[KEY]``; :func:`merge_shared` joins such
+terms into one profiled term (constraints must agree, else
+:class:`~cevnsfit.errors.DeclarationError`). By default every data set keeps its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+from scipy import special
+
+from ..declaration import SOURCE_KEY, fail, shared_constraints
+from ..errors import DeclarationError, ParameterError, UnknownNameError
+from .datasets import DatasetTerm
+from .gaussian_poisson import log_smeared_poisson
+from .morph import interpolation_slopes, interpolation_weights, mirrored_shape, unit_shape
+from .paper import AsimovPoisson
+from .profile import ProfileEngine, projected_newton
+
+_U_MAX = 30.0
+_LAM_FLOOR = 1e-12
+_LN_2PI = float(np.log(2.0 * np.pi))
+#: Constraint types of normalisation modifiers (``none`` = normfactor).
+CONSTRAINTS = ("none", "normal", "lognormal", "gamma")
+#: Likelihood options every declared term accepts.
+TERM_OPTIONS = ("share", "engine", "tol", "backend")
+#: ``backend`` option: ``auto`` (a compiled fast path when the declaration has its structure) or
+#: ``generic`` (always :class:`ProfiledBinned`).
+BACKENDS = ("auto", "generic")
+ENGINES = ("newton", "migrad")
+
+
+# ---------------------------------------------------------------------------------------------
+# compiling declarations into arrays
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Part:
+    """One declared likelihood section with its experiment: the unit :func:`compile_parts` joins."""
+
+    section: dict
+    experiment: Any
+    matching: str
+    name: str
+    source: str
+    share: tuple = ()
+    prefix: str = ""
+
+
+@dataclass
+class Compiled:
+    """The arrays of a declared binned likelihood (module docstring), over B bins."""
+
+    n: np.ndarray  # (B,) observed counts
+    asimov: bool
+    is_signal: np.ndarray  # (S,)
+    nominal: np.ndarray  # (S, B) templates (0 on signal samples)
+    mask: np.ndarray  # (S, B) 1 on the sample's channel
+    norm_names: tuple
+    ctype: np.ndarray  # (K,) index into CONSTRAINTS
+    sigma: np.ndarray  # (K,)
+    incidence: np.ndarray  # (S, K)
+    alpha_names: tuple
+    entry_sample: np.ndarray  # (E,)
+    entry_alpha: np.ndarray  # (E,)
+    dplus: np.ndarray  # (E, B)
+    dminus: np.ndarray  # (E, B)
+    relative: np.ndarray  # (E,) bool: multiplies the signal
+    quadratic: np.ndarray  # (E,) bool: quadratic (code 2) else linear (code 0)
+    sample_names: tuple = ()
+    channel_slices: dict = field(default_factory=dict)
+    doc: dict = field(default_factory=dict)
+    entry_shape_only: np.ndarray | None = None  # (E,) histosys on unit-sum templates
+    entry_p0: np.ndarray | None = None  # (E, B) the unit-sum nominal of each histosys entry
+
+    @property
+    def names(self) -> tuple:
+        return self.norm_names + self.alpha_names
+
+    @property
+    def n_bins(self) -> int:
+        return int(self.n.size)
+
+
+def _resolve(tmpl, exp, n_bins: int, where: list, src) -> np.ndarray:
+    """A template (inline counts, experiment data, flat) as a float array of ``n_bins``."""
+    if "counts" in tmpl:
+        arr = np.asarray(tmpl["counts"], dtype=float).ravel()
+    elif "data" in tmpl:
+        if tmpl["data"] not in getattr(exp, "data", {}):
+            known = ", ".join(sorted(getattr(exp, "data", {}))) or "none"
+            fail(src, where + ["data"], f"the experiment has no data {tmpl['data']!r}; known: {known}")
+        arr = np.asarray(exp.data[tmpl["data"]], dtype=float).ravel()
+    else:
+        if len(exp.axes) != 1 or exp.axes[0].edges.size - 1 != n_bins:
+            fail(src, where, "a flat template needs a one-axis experiment binning of the channel's bins")
+        edges = np.asarray(exp.axes[0].edges, dtype=float)
+        widths = np.diff(edges)
+        arr = tmpl["flat"]["total"] * widths / widths.sum()
+    if arr.size != n_bins:
+        fail(src, where, f"template of {arr.size} bins for a channel of {n_bins} bins (wrong shape)")
+    if np.any(arr < 0) or not np.all(np.isfinite(arr)):
+        fail(src, where, "template counts must be finite and >= 0")
+    total = tmpl.get("total") if isinstance(tmpl, dict) else None
+    if total is not None:
+        s = arr.sum()
+        if s <= 0:
+            fail(src, where, "a template rescaled to a 'total' must have a positive sum")
+        arr = arr * (float(total) / s)
+    return arr
+
+
+def _param_name(part: Part, mod: dict) -> str:
+    key = mod.get("shared")
+    if key is not None and key in part.share:
+        return key
+    return part.prefix + mod["name"]
+
+
+def compile_parts(parts: list[Part]) -> Compiled:
+    """The arrays of one or several declared likelihood sections (bins concatenated in order;
+    shared nuisances one parameter)."""
+    shared_constraints([{"likelihood": {"x": p.section}, SOURCE_KEY: p.source, "name": p.name} for p in parts])
+    blocks: list[dict] = []
+    offset = 0
+    slices = {}
+    for part in parts:
+        pred_bins = int(np.prod(part.experiment.shape))
+        start = offset
+        for c, ch in enumerate(part.section["channels"]):
+            n_bins = ch.get("bins", pred_bins if len(part.section["channels"]) == 1 else None)
+            if n_bins is None:
+                fail(part.source, ["likelihood", "channels", c, "bins"], "give 'bins' when there are several channels")
+            blocks.append({"part": part, "channel": ch, "index": c, "start": offset, "bins": int(n_bins)})
+            slices[part.prefix + ch["name"]] = slice(offset, offset + int(n_bins))
+            offset += int(n_bins)
+        if offset - start != pred_bins:
+            fail(
+                part.source,
+                ["likelihood", "channels"],
+                f"the channels hold {offset - start} bins, the experiment's prediction {pred_bins} "
+                f"(shape {tuple(part.experiment.shape)})",
+            )
+    n_total = offset
+    n = np.zeros(n_total)
+    asimov = False
+    is_signal, nominal, mask, sample_names = [], [], [], []
+    norm_names: list[str] = []
+    norm_spec: dict[str, tuple] = {}
+    incidence_rows: list[dict] = []
+    alpha_names: list[str] = []
+    entries: list[tuple] = []
+    for blk in blocks:
+        part, ch, lo, nb = blk["part"], blk["channel"], blk["start"], blk["bins"]
+        sl = slice(lo, lo + nb)
+        where = ["likelihood", "channels", blk["index"]]
+        for s, smp in enumerate(ch["samples"]):
+            spath = where + ["samples", s]
+            row = np.zeros(n_total)
+            m = np.zeros(n_total)
+            m[sl] = 1.0
+            if "signal" in smp:
+                is_signal.append(True)
+            else:
+                is_signal.append(False)
+                row[sl] = _resolve(smp["template"], part.experiment, nb, spath + ["template"], part.source)
+            nominal.append(row)
+            mask.append(m)
+            sample_names.append(part.prefix + f"{ch['name']}/{smp['name']}")
+            inc: dict[str, float] = {}
+            for mi, mod in enumerate(smp.get("modifiers", [])):
+                mpath = spath + ["modifiers", mi]
+                pname = _param_name(part, mod)
+                if mod["type"] == "histosys":
+                    if pname not in alpha_names:
+                        if pname in norm_spec:
+                            fail(part.source, mpath, f"{pname!r} is already a normalisation parameter")
+                        alpha_names.append(pname)
+                    entries.append((len(is_signal) - 1, alpha_names.index(pname), mod, mpath, part, sl, nb))
+                    continue
+                c = mod.get("constraint", {"type": "none", "sigma": np.inf})
+                spec = (c["type"], float(c["sigma"]))
+                if pname in norm_spec and norm_spec[pname] != spec:
+                    fail(
+                        part.source,
+                        mpath,
+                        f"nuisance {pname!r} has conflicting constraints {spec} and {norm_spec[pname]}",
+                    )
+                if pname in alpha_names:
+                    fail(part.source, mpath, f"{pname!r} is already a histosys parameter")
+                if pname not in norm_spec:
+                    norm_spec[pname] = spec
+                    norm_names.append(pname)
+                inc[pname] = inc.get(pname, 0.0) + 1.0
+            incidence_rows.append(inc)
+        # observed data of this channel
+        if "asimov" in ch["data"]:
+            asimov = True
+        else:
+            cnt = ch["data"]["counts"]
+            arr = (
+                np.asarray(cnt, dtype=float).ravel()
+                if isinstance(cnt, list)
+                else _resolve(cnt, part.experiment, nb, where + ["data", "counts"], part.source)
+            )
+            if arr.size != nb:
+                fail(part.source, where + ["data", "counts"], f"{arr.size} counts for a channel of {nb} bins")
+            n[sl] = arr
+    is_signal_a = np.array(is_signal, bool)
+    nominal_a = np.array(nominal).reshape(len(is_signal), n_total)
+    mask_a = np.array(mask).reshape(len(is_signal), n_total)
+    incidence = np.array([[row.get(k, 0.0) for k in norm_names] for row in incidence_rows]).reshape(
+        len(is_signal), len(norm_names)
+    )
+    # histosys entries: differences per bin
+    dplus, dminus, e_s, e_j, rel, quad, shp, p0s = [], [], [], [], [], [], [], []
+    for s_idx, j, mod, mpath, part, sl, nb in entries:
+        interp = mod.get("interpolation", part.section.get("interpolation", "linear"))
+        data = mod["data"]
+        signal = bool(is_signal_a[s_idx])
+        if "nominal" in data:
+            nom = _resolve(data["nominal"], part.experiment, nb, mpath + ["data", "nominal"], part.source)
+        elif signal:
+            fail(part.source, mpath + ["data"], "a histosys on the signal needs the release's 'nominal' template")
+        else:
+            nom = nominal_a[s_idx, sl]
+        hi = _resolve(data["hi"], part.experiment, nb, mpath + ["data", "hi"], part.source)
+        shape_only = bool(mod.get("shape_only", False))
+        if shape_only:
+            p0, ph = unit_shape(nom), unit_shape(hi)
+            pl = (
+                mirrored_shape(p0, ph)
+                if data["lo"] == "mirror"
+                else unit_shape(_resolve(data["lo"], part.experiment, nb, mpath + ["data", "lo"], part.source))
+            )
+        else:
+            p0, ph = nom, hi
+            pl = (
+                np.clip(2.0 * nom - hi, 0.0, None)
+                if data["lo"] == "mirror"
+                else _resolve(data["lo"], part.experiment, nb, mpath + ["data", "lo"], part.source)
+            )
+        dp, dm = ph - p0, p0 - pl
+        if signal:  # relative to the nominal template, applied to the model's prediction
+            inv = np.divide(1.0, p0, out=np.zeros_like(p0), where=p0 > 0)
+            dp, dm = dp * inv, dm * inv
+        elif shape_only:  # unit shapes times the sample's total
+            dp, dm = dp * nominal_a[s_idx, sl].sum(), dm * nominal_a[s_idx, sl].sum()
+        rowp, rowm = np.zeros(n_total), np.zeros(n_total)
+        rowp[sl], rowm[sl] = dp, dm
+        dplus.append(rowp)
+        dminus.append(rowm)
+        e_s.append(s_idx)
+        e_j.append(j)
+        rel.append(signal)
+        quad.append(interp == "quadratic")
+        shp.append(shape_only)
+        row0 = np.zeros(n_total)
+        row0[sl] = unit_shape(nom) if np.sum(nom) > 0 else 0.0
+        p0s.append(row0)
+    ctype = np.array([CONSTRAINTS.index(norm_spec[k][0]) for k in norm_names], dtype=int)
+    sigma = np.array([norm_spec[k][1] for k in norm_names], dtype=float)
+    n_e = len(e_s)
+    return Compiled(
+        n=n,
+        asimov=asimov,
+        is_signal=is_signal_a,
+        nominal=nominal_a,
+        mask=mask_a,
+        norm_names=tuple(norm_names),
+        ctype=ctype,
+        sigma=sigma,
+        incidence=incidence,
+        alpha_names=tuple(alpha_names),
+        entry_sample=np.array(e_s, dtype=int),
+        entry_alpha=np.array(e_j, dtype=int),
+        dplus=np.array(dplus).reshape(n_e, n_total),
+        dminus=np.array(dminus).reshape(n_e, n_total),
+        relative=np.array(rel, bool),
+        quadratic=np.array(quad, bool),
+        sample_names=tuple(sample_names),
+        channel_slices=slices,
+        entry_shape_only=np.array(shp, bool),
+        entry_p0=np.array(p0s).reshape(n_e, n_total),
+    )
+
+
+def _asimov_counts(comp: Compiled, sig_sm: np.ndarray) -> np.ndarray:
+    """The SM expectation of every sample at nominal nuisances."""
+    base = np.where(comp.is_signal[:, None], sig_sm[None, :] * comp.mask, comp.nominal)
+    return base.sum(0)
+
+
+# ---------------------------------------------------------------------------------------------
+# the profiled term
+# ---------------------------------------------------------------------------------------------
+
+
+class ProfiledBinned:
+    """Profile likelihood of a compiled declaration (module docstring): ``logl(pred)`` with
+    pred of shape ``points + experiment shape`` (flattened to the channels' bins)."""
+
+    chunk = 128
+    newton_tol = 1e-10
+    max_step = 2.0
+    last_fallbacks = 0
+
+    def __init__(self, comp: Compiled, reference_total: float | None = None, engine: str = "newton", tol: float = 1e-4):
+        if engine not in ENGINES:
+            raise UnknownNameError(f"engine must be one of {ENGINES}, got {engine!r}")
+        self.c = comp
+        self.engine = engine
+        self.tol = tol
+        self.n = comp.n
+        self.bin_shape = (comp.n_bins,)
+        self.names = comp.names
+        self.K = len(comp.norm_names)
+        self.J = len(comp.alpha_names)
+        self.reference_total = reference_total
+        ct, sg = comp.ctype, comp.sigma
+        self._is = {name: ct == i for i, name in enumerate(CONSTRAINTS)}
+        self._s2 = np.where(self._is["normal"], sg, 1.0) ** 2
+        self._ls = np.where(self._is["lognormal"], np.log1p(np.where(self._is["lognormal"], sg, 1.0)), 1.0)
+        self._kk = np.where(self._is["gamma"], 1.0 / np.where(self._is["gamma"], sg, 1.0) ** 2, 1.0)
+        const_k = np.where(
+            self._is["normal"],
+            2.0 * np.log(np.where(self._is["normal"], sg, 1.0)) + _LN_2PI,
+            np.where(
+                self._is["lognormal"],
+                2.0 * np.log(self._ls) + _LN_2PI,
+                np.where(self._is["gamma"], -2.0 * (self._kk * np.log(self._kk) - special.gammaln(self._kk)), 0.0),
+            ),
+        )
+        self.const = float(2.0 * special.gammaln(self.n + 1.0).sum() + const_k.sum() + self.J * _LN_2PI)
+        self._onehot_alpha = (comp.entry_alpha[None, :] == np.arange(self.J)[:, None]).astype(float)  # (J, E)
+        self._m_entry = comp.incidence[comp.entry_sample]  # (E, K)
+        signal_norms = np.flatnonzero(comp.incidence[comp.is_signal].sum(0) > 0)
+        self._start_index = int(signal_norms[0]) if signal_norms.size else None
+        self._sig = np.flatnonzero(comp.is_signal)
+        self._tmpl = np.flatnonzero(~comp.is_signal)
+        self._sig_mask = comp.mask[self._sig]
+        self._tmpl_nominal = comp.nominal[self._tmpl]
+        self._rel = comp.relative
+        self._dd = comp.dplus - comp.dminus
+        self._entries_of = [np.flatnonzero(comp.entry_sample == s) for s in range(comp.is_signal.size)]
+        self._alpha_is_entry = bool(comp.entry_alpha.size == self.J and np.all(comp.entry_alpha == np.arange(self.J)))
+        self.upper = np.concatenate([np.full(self.K, _U_MAX), np.full(self.J, np.inf)])
+        self.NUISANCES = tuple(
+            {"name": k, "prior": _prior_text(CONSTRAINTS[t], s), "full": "profiled (Newton or MIGRAD)"}
+            for k, t, s in zip(comp.norm_names, ct, sg)
+        ) + tuple({"name": a, "prior": "normal(0, 1)", "full": "profiled (Newton or MIGRAD)"} for a in comp.alpha_names)
+
+    # -- the objective, vectorised over points --
+    def _weights(self, al, slopes: bool = False):
+        """(f_+, f_-) per entry (or their slopes), each entry with its own interpolation."""
+        c = self.c
+        fn = interpolation_slopes if slopes else interpolation_weights
+        if c.quadratic.all():
+            return fn(al, "quadratic")
+        if not c.quadratic.any():
+            return fn(al, "linear")
+        pq, mq = fn(al, "quadratic")
+        pl, ml = fn(al, "linear")
+        return np.where(c.quadratic, pq, pl), np.where(c.quadratic, mq, ml)
+
+    def _parts(self, x, sig):
+        """-2 ln L at x (P, K+J) for signals sig (P, B), and the pieces :meth:`_fun` reuses.
+        lam = sig (sum_{signal s} Y_s mask_s + relative shifts) + sum_{templates} Y_s N_s + shifts:
+        matrix products only, no (points x samples x bins) array."""
+        c = self.c
+        u = np.minimum(x[:, : self.K], _U_MAX)
+        y = np.exp(u)
+        ys = np.exp(u @ c.incidence.T)  # (P, S)
+        on_sig = ys[:, self._sig] @ self._sig_mask  # (P, B)
+        lam_raw = ys[:, self._tmpl] @ self._tmpl_nominal
+        al = fp = fm = None
+        if self.J:
+            al = x[:, self.K :][:, c.entry_alpha]  # (P, E)
+            fp, fm = self._weights(al)
+            ye = ys[:, c.entry_sample]
+            cp, cm = ye * fp, ye * fm
+            rel, ab = self._rel, ~self._rel
+            if rel.any():
+                on_sig = on_sig + cp[:, rel] @ c.dplus[rel] + cm[:, rel] @ c.dminus[rel]
+            if ab.any():
+                lam_raw = lam_raw + cp[:, ab] @ c.dplus[ab] + cm[:, ab] @ c.dminus[ab]
+        lam_raw = lam_raw + sig * on_sig
+        lam = np.maximum(lam_raw, _LAM_FLOOR)
+        pois = (special.xlogy(self.n, lam) - lam).sum(-1)
+        a = y - 1.0
+        pen = np.where(
+            self._is["normal"],
+            a * a / self._s2,
+            np.where(
+                self._is["lognormal"],
+                (u / self._ls) ** 2,
+                np.where(self._is["gamma"], -2.0 * ((self._kk - 1.0) * u - self._kk * y), 0.0),
+            ),
+        ).sum(-1)
+        pen_alpha = (x[:, self.K :] ** 2).sum(-1)
+        f = -2.0 * pois + pen + pen_alpha + self.const
+        return f, (u, y, ys, al, fp, fm, lam_raw, lam)
+
+    def _fun(self, x, sig):
+        """(-2 ln L, gradient, Hessian) at x (P, K+J) for signals sig (P, B): exact derivatives
+
+            F_xy = 2 sum_b [n_b / lam_b^2 dlam_b/dx dlam_b/dy - w_b d2lam_b/dxdy] + constraints,
+
+        w = n / lam - 1, with dlam/du_k = sum_s M_sk Y_s X_s, d2lam/du_k du_l = sum_s M_sk M_sl Y_s X_s,
+        d2lam/du_k dalpha_j = sum_{s on k, j} Y_s dX_s/dalpha_j, and d2lam/dalpha_j^2 the curvature of
+        the quadratic interpolation (|alpha| <= 1; zero for linear)."""
+        c = self.c
+        f, (u, y, ys, al, fp, fm, lam_raw, lam) = self._parts(x, sig)
+        live = lam_raw > _LAM_FLOOR
+        ratio = self.n / lam
+        w = np.where(live, ratio - 1.0, 0.0)
+        q = np.where(live, ratio / lam, 0.0)
+        n_s = c.is_signal.size
+        # Y_s X_s per sample (P, S, B): nominal plus this sample's shifts
+        yx = np.empty((sig.shape[0], n_s, sig.shape[1]))
+        for s_idx in range(n_s):
+            xs = self._sample_shift(s_idx, fp, fm, sig)
+            if c.is_signal[s_idx]:
+                xs = sig * (c.mask[s_idx] + xs) if xs is not None else sig * c.mask[s_idx]
+            else:
+                xs = c.nominal[s_idx] + xs if xs is not None else c.nominal[s_idx]
+            yx[:, s_idx] = ys[:, s_idx, None] * xs
+        jac_u = np.zeros((sig.shape[0], self.K, sig.shape[1]))  # dlam/du_k = sum_s M_sk Y_s X_s
+        for s_idx, k_idx in zip(*np.nonzero(c.incidence)):
+            jac_u[:, k_idx] += c.incidence[s_idx, k_idx] * yx[:, s_idx]
+        k = self.K
+        if self.J:
+            sp, sm = self._weights(al, slopes=True)
+            ye = ys[:, c.entry_sample]
+            dxe = (ye * sp)[:, :, None] * c.dplus + (ye * sm)[:, :, None] * c.dminus  # (P, E, B)
+            if self._rel.any():
+                dxe[:, self._rel] *= sig[:, None, :]
+            jac_a = dxe if self._alpha_is_entry else np.matmul(self._onehot_alpha, dxe)
+            jac = np.concatenate([jac_u, jac_a], axis=1)
+        else:
+            jac = jac_u
+        g = -2.0 * np.einsum("pkb,pb->pk", jac, w)
+        h = 2.0 * np.matmul(jac * q[:, None, :], np.swapaxes(jac, 1, 2))
+        z = np.einsum("psb,pb->ps", yx, w)
+        h[:, :k, :k] -= 2.0 * np.einsum("sk,sl,ps->pkl", c.incidence, c.incidence, z)
+        # constraints
+        iu = np.arange(k)
+        g_c = np.where(
+            self._is["normal"],
+            2.0 * (y - 1.0) * y / self._s2,
+            np.where(
+                self._is["lognormal"],
+                2.0 * u / self._ls**2,
+                np.where(self._is["gamma"], -2.0 * ((self._kk - 1.0) - self._kk * y), 0.0),
+            ),
+        )
+        h_c = np.where(
+            self._is["normal"],
+            2.0 * y * (2.0 * y - 1.0) / self._s2,
+            np.where(self._is["lognormal"], 2.0 / self._ls**2, np.where(self._is["gamma"], 2.0 * self._kk * y, 0.0)),
+        )
+        g[:, :k] += g_c
+        h[:, iu, iu] += h_c
+        if self.J:
+            v = np.einsum("peb,pb->pe", dxe, w)
+            hua = np.einsum("ek,je,pe->pkj", self._m_entry, self._onehot_alpha, v)
+            h[:, :k, k:] -= 2.0 * hua
+            h[:, k:, :k] -= 2.0 * np.swapaxes(hua, 1, 2)
+            # curvature: Y_e 1(|alpha| <= 1) (D+ - D-) . (w or w sig), without a (P, E, B) array
+            wr = np.where(self._rel[:, None], (self._dd @ (w * sig).T), (self._dd @ w.T)).T  # (P, E)
+            inside = (np.abs(al) <= 1.0) & c.quadratic
+            curv = ye * inside * wr
+            ja = k + np.arange(self.J)
+            h[:, ja, ja] += -2.0 * curv @ self._onehot_alpha.T + 2.0
+            g[:, k:] += 2.0 * x[:, k:]
+        return f, g, h
+
+    def _sample_shift(self, s_idx, fp, fm, sig):
+        """sum over the histosys entries on sample s of f_+ D+ + f_- D- (None if it has none)."""
+        rows = self._entries_of[s_idx]
+        if fp is None or rows.size == 0:
+            return None
+        c = self.c
+        return fp[:, rows] @ c.dplus[rows] + fm[:, rows] @ c.dminus[rows]
+
+    # -- profiling --
+    def _starts(self, flat) -> list[np.ndarray]:
+        zero = np.zeros((flat.shape[0], len(self.names)))
+        cands = [zero]
+        if self.reference_total and self._start_index is not None:
+            total = (flat * self.c.mask[self.c.is_signal].max(0)).sum(-1)
+            resc = zero.copy()
+            far = total > 2.0 * self.reference_total
+            resc[far, self._start_index] = np.log(self.reference_total / total[far])
+            cands.append(resc)
+        return cands
+
+    def _newton(self, flat):
+        def fun(x, idx):
+            return self._fun(x, flat[idx])
+
+        def fval(x, idx):
+            return self._parts(x, flat[idx])[0]
+
+        idx = np.arange(flat.shape[0])
+        cands = self._starts(flat)
+        x0 = cands[0].copy()
+        f0 = fval(x0, idx)
+        for cand in cands[1:]:
+            fc = fval(cand, idx)
+            lower = fc < f0
+            x0[lower], f0[lower] = cand[lower], fc[lower]
+        x, f, ok, _ = projected_newton(fun, fval, x0, -np.inf, self.upper, tol=self.newton_tol, max_step=self.max_step)
+        return f, x, ok
+
+    def _migrad(self, flat):
+        def objective(x, pred):
+            f, g, _ = self._fun(x[None, :], pred[None, :])
+            return float(f[0]), g[0]
+
+        def starts(pred):
+            return [c[0] for c in self._starts(pred[None, :])]
+
+        engine = ProfileEngine(objective, starts, self.names, errors=np.full(len(self.names), 0.1), tol=self.tol)
+        return engine.profile(flat)
+
+    def profile(self, pred) -> tuple[np.ndarray, np.ndarray]:
+        """(ln L_p, best-fit nuisances (u for normalisations, alpha for shapes)) per point."""
+        pred = np.asarray(pred, dtype=float)
+        flat = pred.reshape((-1, self.c.n_bins)) if pred.size else pred.reshape((0, self.c.n_bins))
+        points = pred.shape[: pred.ndim - 1] if pred.ndim and pred.shape[-1] == self.c.n_bins else (flat.shape[0],)
+        out = np.full(flat.shape[0], np.nan)
+        best = np.full((flat.shape[0], len(self.names)), np.nan)
+        if not self.names:
+            out = self._parts(np.zeros((flat.shape[0], 0)), flat)[0]
+            return (-0.5 * out).reshape(points), best.reshape(points + (0,))
+        good = np.flatnonzero(np.all(np.isfinite(flat), axis=1))
+        failed = []
+        if self.engine == "migrad":
+            out[good], best[good] = self._migrad(flat[good])
+        else:
+            for lo in range(0, good.size, self.chunk):
+                sl = good[lo : lo + self.chunk]
+                out[sl], best[sl], ok = self._newton(flat[sl])
+                failed.append(sl[~ok])
+            bad = np.concatenate(failed) if failed else np.zeros(0, int)
+            self.last_fallbacks = int(bad.size)
+            if bad.size:
+                f_m, x_m = self._migrad(flat[bad])
+                better = ~(out[bad] <= f_m)
+                out[bad[better]], best[bad[better]] = f_m[better], x_m[better]
+        return (-0.5 * out).reshape(points), best.reshape(points + (len(self.names),))
+
+    def logl(self, pred) -> np.ndarray:
+        pred = np.asarray(pred, dtype=float)
+        nb = self.c.n_bins
+        lead = _lead_shape(pred, nb)
+        return self.profile(pred.reshape(lead + (nb,)))[0]
+
+    def twice_nll(self, pred, x) -> np.ndarray:
+        """-2 ln L at fixed nuisances ``x`` (points, n_par) (no profiling)."""
+        flat = np.asarray(pred, dtype=float).reshape((-1, self.c.n_bins))
+        return self._parts(np.atleast_2d(np.asarray(x, dtype=float)), flat)[0]
+
+    def pseudo_data(self, expected, rng: np.random.Generator) -> ProfiledBinned:
+        """A copy with toy counts: nuisances drawn from their constraints, then Poisson counts."""
+        if self.c.asimov:
+            raise ParameterError(
+                "an Asimov projection (its 'data' are the SM expectation) has nothing to fluctuate: "
+                "no toys; drop it from the datasets"
+            )
+        sig = np.asarray(expected, dtype=float).reshape(1, -1)
+        y = np.ones(self.K)
+        s = self.c.sigma
+        for i, t in enumerate(self.c.ctype):
+            kind = CONSTRAINTS[t]
+            if kind == "normal":
+                y[i] = max(1.0 + rng.normal(0.0, s[i]), 1e-12)
+            elif kind == "lognormal":
+                y[i] = np.exp(rng.normal(0.0, np.log1p(s[i])))
+            elif kind == "gamma":
+                y[i] = rng.gamma(1.0 / s[i] ** 2, s[i] ** 2)
+        x = np.concatenate([np.log(y), rng.normal(0.0, 1.0, self.J)])[None, :]
+        lam = self._parts(x, sig)[1][7][0]  # (u, y, ys, al, fp, fm, lam_raw, lam)
+        toy = replace(self.c, n=rng.poisson(lam).astype(float))
+        return ProfiledBinned(toy, self.reference_total, self.engine, self.tol)
+
+
+def _lead_shape(pred: np.ndarray, nb: int) -> tuple:
+    """Leading (points) shape of a prediction whose trailing axes hold ``nb`` bins."""
+    size = 1
+    for i in range(pred.ndim, 0, -1):
+        size *= pred.shape[i - 1]
+        if size == nb:
+            return pred.shape[: i - 1]
+    raise ParameterError(f"prediction of shape {pred.shape} does not end in {nb} bins")
+
+
+def _prior_text(kind: str, sigma: float) -> str:
+    return "flat (normfactor)" if kind == "none" else f"{kind}(sigma={sigma:g})"
+
+
+class MarginalisedBinned:
+    """Per-bin marginalised likelihood of a compiled declaration (module docstring, paper mode)."""
+
+    def __init__(self, comp: Compiled):
+        if comp.alpha_names or np.any(comp.ctype != CONSTRAINTS.index("normal")):
+            raise DeclarationError("the marginalised likelihood takes normal-constrained normsys modifiers only")
+        if np.any(comp.n != np.round(comp.n)):
+            raise DeclarationError("the marginalised likelihood needs integer counts")
+        self.c = comp
+        self.n = comp.n
+        self.counts = comp.n.astype(int)
+        self.bin_shape = (comp.n_bins,)
+        sig_rows = comp.is_signal
+        self.sig_mask = comp.mask[sig_rows].sum(0)  # 1 where a signal sample acts
+        self.bkg = comp.nominal[~sig_rows].sum(0)
+        # per normalisation k: sigma_k (e_k * signal + B_k)
+        self.e = np.einsum("sk,sb->kb", comp.incidence[sig_rows], comp.mask[sig_rows])
+        self.bk = np.einsum("sk,sb->kb", comp.incidence[~sig_rows], comp.nominal[~sig_rows])
+        self.sigma = comp.sigma
+        self.NUISANCES = tuple(
+            {"name": k, "prior": f"normal(0, {s:g})", "paper": "marginalised per bin (one Gaussian)"}
+            for k, s in zip(comp.norm_names, comp.sigma)
+        )
+
+    def logl_bins(self, sig: np.ndarray) -> np.ndarray:
+        mu = sig * self.sig_mask + self.bkg
+        spread = self.sigma[:, None] * (self.e * sig[..., None, :] + self.bk)  # (..., K, B)
+        s = np.sqrt((spread * spread).sum(-2))
+        s = np.maximum(s, 1e-9 * np.maximum(mu, 1.0))
+        return log_smeared_poisson(self.counts, mu, s)
+
+    def logl(self, pred) -> np.ndarray:
+        pred = np.asarray(pred, dtype=float)
+        nb = self.c.n_bins
+        lead = _lead_shape(pred, nb)
+        return self.logl_bins(pred.reshape(lead + (nb,))).sum(-1)
+
+    def pseudo_data(self, expected, rng: np.random.Generator) -> MarginalisedBinned:
+        """A copy with toy counts: per bin lam ~ N(mu_b, s_b^2) truncated at 0, then Poisson."""
+        sig = np.asarray(expected, dtype=float).ravel()
+        mu = sig * self.sig_mask + self.bkg
+        spread = self.sigma[:, None] * (self.e * sig + self.bk)
+        s = np.sqrt((spread * spread).sum(0))
+        counts = rng.poisson(np.maximum(mu + rng.normal(0.0, 1.0, mu.shape) * s, 0.0))
+        return MarginalisedBinned(replace(self.c, n=counts.astype(float)))
+
+
+# ---------------------------------------------------------------------------------------------
+# data-set terms
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class DeclaredTerm(DatasetTerm):
+    """A :class:`~cevnsfit.likelihoods.datasets.DatasetTerm` of a declaration: exposures from the
+    declaration, and the parts :func:`merge_shared` needs to join terms sharing nuisances."""
+
+    parts: list = field(default_factory=list, repr=False)
+    exposure_ids: tuple = ()
+
+    @property
+    def exposures(self) -> tuple:
+        return self.exposure_ids or (self.name,)
+
+
+def _options(decl: dict, mode: str, options: dict) -> dict:
+    src = decl.get(SOURCE_KEY, decl["name"])
+    unknown = set(options) - set(TERM_OPTIONS)
+    if unknown:
+        raise DeclarationError(
+            f"{src}: options: unknown likelihood option {sorted(unknown)[0]!r} for mode {mode!r}; "
+            f"allowed: {', '.join(TERM_OPTIONS)}"
+        )
+    share = options.get("share", ())
+    share = (share,) if isinstance(share, str) else tuple(share)
+    keys = shared_constraints([decl])
+    for k in share:
+        if k not in keys:
+            raise DeclarationError(
+                f"{src}: options.share: {k!r} is not a sharing key of this data set; allowed: {', '.join(keys) or 'none'}"
+            )
+    backend = options.get("backend", "auto")
+    if backend not in BACKENDS:
+        raise DeclarationError(f"{src}: options.backend: {backend!r} is not allowed; allowed: {', '.join(BACKENDS)}")
+    return {
+        "share": share,
+        "engine": options.get("engine", "newton"),
+        "tol": float(options.get("tol", 1e-4)),
+        "backend": "generic" if share else backend,  # a shared nuisance joins generic terms
+    }
+
+
+def _term_object(
+    comp: Compiled, section: dict, reference_total, engine: str, tol: float, backend="generic", shape=None
+):
+    if section.get("treatment", "profiled") == "marginalised":
+        return MarginalisedBinned(comp)
+    if comp.asimov and not comp.names and not np.any(comp.nominal):
+        # no nuisances, no backgrounds: the Asimov Poisson of the reference analysis
+        return AsimovPoisson(comp.n, n_bin_axes=1)
+    if backend == "auto":
+        fast = templates_backend(comp, reference_total, engine, tol, shape)
+        if fast is not None:
+            return fast
+    return ProfiledBinned(comp, reference_total, engine, tol)
+
+
+def templates_backend(comp: Compiled, reference_total, engine: str, tol: float, shape=None):
+    """The compiled fast path :class:`~cevnsfit.likelihoods.full.CennsFullLikelihood` for a
+    declaration of its structure, else None: one signal over all bins with one normal (or free)
+    normalisation; templates with one normal normalisation each; ``shape_only`` quadratic
+    histosys, one entry per nuisance (on the signal relative to a declared nominal). It reads the
+    same arrays as :class:`ProfiledBinned`, and equals it to 1e-8 in -2 ln L (tests)."""
+    from .full import CennsFullLikelihood
+    from .morph import TemplateMorph
+
+    c = comp
+    sig = np.flatnonzero(c.is_signal)
+    inc = c.incidence
+    if sig.size != 1 or not np.all(c.mask[sig[0]] == 1.0) or not np.all((inc == 0) | (inc == 1)):
+        return None
+    if np.any(inc.sum(1) != 1) or np.any(inc.sum(0) != 1):
+        return None  # every sample exactly one normalisation, every normalisation on one sample
+    kinds = np.array(CONSTRAINTS)[c.ctype]
+    k_of = inc.argmax(1)  # the normalisation of each sample
+    s0 = int(sig[0])
+    if kinds[k_of[s0]] not in ("normal", "none") or any(
+        kinds[k_of[s]] != "normal" for s in range(inc.shape[0]) if s != s0
+    ):
+        return None
+    if c.alpha_names and not (
+        c.quadratic.all()
+        and c.entry_shape_only is not None
+        and c.entry_shape_only.all()
+        and np.array_equal(c.entry_alpha, np.arange(len(c.alpha_names)))
+    ):
+        return None
+    tmpl = [s for s in range(inc.shape[0]) if s != s0]
+    if not tmpl:
+        return None
+    names = [c.sample_names[s] for s in tmpl]
+    backgrounds = {n: c.nominal[s] for n, s in zip(names, tmpl)}
+    sigmas = {n: float(c.sigma[k_of[s]]) for n, s in zip(names, tmpl)}
+    morph, nominal = None, None
+    if c.alpha_names:
+        assert c.entry_p0 is not None
+        on_sig = c.entry_sample == s0
+        if on_sig.any():
+            nominal = c.entry_p0[on_sig][0]
+            if not np.allclose(c.entry_p0[on_sig], nominal, rtol=0, atol=0):
+                return None
+        totals = c.nominal.sum(1)
+        scale = np.where(on_sig, 1.0, 1.0 / np.where(on_sig, 1.0, totals[c.entry_sample]))[:, None]
+        unit_p = np.where(on_sig[:, None], c.dplus * (nominal if nominal is not None else 0.0), c.dplus * scale)
+        unit_m = np.where(on_sig[:, None], c.dminus * (nominal if nominal is not None else 0.0), c.dminus * scale)
+        component = np.where(on_sig, 0, np.array([tmpl.index(s) + 1 if s != s0 else 0 for s in c.entry_sample]))
+        morph = TemplateMorph(c.alpha_names, component.astype(int), unit_p, unit_m, "quadratic")
+    observed = c.n.reshape(shape) if shape is not None else c.n
+    sigma0 = float(c.sigma[k_of[s0]]) if kinds[k_of[s0]] == "normal" else None
+    return CennsFullLikelihood(
+        observed,
+        backgrounds,
+        sigmas,
+        morph,
+        cevns_nominal=nominal,
+        cevns_sigma=sigma0,
+        reference_total=reference_total,
+        tol=tol,
+        engine=engine,
+    )
+
+
+def build_term(decl: dict, experiment, mode: str = "paper", matching: str | None = None, **options) -> DeclaredTerm:
+    """The data-set term of the declared likelihood of ``decl`` in ``mode`` on ``experiment``
+    (:func:`cevnsfit.experiments.declared.build_experiment`). Options: ``share`` (sharing keys
+    to join with other data sets, default none), ``engine`` ("newton" with the MIGRAD fallback,
+    or "migrad"), ``tol`` (MIGRAD)."""
+    src = decl.get(SOURCE_KEY, decl["name"])
+    if mode not in decl["likelihood"]:
+        raise UnknownNameError(
+            f"{src}: data set {decl['name']!r} has no {mode!r} likelihood; modes: {', '.join(decl['likelihood'])}"
+        )
+    section = decl["likelihood"][mode]
+    if "channels" not in section:
+        raise DeclarationError(
+            f"{src}: likelihood.{mode}: a code backend ({section.get('backend')}) is built by the registry"
+        )
+    matching = matching or mode
+    opt = _options(decl, mode, options)
+    part = Part(section, experiment, matching, decl["name"], str(src), opt["share"], prefix="")
+    comp = compile_parts([part])
+    sig_sm = np.asarray(experiment.predict(None, matching=matching), dtype=float).ravel()
+    if comp.asimov:
+        asimov_n = _asimov_counts(comp, sig_sm)
+        n = comp.n.copy()
+        for ch in section["channels"]:
+            if "asimov" in ch["data"]:
+                sl = comp.channel_slices[ch["name"]]
+                n[sl] = asimov_n[sl]
+        comp.n = n
+    ref = float(sig_sm.sum())
+    term = _term_object(comp, section, ref, opt["engine"], opt["tol"], opt["backend"], tuple(experiment.shape))
+    return DeclaredTerm(
+        decl["name"],
+        experiment,
+        term,
+        matching=matching,
+        info={
+            "likelihood": section.get("treatment", "profiled"),
+            "declared": src,
+            "share": list(opt["share"]),
+            "kind": decl["kind"],
+        },
+        parts=[replace(part, section=_with_counts(section, comp))],
+        exposure_ids=tuple(decl.get("exposures", ())),
+    )
+
+
+def _with_counts(section: dict, comp: Compiled) -> dict:
+    """The section with each channel's data as resolved counts (Asimov data fixed once)."""
+    out = dict(section)
+    out["channels"] = []
+    for ch in section["channels"]:
+        c = dict(ch)
+        c["data"] = {"counts": comp.n[comp.channel_slices[ch["name"]]].tolist()}
+        out["channels"].append(c)
+    return out
+
+
+class JointExperiment:
+    """Several experiments' predictions side by side (flattened): the experiment of a term
+    joined by :func:`merge_shared`."""
+
+    def __init__(self, terms):
+        self.terms = terms
+        self.name = "+".join(t.name for t in terms)
+        self.shape = (sum(int(np.prod(t.experiment.shape)) for t in terms),)
+        self.info = {"joined": [t.name for t in terms]}
+        self.data: dict = {}
+
+    def predict(self, model=None, matching=None, **kw):
+        preds = []
+        for t in self.terms:
+            p = np.asarray(t.experiment.predict(model, matching=t.matching), dtype=float)
+            nb = len(t.experiment.shape)
+            preds.append(p.reshape(p.shape[: p.ndim - nb] + (-1,)))
+        return np.concatenate(preds, axis=-1)
+
+
+def _warn_projection_with_data(terms) -> None:
+    """A projection (Asimov data) multiplied with measured data sets: warn once, naming both."""
+    proj = [t.name for t in terms if t.info.get("kind") == "projection"]
+    measured = [t.name for t in terms if t.info.get("kind", "measurement") != "projection"]
+    if proj and measured:
+        import warnings
+
+        warnings.warn(
+            f"combining the projection(s) {', '.join(proj)} (Asimov data: the SM expectation) with the "
+            f"measured data set(s) {', '.join(measured)}: the result is a projected sensitivity, not a measurement",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+def merge_shared(terms: list) -> list:
+    """Join the declared terms that share a nuisance (option ``share``) into one profiled term
+    each; other terms pass through unchanged, in order."""
+    _warn_projection_with_data(terms)
+    keys = []
+    for t in terms:
+        share = set(t.info.get("share", ())) if isinstance(t, DeclaredTerm) else set()
+        keys.append(share)
+    parent = list(range(len(terms)))
+
+    def root(i):
+        while parent[i] != i:
+            i = parent[i]
+        return i
+
+    for i in range(len(terms)):
+        for j in range(i):
+            if keys[i] & keys[j]:
+                parent[root(i)] = root(j)
+    seen: dict[int, list[int]] = {}
+    for i in range(len(terms)):
+        seen.setdefault(root(i), []).append(i)
+    groups = list(seen.values())
+    out = []
+    for grp in sorted(groups, key=lambda g: g[0]):
+        if len(grp) == 1:
+            out.append(terms[grp[0]])
+            continue
+        members = [terms[i] for i in grp]
+        parts = []
+        for t in members:
+            if not isinstance(t.term, ProfiledBinned) or len(t.parts) != 1:
+                raise DeclarationError(
+                    f"data set {t.name!r} shares a nuisance but its term ({type(t.term).__name__}) is not profiled: "
+                    "shared nuisances need treatment 'profiled' in every data set"
+                )
+            parts.append(replace(t.parts[0], prefix=t.name + "."))
+        comp = compile_parts(parts)
+        ref = sum(t.term.reference_total or 0.0 for t in members)
+        joint = JointExperiment(members)
+        term = ProfiledBinned(comp, ref, members[0].term.engine, members[0].term.tol)
+        out.append(
+            DeclaredTerm(
+                joint.name,
+                joint,
+                term,
+                matching=members[0].matching,
+                info={"likelihood": "profiled", "joined": [t.name for t in members], "share": []},
+                parts=parts,
+                exposure_ids=tuple(e for t in members for e in t.exposures),
+            )
+        )
+    return out
+
+
+__all__ = [
+    "CONSTRAINTS",
+    "Compiled",
+    "DeclaredTerm",
+    "JointExperiment",
+    "MarginalisedBinned",
+    "ProfiledBinned",
+    "build_term",
+    "compile_parts",
+    "merge_shared",
+]
