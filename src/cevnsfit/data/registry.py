@@ -46,7 +46,7 @@ For the PDF, point ``CEVNSFIT_DATA`` at the curated tree (or ``CEVNSFIT_MIRROR``
 of it).
 
 >>> len(FILES), sorted({f.release for f in FILES}) == sorted(RELEASES)
-(6969, True)
+(7079, True)
 >>> RELEASES["coherent-csi-2021"].url.format(name="brnPE.txt")
 'https://arxiv.org/src/2110.07730/anc/brnPE.txt'
 """
@@ -123,6 +123,7 @@ RELEASES: dict[str, Release] = {
             "arXiv:1611.09867), via PEANUTS (arXiv:2303.15527)",
             "https://raw.githubusercontent.com/michelelucente/PEANUTS/{name}",
         ),
+        Release("xenonnt-s2only-2026", "XENONnT S2-only data release (arXiv:2601.11296), MIT", "https://raw.githubusercontent.com/XENONnT/s2_only_data_release/dd00e04597a23c07324d41bc9773c0c59ed01337/{name}"),
     )
 }
 
@@ -177,7 +178,7 @@ abe190a4ca57279fd1f5896102250818d0b4ac4e2858e124cec03c9fbde3a929  limits-lmu-lta
 20ce71e5f5a84876f26a727e64eefc4789bd7400cbca88b58bb798f5939703f2  solar-8b/fluxes_b16.dat
 """
 #: Package-data checksum lists of large releases ("<sha256>  <relpath>" per line).
-_SHA256_FILES = ("xenonnt-8b-2026.sha256",)
+_SHA256_FILES = ("xenonnt-8b-2026.sha256", "../datasets/xenonnt_s2only/checksums.sha256")
 #: PEANUTS commits of the solar-8b files (remote names are "<commit>/Data/<file>").
 _PEANUTS_COMMITS = {
     "8B_shape_Winter_et_al.csv": "b53d514e8cd0b4e6767ae84252c7d92e49d45cd8",
@@ -274,7 +275,7 @@ def _note(relpath: str) -> str:
 
 def _remote_name(release: str, relpath: str) -> str:
     name = relpath.rsplit("/", 1)[-1]
-    if release == "xenonnt-8b-2026":  # a git repository: the path inside it
+    if release in ("xenonnt-8b-2026", "xenonnt-s2only-2026"):  # a git repository: the path inside it
         return relpath.split("/", 1)[1]
     if release == "solar-8b":
         return f"{_PEANUTS_COMMITS[name]}/Data/{name}"

@@ -19,6 +19,7 @@ BUILDERS = {
     "ccm": ccm.build,
     "csi2021": csi2021.build,
     "xenonnt": xenonnt.build,
+    "xenonnt_s2only": lambda mode="paper", **o: __import__("cevnsfit.datasets.xenonnt_s2only", fromlist=["experiment"]).experiment(mode, **o),  # TEMP unit
 }
 EXPERIMENTS = tuple(BUILDERS)
 
@@ -40,7 +41,7 @@ def get_experiment(name: str, mode: str = "paper", **options) -> Experiment:
     >>> get_experiment("lhc")
     Traceback (most recent call last):
     ...
-    cevnsfit.errors.UnknownNameError: unknown experiment 'lhc'; known: csi2017, cenns10, csi2020_totals, ccm, csi2021, xenonnt
+    cevnsfit.errors.UnknownNameError: unknown experiment 'lhc'; known: csi2017, cenns10, csi2020_totals, ccm, csi2021, xenonnt, xenonnt_s2only
     """
     if name not in BUILDERS:
         raise UnknownNameError(f"unknown experiment {name!r}; known: {', '.join(EXPERIMENTS)}")

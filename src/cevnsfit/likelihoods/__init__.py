@@ -27,7 +27,7 @@ def _parse(datasets) -> list[str]:
     >>> _parse(",")
     Traceback (most recent call last):
     ...
-    cevnsfit.errors.UnknownNameError: datasets is empty (got ','); give at least one of: csi2017, cenns10, csi2020_totals, cenns10_totals, ccm, xenonnt, csi2021
+    cevnsfit.errors.UnknownNameError: datasets is empty (got ','); give at least one of: csi2017, cenns10, csi2020_totals, cenns10_totals, ccm, xenonnt, xenonnt_s2only, csi2021
     """
     allowed = ", ".join(PAPER_BUILDERS)
     original = datasets

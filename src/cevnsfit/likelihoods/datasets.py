@@ -193,6 +193,7 @@ EXPOSURES = {
     "cenns10_totals": ("coherent-cenns10-analysis-a",),
     "ccm": ("ccm-projection",),
     "xenonnt": ("xenonnt-8b-sr0-sr2",),
+    "xenonnt_s2only": ("xenonnt-8b-sr0-sr2",),  # TEMP (data-set unit xenonnt_s2only) until registry discovery
 }
 
 
@@ -254,9 +255,10 @@ PAPER_BUILDERS = {
     "cenns10_totals": _cenns10_totals,
     "ccm": _ccm,
     "xenonnt": _xenonnt,
+    "xenonnt_s2only": lambda m, mt, **o: __import__("cevnsfit.datasets.xenonnt_s2only", fromlist=["term"]).term(m, mt, **o),  # TEMP unit
 }
 #: Full-mode builders register here (module ``likelihoods.full``).
-FULL_BUILDERS: dict[str, Callable] = {"xenonnt": _xenonnt}
+FULL_BUILDERS: dict[str, Callable] = {"xenonnt": _xenonnt, "xenonnt_s2only": PAPER_BUILDERS["xenonnt_s2only"]}
 
 
 def dataset_term(name: str, mode: str = "paper", matching: str | None = None, **options) -> DatasetTerm:
