@@ -135,7 +135,8 @@ def validation_table(rows=None) -> str:
 
 def cevns_rate_fit(flux: str = "free", signal: str = "ours", grid=None) -> dict:
     """The fitted CEvNS rate multiplier (all other nuisances profiled): best fit, 68 % profile
-    interval (q = 1) and q0 = q(0). ``signal``: ``"ours"`` (our SM spectrum folded) or
+    interval (q = 1), q0 = q(0), q at the nominal multiplier 1, and the one-sided 90 % upper limit
+    (q = 2.706) when the 68 % interval reaches 0. ``signal``: ``"ours"`` (our SM spectrum folded) or
     ``"release"`` (the release's CEvNS templates). ``flux``: ``"free"`` or ``"constrained"``
     (the release's Gaussian constraint)."""
     if signal not in ("ours", "release"):
@@ -154,12 +155,17 @@ def cevns_rate_fit(flux: str = "free", signal: str = "ours", grid=None) -> dict:
     lo = float(np.interp(1.0, q[lo_side][::-1], grid[lo_side][::-1])) if np.any(q[lo_side] >= 1) else 0.0
     hi = float(np.interp(1.0, q[hi_side], grid[hi_side])) if np.any(q[hi_side] >= 1) else float("nan")
     q0 = float(q[0]) if grid[0] == 0.0 else float("nan")
+    at_one = like.fit_folded(folded, fixed={name: 1.0})
+    q_sm = max(float(at_one["twice_nll"]) - f0, 0.0)
+    hi90 = float(np.interp(2.706, q[hi_side], grid[hi_side])) if np.any(q[hi_side] >= 2.706) else float("nan")
     return {
         "flux": flux,
         "signal": signal,
         "hat": hat,
         "interval_68": (lo, hi),
         "q0": q0,
+        "q_at_1": q_sm,
+        "upper_90": hi90 if lo == 0.0 else float("nan"),
         "z_asymptotic": math.sqrt(q0) if q0 == q0 else float("nan"),
         "best_fit": {k: float(v) for k, v in best.items() if k in like.names},
     }

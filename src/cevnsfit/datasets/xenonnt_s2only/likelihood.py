@@ -44,7 +44,7 @@ from cevnsfit.likelihoods.profile import minimise, projected_newton
 from . import release
 
 FLUX_OPTIONS = ("constrained", "free")
-_MU_FLOOR = 1e-300
+_MU_FLOOR = 1e-50
 _CHUNK = 2048
 
 
@@ -71,7 +71,7 @@ class S2OnlyLikelihood:
 
     #: Predictions whose SM-normalised CEvNS total exceeds this also start from t_qy = +-2.5.
     RESTART_ABOVE_SM = 3.0
-    _T_STARTS = (-2.5, 2.5)
+    _T_STARTS = (-2.5,)
 
     def __init__(self, exp, flux: str = "constrained", counts: dict | None = None, centres: dict | None = None):
         if flux not in FLUX_OPTIONS:
@@ -323,14 +323,30 @@ class S2OnlyLikelihood:
             self._sm_cache = float(self.fold(self.exp.predict())[..., self._nominal_anchor(), :].sum())
         return self._sm_cache
 
+    def _sm_start(self) -> np.ndarray:
+        """Nuisances at the best fit of the SM prediction (the start of every unconstrained profile)."""
+        key = (self.counts.tobytes(), self.centres.tobytes(), self.inv_var.tobytes())
+        cached = self.__dict__.get("_sm_fit")
+        if cached is None or cached[0] != key:
+            folded = self.fold(self.exp.predict())[None]
+            mu_a, pmf_a = self._mu_pmf(folded)
+            x0 = np.clip(self.centres, self.lower, self.upper)[None]
+            lo, hi = self.lower[None].copy(), self.upper[None].copy()
+            x, _, _ = self._newton(x0, np.zeros(1, int), mu_a, pmf_a, lo, hi, 1e-10)
+            self._sm_fit = cached = (key, x[0])
+        return cached[1]
+
     def _nominal_anchor(self) -> int:
         a = self.shape_anchors[self.shapes.index(release.CHARGE_YIELD)] if release.CHARGE_YIELD in self.shapes else None
         return int(np.argmin(np.abs(a))) if a is not None else 0
 
-    def fit_folded(self, folded, fixed: dict | None = None, tol: float = 1e-9, migrad_fallback: bool = True) -> dict:
+    def fit_folded(
+        self, folded, fixed: dict | None = None, tol: float = 1e-9, migrad_fallback: bool = True, starts=None
+    ) -> dict:
         """Profile -2 ln L over every nuisance not in ``fixed`` for CEvNS anchors ``folded``
         (points + (R, n_a, B), events). ``fixed`` maps nuisance names to values (scalars or
-        arrays broadcast to the points). Returns the nuisances at the minimum per point,
+        arrays broadcast to the points). ``starts``: the extra t_qy starts of large predictions
+        (default ``_T_STARTS``). Returns the nuisances at the minimum per point,
         ``twice_nll`` and ``converged``, each of shape points."""
         folded = np.asarray(folded, dtype=float)
         pshape = folded.shape[:-3]
@@ -347,21 +363,31 @@ class S2OnlyLikelihood:
             if np.any(val < self.lower[j]) or np.any(val > self.upper[j]):
                 raise ParameterError(f"fixed {key} must lie in [{self.lower[j]:g}, {self.upper[j]:g}]")
             lo_all[:, j] = hi_all[:, j] = x0[:, j] = val
+        if not fixed:  # start from the SM best fit (most points are near it)
+            x0[:] = self._sm_start()
         xs = np.empty((npts, self.k))
         fs = np.empty(npts)
         ok = np.empty(npts, bool)
         sm = self._sm_total()
         qy = self.names.index(release.CHARGE_YIELD) if release.CHARGE_YIELD in self.names else -1
+        c_free = self.cevns_rate >= 0 and not (fixed and self.names[self.cevns_rate] in fixed)
+        starts = self._T_STARTS if starts is None else tuple(starts)
         for lo in range(0, npts, _CHUNK):
             sl = slice(lo, min(lo + _CHUNK, npts))
             mu_a, pmf_a = self._mu_pmf(flat[sl])
             rows = np.arange(sl.stop - sl.start)
-            x, f, conv = self._newton(x0[sl], rows, mu_a, pmf_a, lo_all[sl], hi_all[sl], tol)
             total = mu_a[:, :, self._nominal_anchor()].sum(-1)
-            big = np.flatnonzero((total > self.RESTART_ABOVE_SM * sm) & (lo_all[sl, qy] < hi_all[sl, qy]))
+            big = np.flatnonzero(total > self.RESTART_ABOVE_SM * sm)
+            xa = x0[sl].copy()
+            if c_free and big.size:  # a large prediction: start where the CEvNS signal is the SM's
+                j = self.cevns_rate
+                xa[big, j] = np.clip(xa[big, j] * sm / total[big], self.lower[j], self.upper[j])
+            x, f, conv = self._newton(xa, rows, mu_a, pmf_a, lo_all[sl], hi_all[sl], tol)
+            if qy >= 0:
+                big = big[lo_all[sl][big, qy] < hi_all[sl][big, qy]]
             if qy >= 0 and big.size:
-                for tq in self._T_STARTS:
-                    start = x0[sl][big].copy()
+                for tq in starts:
+                    start = xa[big].copy()
                     start[:, qy] = tq
                     xb, fb, cb = self._newton(start, rows[big], mu_a, pmf_a, lo_all[sl][big], hi_all[sl][big], tol)
                     better = fb < f[big] - 1e-9
