@@ -123,7 +123,11 @@ RELEASES: dict[str, Release] = {
             "arXiv:1611.09867), via PEANUTS (arXiv:2303.15527)",
             "https://raw.githubusercontent.com/michelelucente/PEANUTS/{name}",
         ),
-        Release("xenonnt-s2only-2026", "XENONnT S2-only data release (arXiv:2601.11296), MIT", "https://raw.githubusercontent.com/XENONnT/s2_only_data_release/dd00e04597a23c07324d41bc9773c0c59ed01337/{name}"),
+        Release(
+            "xenonnt-s2only-2026",
+            "XENONnT S2-only data release (arXiv:2601.11296), MIT",
+            "https://raw.githubusercontent.com/XENONnT/s2_only_data_release/dd00e04597a23c07324d41bc9773c0c59ed01337/{name}",
+        ),
     )
 }
 

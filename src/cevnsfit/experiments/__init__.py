@@ -19,7 +19,9 @@ BUILDERS = {
     "ccm": ccm.build,
     "csi2021": csi2021.build,
     "xenonnt": xenonnt.build,
-    "xenonnt_s2only": lambda mode="paper", **o: __import__("cevnsfit.datasets.xenonnt_s2only", fromlist=["experiment"]).experiment(mode, **o),  # TEMP unit
+    "xenonnt_s2only": lambda mode="paper", **o: __import__(
+        "cevnsfit.datasets.xenonnt_s2only", fromlist=["experiment"]
+    ).experiment(mode, **o),  # TEMP unit
 }
 EXPERIMENTS = tuple(BUILDERS)
 

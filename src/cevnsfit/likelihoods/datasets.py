@@ -255,7 +255,9 @@ PAPER_BUILDERS = {
     "cenns10_totals": _cenns10_totals,
     "ccm": _ccm,
     "xenonnt": _xenonnt,
-    "xenonnt_s2only": lambda m, mt, **o: __import__("cevnsfit.datasets.xenonnt_s2only", fromlist=["term"]).term(m, mt, **o),  # TEMP unit
+    "xenonnt_s2only": lambda m, mt, **o: __import__("cevnsfit.datasets.xenonnt_s2only", fromlist=["term"]).term(
+        m, mt, **o
+    ),  # TEMP unit
 }
 #: Full-mode builders register here (module ``likelihoods.full``).
 FULL_BUILDERS: dict[str, Callable] = {"xenonnt": _xenonnt, "xenonnt_s2only": PAPER_BUILDERS["xenonnt_s2only"]}

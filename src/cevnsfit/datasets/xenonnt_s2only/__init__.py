@@ -19,6 +19,7 @@ from functools import lru_cache
 import numpy as np
 
 from cevnsfit.errors import ParameterError, UnknownNameError
+
 from . import release
 from .experiment import build as _build
 from .likelihood import FLUX_OPTIONS, S2OnlyLikelihood

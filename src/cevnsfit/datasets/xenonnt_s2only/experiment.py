@@ -25,6 +25,7 @@ from cevnsfit.errors import UnknownNameError
 from cevnsfit.experiments import xenonnt as xe
 from cevnsfit.experiments.base import Axis, Experiment, check_mode
 from cevnsfit.rates.binned import SpectrumEngine
+
 from . import release
 
 #: Fraction of the in-range rate above the response's last edge that triggers the warning.

@@ -41,6 +41,7 @@ from scipy.special import gammaln
 
 from cevnsfit.errors import ParameterError, UnknownNameError
 from cevnsfit.likelihoods.profile import minimise, projected_newton
+
 from . import release
 
 FLUX_OPTIONS = ("constrained", "free")
@@ -99,7 +100,9 @@ class S2OnlyLikelihood:
         cevns_rate = f"{release.CEVNS_SOURCE}_rate_multiplier"
         if flux == "free" and cevns_rate in idx:
             self.sigma[idx[cevns_rate]] = np.nan
-        self.inv_var = np.where(np.isfinite(self.sigma), 1.0 / np.where(np.isfinite(self.sigma), self.sigma, 1.0) ** 2, 0.0)
+        self.inv_var = np.where(
+            np.isfinite(self.sigma), 1.0 / np.where(np.isfinite(self.sigma), self.sigma, 1.0) ** 2, 0.0
+        )
         self.lower = np.array([p.bounds[0] for p in self.params])
         self.upper = np.array([p.bounds[1] for p in self.params])
         anc = release.ancillary_centres()
@@ -121,7 +124,16 @@ class S2OnlyLikelihood:
                 shp = self.shapes.index(s.shape) if s.shape else -1
                 if shp >= 0 and not np.array_equal(s.anchors, self.shape_anchors[shp]):
                     raise ParameterError(f"source {s.name} of {r.name}: anchors differ from the parameter's")
-                src = _Src(s.name, ri, idx.get(s.rate, -1) if s.rate else -1, idx[s.efficiency] if s.efficiency else -1, shp, s.anchors, None, None)
+                src = _Src(
+                    s.name,
+                    ri,
+                    idx.get(s.rate, -1) if s.rate else -1,
+                    idx[s.efficiency] if s.efficiency else -1,
+                    shp,
+                    s.anchors,
+                    None,
+                    None,
+                )
                 if s.name == release.CEVNS_SOURCE:
                     resp = exp.data["response"][r.key]  # (n_a, n_E, B)
                     if resp.shape[0] != s.anchors.size:
@@ -142,7 +154,9 @@ class S2OnlyLikelihood:
         # (n_E, R * n_a * B)
         self.fold_matrix = np.ascontiguousarray(np.stack(fold, 0).transpose(2, 0, 1, 3).reshape(self.n_energy, -1))
         self.release_cevns = np.array(self.release_cevns)  # (R, n_a, B)
-        self._set_counts(np.concatenate([np.asarray((counts or {}).get(r, exp.data["counts"][r]), float) for r in self.runs]))
+        self._set_counts(
+            np.concatenate([np.asarray((counts or {}).get(r, exp.data["counts"][r]), float) for r in self.runs])
+        )
         self._sm_cache = None
 
     # --- bookkeeping ----------------------------------------------------------------------
@@ -159,12 +173,17 @@ class S2OnlyLikelihood:
         for n, p, s, c in zip(self.names, self.params, self.sigma, self.centres):
             prior = "free" if not np.isfinite(s) else f"normal({c:g}, {s:g})"
             how = "profiled (projected Newton per point)"
-            out.append({"name": n, "prior": f"{prior} in [{p.bounds[0]:g}, {p.bounds[1]:g}]", "paper": how, "full": how})
+            out.append(
+                {"name": n, "prior": f"{prior} in [{p.bounds[0]:g}, {p.bounds[1]:g}]", "paper": how, "full": how}
+            )
         return out
 
     @property
     def nuisances(self) -> list[tuple]:
-        return [(n, p.nominal, None if not np.isfinite(s) else float(s), p.bounds) for n, p, s in zip(self.names, self.params, self.sigma)]
+        return [
+            (n, p.nominal, None if not np.isfinite(s) else float(s), p.bounds)
+            for n, p, s in zip(self.names, self.params, self.sigma)
+        ]
 
     # --- the model ------------------------------------------------------------------------
     def fold(self, pred) -> np.ndarray:
@@ -306,7 +325,9 @@ class S2OnlyLikelihood:
                 z = self.shape_index[j]
                 cj = c_t[:, j]
                 for step, edge, can in ((-1, a[cj], cj > 0), (1, a[cj + 1], cj < a.size - 2)):
-                    at = np.flatnonzero(can & (xt[:, z] == edge) & ~moved & (lo_all[todo, z] < edge) & (hi_all[todo, z] > edge))
+                    at = np.flatnonzero(
+                        can & (xt[:, z] == edge) & ~moved & (lo_all[todo, z] < edge) & (hi_all[todo, z] > edge)
+                    )
                     if at.size == 0:
                         continue
                     c_new = c_t[at].copy()
@@ -396,7 +417,11 @@ class S2OnlyLikelihood:
         bad = np.flatnonzero(~ok & np.isfinite(flat.reshape(npts, -1)).all(-1))
         if migrad_fallback:
             for i in bad:
-                res = self._migrad(flat[i], {k: float(lo_all[i, j]) for j, k in enumerate(self.names) if lo_all[i, j] == hi_all[i, j]}, xs[i])
+                res = self._migrad(
+                    flat[i],
+                    {k: float(lo_all[i, j]) for j, k in enumerate(self.names) if lo_all[i, j] == hi_all[i, j]},
+                    xs[i],
+                )
                 if res["twice_nll"] < fs[i]:
                     fs[i] = res["twice_nll"]
                     xs[i] = [res[k] for k in self.names]

@@ -104,7 +104,9 @@ def _linspace(spec, where: str) -> np.ndarray:
         return np.asarray(spec, dtype=float)
     m = re.fullmatch(r"\s*(?:np|numpy)\.linspace\(\s*([-+0-9.eE]+)\s*,\s*([-+0-9.eE]+)\s*,\s*(\d+)\s*\)\s*", str(spec))
     if not m:
-        raise DataFileError(f"{where}: cannot read the binning {spec!r} (expected a list of edges or np.linspace(a, b, n))")
+        raise DataFileError(
+            f"{where}: cannot read the binning {spec!r} (expected a list of edges or np.linspace(a, b, n))"
+        )
     return np.linspace(float(m.group(1)), float(m.group(2)), int(m.group(3)))
 
 
@@ -126,7 +128,13 @@ def _parameter(name: str, d: dict, where: str) -> Parameter:
     if lim is None:
         lim = (min(anchors), max(anchors)) if anchors else (-np.inf, np.inf)
     return Parameter(
-        name, nominal, str(d.get("ptype", "")), sigma, (float(lim[0]), float(lim[1])), bool(d.get("fittable", True)), anchors
+        name,
+        nominal,
+        str(d.get("ptype", "")),
+        sigma,
+        (float(lim[0]), float(lim[1])),
+        bool(d.get("fittable", True)),
+        anchors,
     )
 
 
@@ -171,7 +179,9 @@ def read_statistical_model(runs=None) -> tuple[dict[str, Parameter], list[Run]]:
     if runs is not None:
         for r in runs:
             if r not in all_keys:
-                raise UnknownNameError(f"unknown XENONnT S2-only science run {r!r}; allowed runs: {', '.join(all_keys)}")
+                raise UnknownNameError(
+                    f"unknown XENONnT S2-only science run {r!r}; allowed runs: {', '.join(all_keys)}"
+                )
     out = []
     for t in terms:
         key = str(t["name"]).lower()

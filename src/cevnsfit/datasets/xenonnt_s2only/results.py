@@ -8,7 +8,8 @@ Run: ``python -m cevnsfit.datasets.xenonnt_s2only.results [n_grid]`` (prints mar
 Conventions: 90 % CL by Wilks, Delta(-2 ln L) = 2.706 for one parameter (magnetic moment) and
 4.605 for the two-parameter maps, from :func:`cevnsfit.inference.exclusion.exclusion` of a
 :class:`cevnsfit.inference.problem.Problem`. Each map is summarised by the smallest excluded
-coupling at a few mediator masses (the lower edge of the excluded region in that mass column).
+coupling at a few mediator masses (the end of the lowest allowed band in that mass column; ``*``
+marks a column where the smallest couplings are themselves excluded) and by t at the SM (t_SM).
 """
 
 from __future__ import annotations
@@ -42,8 +43,12 @@ def _z_for_delta(delta: float, dof: int) -> float:
 
 
 def lowest_excluded(res: dict, masses=MASSES_MEV) -> dict:
-    """Smallest excluded coupling per mass column of an exclusion map (nearest grid column;
-    log-linear interpolation of t between the grid couplings); None if nothing is excluded."""
+    """Per mass column of an exclusion map (nearest grid column): the coupling where the lowest
+    allowed band (t <= threshold) ends, i.e. the 90 % CL upper limit when the SM-like small
+    couplings are allowed (log-linear interpolation of t); ``None`` if nothing is excluded above
+    it. When even the smallest coupling of the grid is excluded (the data prefer new physics at
+    90 % CL in this map), the value is the end of the first allowed band above it and the key
+    ``"sm_excluded"`` of the column is True."""
     x_name, y_name = res["axes"]
     x, y = np.array(res[x_name]), np.array(res[y_name])
     t = np.array(res["t"])
@@ -55,16 +60,18 @@ def lowest_excluded(res: dict, masses=MASSES_MEV) -> dict:
             out[m] = None
             continue
         col = t[int(np.argmin(np.abs(x - lm)))]
-        above = np.flatnonzero(col > thr)
-        if above.size == 0:
-            out[m] = None
+        allowed = np.flatnonzero(col <= thr)
+        if allowed.size == 0:
+            out[m] = {"limit": None, "sm_excluded": True}
             continue
-        i = above[0]
-        if i == 0:
-            out[m] = float(10 ** y[0])
-        else:
-            f = (thr - col[i - 1]) / (col[i] - col[i - 1])
-            out[m] = float(10 ** (y[i - 1] + f * (y[i] - y[i - 1])))
+        i0 = allowed[0]
+        above = np.flatnonzero(col[i0:] > thr)
+        if above.size == 0:
+            out[m] = {"limit": None, "sm_excluded": bool(i0 > 0)}
+            continue
+        i = i0 + above[0]
+        f = (thr - col[i - 1]) / (col[i] - col[i - 1])
+        out[m] = {"limit": float(10 ** (y[i - 1] + f * (y[i] - y[i - 1]))), "sm_excluded": bool(i0 > 0)}
     return out
 
 
@@ -82,12 +89,15 @@ def reach(datasets: str, n_grid: int = 41) -> dict:
     for label, (model, poi, fixed) in MAPS.items():
         res = exclusion(Problem(like, model, list(poi), fixed=fixed), (n_grid, n_grid), z=z2, dof=2)
         out[label] = lowest_excluded(res)
+        out[label]["t_null"] = float(res["t_null"])
     mm = profile_interval(Problem(like, "magnetic-moment", ["mu_numu"]), delta=DELTA_90_1D)
     out["mu_numu_90"] = mm.get("upper_limit")
     return out
 
 
 def _fmt(v):
+    if isinstance(v, dict):
+        return ("*" if v["sm_excluded"] else "") + _fmt(v["limit"])
     return "—" if v is None or v != v else f"{v:.2g}"
 
 
@@ -104,11 +114,12 @@ def main(n_grid: int = 41) -> str:
                 f"| {flux} | {sig} | {r['hat']:.3f} | [{lo:.3f}, {hi:.3f}] | {r['q_at_1']:.2f} | {_fmt(r['upper_90'])} |"
             )
     lines += ["", f"## New-physics reach (90 % CL, n_grid = {n_grid})", ""]
-    head = "| data | " + " | ".join(f"{lab} @ {m:g} MeV" for lab in MAPS for m in MASSES_MEV) + " | mu_numu [mu_B] |"
-    lines += [head, "|" + "---|" * (1 + len(MAPS) * len(MASSES_MEV) + 1)]
+    head = "| data | " + " | ".join(f"{lab} @ {m:g} MeV" for lab in MAPS for m in MASSES_MEV)
+    head += " | " + " | ".join(f"t_SM {lab}" for lab in MAPS) + " | mu_numu [mu_B] |"
+    lines += [head, "|" + "---|" * (1 + len(MAPS) * (len(MASSES_MEV) + 1) + 1)]
     for name, ds in COMBINATIONS.items():
         r = reach(ds, n_grid)
-        cells = [_fmt(r[lab][m]) for lab in MAPS for m in MASSES_MEV]
+        cells = [_fmt(r[lab][m]) for lab in MAPS for m in MASSES_MEV] + [f"{r[lab]['t_null']:.2f}" for lab in MAPS]
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {_fmt(r['mu_numu_90'])} |")
         print(lines[-1], file=sys.stderr, flush=True)
     return "\n".join(lines)
