@@ -27,8 +27,10 @@ Profiling: all nuisances per point with :func:`~cevnsfit.likelihoods.profile.pro
 every anchor, so each shape parameter is confined to one anchor cell per Newton run; a point that
 ends on a cell edge moves to the neighbouring cell when the one-sided derivative there still
 points outward, and is profiled again. Points whose CEvNS prediction exceeds
-``RESTART_ABOVE_SM`` times the SM also start from ``t_qy`` = +-2.5 (the lowest -2 ln L is
-kept). Points the Newton does not converge are profiled with MIGRAD
+``RESTART_ABOVE_SM`` times the SM start with the CEvNS rate multiplier scaled to the SM count,
+and again from the lowest charge yield ``t_qy`` = -3 (the lowest -2 ln L is kept): far above the
+SM the profile has two minima, the CEvNS rate pulled to ~0 (any t_qy) and a small rate at
+t_qy = -3, and a descent from elsewhere finds only the first. Points the Newton does not converge are profiled with MIGRAD
 (:func:`~cevnsfit.likelihoods.profile.minimise`).
 """
 
@@ -70,9 +72,11 @@ class S2OnlyLikelihood:
     ``pred`` everywhere is the experiment's prediction, shape points + (n_E,).
     """
 
-    #: Predictions whose SM-normalised CEvNS total exceeds this also start from t_qy = +-2.5.
+    #: Predictions whose CEvNS total exceeds this multiple of the SM's also start from ``_T_STARTS``.
     RESTART_ABOVE_SM = 3.0
-    _T_STARTS = (-2.5,)
+    _T_STARTS = (-3.0,)
+    #: Skip a t_qy start in the anchor cell where the first descent ended.
+    SKIP_SAME_CELL = True
 
     def __init__(self, exp, flux: str = "constrained", counts: dict | None = None, centres: dict | None = None):
         if flux not in FLUX_OPTIONS:
@@ -407,12 +411,19 @@ class S2OnlyLikelihood:
             if qy >= 0:
                 big = big[lo_all[sl][big, qy] < hi_all[sl][big, qy]]
             if qy >= 0 and big.size:
+                a_qy = self.shape_anchors[self.shapes.index(release.CHARGE_YIELD)]
                 for tq in starts:
-                    start = xa[big].copy()
+                    # a start in the anchor cell where the first descent already ended is skipped
+                    cell = np.clip(np.searchsorted(a_qy, tq, side="right") - 1, 0, a_qy.size - 2)
+                    end = np.clip(np.searchsorted(a_qy, x[big, qy], side="right") - 1, 0, a_qy.size - 2)
+                    sub = big[end != cell] if self.SKIP_SAME_CELL else big
+                    if sub.size == 0:
+                        continue
+                    start = xa[sub].copy()
                     start[:, qy] = tq
-                    xb, fb, cb = self._newton(start, rows[big], mu_a, pmf_a, lo_all[sl][big], hi_all[sl][big], tol)
-                    better = fb < f[big] - 1e-9
-                    x[big[better]], f[big[better]], conv[big[better]] = xb[better], fb[better], cb[better]
+                    xb, fb, cb = self._newton(start, rows[sub], mu_a, pmf_a, lo_all[sl][sub], hi_all[sl][sub], tol)
+                    better = fb < f[sub] - 1e-9
+                    x[sub[better]], f[sub[better]], conv[sub[better]] = xb[better], fb[better], cb[better]
             xs[sl], fs[sl], ok[sl] = x, f, conv
         bad = np.flatnonzero(~ok & np.isfinite(flat.reshape(npts, -1)).all(-1))
         if migrad_fallback:
