@@ -122,7 +122,8 @@ class S2OnlyLikelihood:
         # sources
         self.sources: list[_Src] = []
         fold, self.exposure = [], np.array([r.exposure_ty for r in runs])
-        self.cevns_src = []
+        self.cevns_src: list[int] = []
+        rel_cevns: list[np.ndarray] = []
         for ri, r in enumerate(runs):
             for s in r.sources:
                 shp = self.shapes.index(s.shape) if s.shape else -1
@@ -144,7 +145,7 @@ class S2OnlyLikelihood:
                         raise ParameterError(f"{r.name}: {resp.shape[0]} response files for {s.anchors.size} anchors")
                     fold.append(r.exposure_ty * resp)
                     self.cevns_src.append(len(self.sources))
-                    self.release_cevns = getattr(self, "release_cevns", []) + [r.exposure_ty * s.templates]
+                    rel_cevns.append(r.exposure_ty * s.templates)
                 else:
                     tpl = r.exposure_ty * s.templates
                     mu = tpl.sum(-1)
@@ -157,11 +158,12 @@ class S2OnlyLikelihood:
         self.n_energy = fold[0].shape[1]
         # (n_E, R * n_a * B)
         self.fold_matrix = np.ascontiguousarray(np.stack(fold, 0).transpose(2, 0, 1, 3).reshape(self.n_energy, -1))
-        self.release_cevns = np.array(self.release_cevns)  # (R, n_a, B)
+        #: The release's own CEvNS templates x livetime, (R, n_a, B): the release's model exactly.
+        self.release_cevns: np.ndarray = np.array(rel_cevns)
         self._set_counts(
             np.concatenate([np.asarray((counts or {}).get(r, exp.data["counts"][r]), float) for r in self.runs])
         )
-        self._sm_cache = None
+        self._sm_cache: float | None = None
 
     # --- bookkeeping ----------------------------------------------------------------------
     def _set_counts(self, counts):
@@ -437,7 +439,7 @@ class S2OnlyLikelihood:
                     fs[i] = res["twice_nll"]
                     xs[i] = [res[k] for k in self.names]
                 ok[i] = True
-        out = {k: xs[:, j].reshape(pshape) for j, k in enumerate(self.names)}
+        out: dict = {k: xs[:, j].reshape(pshape) for j, k in enumerate(self.names)}
         out["twice_nll"] = fs.reshape(pshape)
         out["converged"] = ok.reshape(pshape)
         out["n_fallback"] = int(bad.size)

@@ -53,7 +53,7 @@ def lowest_excluded(res: dict, masses=MASSES_MEV) -> dict:
     x, y = np.array(res[x_name]), np.array(res[y_name])
     t = np.array(res["t"])
     thr = res["t_threshold"]
-    out = {}
+    out: dict = {}
     for m in masses:
         lm = np.log10(m)
         if lm < x.min() - 1e-9 or lm > x.max() + 1e-9:
