@@ -14,7 +14,7 @@ This module imports no data-set code: the declarations are read as files, and a 
 is imported when its experiment or likelihood is first built.
 
 >>> list(registry())[:3]
-['cenns10', 'cenns10_totals', 'csi2017']
+['ccm', 'cenns10', 'cenns10_totals']
 >>> get_dataset("csi2017").exposures
 ('coherent-csi-run-2015-2016',)
 >>> check_exposures(["csi2017", "cenns10"])
@@ -33,7 +33,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..data.registry import builtin_declarations, read_yaml
+from ..data.registry import builtin_declarations
 from ..errors import DataFileError, ParameterError, UnknownNameError
 
 FORMAT = "cevnsfit-dataset/1"

@@ -39,7 +39,7 @@ def get_experiment(name: str, mode: str = "paper", **options) -> Experiment:
     >>> get_experiment("lhc")
     Traceback (most recent call last):
     ...
-    cevnsfit.errors.UnknownNameError: unknown experiment 'lhc'; known: cenns10, csi2017, csi2020_totals, csi2021, xenonnt, ccm
+    cevnsfit.errors.UnknownNameError: unknown experiment 'lhc'; known: ccm, cenns10, coh_ar_750, csi2017, csi2020_totals, csi2021, xenonnt, xenonnt_s2only
     """
     known = experiment_names()
     if name not in known:

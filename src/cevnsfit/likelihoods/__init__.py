@@ -30,7 +30,7 @@ def _parse(datasets) -> list[str]:
     >>> _parse(",")
     Traceback (most recent call last):
     ...
-    cevnsfit.errors.UnknownNameError: datasets is empty (got ','); give at least one of: cenns10, cenns10_totals, csi2017, csi2020_totals, csi2021, xenonnt, ccm
+    cevnsfit.errors.UnknownNameError: datasets is empty (got ','); give at least one of: ccm, cenns10, cenns10_totals, coh_ar_750, csi2017, csi2020_totals, csi2021, xenonnt, xenonnt_s2only
     """
     allowed = ", ".join(_dataset_names())
     original = datasets

@@ -1,0 +1,50 @@
+"""XENONnT S2-only likelihood (data-set unit ``xenonnt_s2only``), one thread: the profile of all 16
+nuisances over 10^4 points of the L_mu - L_tau prior box (log10 g in [-4, -1], log10 M/MeV in
+[0.5, 3], r = 1; target <= 100 us per point), near the SM, and the prediction cost separately.
+Predictions are computed once, outside the timed calls. Run: OPENBLAS_NUM_THREADS=1
+OMP_NUM_THREADS=1 python -m pytest benchmarks/test_bench_s2only.py --benchmark-enable"""
+
+import numpy as np
+import pytest
+
+from cevnsfit.datasets import xenonnt_s2only
+from cevnsfit.models import LmuLtau
+
+N = 10_000
+
+
+def _box(n, seed=7):
+    rng = np.random.default_rng(seed)
+    return 10 ** rng.uniform(0.5, 3, n), 10 ** rng.uniform(-4, -1, n)
+
+
+@pytest.fixture(scope="module")
+def term():
+    t = xenonnt_s2only.term()
+    t.logl_prediction(t.prediction(LmuLtau(*_box(8), 1.0)))  # cache the SM start
+    return t
+
+
+@pytest.fixture(scope="module")
+def box_preds(term):
+    return term.prediction(LmuLtau(*_box(N), 1.0))
+
+
+def test_s2only_logl_prior_box_10k(benchmark, term, box_preds):
+    out = benchmark.pedantic(term.logl_prediction, args=(box_preds,), rounds=2, iterations=1)
+    benchmark.extra_info["us_per_point"] = benchmark.stats.stats.min / N * 1e6
+    assert out.shape == (N,) and np.all(np.isfinite(out))
+
+
+def test_s2only_logl_near_sm_10k(benchmark, term):
+    preds = term.prediction(None) * np.linspace(0.5, 2.0, N)[:, None]
+    out = benchmark.pedantic(term.logl_prediction, args=(preds,), rounds=2, iterations=1)
+    benchmark.extra_info["us_per_point"] = benchmark.stats.stats.min / N * 1e6
+    assert np.all(np.isfinite(out))
+
+
+def test_s2only_prediction_prior_box_10k(benchmark, term):
+    model = LmuLtau(*_box(N), 1.0)
+    out = benchmark.pedantic(term.prediction, args=(model,), rounds=2, iterations=1)
+    benchmark.extra_info["us_per_point"] = benchmark.stats.stats.min / N * 1e6
+    assert out.shape == (N, 50)
