@@ -166,11 +166,18 @@ class Analysis:
         return PredictionResult.from_dict(data)
 
     # -- methods --------------------------------------------------------------------------
-    def fit(self, grid=None, dof: int | None = None) -> FitResult:
-        """Maximum-likelihood fit and Wilks test of the null (:func:`cevnsfit.inference.fits.fit`)."""
+    def fit(self, grid=None, dof: int | None = None, scheduler=IN_PROCESS) -> FitResult:
+        """Maximum-likelihood fit and Wilks test of the null (:func:`cevnsfit.inference.fits.fit`),
+        here or, with a Dask ``scheduler`` (see :meth:`scan`), as one task on a worker."""
         from .inference.fits import fit
 
-        return FitResult.from_dict(fit(self.problem, grid=grid, dof=dof))
+        if scheduler == IN_PROCESS:
+            return FitResult.from_dict(fit(self.problem, grid=grid, dof=dof))
+        from .inference.scan import run_tasks
+
+        target = self._distributable(scheduler)
+        out = run_tasks(_on_worker, [(target, "fits:fit", {"grid": grid, "dof": dof})], scheduler=scheduler)[0]
+        return FitResult.from_dict(out)
 
     def interval(self, delta: float = 1.0, grid=None) -> IntervalResult:
         """Profile-likelihood interval {t <= ``delta``} of one POI (1.0: 68.3 %; 2.706: 90 % CL)
@@ -306,6 +313,16 @@ class Analysis:
         from .inference.density import LogDensity
 
         return LogDensity(self.problem)
+
+
+def _on_worker(problem_or_spec, function: str, kwargs: dict):
+    """One task: ``cevnsfit.inference.<module>.<function>(problem, **kwargs)`` on a worker, the
+    problem built there from its spec (names and the model, shipped by value)."""
+    import importlib
+
+    module, name = function.split(":")
+    problem = problem_or_spec.build() if isinstance(problem_or_spec, ProblemSpec) else problem_or_spec
+    return getattr(importlib.import_module(f"cevnsfit.inference.{module}"), name)(problem, **kwargs)
 
 
 __all__ = ["IN_PROCESS", "Analysis"]

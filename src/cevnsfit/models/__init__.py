@@ -201,8 +201,12 @@ def model_label(model) -> str:
         return f"{model_label(type(model))}({vals}{opts})"
     if isinstance(model, type):
         name = getattr(model, "NAME", "")
-        if name and registry().get(name) is model:
+        known = registry()
+        if name and known.get(name) is model:
             return name
+        for key, cls in known.items():
+            if cls is model:
+                return key
         return f"{model.__module__}.{model.__qualname__}"
     return repr(model)
 
