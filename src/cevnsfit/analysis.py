@@ -291,21 +291,24 @@ class Analysis:
 
         return PosteriorResult.from_dict(posterior(self.problem, sampler=sampler, **options))
 
-    def toys(self, n_toys: int = 200, seed: int = 1, scheduler="synchronous", **options) -> ToysResult:
-        """Toy-MC p-value of the null for one POI (:func:`cevnsfit.inference.toys.toys`)."""
+    def toys(self, n_toys: int = 200, seed: int = 1, scheduler=IN_PROCESS, **options) -> ToysResult:
+        """Toy-MC p-value of the null for one POI (:func:`cevnsfit.inference.toys.toys`; ``scheduler``
+        as in :meth:`scan`, the in-process default running the chunks one after the other)."""
         from .inference.toys import toys
 
-        return ToysResult.from_dict(toys(self._distributable(scheduler), n_toys, seed, scheduler, **options))
+        sched = "synchronous" if scheduler == IN_PROCESS else scheduler
+        return ToysResult.from_dict(toys(self._distributable(sched), n_toys, seed, sched, **options))
 
-    def neyman(self, cl: float = 0.6827, scheduler="synchronous", **options):
+    def neyman(self, cl: float = 0.6827, scheduler=IN_PROCESS, **options):
         """Neyman construction: one POI, the interval (:func:`cevnsfit.inference.neyman.neyman_interval`,
         a :class:`NeymanResult`); two POIs, the exclusion map at ``cl`` (an :class:`ExclusionResult`)."""
         from .inference.neyman import neyman_exclusion, neyman_interval
 
-        target = self._distributable(scheduler)
+        sched = "synchronous" if scheduler == IN_PROCESS else scheduler
+        target = self._distributable(sched)
         if len(self.problem.poi) == 1:
-            return NeymanResult.from_dict(neyman_interval(target, cl=cl, scheduler=scheduler, **options))
-        return ExclusionResult.from_dict(neyman_exclusion(target, cl=cl, scheduler=scheduler, **options))
+            return NeymanResult.from_dict(neyman_interval(target, cl=cl, scheduler=sched, **options))
+        return ExclusionResult.from_dict(neyman_exclusion(target, cl=cl, scheduler=sched, **options))
 
     def log_density(self):
         """The log posterior over the POIs' internal coordinates with the declared priors, for
