@@ -281,7 +281,7 @@ class Analysis:
         logl_grid, ax = None, axes
         if scheduler != IN_PROCESS:
             s = self.scan(n, axes, scheduler, out_dir, chunk_size, n_workers, progress)
-            logl_grid, ax = s.logl, list(s.axes.values())
+            logl_grid, ax = s.logl, list((s.axes or {}).values())
         return ExclusionResult.from_dict(exclusion(self.problem, tuple(n), z, dof, logl_grid, ax))
 
     def posterior(self, sampler: str = "grid", **options) -> PosteriorResult:

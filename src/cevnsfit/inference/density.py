@@ -29,8 +29,8 @@ class LogDensity:
     def __init__(self, problem):
         self.problem = problem
         self.parameters = problem.poi_parameters
-        self.names: tuple[str, ...] = tuple(problem.internal_names)
-        self.bounds: tuple[tuple[float, float], ...] = tuple(problem.internal_box)
+        self.names = tuple(problem.internal_names)
+        self.bounds = tuple(problem.internal_box)
         self._lo = np.array([b[0] for b in self.bounds])
         self._hi = np.array([b[1] for b in self.bounds])
         self._log_volume = float(np.sum(np.log(self._hi - self._lo)))

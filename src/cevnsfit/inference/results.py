@@ -110,7 +110,7 @@ class ExclusionResult(Result):
     contours: list | None = None
 
     def _summary(self) -> str:
-        n = np.shape(self.data.get("t"))
+        n = np.asarray(self.data.get("t", [])).shape
         return (
             f"{self.method} at Z = {_g(self.z)} in ({', '.join(self.axes or [])}), grid {n}, "
             f"{len(self.contours or [])} contour line(s), t_null = {_g(self.t_null)}"
@@ -231,9 +231,15 @@ class ScanResult(Result):
     axes: dict | None = None
     logl: np.ndarray | None = None
 
+    @classmethod
+    def from_dict(cls, data: dict):
+        axes = {n: np.asarray(data[n], dtype=float) for n in data.get("axes", [])}
+        return cls(data=data, axes=axes, logl=np.asarray(data["logl"], dtype=float))
+
     def _summary(self) -> str:
-        shape = np.shape(self.logl)
-        return f"ln L on {' x '.join(map(str, shape))} points of ({', '.join(self.axes or {})}), max {_g(np.max(self.logl))}"
+        ll = np.asarray(self.logl if self.logl is not None else self.data.get("logl", []), dtype=float)
+        top = _g(np.max(ll)) if ll.size else "n/a"
+        return f"ln L on {' x '.join(map(str, ll.shape))} points of ({', '.join(self.axes or {})}), max {top}"
 
     def plot(self, ax=None):
         """1 POI: t = 2 (ln L_max - ln L) against the coordinate (the profile); 2 POIs: t as a

@@ -150,7 +150,7 @@ def _parts(model) -> list:
     if isinstance(model, str):
         if not model.strip():
             raise UnknownNameError(f"model must be a name, one of: {', '.join(registry())}; got {model!r}")
-        out = []
+        out: list[tuple] = []
         for name in (p.strip() for p in model.split("+")):
             cls = model_class(name)
             out.append((name, cls, {}, {}))
