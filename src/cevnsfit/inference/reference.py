@@ -6,19 +6,15 @@ reference :class:`~cevnsfit.inference.problem.Problem` (the L_mu - L_tau model w
 fixed or estimated, :func:`reference_problem`), calls the model-independent method, and
 renames the result's keys to the reference analysis's spelling:
 
-=====================  ================================================================
-reference name         generic path
-=====================  ================================================================
-:func:`logl`           :meth:`Likelihood.logl_model <cevnsfit.likelihoods.Likelihood.logl_model>` of the model
-:func:`fit_gx`         :func:`cevnsfit.inference.fits.fit`
-:func:`chi2_totals`    ``Problem.logl`` on a grid, minima refined as in ``fit``
-:func:`exclusion_map`  :func:`cevnsfit.inference.exclusion.exclusion`
-:func:`lrt_statistic`  :func:`cevnsfit.inference.toys.lrt_statistic_problem`
-:func:`toy_calibration`  :func:`cevnsfit.inference.toys.toys`
-:func:`posterior_1d`, :func:`posterior_1d_grid`, :func:`posterior_2d`
-                       :func:`cevnsfit.inference.sampling.posterior_run` (one posterior path)
-:class:`LoglikeEvaluator`  :class:`cevnsfit.inference.scan.ProblemEvaluator`
-=====================  ================================================================
+- ``logl(like, mzp, gx, r)``: ``Likelihood.logl_model`` of the model at that point;
+- ``fit_gx``: :func:`cevnsfit.inference.fits.fit`;
+- ``chi2_totals``: ``Problem.logl`` on a grid, minima refined as in ``fit``;
+- ``exclusion_map``: :func:`cevnsfit.inference.exclusion.exclusion`;
+- ``lrt_statistic``: :func:`cevnsfit.inference.toys.lrt_statistic_problem`;
+- ``toy_calibration``: :func:`cevnsfit.inference.toys.toys`;
+- ``posterior_1d``, ``posterior_1d_grid``, ``posterior_2d``:
+  :func:`cevnsfit.inference.sampling.posterior_run` (the one posterior path);
+- ``LoglikeEvaluator``: :class:`cevnsfit.inference.scan.ProblemEvaluator`.
 
 Priors are the model's declared ones (:class:`~cevnsfit.models.parameters.Parameter` of
 :class:`~cevnsfit.models.LmuLtau`): log-uniform g_x in [1e-4, 1e-1] and M_Z' in
