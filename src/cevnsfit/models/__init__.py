@@ -189,8 +189,10 @@ def _option_names(label: str, cls) -> set:
 
 def model_label(model) -> str:
     """The name a model is reported under (results, manifests): a catalogue name as given; a
-    catalogue class by its name; any other class by ``module.qualname``; an instance by its
-    class's label and its parameter values; a list by its parts joined with '+'."""
+    catalogue (or entry-point) class by its name; another class by its own ``NAME`` if no
+    catalogue model uses it (e.g. a :func:`custom_vector` class), else by ``module.qualname``;
+    an instance by its class's label and its parameter values; a list by its parts joined
+    with '+'."""
     if isinstance(model, str):
         return model
     if isinstance(model, (list, tuple)):
@@ -207,6 +209,8 @@ def model_label(model) -> str:
         for key, cls in known.items():
             if cls is model:
                 return key
+        if name and name not in known and "." not in name:
+            return name  # e.g. a custom_vector class, by the name it was given
         return f"{model.__module__}.{model.__qualname__}"
     return repr(model)
 
