@@ -262,13 +262,16 @@ class Analysis:
         ``method="wilks"``: :func:`cevnsfit.inference.exclusion.exclusion` (t against the chi2
         quantile with ``dof``), ln L from :meth:`scan` on ``scheduler`` (default in-process; see
         :meth:`scan` for Dask). ``method="neyman"``: the toy-calibrated map
-        (:func:`cevnsfit.inference.neyman.neyman_exclusion`, its options as keywords)."""
+        (:func:`cevnsfit.inference.neyman.neyman_exclusion`, its options as keywords; ``n`` is
+        then its fine grid and ``construction_n`` the grid of the toy construction)."""
         if method == "neyman":
             from .inference.neyman import neyman_exclusion
 
             target = self._distributable(scheduler if scheduler != IN_PROCESS else "synchronous")
             sched = "synchronous" if scheduler == IN_PROCESS else scheduler
             kw = {"fine_n": tuple(n), "scheduler": sched, "out_dir": out_dir, "progress": progress, **neyman_options}
+            if "construction_n" in kw:  # the coarse grid of the construction (neyman_exclusion's n)
+                kw["n"] = kw.pop("construction_n")
             return ExclusionResult.from_dict(neyman_exclusion(target, z=z, n_workers=n_workers, **kw))
         if method != "wilks":
             raise ParameterError(f"method must be 'wilks' or 'neyman', got {method!r}")

@@ -111,8 +111,9 @@ class ExclusionResult(Result):
 
     def _summary(self) -> str:
         n = np.asarray(self.data.get("t", [])).shape
+        level = f"CL = {_g(self.data['cl'])}" if self.data.get("cl") is not None else f"Z = {_g(self.z)}"
         return (
-            f"{self.method} at Z = {_g(self.z)} in ({', '.join(self.axes or [])}), grid {n}, "
+            f"{self.method} at {level} in ({', '.join(self.axes or [])}), grid {n}, "
             f"{len(self.contours or [])} contour line(s), t_null = {_g(self.t_null)}"
         )
 
