@@ -38,6 +38,9 @@ class GaussianInLog10G:
         x = np.log10(np.asarray(gx, float))
         return -0.5 * ((x - self.mu) / self.s) ** 2 + 0.0 * np.asarray(mzp_mev, float)
 
+    def logl_model(self, model):  # the likelihood protocol: ln L of a model object
+        return self.logl(model.values["mzp_mev"], model.values["gx"])
+
     def logl_sm(self):
         return 0.0
 

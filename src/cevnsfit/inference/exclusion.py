@@ -1,5 +1,6 @@
-"""Exclusion maps in any two parameters of interest (:func:`exclusion`), and the reference
-analysis's map in (log10 M_Z', log10 g_x) (:func:`exclusion_map`) (docs: statistics).
+"""Exclusion maps in any two parameters of interest (:func:`exclusion`) (docs: statistics). The
+reference analysis's map in (log10 M_Z', log10 g_x) (``exclusion_map``) is a wrapper in
+:mod:`cevnsfit.inference.reference`.
 
 t(theta) = -2 ln(L(theta)/L(theta_hat)) with theta_hat the maximum over the grid and the null;
 a point is excluded at Z sigma where the Wilks significance (``dof`` estimated parameters,
@@ -14,12 +15,9 @@ import contourpy
 import numpy as np
 from scipy import stats
 
-from ..errors import ParameterError, check_finite
-from ..likelihoods import likelihood
-from .reference import reference_problem
+from ..errors import ParameterError
 
-LOG10_MZP_RANGE = (0.5, 3.0)
-LOG10_GX_RANGE = (-4.0, -1.0)
+_MOVED = ("exclusion_map", "LOG10_MZP_RANGE", "LOG10_GX_RANGE")
 
 
 def t_threshold(z: float = 2.0, dof: int = 2) -> float:
@@ -89,46 +87,10 @@ def exclusion(
     }
 
 
-def exclusion_map(
-    datasets,
-    mode: str = "paper",
-    r: float = 1.0,
-    n_mzp: int = 101,
-    n_gx: int = 121,
-    z: float = 2.0,
-    dof: int = 2,
-    options: dict | None = None,
-    matching: str | None = None,
-    logl_grid: np.ndarray | None = None,
-) -> dict:
-    """The reference analysis's map in (log10 M_Z', log10 g_x) at fixed r, by :func:`exclusion`.
+def __getattr__(name: str):
+    """The reference analysis's names moved to :mod:`cevnsfit.inference.reference`; old imports keep working."""
+    if name in _MOVED:
+        from . import reference
 
-    ``logl_grid`` may be passed in (e.g. from a distributed :func:`cevnsfit.inference.scan.grid_scan`);
-    otherwise ln L is evaluated here in one vectorised call.
-    """
-    for name, value, least in (("n_mzp", n_mzp, 2), ("n_gx", n_gx, 2), ("dof", dof, 1)):
-        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < least:
-            raise ParameterError(
-                f"{name} must be an integer >= {least} (a contour needs a grid of at least "
-                f"2 x 2 points; Wilks needs >= 1 degree of freedom), got {value!r}"
-            )
-    check_finite("z", z, positive=True)
-    like = likelihood(datasets, mode=mode, matching=matching, options=options)
-    lm = np.linspace(*LOG10_MZP_RANGE, n_mzp)
-    lg = np.linspace(*LOG10_GX_RANGE, n_gx)
-    res = exclusion(reference_problem(like, ("mzp_mev", "gx"), r=r), (n_mzp, n_gx), z, dof, logl_grid, axes=(lm, lg))
-    return {
-        "datasets": like.names,
-        "mode": mode,
-        "r": float(r),
-        "z": z,
-        "dof": dof,
-        "t_threshold": res["t_threshold"],
-        "method": "wilks",
-        "log10_mzp": lm.tolist(),
-        "log10_gx": lg.tolist(),
-        "t": res["t"],
-        "t_sm": res["t_null"],
-        "contours": res["contours"],
-        "units": {"mzp": "MeV", "gx": "dimensionless"},
-    }
+        return getattr(reference, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

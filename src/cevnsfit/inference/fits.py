@@ -1,5 +1,7 @@
-"""Maximum-likelihood fits and Wilks significances for any model (:func:`fit`), the
-reference analysis's g_x fit (:func:`fit_gx`) and its chi-square of totals (docs: statistics).
+"""Maximum-likelihood fits, Wilks significances and profile-likelihood intervals for any model
+(:func:`fit`, :func:`profile_interval`) (docs: statistics). The reference analysis's g_x fit
+(``fit_gx``) and chi-square of totals (``chi2_totals``) are wrappers in
+:mod:`cevnsfit.inference.reference`.
 
 Test statistic: t = -2 ln(L_null / L(theta_hat)) = 2 (ln L_max - ln L_null), the null being
 every parameter of interest at its declared default (zero coupling: the SM), compared with a
@@ -13,12 +15,9 @@ from __future__ import annotations
 import numpy as np
 from scipy import optimize, stats
 
-from ..errors import ParameterError, check_finite
-from ..likelihoods import likelihood
-from .reference import reference_problem
+from ..errors import ParameterError
 
-#: Default g_x scan for maximisation: log10 g_x in [-5, -1] (g_x = 1e-5 is the SM to < 1e-8 in rate).
-LOG10_GX_SCAN = np.linspace(-5.0, -1.0, 801)
+_MOVED = ("fit_gx", "chi2_totals", "LOG10_GX_SCAN", "CHI2_LOG10_GX_SCAN")
 
 
 def wilks(t: float, dof: int = 1) -> tuple[float, float]:
@@ -132,75 +131,6 @@ def fit(problem, grid=None, dof: int | None = None) -> dict:
     }
 
 
-def fit_gx(
-    like, mzp_mev: float, r: float = 1.0, log10_gx_scan=LOG10_GX_SCAN, dof: int = 1, paper_sign: bool = False
-) -> dict:
-    """The reference analysis's fit: MLE of g_x at fixed (M_Z', r), by :func:`fit`.
-
-    Returns ``gx_mle``, ``t``, ``p``, ``z_sigma``, ``logl_max``, ``logl_sm`` and all local maxima
-    found on the scan (the likelihood can have two: below and beyond the sign flip of Q_V).
-    """
-    mzp = float(check_finite("mzp_mev", mzp_mev, positive=True))
-    check_finite("r", r, positive=True)
-    res = fit(reference_problem(like, ("gx",), mzp, r, paper_sign), grid=log10_gx_scan, dof=dof)
-    return {
-        "mzp_mev": mzp,
-        "r": float(r),
-        "gx_mle": res["mle"]["gx"],
-        "t": res["t"],
-        "p": res["p"],
-        "z_sigma": res["z_sigma"],
-        "logl_max": res["logl_max"],
-        "logl_sm": res["logl_null"],
-        "dof": dof,
-        "local_maxima": [{"gx": m["gx"], "logl": m["logl"], "t": m["t"]} for m in res["local_maxima"]],
-        "datasets": like.names,
-        "mode": like.mode,
-    }
-
-
-#: Default g_x grid of :func:`chi2_totals` (log10 g_x from -4 to -1, 1201 points).
-CHI2_LOG10_GX_SCAN = np.linspace(-4.0, -1.0, 1201)
-CHI2_LOG10_GX_SCAN.flags.writeable = False
-
-
-def chi2_totals(
-    mzp_mev: float,
-    r: float = 1.0,
-    normalisation: str = "published",
-    log10_gx_scan=CHI2_LOG10_GX_SCAN,
-    matching: str | None = None,
-) -> dict:
-    """Chi-square of the CsI 2020 and argon totals against g_x (docs: datasets/csi2020-totals) with every
-    local minimum located and refined; ``normalisation`` of the argon prediction: ``published``
-    (128 N_Ar(theta)/N_Ar(SM)) or ``computed`` (our N_Ar(theta))."""
-    like = likelihood(
-        "csi2020_totals,cenns10_totals", matching=matching, options={"cenns10_totals": {"normalisation": normalisation}}
-    )
-    mzp = float(check_finite("mzp_mev", mzp_mev, positive=True))
-    grid = np.asarray(log10_gx_scan, dtype=float)
-    problem = reference_problem(like, ("gx",), mzp, r)
-    chi2 = -2.0 * problem.logl(10.0**grid)
-
-    def fun(x):
-        return -2.0 * float(problem.logl(10.0**x))
-
-    minima = []
-    for i in _local_extrema(chi2, "min"):
-        x, f = _refine(fun, grid, i)
-        minima.append({"gx": 10.0**x, "chi2": f})
-    return {
-        "mzp_mev": mzp,
-        "r": float(r),
-        "normalisation": normalisation,
-        "gx": (10.0**grid).tolist(),
-        "chi2": chi2.tolist(),
-        "minima": minima,
-        "chi2_sm": -2.0 * like.logl_sm(),
-        "global_minimum": min(minima, key=lambda m: m["chi2"]) if minima else None,
-    }
-
-
 def profile_interval(problem, delta: float = 1.0, grid=None) -> dict:
     """Likelihood-ratio interval of one POI: the set where t(x) = 2 (ln L_max - ln L(x)) <= ``delta``
     (1.0: 68.3 % for one parameter by Wilks; 2.706: the conventional 90 % CL), as segments
@@ -251,3 +181,12 @@ def profile_interval(problem, delta: float = 1.0, grid=None) -> dict:
         "z_null": best["z_sigma"],
         **problem.describe(),
     }
+
+
+def __getattr__(name: str):
+    """The reference analysis's names moved to :mod:`cevnsfit.inference.reference`; old imports keep working."""
+    if name in _MOVED:
+        from . import reference
+
+        return getattr(reference, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -31,39 +31,50 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import ParameterError
-from ..models import model_class, model_from_name, parameters_of
+from ..errors import ParameterError, UnknownNameError
+from ..models import model_from_name, model_label, parameters_of
 from ..models.parameters import Parameter, lookup
 
 
 class Problem:
     """``like``: a :class:`~cevnsfit.likelihoods.Likelihood`; ``model``: a catalogue name (or a
-    '+' combination); ``poi``: names of the parameters of interest (1 or 2 for most methods);
+    '+' combination), a :class:`~cevnsfit.models.base.Model` subclass (e.g. one defined in a
+    notebook), an instance of one (one parameter point: its values are the defaults) or a list
+    of these (combined); ``poi``: names of the parameters of interest (1 or 2 for most methods);
     ``fixed``: values of other parameters; ``profile``: parameters maximised over at each point;
-    ``options``: model constructor options that are not parameters (e.g. ``paper_sign``)."""
+    ``options``: model constructor options that are not parameters (e.g. ``paper_sign``).
+
+    ``model_name`` is the model's label in results (:func:`cevnsfit.models.model_label`: the
+    catalogue name, or ``module.Class`` for a class defined elsewhere); ``model_spec`` is the
+    model as given."""
 
     def __init__(
         self,
         like,
-        model: str,
+        model,
         poi: Sequence[str],
         fixed: dict | None = None,
         profile: Sequence[str] = (),
         options: dict | None = None,
     ):
-        for part in model.split("+") if isinstance(model, str) else [model]:
-            model_class(part)
         self.like = like
-        self.model_name = model
         self.parameters: tuple[Parameter, ...] = parameters_of(model)
+        self.model_spec = model
+        self.model_name = model_label(model)
         if isinstance(poi, str):
             poi = [poi]
         self.poi = tuple(poi)
         if not self.poi:
             raise ParameterError(
                 "at least one parameter of interest (poi) is needed; "
-                f"{model} has: {', '.join(p.name for p in self.parameters)}"
+                f"{self.model_name} has: {', '.join(p.name for p in self.parameters)}"
             )
+        for n in self.poi:
+            if not isinstance(n, str):
+                raise UnknownNameError(
+                    f"a parameter of interest is named by a string, got {n!r}; "
+                    f"{self.model_name} has: {', '.join(p.name for p in self.parameters)}"
+                )
         self.profile = tuple(profile)
         self.fixed = dict(fixed or {})
         self.options = dict(options or {})
@@ -107,7 +118,7 @@ class Problem:
     # -- evaluation -----------------------------------------------------------------------
     def model(self, **values):
         """The model at POI (and profiled) ``values`` (arrays broadcast), the rest fixed."""
-        return model_from_name(self.model_name, **self.fixed, **self.options, **values)
+        return model_from_name(self.model_spec, **self.fixed, **self.options, **values)
 
     def null_values(self) -> dict:
         """POIs at their declared defaults: the null hypothesis of significance tests."""
@@ -173,7 +184,7 @@ class ProblemSpec:
     datasets: tuple
     mode: str = "paper"
     options: dict = field(default_factory=dict)
-    model: str = "sm"
+    model: object = "sm"
     poi: tuple = ()
     fixed: dict = field(default_factory=dict)
     profile: tuple = ()
@@ -190,12 +201,90 @@ class ProblemSpec:
             "datasets": list(self.datasets),
             "mode": self.mode,
             "options": self.options,
-            "model": self.model,
+            "model": model_label(self.model),
             "poi": list(self.poi),
             "fixed": self.fixed,
             "profile": list(self.profile),
             "model_options": self.model_options,
         }
+
+    def memo_key(self) -> str:
+        """Its description, plus for a model object a digest of the pickled object: a worker
+        that kept a problem for a class a notebook has since redefined builds it afresh."""
+        import json
+
+        key = json.dumps(self.describe(), sort_keys=True, default=str)
+        if not isinstance(self.model, str):
+            key += "|" + _model_digest(self.model)
+        return key
+
+    # a model object travels by value (cloudpickle), whatever pickler the scheduler picks
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        if not isinstance(self.model, str):
+            state["model"] = _ShippedModel(ship_model(self.model))
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        if isinstance(state.get("model"), _ShippedModel):
+            state = {**state, "model": unship_model(state["model"].payload)}
+        self.__dict__.update(state)
+
+
+@dataclass(frozen=True)
+class _ShippedModel:
+    payload: bytes
+
+
+def _outside_package(obj) -> list[str]:
+    """Modules (other than cevnsfit's and ``__main__``) defining the classes of a model object."""
+    items = obj if isinstance(obj, (list, tuple)) else [obj]
+    mods = []
+    for m in items:
+        cls = m if isinstance(m, type) else type(m)
+        name = getattr(cls, "__module__", "") or ""
+        if name != "__main__" and name.split(".")[0] != "cevnsfit":
+            mods.append(name)
+    return mods
+
+
+def ship_model(model) -> bytes:
+    """``model`` (a class, instance or list) pickled *by value* with cloudpickle: a class
+    defined in a notebook, a script or a test module reaches Dask workers that cannot import
+    its module. (Classes of ``__main__`` and classes made at run time, e.g. by
+    :func:`cevnsfit.models.custom_vector`, are pickled by value anyway; a class of another
+    importable module is registered with ``cloudpickle.register_pickle_by_value`` for this one
+    call.)"""
+    import sys
+
+    import cloudpickle
+
+    registered = []
+    try:
+        for name in _outside_package(model):
+            module = sys.modules.get(name)
+            if module is not None and name not in cloudpickle.list_registry_pickle_by_value():
+                cloudpickle.register_pickle_by_value(module)
+                registered.append(module)
+        return cloudpickle.dumps(model)
+    finally:
+        for module in registered:
+            cloudpickle.unregister_pickle_by_value(module)
+
+
+def unship_model(payload: bytes):
+    import pickle
+
+    return pickle.loads(payload)
+
+
+def _model_digest(model) -> str:
+    import hashlib
+
+    try:
+        return hashlib.sha256(ship_model(model)).hexdigest()[:16]
+    except Exception:  # noqa: BLE001 - an unpicklable model is still usable in-process
+        return f"id{id(model):x}"
 
 
 def memo_in_process(cache: dict, problem_or_spec, tag: str, build: Callable, keep: int = 4) -> tuple:
@@ -203,10 +292,8 @@ def memo_in_process(cache: dict, problem_or_spec, tag: str, build: Callable, kee
     ``cache`` for this process: a worker then reuses the problem, its likelihood and what
     ``build`` made (e.g. predictions on a construction grid) over all the chunks it runs. A spec
     is keyed by its description plus ``tag``, a Problem by identity; at most ``keep`` entries."""
-    import json
-
     is_spec = isinstance(problem_or_spec, ProblemSpec)
-    who = json.dumps(problem_or_spec.describe(), sort_keys=True, default=str) if is_spec else f"id{id(problem_or_spec)}"
+    who = problem_or_spec.memo_key() if is_spec else f"id{id(problem_or_spec)}"
     key = f"{who}|{tag}"
     hit = cache.get(key)
     if hit is not None and (is_spec or hit[0] is problem_or_spec):
@@ -219,4 +306,4 @@ def memo_in_process(cache: dict, problem_or_spec, tag: str, build: Callable, kee
     return problem, value
 
 
-__all__ = ["Problem", "ProblemSpec", "memo_in_process"]
+__all__ = ["Problem", "ProblemSpec", "memo_in_process", "ship_model", "unship_model"]

@@ -1,22 +1,24 @@
-"""Bayesian estimation of the L_mu - L_tau coupling with nested sampling (docs: statistics).
+"""Bayesian estimation of the parameters of interest of any inference problem (docs: statistics).
 
-Priors (reference analysis, arXiv:2103.10196, Sec. IV): log-uniform,
+Priors: the model's declared ones (:class:`~cevnsfit.models.parameters.Parameter`), flat in the
+internal coordinates (log10 of a parameter with a log-uniform prior) over the declared prior
+box, so the posterior density in the sampled variables is p(x) = L(x) pi(x) / Z with a flat pi.
+For the reference analysis (arXiv:2103.10196, Sec. IV) these are the L_mu - L_tau model's
 
-    log10 g_x ~ U(-4, -1),      log10(M_Z'/MeV) ~ U(0.5, 3),
+    log10 g_x ~ U(-4, -1),      log10(M_Z'/MeV) ~ U(0.5, 3).
 
-so the posterior density in the sampled variables is p(x) = L(x) pi(x) / Z with a flat pi.
+- :func:`posterior`: one or two POIs by quadrature on a grid (``sampler="grid"``) or by nested
+  sampling (UltraNest by default, dynesty optional): the MLE, the 68.3 % credible interval and
+  ln Z, or the 68 % and 95 % HPD regions in 2D.
+- :func:`credible_grid`: credible sets from the density on a grid with a refinement check.
 
-- :func:`posterior_1d`: g_x at fixed (M_Z', r) with nested sampling (UltraNest by default,
-  dynesty optional) -- the MLE, the 68.3 % credible interval and ln Z (the reference
-  analysis's Table II / Fig. 4).
-- :func:`posterior_1d_grid`: the same posterior by deterministic quadrature on a fine grid in
-  log10 g_x (fast; the cross-check of the sampler).
-- :func:`posterior_2d`: the joint posterior of (log10 M_Z', log10 g_x) with its 68 % and 95 %
-  HPD regions (the reference analysis's Fig. 6).
+The reference analysis's own spellings (``posterior_1d``, ``posterior_1d_grid``,
+``posterior_2d``: Table II, Figs. 4 and 6) are thin wrappers over :func:`posterior` in
+:mod:`cevnsfit.inference.reference`.
 
-The 1D interval ``gx_68`` is the shortest interval in **log10 g_x** (the sampled variable,
+The 1D interval is the shortest interval in the internal coordinate (the sampled variable,
 with a flat prior) containing 68.3 % of the posterior -- the HPD interval when the posterior
-is unimodal in log10 g_x -- converted to g_x (:func:`cevnsfit.inference.regions.shortest_interval`).
+is unimodal -- converted to values (:func:`cevnsfit.inference.regions.shortest_interval`).
 
 Reproducibility: every run takes a ``seed`` and records it. UltraNest draws from NumPy's
 global generator, so it is seeded (and the caller's global state restored afterwards);
@@ -36,7 +38,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy import optimize, special
 
-from ..errors import ParameterError, UnknownNameError, check_finite
+from ..errors import ParameterError, UnknownNameError
 from .regions import (
     MASS_68,
     MASS_95,
@@ -47,9 +49,6 @@ from .regions import (
     shortest_interval,
 )
 
-#: Prior box of the sampled variables (docs: statistics; arXiv:2103.10196).
-PRIOR_LOG10_GX = (-4.0, -1.0)
-PRIOR_LOG10_MZP = (0.5, 3.0)
 SAMPLERS = ("ultranest", "dynesty")
 #: 2D histogram used for the credible regions: bins over the prior box and Gaussian smoothing
 #: (standard deviation in bins). 40 x 40 bins are 0.0625 dex in M_Z' and 0.075 dex in g_x; the
@@ -81,26 +80,6 @@ class _ScalarLogl:
 
     def __call__(self, x):
         return float(self.loglike(np.asarray(x, float)[None, :])[0])
-
-
-class _LoglGx:
-    """ln L at fixed (M_Z', r) as a function of points[:, 0] = log10 g_x (vectorised)."""
-
-    def __init__(self, like, mzp, r):
-        self.like, self.mzp, self.r = like, mzp, r
-
-    def __call__(self, points):
-        return np.asarray(self.like.logl(self.mzp, 10.0 ** points[:, 0], self.r), dtype=float)
-
-
-class _LoglMassGx:
-    """ln L at fixed r as a function of points = (log10 M_Z', log10 g_x) (vectorised)."""
-
-    def __init__(self, like, r):
-        self.like, self.r = like, r
-
-    def __call__(self, points):
-        return np.asarray(self.like.logl(10.0 ** points[:, 0], 10.0 ** points[:, 1], self.r), dtype=float)
 
 
 @contextlib.contextmanager
@@ -240,26 +219,18 @@ def _run(sampler: str, loglike, names, lows, highs, **kw) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------
-# 1D
+# the posterior of a problem
 # ---------------------------------------------------------------------------------------------
 
 
-def _check_point(mzp_mev, r):
-    m = check_finite("mzp_mev", mzp_mev, positive=True)
-    rr = check_finite("r", r, positive=True)
-    if m.ndim or rr.ndim:
-        raise ParameterError("mzp_mev and r must be scalars for a 1D posterior of g_x")
-    return float(m), float(rr)
-
-
 def refine_max(
-    f: Callable, x, logl, bounds=PRIOR_LOG10_GX, n_peaks: int = 3, window: float = 3.0, xatol: float = 1e-5
+    f: Callable, x, logl, bounds=None, n_peaks: int = 3, window: float = 3.0, xatol: float = 1e-5
 ) -> tuple[float, float, int]:
     """Maximise a 1D function known at points ``x`` (values ``logl``): around each of the
     ``n_peaks`` highest local maxima of the known values that lie within ``window`` of the
     highest, a bounded Brent search
     (scipy ``minimize_scalar(method="bounded")``) between the maximum's neighbours; the best
-    result wins. (A narrow peak between two grid points shows up as a local maximum of the
+    result wins; ``bounds`` (default: the range of ``x``) limit the search. (A narrow peak between two grid points shows up as a local maximum of the
     grid even when it is not the grid's highest point.) Returns (x_max, f_max, extra calls).
 
     >>> grid = np.linspace(-1, 1, 11)
@@ -269,6 +240,8 @@ def refine_max(
     """
     x = np.asarray(x, float)
     logl = np.asarray(logl, float)
+    if bounds is None:
+        bounds = (float(np.min(x)), float(np.max(x)))
     order = np.argsort(x, kind="stable")
     x, logl = x[order], np.where(np.isnan(logl[order]), -np.inf, logl[order])
     left = np.concatenate([[-np.inf], logl[:-1]])
@@ -292,226 +265,6 @@ def refine_max(
         if -opt.fun > best_f:
             best_x, best_f = float(opt.x), float(-opt.fun)
     return best_x, best_f, ncall
-
-
-def _summary_1d(like, mzp, r, x, w, logl) -> dict:
-    def f(t):
-        return like.logl(mzp, 10.0**t, r)
-
-    xm, lm, ncall = refine_max(f, x, logl)
-    lo, hi = shortest_interval(x, MASS_68, weights=w)
-    return {
-        "gx_mle": 10.0**xm,
-        "log10_gx_mle": xm,
-        "logl_max": lm,
-        "logl_sm": like.logl_sm(),
-        "gx_68": [10.0**lo, 10.0**hi],
-        "log10_gx_68": [lo, hi],
-        "credible_mass": MASS_68,
-        "interval": "shortest interval in log10 g_x (HPD for a unimodal posterior)",
-        "mzp_mev": mzp,
-        "r": r,
-        "prior_log10_gx": list(PRIOR_LOG10_GX),
-        "_refine_calls": ncall,
-    }
-
-
-def posterior_1d(
-    like,
-    mzp_mev: float,
-    r: float = 1.0,
-    sampler: str = "ultranest",
-    seed: int = 1,
-    log_dir=None,
-    resume=True,
-    min_num_live_points: int = 400,
-    quick: bool = False,
-    progress: bool = False,
-) -> dict:
-    """Posterior of log10 g_x at fixed (M_Z' [MeV], r) by nested sampling.
-
-        p(x | D) = L(D | M_Z', g_x = 10^x, r) pi(x) / Z,   pi = U(-4, -1),   Z = Int L pi dx
-
-    (docs: statistics; the reference analysis's Table II used MultiNest with these priors).
-
-    Returns a dict with ``gx_mle`` (maximum of L over g_x in the prior range: the best sampled
-    point refined by a bounded Brent search on log10 g_x), ``gx_68`` = [low, high], the
-    shortest 68.3 % interval of the posterior in log10 g_x converted to g_x (the HPD interval
-    for a unimodal posterior; also ``log10_gx_68``), ``log_evidence`` (ln Z, with
-    ``log_evidence_err``), ``samples`` (equally weighted log10 g_x), ``weighted_samples``,
-    ``seed``, ``sampler``, ``n_calls`` (likelihood evaluations, sampler plus refinement).
-
-    ``sampler``: ``"ultranest"`` (ReactiveNestedSampler, vectorised likelihood calls) or
-    ``"dynesty"`` (static NestedSampler). ``log_dir`` makes the run resumable; ``resume``
-    True/"resume" continues a stored run, False/"overwrite" starts afresh. ``quick`` trades
-    precision for speed (dlogz = 1, no improvement loops) for tests and previews.
-
-    >>> import cevnsfit
-    >>> like = cevnsfit.likelihood("csi2017")                                 # doctest: +SKIP
-    >>> post = posterior_1d(like, 20.0, min_num_live_points=100, quick=True)  # doctest: +SKIP
-    >>> post["gx_68"][0] < post["gx_mle"] < post["gx_68"][1], post["seed"]  # doctest: +SKIP
-    (True, 1)
-    """
-    mzp, r = _check_point(mzp_mev, r)
-
-    run = _run(
-        sampler,
-        _LoglGx(like, mzp, r),
-        ["log10_gx"],
-        [PRIOR_LOG10_GX[0]],
-        [PRIOR_LOG10_GX[1]],
-        seed=seed,
-        log_dir=log_dir,
-        resume=resume,
-        nlive=min_num_live_points,
-        quick=quick,
-        progress=progress,
-    )
-    x = run["points"][:, 0]
-    out = _summary_1d(like, mzp, r, x, run["weights"], run["logl"])
-    out.update(
-        log_evidence=run["log_evidence"],
-        log_evidence_err=run["log_evidence_err"],
-        samples=run["equal_samples"][:, 0],
-        weighted_samples={"log10_gx": x, "weights": run["weights"], "logl": run["logl"]},
-        seed=seed,
-        sampler=sampler,
-        n_calls=run["n_calls"] + out.pop("_refine_calls"),
-        min_num_live_points=min_num_live_points,
-        quick=quick,
-    )
-    return out
-
-
-def posterior_1d_grid(like, mzp_mev: float, r: float = 1.0, n_grid: int = 2001) -> dict:
-    """Posterior of log10 g_x at fixed (M_Z', r) by deterministic quadrature.
-
-    The likelihood is evaluated (vectorised) on ``n_grid`` equally spaced points of
-    x = log10 g_x in [-4, -1]; the posterior density is p(x) = L(x) / (3 Z) with
-    Z = (1/3) Int L dx by the trapezoidal rule, and the interval is the same shortest 68.3 %
-    interval in log10 g_x as in :func:`posterior_1d`, computed from the grid weights.
-    Same keys as :func:`posterior_1d` (``samples`` is absent; ``log10_gx`` and ``density``
-    are the grid and p(x)).
-    """
-    mzp, r = _check_point(mzp_mev, r)
-    if n_grid < 11:
-        raise ParameterError(f"n_grid must be >= 11, got {n_grid}")
-    x = np.linspace(*PRIOR_LOG10_GX, n_grid)
-    logl = np.asarray(like.logl(mzp, 10.0**x, r), dtype=float)
-    dx = x[1] - x[0]
-    trap = np.full(n_grid, dx)
-    trap[[0, -1]] *= 0.5
-    width = PRIOR_LOG10_GX[1] - PRIOR_LOG10_GX[0]
-    log_z = float(special.logsumexp(logl, b=trap) - np.log(width))
-    density = np.exp(logl - log_z) / width
-    out = _summary_1d(like, mzp, r, x, trap * density, logl)
-    out.update(
-        log_evidence=log_z,
-        log_evidence_err=0.0,
-        log10_gx=x,
-        density=density,
-        seed=None,
-        sampler="grid",
-        n_calls=n_grid + out.pop("_refine_calls"),
-    )
-    return out
-
-
-# ---------------------------------------------------------------------------------------------
-# 2D
-# ---------------------------------------------------------------------------------------------
-
-
-def posterior_2d(
-    like,
-    r: float = 1.0,
-    sampler: str = "ultranest",
-    seed: int = 1,
-    log_dir=None,
-    resume=True,
-    min_num_live_points: int = 400,
-    quick: bool = False,
-    progress: bool = False,
-    bins=HISTOGRAM_2D["bins"],
-    smoothing_bins: float = HISTOGRAM_2D["smoothing_bins"],
-) -> dict:
-    """Joint posterior of (log10 M_Z'/MeV, log10 g_x) at fixed r by nested sampling, with
-    the 68 % and 95 % HPD credible regions (the reference analysis's Fig. 6).
-
-    The regions {p >= p*} enclosing masses 0.683 (``region_68``) and 0.954 (``region_95``)
-    are drawn from a histogram of the weighted samples on ``bins`` = 40 x 40 cells over the
-    prior box, smoothed with a Gaussian kernel of ``smoothing_bins`` = 2 cells (s.d.,
-    reflecting edges); p* is the smoothed-density level such that the samples in cells above
-    it carry the mass (:func:`cevnsfit.inference.regions.sample_density_level`), and
-    {p >= p*} is contoured with contourpy (:func:`cevnsfit.inference.regions.credible_regions_2d`).
-    Against the exact posterior on a grid, the 68 % (95 %) region of a 400-live-point run holds
-    0.67-0.69 (0.92-0.94) of the mass for csi2017 and csi2017+cenns10 at r = 1. Each region is a list of closed
-    rings [[log10 M, log10 g], ...] (outer boundaries and holes; rings reaching the prior box
-    close along it).
-
-    Returns also ``samples`` (weighted points, shape (n, 2), columns log10 M, log10 g),
-    ``weights``, ``logl``, ``equal_samples``, ``histogram`` (edges, centres, density),
-    ``levels``, ``log_evidence``, ``seed``, ``sampler``, ``n_calls``, ``map_point`` (the best
-    sampled point).
-    """
-    rr = check_finite("r", r, positive=True)
-    if rr.ndim:
-        raise ParameterError("r must be a scalar for a 2D posterior in (M_Z', g_x)")
-    rr = float(rr)
-
-    lows = [PRIOR_LOG10_MZP[0], PRIOR_LOG10_GX[0]]
-    highs = [PRIOR_LOG10_MZP[1], PRIOR_LOG10_GX[1]]
-    run = _run(
-        sampler,
-        _LoglMassGx(like, rr),
-        ["log10_mzp", "log10_gx"],
-        lows,
-        highs,
-        seed=seed,
-        log_dir=log_dir,
-        resume=resume,
-        nlive=min_num_live_points,
-        quick=quick,
-        progress=progress,
-    )
-    pts, w = run["points"], run["weights"]
-    reg = credible_regions_2d(
-        pts[:, 0],
-        pts[:, 1],
-        w,
-        masses=(MASS_68, MASS_95),
-        bins=bins,
-        ranges=(PRIOR_LOG10_MZP, PRIOR_LOG10_GX),
-        smoothing_bins=smoothing_bins,
-    )
-    best = int(np.argmax(run["logl"]))
-    return {
-        "samples": pts,
-        "weights": w,
-        "logl": run["logl"],
-        "equal_samples": run["equal_samples"],
-        "columns": ["log10_mzp", "log10_gx"],
-        "region_68": reg["regions"][MASS_68],
-        "region_95": reg["regions"][MASS_95],
-        "levels": {"68": reg["levels"][MASS_68], "95": reg["levels"][MASS_95]},
-        "credible_masses": {"68": MASS_68, "95": MASS_95},
-        "histogram": reg["histogram"],
-        "log_evidence": run["log_evidence"],
-        "log_evidence_err": run["log_evidence_err"],
-        "map_point": {
-            "log10_mzp": float(pts[best, 0]),
-            "log10_gx": float(pts[best, 1]),
-            "logl": float(run["logl"][best]),
-        },
-        "logl_sm": like.logl_sm(),
-        "r": rr,
-        "seed": seed,
-        "sampler": sampler,
-        "n_calls": run["n_calls"],
-        "min_num_live_points": min_num_live_points,
-        "quick": quick,
-        "prior": {"log10_mzp": list(PRIOR_LOG10_MZP), "log10_gx": list(PRIOR_LOG10_GX)},
-    }
 
 
 class _ProblemLogl:
@@ -562,6 +315,39 @@ def posterior(
     (15.87 %, 84.13 % quantiles), both in internal coordinates and as values; 2D results: the
     68 % and 95 % HPD regions from the density (:func:`cevnsfit.inference.regions.credible_regions_2d`).
     """
+    return posterior_run(
+        problem,
+        sampler,
+        seed=seed,
+        log_dir=log_dir,
+        resume=resume,
+        min_num_live_points=min_num_live_points,
+        quick=quick,
+        progress=progress,
+        n_grid=n_grid,
+    )["result"]
+
+
+def posterior_run(
+    problem,
+    sampler: str = "grid",
+    *,
+    seed: int = 1,
+    log_dir=None,
+    resume=True,
+    min_num_live_points: int = 400,
+    quick: bool = False,
+    progress: bool = False,
+    n_grid: int | None = None,
+    histogram: dict | None = None,
+) -> dict:
+    """The one posterior path: :func:`posterior`'s dict as ``result`` plus what a caller may
+    summarise differently (the reference analysis's wrappers in
+    :mod:`cevnsfit.inference.reference`): ``points`` (internal coordinates, (n,) in 1D, (n, 2)
+    in 2D), ``weights`` (summing to 1 for a sampler, trapezoid masses on a grid), ``logl``,
+    ``run`` (the sampler's output), in 1D ``x_max``/``logl_max``/``refine_calls`` and ``hpd``
+    (internal), on a 1D grid ``log_evidence`` and ``density``; in 2D with a sampler ``regions``
+    (:func:`~cevnsfit.inference.regions.credible_regions_2d` with ``histogram`` options)."""
     pars = problem.poi_parameters
     names = list(problem.internal_names)
     box = problem.internal_box
@@ -573,22 +359,24 @@ def posterior(
         "internal": names,
         "prior": {n: list(b) for n, b in zip(names, box)},
     }
+    extra: dict = {"result": out}
     if sampler == "grid":
         n = n_grid or (2001 if len(pars) == 1 else 121)
+        if n < 11:
+            raise ParameterError(f"n_grid must be >= 11, got {n}")
         axes = [np.linspace(*b, n) for b in box]
         if len(pars) == 1:
             x = axes[0]
-            logl = problem.logl(pars[0].from_internal(x))
+            logl = np.asarray(problem.logl(pars[0].from_internal(x)), dtype=float)
             w = np.full(n, x[1] - x[0])
             w[[0, -1]] *= 0.5
             lw = logl + np.log(w)
             weights = np.exp(lw - special.logsumexp(lw))
-            out.update(
-                log_evidence=float(special.logsumexp(lw) - np.log(box[0][1] - box[0][0])),
-                grid=x.tolist(),
-                density=(weights / w).tolist(),
-            )
+            log_z = float(special.logsumexp(lw) - np.log(box[0][1] - box[0][0]))
+            density = weights / w
+            out.update(log_evidence=log_z, grid=x.tolist(), density=density.tolist())
             pts, logl_pts = x, logl
+            extra.update(log_evidence=log_z, density=density, trapezoid=w)
         else:
             xx, yy = np.meshgrid(*axes, indexing="ij")
             logl = problem.logl(pars[0].from_internal(xx), pars[1].from_internal(yy))
@@ -597,7 +385,8 @@ def posterior(
             out.update(grid={names[0]: axes[0].tolist(), names[1]: axes[1].tolist()}, logl=logl.tolist())
             for key, m in (("region_68", MASS_68), ("region_95", MASS_95)):
                 out[key] = region_polylines(axes[0], axes[1], dens, density_level(dens, m), box)
-            return out
+            extra.update(axes=axes, logl=logl, density=dens)
+            return extra
     else:
         run = _run(
             sampler,
@@ -618,14 +407,18 @@ def posterior(
             seed=seed,
             n_calls=run["n_calls"],
         )
+        extra["run"] = run
         if len(pars) == 2:
             pts, w = run["points"], run["weights"]
-            reg = credible_regions_2d(pts[:, 0], pts[:, 1], w, masses=(MASS_68, MASS_95), ranges=box)
+            reg = credible_regions_2d(
+                pts[:, 0], pts[:, 1], w, masses=(MASS_68, MASS_95), ranges=box, **(histogram or {})
+            )
             out.update(region_68=reg["regions"][MASS_68], region_95=reg["regions"][MASS_95], samples=pts, weights=w)
-            return out
+            extra.update(points=pts, weights=w, logl=run["logl"], regions=reg)
+            return extra
         pts, weights, logl_pts = run["points"][:, 0], run["weights"], run["logl"]
     par = pars[0]
-    xm, lm, _ = refine_max(lambda t: problem.logl(par.from_internal(t)), pts, logl_pts, bounds=box[0])
+    xm, lm, ncall = refine_max(lambda t: problem.logl(par.from_internal(t)), pts, logl_pts, bounds=box[0])
     hpd = shortest_interval(pts, MASS_68, weights=weights)
     et = equal_tailed_interval(pts, weights, MASS_68)
     out.update(
@@ -638,7 +431,8 @@ def posterior(
         equal_tailed_68=[float(par.from_internal(v)) for v in et],
         credible_mass=MASS_68,
     )
-    return out
+    extra.update(points=pts, weights=weights, logl=logl_pts, x_max=xm, logl_max=lm, refine_calls=ncall, hpd=hpd)
+    return extra
 
 
 # ---------------------------------------------------------------------------------------------
@@ -788,18 +582,26 @@ def mass_in_grid_region(result: dict, points, weights) -> dict:
     return {k: float(w[d >= result["levels"][k]].sum()) for k in ("68", "95")}
 
 
+#: The reference analysis's names, kept here for old imports (they live in inference.reference).
+_MOVED = ("PRIOR_LOG10_GX", "PRIOR_LOG10_MZP", "posterior_1d", "posterior_1d_grid", "posterior_2d", "_check_point")
+
+
+def __getattr__(name: str):
+    if name in _MOVED:
+        from . import reference
+
+        return getattr(reference, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "GRID_TOLERANCE",
     "HISTOGRAM_2D",
-    "PRIOR_LOG10_GX",
-    "PRIOR_LOG10_MZP",
     "SAMPLERS",
     "credible_grid",
     "equal_tailed_interval",
     "mass_in_grid_region",
     "posterior",
-    "posterior_1d",
-    "posterior_1d_grid",
-    "posterior_2d",
+    "posterior_run",
     "refine_max",
 ]

@@ -68,60 +68,6 @@ def cached_likelihood(datasets, mode: str = "paper", options: dict | None = None
     return _LIKELIHOOD_CACHE[key]
 
 
-class LoglikeEvaluator:
-    """ln L of the L_mu - L_tau model at points ``{"log10_mzp": ..., "log10_gx": ...}``
-    (optionally ``"r"``, else the fixed ``r``), vectorised over the points.
-
-    Only the dataset names and options travel to the workers; each worker process builds the
-    likelihood on first use and keeps it (:func:`cached_likelihood`).
-
-    >>> ev = LoglikeEvaluator("csi2017,cenns10", r=1.0)     # nothing is built yet
-    >>> ev
-    LoglikeEvaluator(csi2017+cenns10, mode='paper', r=1.0)
-    >>> ev({"log10_mzp": np.array([1.3]), "log10_gx": np.array([-4.0])}).shape   # doctest: +SKIP
-    (1,)
-    """
-
-    keys = ("log10_mzp", "log10_gx")
-
-    def __init__(self, datasets, mode: str = "paper", r: float = 1.0, options: dict | None = None):
-        from ..likelihoods import _parse
-
-        self.datasets = _parse(datasets)
-        self.mode = mode
-        self.r = float(r)
-        self.options = options or {}
-
-    def likelihood(self):
-        return cached_likelihood(self.datasets, self.mode, self.options)
-
-    def describe(self) -> dict:
-        from .. import __version__
-
-        return {
-            "class": "cevnsfit.inference.scan.LoglikeEvaluator",
-            "quantity": "ln L",
-            "datasets": self.datasets,
-            "mode": self.mode,
-            "r": self.r,
-            "options": self.options,
-            "cevnsfit_version": __version__,
-        }
-
-    def __call__(self, points: dict) -> np.ndarray:
-        missing = [k for k in self.keys if k not in points]
-        if missing:
-            raise ParameterError(f"LoglikeEvaluator needs points {self.keys} (and optionally 'r'); missing {missing}")
-        r = points.get("r", self.r)
-        return np.asarray(
-            self.likelihood().logl(10.0 ** np.asarray(points["log10_mzp"]), 10.0 ** np.asarray(points["log10_gx"]), r),
-            dtype=float,
-        )
-
-    def __repr__(self) -> str:
-        return f"LoglikeEvaluator({'+'.join(self.datasets)}, mode={self.mode!r}, r={self.r})"
-
-
 class ProblemEvaluator:
     """ln L of any :class:`~cevnsfit.inference.problem.ProblemSpec` at points keyed by its
     internal coordinate names (``log10_<name>`` for log-uniform priors, ``<name>`` otherwise),
@@ -168,7 +114,9 @@ class ProblemEvaluator:
         return {"spec": self.spec, "keys": self.keys, "_problem": None}
 
     def __repr__(self) -> str:
-        return f"ProblemEvaluator({self.spec.model}: {', '.join(self.keys)})"
+        from ..models import model_label
+
+        return f"ProblemEvaluator({model_label(self.spec.model)}: {', '.join(self.keys)})"
 
 
 def describe_evaluator(evaluator) -> dict:
@@ -393,7 +341,7 @@ def grid_scan(
 
     ``evaluator(points)`` gets a dict {axis name: 1D array of coordinates} (one entry per grid
     point of a chunk) and returns a 1D array of values; it must be picklable for a
-    distributed scheduler (e.g. :class:`LoglikeEvaluator`). Returns the values with shape
+    distributed scheduler (e.g. :class:`ProblemEvaluator`). Returns the values with shape
     ``tuple(len(a) for a in axes.values())``, ``values[i, j, ...]`` at
     ``(axes[0][i], axes[1][j], ...)``.
 
@@ -490,8 +438,10 @@ def load_scan(out_dir, allow_partial: bool = False) -> tuple[np.ndarray, dict]:
     return values.reshape(shape), axes
 
 
+_MOVED = ("LoglikeEvaluator",)
+
 __all__ = [
-    "LoglikeEvaluator",
+    "ProblemEvaluator",
     "ScanMismatchError",
     "axes_hash",
     "cached_likelihood",
@@ -501,3 +451,12 @@ __all__ = [
     "load_scan",
     "run_tasks",
 ]
+
+
+def __getattr__(name: str):
+    """The reference analysis's names moved to :mod:`cevnsfit.inference.reference`; old imports keep working."""
+    if name in _MOVED:
+        from . import reference
+
+        return getattr(reference, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

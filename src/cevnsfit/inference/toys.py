@@ -44,8 +44,7 @@ from ..likelihoods import Likelihood
 from ..likelihoods.paper import AsimovPoisson
 from ..likelihoods.toy_grid import FixedPredictions
 from .problem import Problem, ProblemSpec, memo_in_process
-from .reference import REFERENCE_MODEL, reference_problem
-from .sampling import _check_point, refine_max
+from .sampling import refine_max
 from .scan import run_tasks
 
 #: Grid points in log10 g_x over the prior range before refinement (0.025 dex spacing).
@@ -132,22 +131,6 @@ def lrt_statistic_problem(problem: Problem, n_grid: int = N_GRID) -> dict:
         raise ParameterError(f"toys calibrate one parameter of interest, got {problem.poi}")
     t, xm = _lrt(problem.like, problem, _Predictions(problem, n_grid))
     return {"t": t, "x_hat": xm, "poi": problem.poi[0], **problem.describe()}
-
-
-def lrt_statistic(like: Likelihood, mzp_mev: float, r: float = 1.0, n_grid: int = N_GRID) -> dict:
-    """The reference analysis's statistic: t = 2 [max_{g_x >= 0} ln L - ln L(SM)] at fixed
-    (M_Z', r) (see the module doc) with the maximising coupling (``gx_hat`` = 0 when the SM is
-    the maximum).
-
-    >>> import cevnsfit
-    >>> res = lrt_statistic(cevnsfit.likelihood("csi2020_totals"), 20.0)      # doctest: +SKIP
-    >>> round(res["t"], 3)                         # (306 - 333)^2 / V_SM       # doctest: +SKIP
-    0.195
-    """
-    mzp, r = _check_point(mzp_mev, r)
-    res = lrt_statistic_problem(reference_problem(like, ("gx",), mzp, r), n_grid)
-    xm = res["x_hat"]
-    return {"t": res["t"], "log10_gx_hat": xm, "gx_hat": 10.0**xm if np.isfinite(xm) else 0.0, "mzp_mev": mzp, "r": r}
 
 
 def _toy_chunk(spec, seed: int, index: int, n: int, n_grid: int, out_path=None) -> np.ndarray:
@@ -282,57 +265,22 @@ def toys(
     }
 
 
-def toy_calibration(
-    datasets,
-    mzp_mev: float,
-    r: float = 1.0,
-    n_toys: int = 200,
-    seed: int = 1,
-    scheduler="synchronous",
-    chunk_size: int = 50,
-    mode: str = "paper",
-    options: dict | None = None,
-    n_grid: int = N_GRID,
-    progress: bool = False,
-    n_workers: int | None = None,
-    checkpoint=None,
-) -> dict:
-    """The reference analysis's calibration: g_x at fixed (M_Z' [MeV], r) by :func:`toys`.
-
-    ``datasets``: names (``"csi2017,cenns10"``) built with ``mode``/``options``, or a
-    :class:`Likelihood`. Returns the keys of :func:`toys` plus ``gx_hat``, ``log10_gx_hat``,
-    ``log10_gx_hat_toys``, ``mzp_mev`` and ``r``.
-    """
-    mzp, r = _check_point(mzp_mev, r)
-    if isinstance(datasets, Likelihood):
-        spec = reference_problem(datasets, ("gx",), mzp, r)
-    else:
-        from ..likelihoods import _parse
-
-        spec = ProblemSpec(
-            tuple(_parse(datasets)), mode, options or {}, REFERENCE_MODEL, ("gx",), {"mzp_mev": mzp, "r": r}
-        )
-    res = toys(spec, n_toys, seed, scheduler, chunk_size, n_grid, progress, n_workers, checkpoint)
-    xm = res["x_hat"]
-    res.update(
-        {
-            "gx_hat": 10.0**xm if np.isfinite(xm) else 0.0,
-            "log10_gx_hat": xm,
-            "log10_gx_hat_toys": res["x_hat_toys"],
-            "mzp_mev": mzp,
-            "r": r,
-        }
-    )
-    return res
-
+_MOVED = ("lrt_statistic", "toy_calibration")
 
 __all__ = [
     "N_GRID",
     "check_toy_support",
-    "lrt_statistic",
     "lrt_statistic_problem",
-    "toy_calibration",
     "toy_likelihood",
     "toys",
     "z_from_p",
 ]
+
+
+def __getattr__(name: str):
+    """The reference analysis's names moved to :mod:`cevnsfit.inference.reference`; old imports keep working."""
+    if name in _MOVED:
+        from . import reference
+
+        return getattr(reference, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

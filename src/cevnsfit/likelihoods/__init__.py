@@ -86,13 +86,18 @@ class Likelihood:
             "ln L", out, f"{model!r} lies so far outside the perturbative range that the prediction overflows float64"
         )
 
-    def logl(self, mzp_mev, gx, r=1.0, paper_sign: bool = False) -> np.ndarray:
-        """ln L of the reference analysis's model, L_mu - L_tau, at (M_Z' [MeV], g_x, r),
-        broadcasting: shorthand for ``logl_model(model_from_name("lmu-ltau", ...))``. Any
-        other model goes through :meth:`logl_model`."""
-        from ..models import model_from_name
+    def logl(self, model=None, *point, **kw) -> np.ndarray:
+        """ln L of a model: ``logl(model)`` (a model object; ``None``: the SM) is
+        :meth:`logl_model`. The reference analysis's shorthand ``logl(mzp_mev, gx, r=1.0,
+        paper_sign=False)`` (numbers: L_mu - L_tau at that point, broadcasting) is
+        :func:`cevnsfit.inference.reference.logl`."""
+        if hasattr(model, "couplings") or (model is None and not point and not kw):
+            if point or kw:
+                raise TypeError("logl(model) takes one model object; give the point to the model instead")
+            return self.logl_model(model)
+        from ..inference.reference import logl as reference_logl
 
-        return self.logl_model(model_from_name("lmu-ltau", mzp_mev=mzp_mev, gx=gx, r=r, paper_sign=paper_sign))
+        return reference_logl(self, model, *point, **kw)
 
     def logl_sm(self) -> float:
         return float(self.logl_model(None))
