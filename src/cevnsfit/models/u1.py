@@ -282,7 +282,9 @@ def u1_class(
     if not isinstance(charges, U1Charges):
         raise ParameterError(f"charges must be a U1Charges (b, le, lmu, ltau), got {charges!r}")
     label = charges.label.replace(" ", "")
-    params: tuple = (MZP_PARAMETER, _coupling_parameter(label))
+    # prior ranges: loop-suppressed quark couplings need larger g (as lmu-ltau's gx)
+    low, high = (1e-4, 1e-1) if charges.loop_finite else (1e-6, 1e-2)
+    params: tuple = (MZP_PARAMETER, _coupling_parameter(label, low=low, high=high))
     if not charges.loop_finite:
         params += (EPS_PARAMETER,)
     attrs = {
