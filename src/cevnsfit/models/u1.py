@@ -222,6 +222,7 @@ class GaugedU1(VectorMediator):
         = (8 e g/(4 pi)^2) loop, plus the heavy-slepton term (2 e g/(4 pi)^2)(1/3) ln r^2
         where the model has r; or the constant eps."""
         if not self.charges.loop_finite:
+            assert self.eps is not None  # set by _setup wherever the mixing is a constant
             return self._expand(self.eps, q2) + 0.0 * q2
         inner = 8.0 * self._loop(q2)
         if self.r is not None:
