@@ -89,7 +89,7 @@ def _delayed_moment(poly: dict[int, float], power: int, lo, hi) -> np.ndarray:
 
 #: Gauss-Legendre nodes on [E_min, m_mu/2] for a structure without a stopped-pion closed form
 #: (the delayed spectra are cubics and a bracket smooth for E >= E_min > 0: the quadrature
-#: converges geometrically; 32 nodes reproduce the closed forms to < 1e-12, a test checks it).
+#: converges geometrically; 32 nodes reproduce the closed forms to ~1e-10, tests check 1e-9).
 N_GL_DELAYED = 32
 
 
