@@ -23,7 +23,9 @@ from cevnsfit.models.nsi import NSI
 from cevnsfit.models.nuclear import Combined, NeutronRadius, WeakMixing
 from cevnsfit.models.others import BminusL, GeneralVector, UniversalVector
 from cevnsfit.models.parameters import Parameter
+from cevnsfit.models.photon import ChargeRadius, Millicharge
 from cevnsfit.models.scalar import Scalar
+from cevnsfit.models.u1 import U1_PRESETS, GaugedU1, U1Charges, u1_class
 
 #: Model classes by catalogue name (CLI ``--model``).
 MODELS: dict[str, type[Model]] = {
@@ -37,6 +39,9 @@ MODELS: dict[str, type[Model]] = {
     "nsi": NSI,
     "weak-mixing": WeakMixing,
     "neutron-radius": NeutronRadius,
+    "charge-radius": ChargeRadius,
+    "millicharge": Millicharge,
+    **{k: v for k, v in U1_PRESETS.items() if k not in ("lmu-ltau", "b-l")},  # the U(1) family (models/u1.py)
 }
 #: Older spellings accepted by :func:`model_from_name`.
 ALIASES = {
@@ -297,6 +302,12 @@ __all__ = [
     "WeakMixing",
     "NeutronRadius",
     "Combined",
+    "ChargeRadius",
+    "Millicharge",
+    "GaugedU1",
+    "U1Charges",
+    "U1_PRESETS",
+    "u1_class",
     "G2Discrepancy",
     "delta_amu",
     "g2_band",

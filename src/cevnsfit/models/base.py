@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import abc
 import math
-from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -84,7 +83,6 @@ def check_nucleons(Z, N) -> tuple[float, float]:
     return out[0], out[1]
 
 
-@dataclass
 class Couplings:
     """Structure coefficients of one model for one target nucleus on a Q^2 grid.
 
@@ -95,16 +93,53 @@ class Couplings:
       structure, C = Q_alpha^2; interferes with the SM);
     * ``fc[flavour]``: sum over beta != alpha of |Q_{alpha beta}|^2, flavour-changing vector
       pieces that add incoherently with the vector bracket;
-    * ``scalar[flavour]``, ``magnetic[flavour]``: coefficients C of those structures;
+    * one keyword per incoherent structure of the table
+      :data:`~cevnsfit.physics.cross_section.STRUCTURES`, named by its record's ``coefficient``
+      (today ``scalar`` and ``magnetic``): ``{flavour: C}``, read back as ``c.scalar`` or
+      ``c.coefficient("scalar")``; an unknown name raises UnknownNameError naming the known ones;
     * ``weak_ff_ratio``: F_w(q; theta)^2 / F_w(q; default)^2, multiplying every structure that
-      uses the weak form factor (vector, scalar); None = 1.
+      uses the weak form factor; None = 1.
     """
 
-    dq: dict = field(default_factory=dict)
-    fc: dict = field(default_factory=dict)
-    scalar: dict = field(default_factory=dict)
-    magnetic: dict = field(default_factory=dict)
-    weak_ff_ratio: np.ndarray | None = None
+    def __init__(self, dq=None, fc=None, *, weak_ff_ratio=None, **coefficients):
+        from cevnsfit.physics.cross_section import coefficient_names
+
+        known = coefficient_names()
+        unknown = sorted(set(coefficients) - set(known))
+        if unknown:
+            raise UnknownNameError(
+                f"unknown structure coefficient {unknown[0]!r}; allowed: dq, fc, weak_ff_ratio, {', '.join(known)}"
+            )
+        self.dq: dict = dict(dq or {})
+        self.fc: dict = dict(fc or {})
+        self.weak_ff_ratio = weak_ff_ratio
+        self.coefficients: dict[str, dict] = {k: dict(v) for k, v in coefficients.items() if v}
+
+    def coefficient(self, name: str) -> dict:
+        """{flavour: C} of the incoherent structure whose record reads ``name`` ({} if absent)."""
+        return self.coefficients.get(name, {})
+
+    def __getattr__(self, name: str):
+        from cevnsfit.physics.cross_section import coefficient_names
+
+        if name in coefficient_names():
+            return self.__dict__.get("coefficients", {}).get(name, {})
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __repr__(self) -> str:
+        parts = [f"dq={sorted(self.dq)}", f"fc={sorted(self.fc)}"]
+        parts += [f"{k}={sorted(v)}" for k, v in self.coefficients.items()]
+        parts.append(f"weak_ff_ratio={'None' if self.weak_ff_ratio is None else 'array'}")
+        return f"Couplings({', '.join(parts)})"
+
+    def map(self, fn) -> Couplings:
+        """The same couplings with ``fn`` applied to every array (e.g. a broadcast)."""
+        return Couplings(
+            {k: fn(v) for k, v in self.dq.items()},
+            {k: fn(v) for k, v in self.fc.items()},
+            weak_ff_ratio=None if self.weak_ff_ratio is None else fn(self.weak_ff_ratio),
+            **{name: {k: fn(v) for k, v in table.items()} for name, table in self.coefficients.items()},
+        )
 
     def __add__(self, other: Couplings) -> Couplings:
         """Combine two models acting together: charge shifts add (amplitudes), incoherent
@@ -119,12 +154,12 @@ class Couplings:
         ff = self.weak_ff_ratio
         if other.weak_ff_ratio is not None:
             ff = other.weak_ff_ratio if ff is None else ff * other.weak_ff_ratio
+        names = dict.fromkeys([*self.coefficients, *other.coefficients])
         return Couplings(
             merge(self.dq, other.dq),
             merge(self.fc, other.fc),
-            merge(self.scalar, other.scalar),
-            merge(self.magnetic, other.magnetic),
-            ff,
+            weak_ff_ratio=ff,
+            **{n: merge(self.coefficient(n), other.coefficient(n)) for n in names},
         )
 
 

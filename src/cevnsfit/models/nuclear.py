@@ -138,13 +138,4 @@ class Combined(Model):
 
 
 def _broadcast_couplings(c: Couplings, shape, q2) -> Couplings:
-    def b(x):
-        return np.broadcast_to(x, shape + q2.shape)
-
-    return Couplings(
-        {k: b(v) for k, v in c.dq.items()},
-        {k: b(v) for k, v in c.fc.items()},
-        {k: b(v) for k, v in c.scalar.items()},
-        {k: b(v) for k, v in c.magnetic.items()},
-        None if c.weak_ff_ratio is None else b(c.weak_ff_ratio),
-    )
+    return c.map(lambda x: np.broadcast_to(x, shape + q2.shape))

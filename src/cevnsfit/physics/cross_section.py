@@ -28,6 +28,8 @@ bracket is left out: it is suppressed by E_r/E ~ 1e-3 at these energies).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -76,30 +78,152 @@ def dsigma_der(e_mev, er_mev, nucleus: Nucleus, qv=None) -> np.ndarray:
     )
 
 
-#: The interaction structures: name -> (form factor kind, interferes with the SM vector).
-STRUCTURES = {
-    "vector": ("weak", True),
-    "scalar": ("weak", False),
-    "magnetic": ("charge", False),
+# --- the interaction structures: one record each ------------------------------------------
+
+
+def poly_moment(poly: dict[int, float], power: int, lo, hi) -> np.ndarray:
+    """Int_lo^hi f(E) E^power dE for f = sum_n c_n E^n (all n + power >= 0): the polynomial
+    moments in which the stopped-pion closed forms are written (docs: physics/sources)."""
+    return sum(c * (hi ** (n + power + 1) - lo ** (n + power + 1)) / (n + power + 1) for n, c in poly.items())
+
+
+def _vector_bracket(e, er, m):
+    return G_F**2 * m / (2.0 * math.pi) * (1.0 - m * er / (e * e) + (1.0 - er / e) ** 2)
+
+
+def _vector_stopped_pion(poly, lo, hi, er, m):
+    # f(E) = c2 E^2 + c3 E^3 times [2 - 2 E_r/E + (E_r^2 - m E_r)/E^2]: a cubic in E.
+    c2, c3 = poly[2], poly[3]
+    k = er * er - m * er
+    coeffs = {3: 2.0 * c3 + 0 * er, 2: 2.0 * c2 - 2.0 * er * c3, 1: -2.0 * er * c2 + k * c3, 0: k * c2}
+    total = sum(c * (hi ** (n + 1) - lo ** (n + 1)) / (n + 1) for n, c in coeffs.items())
+    return G_F**2 * m / (2.0 * math.pi) * np.maximum(total, 0.0)
+
+
+def _scalar_bracket(e, er, m):
+    return m**2 * er / (4.0 * math.pi * e * e)
+
+
+def _scalar_stopped_pion(poly, lo, hi, er, m):
+    return m * m * er / (4.0 * math.pi) * poly_moment(poly, -2, lo, hi)
+
+
+def _magnetic_bracket(e, er, m):
+    return math.pi * ALPHA_EM**2 / M_E**2 * (1.0 / er - 1.0 / e)
+
+
+def _magnetic_stopped_pion(poly, lo, hi, er, m):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        val = math.pi * ALPHA_EM**2 / M_E**2 * (poly_moment(poly, 0, lo, hi) / er - poly_moment(poly, -1, lo, hi))
+    return np.where(er > 0, np.maximum(val, 0.0), 0.0)
+
+
+@dataclass(frozen=True)
+class Structure:
+    """One interaction structure (docs: physics/cross-section, interaction structures).
+
+    ``name``: its key; ``bracket(e, er, m)``: b_s(E, E_r) [MeV^-3 per unit coefficient] inside
+    the kinematic region (:func:`structure_bracket` applies the endpoint); ``reference``: where
+    the bracket comes from; ``form_factor``: ``"weak"`` or ``"charge"``
+    (:meth:`~cevnsfit.physics.nucleus.Nucleus.form_factor_sq_of`); ``interferes``: whether its
+    amplitude adds to the SM vector one (only the vector structure does: the engine expands
+    (Q_V^SM + dq)^2); ``coefficient``: the :class:`~cevnsfit.models.base.Couplings` entry it
+    reads (the vector reads ``dq`` and ``fc``); ``stopped_pion``: optional closed form
+    ``(poly, lo, hi, er, m) -> Int_lo^hi f(E) b_s(E, E_r) dE`` for a polynomial spectrum f
+    (:data:`~cevnsfit.physics.flux.DELAYED_POLY`); without it the stopped-pion source integrates
+    the bracket by Gauss-Legendre quadrature; ``pole_at_zero_recoil``: the bracket diverges as
+    E_r -> 0 (it is then zero at E_r = 0 instead of infinite).
+    """
+
+    name: str
+    bracket: Callable[..., np.ndarray]
+    reference: str
+    form_factor: str
+    interferes: bool
+    coefficient: str
+    stopped_pion: Callable[..., np.ndarray] | None = None
+    pole_at_zero_recoil: bool = False
+
+    def __post_init__(self):
+        from ..errors import ParameterError
+
+        if self.form_factor not in ("weak", "charge"):
+            raise ParameterError(
+                f"structure {self.name!r}: form_factor must be 'weak' or 'charge', got {self.form_factor!r}"
+            )
+
+
+#: The interaction structures, one record each (docs: physics/cross-section). Adding a structure
+#: is adding a record here (CONTRIBUTING, "An interaction structure"): the engine, the couplings
+#: and the flux averages loop over this table.
+STRUCTURES: dict[str, Structure] = {
+    s.name: s
+    for s in (
+        Structure(
+            "vector",
+            _vector_bracket,
+            "Freedman, PRD 9 (1974) 1389, in the normalisation of docs: physics/cross-section",
+            "weak",
+            True,
+            "dq",
+            _vector_stopped_pion,
+        ),
+        Structure(
+            "scalar",
+            _scalar_bracket,
+            "Dent et al., PRD 96 (2017) 095007, arXiv:1701.07443",
+            "weak",
+            False,
+            "scalar",
+            _scalar_stopped_pion,
+        ),
+        Structure(
+            "magnetic",
+            _magnetic_bracket,
+            "Vogel & Engel, PRD 39 (1989) 3378 (without the E_r/(4E^2) term)",
+            "charge",
+            False,
+            "magnetic",
+            _magnetic_stopped_pion,
+            pole_at_zero_recoil=True,
+        ),
+    )
 }
+
+
+def get_structure(structure: str) -> Structure:
+    """The record of ``structure``; UnknownNameError naming the known ones otherwise."""
+    from ..errors import UnknownNameError
+
+    rec = STRUCTURES.get(structure) if isinstance(structure, str) else None
+    if rec is None:
+        raise UnknownNameError(
+            f"unknown interaction structure {structure!r}; allowed: {', '.join(map(repr, STRUCTURES))}"
+        )
+    return rec
 
 
 def check_structure(structure: str) -> str:
     """Return ``structure`` if it is a key of :data:`STRUCTURES`, else raise UnknownNameError."""
-    from ..errors import UnknownNameError
+    return get_structure(structure).name
 
-    if not isinstance(structure, str) or structure not in STRUCTURES:
-        raise UnknownNameError(
-            f"unknown interaction structure {structure!r}; allowed: {', '.join(map(repr, STRUCTURES))}"
-        )
-    return structure
+
+def incoherent_structures() -> tuple[Structure, ...]:
+    """The structures that add to the rate without interfering (all but the vector)."""
+    return tuple(s for s in STRUCTURES.values() if not s.interferes)
+
+
+def coefficient_names() -> tuple[str, ...]:
+    """The :class:`~cevnsfit.models.base.Couplings` entries of the incoherent structures."""
+    return tuple(s.coefficient for s in incoherent_structures())
 
 
 def structure_bracket(structure: str, e_mev, er_mev, mass_mev: float) -> np.ndarray:
     """Kinematic bracket b_s(E, E_r) [MeV^-3 per unit coefficient], zero beyond the endpoint.
 
     dsigma/dE_r = sum_s C_s b_s F_s^2 (module docstring). For ``"vector"`` with C = Q_V^2 this
-    is :func:`dsigma_der` without the form factor.
+    is :func:`dsigma_der` without the form factor. An unknown ``structure`` raises
+    :class:`~cevnsfit.errors.UnknownNameError` naming the known ones.
 
     >>> from cevnsfit.physics.nucleus import Nucleus
     >>> ar = Nucleus.from_table("Ar40", 4.1, "klein_nystrand")
@@ -109,16 +233,12 @@ def structure_bracket(structure: str, e_mev, er_mev, mass_mev: float) -> np.ndar
     >>> float(structure_bracket("magnetic", 30.0, 0.2, ar.mass_mev))   # beyond the endpoint
     0.0
     """
-    check_structure(structure)
+    rec = get_structure(structure)
     e = np.asarray(e_mev, dtype=float)
     er = np.asarray(er_mev, dtype=float)
     allowed = er <= 2.0 * e * e / (mass_mev + 2.0 * e)
+    if rec.pole_at_zero_recoil:
+        allowed = allowed & (er > 0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        if structure == "vector":
-            b = G_F**2 * mass_mev / (2.0 * math.pi) * kinematic_bracket(e, er, mass_mev)
-        elif structure == "scalar":
-            b = mass_mev**2 * er / (4.0 * math.pi * e * e)
-        else:
-            b = math.pi * ALPHA_EM**2 / M_E**2 * (1.0 / er - 1.0 / e)
-            allowed = allowed & (er > 0)
+        b = rec.bracket(e, er, mass_mev)
     return np.where(allowed, b, 0.0)

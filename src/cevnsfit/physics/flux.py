@@ -19,9 +19,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..constants import ALPHA_EM, E_DELAYED_MAX, E_PROMPT, G_F, M_E, M_MU, METRE_IN_INV_MEV
+from ..constants import E_DELAYED_MAX, E_PROMPT, M_MU, METRE_IN_INV_MEV
 from ..errors import UnknownNameError, check_finite
-from .cross_section import check_structure, structure_bracket
+from .cross_section import get_structure, poly_moment, structure_bracket
 
 #: Flavour groups of a stopped-pion source and the neutrino flavour whose couplings they use.
 FLAVOUR_GROUPS = ("numu_prompt", "nue", "numubar")
@@ -84,7 +84,13 @@ STOPPED_PION_GROUPS = (
 
 def _delayed_moment(poly: dict[int, float], power: int, lo, hi) -> np.ndarray:
     """Int_lo^hi f(E) E^power dE for f = sum_n c_n E^n (n + power >= 0)."""
-    return sum(c * (hi ** (n + power + 1) - lo ** (n + power + 1)) / (n + power + 1) for n, c in poly.items())
+    return poly_moment(poly, power, lo, hi)
+
+
+#: Gauss-Legendre nodes on [E_min, m_mu/2] for a structure without a stopped-pion closed form
+#: (the delayed spectra are cubics and a bracket smooth for E >= E_min > 0: the quadrature
+#: converges geometrically; 32 nodes reproduce the closed forms to ~1e-10, tests check 1e-9).
+N_GL_DELAYED = 32
 
 
 @dataclass(frozen=True)
@@ -130,14 +136,16 @@ class StoppedPionSource(Source):
     groups = STOPPED_PION_GROUPS
 
     def flux_averaged(self, group: str, structure: str, er_mev, nucleus) -> np.ndarray:
-        """Closed forms of B_{g,s} (module docstring): the prompt line is eta b_s(E_prompt, E_r);
-        for the delayed spectra f(E) = c2 E^2 + c3 E^3 on (E_min, m_mu/2)
+        """B_{g,s} from the structure's record (:data:`~cevnsfit.physics.cross_section.STRUCTURES`):
+        the prompt line is eta b_s(E_prompt, E_r); for the delayed spectra f(E) = c2 E^2 + c3 E^3
+        on (E_min, m_mu/2) the record's closed form in polynomial moments of f, e.g.
 
             vector:   G_F^2 m/(2 pi) Int f [1 - m E_r/E^2 + (1 - E_r/E)^2] dE  (degree <= 3)
             scalar:   m^2 E_r/(4 pi) Int f / E^2 dE
             magnetic: pi alpha^2/m_e^2 Int f (1/E_r - 1/E) dE,
 
-        each a polynomial moment of f (:func:`_delayed_moment`), times eta.
+        times eta; a structure without a closed form is integrated by
+        :data:`N_GL_DELAYED`-point Gauss-Legendre quadrature over (E_min, m_mu/2).
 
         >>> from cevnsfit.physics.nucleus import Nucleus
         >>> from scipy import integrate
@@ -149,33 +157,31 @@ class StoppedPionSource(Source):
         >>> bool(np.isclose(src.flux_averaged("nue", "magnetic", er, cs), num, rtol=1e-9))
         True
         """
-        check_structure(structure)
+        rec = get_structure(structure)
         self.group(group)
         er = np.asarray(er_mev, dtype=float)
         m = nucleus.mass_mev
         if group == "numu_prompt":
-            return self.eta * structure_bracket(structure, E_PROMPT, er, m)
+            return self.eta * structure_bracket(rec.name, E_PROMPT, er, m)
         poly = DELAYED_POLY[group]
         lo = np.minimum(nucleus.e_min(er), E_DELAYED_MAX)
         hi = E_DELAYED_MAX
-        if structure == "vector":
-            c2, c3 = poly[2], poly[3]
-            k = er * er - m * er
-            coeffs = {3: 2.0 * c3 + 0 * er, 2: 2.0 * c2 - 2.0 * er * c3, 1: -2.0 * er * c2 + k * c3, 0: k * c2}
-            total = sum(c * (hi ** (n + 1) - lo ** (n + 1)) / (n + 1) for n, c in coeffs.items())
-            val = G_F**2 * m / (2.0 * math.pi) * np.maximum(total, 0.0)
-        elif structure == "scalar":
-            val = m * m * er / (4.0 * math.pi) * _delayed_moment(poly, -2, lo, hi)
+        if rec.stopped_pion is not None:
+            val = rec.stopped_pion(poly, lo, hi, er, m)
         else:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                val = (
-                    math.pi
-                    * ALPHA_EM**2
-                    / M_E**2
-                    * (_delayed_moment(poly, 0, lo, hi) / er - _delayed_moment(poly, -1, lo, hi))
-                )
-            val = np.where(er > 0, np.maximum(val, 0.0), 0.0)
+            val = self._quadrature(rec.name, poly, lo, hi, er, m)
         return self.eta * np.where(lo < hi, val, 0.0)
+
+    @staticmethod
+    def _quadrature(structure: str, poly, lo, hi, er, m) -> np.ndarray:
+        """Int_lo^hi f(E) b_s(E, E_r) dE by fixed Gauss-Legendre quadrature (no closed form)."""
+        x, w = np.polynomial.legendre.leggauss(N_GL_DELAYED)
+        lo_b, er_b = np.broadcast_arrays(np.asarray(lo, dtype=float), er)
+        half = 0.5 * (hi - lo_b)[..., None]
+        e = 0.5 * (hi + lo_b)[..., None] + half * x
+        f = sum(c * e**n for n, c in poly.items())
+        b = structure_bracket(structure, e, er_b[..., None], m)
+        return (f * b * half) @ w
 
 
 def poly_integral(poly: dict[int, float], lo, hi) -> np.ndarray:

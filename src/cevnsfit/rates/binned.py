@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..physics.cross_section import STRUCTURES, qv_sm
+from ..physics.cross_section import incoherent_structures, qv_sm
 from ..physics.flux import Source
 from ..physics.nucleus import Nucleus
 from .kernels import kernel
@@ -138,20 +138,21 @@ class SpectrumEngine:
             cp = model.couplings(blk.nucleus, blk.q2_mev2, matching, self.sin2_theta_w)
             full = shape + blk.er_mev.shape
             cache: dict = {}
-            others = [(s, c) for s, c in (("scalar", cp.scalar), ("magnetic", cp.magnetic)) if c]
+            others = [(rec, cp.coefficient(rec.coefficient)) for rec in incoherent_structures()]
+            others = [(rec, table) for rec, table in others if table]
             for j, grp in enumerate(self.groups):
                 fl = grp.flavour
                 if fl not in cache:
                     cache[fl] = _full(self._vector_extra(qsm, cp, fl), full)
                 if cache[fl] is not None:
                     out[..., j, :] += cache[fl] @ blk.matrices[grp.name]
-                for s, table in others:
+                for rec, table in others:
                     c = table.get(fl)
                     if c is None or not np.any(c):
                         continue
-                    if STRUCTURES[s][0] == "weak" and cp.weak_ff_ratio is not None:
+                    if rec.form_factor == "weak" and cp.weak_ff_ratio is not None:
                         c = c * cp.weak_ff_ratio
-                    out[..., j, :] += _full(c, full) @ self.structure_matrices(blk, s)[grp.name]
+                    out[..., j, :] += _full(c, full) @ self.structure_matrices(blk, rec.name)[grp.name]
         return out
 
     def recoil_spectrum(self, er_mev, model=None, matching: str = "paper") -> np.ndarray:
@@ -175,11 +176,13 @@ class SpectrumEngine:
                 out[..., j, :] += c * kv
                 if cp is None:
                     continue
-                for s in ("scalar", "magnetic"):
-                    cs = getattr(cp, s).get(grp.flavour)
+                for rec in incoherent_structures():
+                    cs = cp.coefficient(rec.coefficient).get(grp.flavour)
                     if cs is None or not np.any(cs):
                         continue
-                    if STRUCTURES[s][0] == "weak" and cp.weak_ff_ratio is not None:
+                    if rec.form_factor == "weak" and cp.weak_ff_ratio is not None:
                         cs = cs * cp.weak_ff_ratio
-                    out[..., j, :] += cs * kernel(grp.name, er, blk.nucleus, self.source, blk.n_targets, structure=s)
+                    out[..., j, :] += cs * kernel(
+                        grp.name, er, blk.nucleus, self.source, blk.n_targets, structure=rec.name
+                    )
         return out

@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 from ..constants import E_DELAYED_MAX, E_PROMPT, G_F
-from ..physics.cross_section import STRUCTURES, check_structure, kinematic_bracket
+from ..physics.cross_section import get_structure, kinematic_bracket
 from ..physics.flux import DELAYED_POLY, FLAVOUR_GROUPS, StoppedPionSource
 from ..physics.nucleus import Nucleus
 
@@ -59,14 +59,14 @@ def kernel(
     physics/cross-section, interaction structures); the stopped-pion vector kernel keeps its original arithmetic so that the SM
     stays bit for bit what it was.
     """
-    check_structure(structure)
+    rec = get_structure(structure)
     if structure == "vector" and isinstance(source, StoppedPionSource):
         pref = n_targets * G_F**2 * nucleus.mass_mev / (2.0 * math.pi) * source.eta
         k = pref * flux_averaged_bracket(group, er_mev, nucleus)
     else:
         k = n_targets * source.flux_averaged(group, structure, er_mev, nucleus)
     if with_form_factor:
-        k = k * nucleus.form_factor_sq_of(STRUCTURES[structure][0], er_mev)
+        k = k * nucleus.form_factor_sq_of(rec.form_factor, er_mev)
     return k
 
 
