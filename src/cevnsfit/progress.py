@@ -1,0 +1,127 @@
+"""Progress of long computations on stderr (docs: cli, progress and interruption).
+
+On a terminal a rich progress bar; otherwise (a log file, a pipe, a batch job) one plain line
+every :data:`INTERVAL_S` seconds (``$CEVNSFIT_PROGRESS_INTERVAL`` overrides it), so a run that
+takes minutes is never silent. Progress never goes to stdout, where results (``--json``) are.
+
+>>> with Progress(3, "demo", enabled=False) as bar:
+...     bar.advance(3)
+>>> bar.completed
+3
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+#: Seconds between two plain progress lines when stderr is not a terminal.
+INTERVAL_S = 5.0
+
+#: Grid points above which a command warns about the size of a computation before it starts.
+LARGE_GRID_POINTS = 1_000_000
+
+
+def _interval() -> float:
+    try:
+        return max(float(os.environ.get("CEVNSFIT_PROGRESS_INTERVAL", INTERVAL_S)), 0.0)
+    except ValueError:
+        return INTERVAL_S
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return (
+        f"{seconds // 60:02d}:{seconds % 60:02d}" if seconds < 3600 else f"{seconds // 3600}h{seconds % 3600 // 60:02d}"
+    )
+
+
+class Progress:
+    """``total`` units of work called ``description``; ``advance(n)`` after each piece.
+
+    ``completed`` counts work already done (a resumed scan). ``enabled=False`` prints nothing.
+    """
+
+    def __init__(self, total: int, description: str, enabled: bool = True, completed: int = 0, unit: str = ""):
+        self.total = int(total)
+        self.description = description
+        self.completed = int(completed)
+        self.enabled = enabled
+        self.unit = unit
+        self._rich = None
+        self._task = None
+        self._start = time.monotonic()
+        self._first = self.completed
+        self._last_line = self._start
+
+    def __enter__(self) -> Progress:
+        if not self.enabled:
+            return self
+        if sys.stderr.isatty():
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+            from rich.progress import Progress as RichProgress
+
+            self._rich = RichProgress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+            )
+            self._rich.__enter__()
+            self._task = self._rich.add_task(self.description, total=self.total, completed=self.completed)
+        else:
+            self._line("started")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._rich is not None:
+            self._rich.__exit__(*exc)
+        elif self.enabled and exc[0] is None and self.completed > self._first:
+            self._line("done")
+
+    def _line(self, state: str) -> None:
+        elapsed = time.monotonic() - self._start
+        done = self.completed - self._first
+        left = self.total - self.completed
+        eta = f", about {_clock(elapsed / done * left)} left" if done > 0 and left > 0 else ""
+        pct = f" ({100.0 * self.completed / self.total:.0f} %)" if self.total else ""
+        unit = f" {self.unit}" if self.unit else ""
+        print(
+            f"{self.description}: {self.completed}/{self.total}{unit}{pct}, {_clock(elapsed)} elapsed{eta} [{state}]",
+            file=sys.stderr,
+            flush=True,
+        )
+        self._last_line = time.monotonic()
+
+    def advance(self, n: int = 1) -> None:
+        self.completed += int(n)
+        if not self.enabled:
+            return
+        if self._rich is not None:
+            self._rich.advance(self._task, n)
+        elif time.monotonic() - self._last_line >= _interval():
+            self._line("running")
+
+
+def warn_large(points: int, what: str, threshold: int = LARGE_GRID_POINTS) -> None:
+    """One line on stderr before a computation of ``points`` evaluations larger than ``threshold``."""
+    if points > threshold:
+        print(
+            f"warning: {what} has {points:,} points ({points / threshold:.3g} x {threshold:,}); this can take "
+            "minutes to hours and much memory; progress follows on stderr",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+__all__ = ["INTERVAL_S", "LARGE_GRID_POINTS", "Progress", "warn_large"]
