@@ -17,14 +17,33 @@ def fail(exc: Exception) -> None:
     sys.exit(2)
 
 
+class _Experiments(click.Choice):
+    """The experiment names of :data:`cevnsfit.experiments.EXPERIMENTS`, read when first needed
+    (importing the experiments takes seconds; ``cevnsfit --help`` should not)."""
+
+    def __init__(self) -> None:
+        super().__init__([], case_sensitive=True)
+
+    @property  # type: ignore[override]
+    def choices(self):
+        from ..experiments import EXPERIMENTS
+
+        return tuple(EXPERIMENTS)
+
+    @choices.setter
+    def choices(self, value) -> None:  # click's __init__ assigns it
+        pass
+
+
 @main.command()
-@click.argument("experiment")
+@click.argument("experiment", type=_Experiments())
 @click.option("--mode", type=click.Choice(["paper", "full"]), default="paper", show_default=True)
 @model_options
 @click.option("--json", "as_json", is_flag=True, help="print JSON")
 @click.option("--plot", type=click.Path(dir_okay=False), help="write a figure (PDF or PNG)")
 def predict(experiment, mode, model_name, params, mzp, gx, r, paper_sign, as_json, plot):
-    """Binned CEvNS prediction for EXPERIMENT (csi2017, cenns10, csi2020_totals, ccm, csi2021)."""
+    """Binned CEvNS prediction for EXPERIMENT, one of the names in the usage line above
+    (every experiment of ``cevnsfit.experiments.EXPERIMENTS``)."""
     from ..outputs.predictions import plot_prediction, prediction_summary
 
     _validate.plot_path(plot)
@@ -98,12 +117,26 @@ def validate(as_json):
 def g2(mzp, preset, delta_amu, nsigma, as_json):
     """g_x that explains the muon g-2 discrepancy at M_Z' (central value and band)."""
     from ..models.g2 import PRESETS, g2_band
+    from ..models.lmu_ltau import LmuLtau
+    from ..models.parameters import G_MAX, lookup
 
+    if delta_amu and _validate.explicit("preset"):
+        raise click.UsageError("--preset and --delta-amu exclude each other (--delta-amu replaces the preset)")
     try:
+        lookup(LmuLtau.PARAMETERS, "mzp_mev").validate(mzp)  # the range `predict` accepts
         spec = tuple(delta_amu) if delta_amu else preset
         band = g2_band(mzp, spec, nsigma=nsigma)
     except CevnsfitError as exc:
         fail(exc)
+    big = {k: float(v) for k, v in band.items() if float(v) == float(v) and abs(float(v)) > G_MAX}
+    if big:
+        click.echo(
+            "warning: "
+            + ", ".join(f"{k} = {v:.4g}" for k, v in big.items())
+            + f" lies above the perturbative limit 4 pi = {G_MAX:.4g} that `cevnsfit predict` refuses: no "
+            "perturbative L_mu - L_tau coupling explains the discrepancy at this mass",
+            err=True,
+        )
 
     def finite_or_none(v):
         v = float(v)
