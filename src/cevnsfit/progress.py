@@ -113,8 +113,10 @@ class Progress:
             self._line("running")
 
 
-def warn_large(points: int, what: str, threshold: int = LARGE_GRID_POINTS) -> None:
-    """One line on stderr before a computation of ``points`` evaluations larger than ``threshold``."""
+def warn_large(points: int, what: str, threshold: int | None = None) -> None:
+    """One line on stderr before a computation of ``points`` evaluations larger than ``threshold``
+    (default :data:`LARGE_GRID_POINTS`)."""
+    threshold = LARGE_GRID_POINTS if threshold is None else threshold
     if points > threshold:
         print(
             f"warning: {what} has {points:,} points ({points / threshold:.3g} x {threshold:,}); this can take "

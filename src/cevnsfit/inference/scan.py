@@ -12,7 +12,8 @@ array. The result is always assembled from the files.
 Schedulers (also used by :mod:`cevnsfit.inference.toys`, see :func:`run_tasks`):
 
 - ``None`` / ``"local"``: an embedded :class:`distributed.LocalCluster` with one
-  single-threaded worker process per available core, dashboard off, closed afterwards;
+  single-threaded worker process per available core, its HTTP server on a free port (no clash
+  with another cluster on 8787), closed afterwards;
 - ``"synchronous"``: in-process, one task after the other (dask's synchronous scheduler;
   tests, debugging);
 - any other string: the address of a running scheduler, ``distributed.Client(address)``
@@ -208,7 +209,7 @@ def dask_client(scheduler=None, n_workers: int | None = None):
         n = int(n_workers or available_cores())
         with (
             distributed.LocalCluster(
-                n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
+                n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=logging.ERROR
             ) as cluster,
             distributed.Client(cluster) as client,
         ):
