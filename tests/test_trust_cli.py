@@ -77,7 +77,9 @@ def test_option_acts_or_is_refused(args, words):
 
 def test_repeat_of_different_parameters_still_works():
     """Only a repeated *key* is refused: two different --param keys both act."""
-    res = run("predict", "csi2020_totals", "--model", "lmu-ltau", "--param", "mzp_mev=20", "--param", "gx=1e-3", "--json")
+    res = run(
+        "predict", "csi2020_totals", "--model", "lmu-ltau", "--param", "mzp_mev=20", "--param", "gx=1e-3", "--json"
+    )
     assert res.exit_code == 0, res.output
     sm = json.loads(run("predict", "csi2020_totals", "--json").output)["total"]
     assert json.loads(res.output)["total"] != pytest.approx(sm, rel=1e-6)  # gx acted
@@ -142,7 +144,9 @@ def test_posterior_without_mzp_uses_the_declared_default():
 def test_unconstrained_poi_has_no_mle():
     """vector with only g_numu: no quark coupling, so the prediction is exactly the SM for every
     (M_Z', g_numu): the profile is flat and nothing can be estimated."""
-    res = run("fit", "--model", "vector", "--poi", "mzp_mev", "--poi", "g_numu", "--datasets", "csi2020_totals", "--json")
+    res = run(
+        "fit", "--model", "vector", "--poi", "mzp_mev", "--poi", "g_numu", "--datasets", "csi2020_totals", "--json"
+    )
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
     assert set(out["unconstrained"]) == {"mzp_mev", "g_numu"}

@@ -33,17 +33,25 @@ def warn(message: str) -> None:
 
 
 def required_parameters(model_name: str) -> list[str]:
-    """Parameters a model cannot be built without (its constructor's default is ``None``)."""
+    """Parameters a model cannot be built without: none if the model builds with no arguments,
+    else the declared parameters whose constructor default is ``None`` (e.g. lmu-ltau's
+    ``mzp_mev`` and ``gx``)."""
+    from ..errors import CevnsfitError
     from ..models import model_class
 
     out = []
     for part in model_name.split("+"):
         cls = model_class(part.strip())
         try:
+            cls()
+            continue  # every parameter has a usable default
+        except (CevnsfitError, TypeError):
+            pass
+        try:
             sig = inspect.signature(cls.__init__)
         except (TypeError, ValueError):
             continue
-        names = set(cls.parameter_names()) if hasattr(cls, "parameter_names") else set()
+        names = set(cls.parameter_names())
         out += [
             n
             for n, p in sig.parameters.items()
