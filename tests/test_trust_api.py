@@ -19,7 +19,7 @@ from cevnsfit.inference.exclusion import exclusion
 from cevnsfit.inference.fits import fit
 from cevnsfit.inference.problem import Problem
 from cevnsfit.inference.scan import folder_lock, grid_scan
-from cevnsfit.inference.toys import toy_calibration, toys
+from cevnsfit.inference.toys import toy_calibration
 
 
 @pytest.fixture(scope="module")
