@@ -223,3 +223,15 @@ def test_docs_data_file_count_is_the_registrys():
     m = re.search(r"every registered file \((\d+) files", text)
     assert m, "docs/data.md no longer states the file count"
     assert int(m.group(1)) == len(data.FILES)
+
+
+def test_arguments_that_would_be_ignored_are_refused(totals):
+    from cevnsfit.inference.scan import run_tasks
+    from cevnsfit.inference.toys import lrt_statistic_problem
+
+    with pytest.raises(ParameterError, match="n_workers"):
+        run_tasks(abs, [(1,)], scheduler="synchronous", n_workers=3)
+    with pytest.raises(ParameterError, match="mode and options"):
+        toy_calibration(totals, 20.0, n_toys=2, scheduler="synchronous", options={"csi2020_totals": {}})
+    with pytest.raises(ParameterError, match="n_grid"):
+        lrt_statistic_problem(Problem(totals, "lmu-ltau", ["gx"], fixed={"mzp_mev": 20.0}), n_grid=2.5)

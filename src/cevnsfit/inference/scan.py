@@ -255,6 +255,11 @@ def run_tasks(
     resumed job show the work already done)."""
     import dask
 
+    if n_workers is not None and not (scheduler is None or scheduler == "local"):
+        raise ParameterError(
+            f"n_workers sizes the embedded cluster (scheduler None or 'local'); with scheduler={scheduler!r} "
+            "it would be ignored: drop it"
+        )
     task_args = list(task_args)
     total = len(task_args) + completed if total is None else total
     with _progress_bar(progress, total, description, completed) as bar:

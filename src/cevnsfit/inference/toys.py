@@ -130,6 +130,8 @@ def lrt_statistic_problem(problem: Problem, n_grid: int = N_GRID) -> dict:
     ``x_hat``, -inf when the null is the maximum)."""
     if len(problem.poi) != 1:
         raise ParameterError(f"toys calibrate one parameter of interest, got {problem.poi}")
+    if isinstance(n_grid, (bool, np.bool_)) or not isinstance(n_grid, (int, np.integer)) or n_grid < 3:
+        raise ParameterError(f"n_grid must be an integer >= 3, got {n_grid!r}")
     t, xm = _lrt(problem.like, problem, _Predictions(problem, n_grid))
     return {"t": t, "x_hat": xm, "poi": problem.poi[0], **problem.describe()}
 
@@ -327,6 +329,11 @@ def toy_calibration(
     """
     mzp, r = _check_point(mzp_mev, r)
     if isinstance(datasets, Likelihood):
+        if mode != "paper" or options:
+            raise ParameterError(
+                "mode and options build a likelihood from dataset names; with a Likelihood given they would be "
+                "ignored: pass names, or drop mode/options"
+            )
         spec = reference_problem(datasets, ("gx",), mzp, r)
     else:
         from ..likelihoods import _parse
