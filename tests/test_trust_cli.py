@@ -305,3 +305,30 @@ def test_verify_download_offline_fails_fast(monkeypatch, tmp_path):
 
 def test_docs_path():  # the docs this file's behaviour is described in exist
     assert (Path(__file__).parents[1] / "docs" / "cli.md").exists()
+
+
+def test_heartbeat_without_a_count(monkeypatch, capsys):
+    """A computation with no natural count prints 'working' lines on stderr; none while a counted
+    progress display is open."""
+    from cevnsfit.progress import Progress, heartbeat
+
+    monkeypatch.setenv("CEVNSFIT_PROGRESS_INTERVAL", "0.5")
+    with heartbeat("job"):
+        time.sleep(1.3)
+    err = capsys.readouterr().err
+    assert err.count("job: working") >= 2
+    with heartbeat("job"), Progress(1, "counted", enabled=True) as bar:
+        time.sleep(1.3)
+        bar.advance()
+    err = capsys.readouterr().err
+    assert "job: working" not in err and "counted: 1/1" in err
+
+
+def test_long_command_is_never_silent(monkeypatch):
+    monkeypatch.setenv("CEVNSFIT_PROGRESS_INTERVAL", "0.5")
+    res = run(
+        "fit", "--model", "lmu-ltau", "--poi", "mzp_mev", "--poi", "gx", "--datasets", "csi2017,cenns10", "--json"
+    )
+    assert res.exit_code == 0, res.output
+    assert "cevnsfit fit: working" in res.stderr and "working" not in res.stdout
+    json.loads(res.stdout)

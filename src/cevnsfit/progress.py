@@ -12,8 +12,10 @@ takes minutes is never silent. Progress never goes to stdout, where results (``-
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+import threading
 import time
 
 #: Seconds between two plain progress lines when stderr is not a terminal.
@@ -21,6 +23,10 @@ INTERVAL_S = 5.0
 
 #: Grid points above which a command warns about the size of a computation before it starts.
 LARGE_GRID_POINTS = 1_000_000
+
+
+#: Counted progress displays open now (the heartbeat is quiet while one is).
+_ACTIVE = [0]
 
 
 def _interval() -> float:
@@ -58,6 +64,7 @@ class Progress:
     def __enter__(self) -> Progress:
         if not self.enabled:
             return self
+        _ACTIVE[0] += 1
         if sys.stderr.isatty():
             from rich.console import Console
             from rich.progress import (
@@ -84,6 +91,8 @@ class Progress:
         return self
 
     def __exit__(self, *exc) -> None:
+        if self.enabled:
+            _ACTIVE[0] -= 1
         if self._rich is not None:
             self._rich.__exit__(*exc)
         elif self.enabled and exc[0] is None and self.completed > self._first:
@@ -113,6 +122,33 @@ class Progress:
             self._line("running")
 
 
+@contextlib.contextmanager
+def heartbeat(description: str):
+    """While the block runs, one line ``<description>: working, MM:SS elapsed`` on stderr every
+    :data:`INTERVAL_S` seconds (at least 0.5 s), except while a counted :class:`Progress` shows
+    its own: a computation without a natural count (a fit, a sampler, the validation table) is
+    never silent for long. Nothing is printed by a block shorter than the interval."""
+    stop = threading.Event()
+    start = time.monotonic()
+    err = sys.stderr  # the stream of the caller (e.g. a test runner's capture)
+
+    def loop() -> None:
+        while not stop.wait(max(_interval(), 0.5)):
+            if _ACTIVE[0] == 0:
+                try:
+                    print(f"{description}: working, {_clock(time.monotonic() - start)} elapsed", file=err, flush=True)
+                except ValueError:  # the stream was closed under us
+                    return
+
+    thread = threading.Thread(target=loop, name="cevnsfit-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(2.0)
+
+
 def warn_large(points: int, what: str, threshold: int | None = None) -> None:
     """One line on stderr before a computation of ``points`` evaluations larger than ``threshold``
     (default :data:`LARGE_GRID_POINTS`)."""
@@ -126,4 +162,4 @@ def warn_large(points: int, what: str, threshold: int | None = None) -> None:
         )
 
 
-__all__ = ["INTERVAL_S", "LARGE_GRID_POINTS", "Progress", "warn_large"]
+__all__ = ["INTERVAL_S", "LARGE_GRID_POINTS", "Progress", "heartbeat", "warn_large"]

@@ -59,7 +59,11 @@ class _Group(click.Group):
                 from cevnsfit.inference.checks import CevnsfitWarning
 
                 warnings.simplefilter("always", CevnsfitWarning)
-                return super().invoke(ctx)
+                from cevnsfit.progress import heartbeat
+
+                words = [*getattr(ctx, "_protected_args", []), *ctx.args]  # the subcommand's name first
+                with heartbeat(f"cevnsfit {words[0] if words else ''}".strip()):
+                    return super().invoke(ctx)
         except KeyboardInterrupt:
             click.echo(_interrupted_message(), err=True)
             ctx.exit(130)
