@@ -55,6 +55,7 @@ def refused(res, *words):
         (["exclusion", "--seed", 3], ["--seed", "--method neyman"]),
         (["exclusion", "--method", "neyman", "--dof", 1], ["--dof", "--method wilks"]),
         (["exclusion", "--overwrite"], ["--overwrite", "--checkpoint"]),
+        (["exclusion", "--method", "neyman", "--overwrite"], ["--overwrite", "--checkpoint"]),
         # a --param for a model that does not have it (predict used to predict the SM)
         (["predict", "csi2017", "--param", "gx=1e-3"], ["gx", "'sm'", "--model"]),
         (["fit", "--model", "scalar", "--poi", "gs", "--param", "g=1e-3"], ["g", "scalar"]),
@@ -332,3 +333,13 @@ def test_long_command_is_never_silent(monkeypatch):
     assert res.exit_code == 0, res.output
     assert "cevnsfit fit: working" in res.stderr and "working" not in res.stdout
     json.loads(res.stdout)
+
+
+def test_neyman_checkpoint_messages_name_the_flag(tmp_path):
+    folder = tmp_path / "ck" / "neyman_csi2020_totals_paper"
+    folder.mkdir(parents=True)
+    (folder / "manifest.json").write_text("not json")
+    args = ["exclusion", "--method", "neyman", "--datasets", "csi2020_totals", "--construction-grid", "3,3"]
+    res = run(*args, "--n-toys", 2, "--n-mzp", 5, "--n-gx", 5, "--checkpoint", tmp_path / "ck")
+    text = refused(res, "--overwrite")
+    assert "overwrite=True" not in text

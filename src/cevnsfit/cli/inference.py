@@ -215,8 +215,6 @@ def exclusion(
             )
     if overwrite and not checkpoint:
         raise click.UsageError("--overwrite applies to --checkpoint DIR only (there is nothing to overwrite)")
-    if method == "neyman" and overwrite:
-        raise click.UsageError("--overwrite: the Neyman construction resumes its own checkpoint; delete the folder")
     _validate.large_grid(n_mzp * n_gx * len(dataset_sets), "--n-mzp x --n-gx over the dataset combinations")
     if method == "neyman":
         _neyman_exclusion_cli(
@@ -232,6 +230,7 @@ def exclusion(
             seed,
             as_json,
             plot,
+            overwrite,
         )
         return
     from pathlib import Path
@@ -312,11 +311,15 @@ def _neyman_exclusion_cli(
     seed,
     as_json,
     plot,
+    overwrite=False,
 ):
+    import contextlib
     from pathlib import Path
 
+    from ..errors import ScanMismatchError
     from ..inference.neyman import neyman_exclusion
     from ..inference.problem import ProblemSpec
+    from ..inference.scan import folder_lock
 
     try:
         grid = tuple(int(v) for v in construction_grid.replace("x", ",").split(","))
@@ -346,16 +349,26 @@ def _neyman_exclusion_cli(
                 problem.options,
             )
             out_dir = None if not checkpoint else Path(checkpoint) / f"neyman_{ds.replace(',', '+')}_{mode}"
-            maps[ds] = neyman_exclusion(
-                spec,
-                n=grid,
-                n_toys=n_toys,
-                seed=seed,
-                scheduler=scheduler,
-                out_dir=out_dir,
-                progress=True,
-                fine_n=(n1, n2),
-            )
+            # one writer per folder (a lock file), and the construction's messages name CLI flags
+            with folder_lock(out_dir, "use another --checkpoint") if out_dir else contextlib.nullcontext():
+                try:
+                    maps[ds] = neyman_exclusion(
+                        spec,
+                        n=grid,
+                        n_toys=n_toys,
+                        seed=seed,
+                        scheduler=scheduler,
+                        out_dir=out_dir,
+                        progress=True,
+                        fine_n=(n1, n2),
+                        overwrite=overwrite,
+                    )
+                except ScanMismatchError as exc:
+                    raise ScanMismatchError(
+                        str(exc)
+                        .replace("pass overwrite=True", "pass --overwrite")
+                        .replace("overwrite=True", "--overwrite")
+                    ) from None
         if plot:
             from ..outputs.figures import plot_exclusion_generic
 
