@@ -17,6 +17,7 @@ import os
 import sys
 import threading
 import time
+from typing import Any
 
 #: Seconds between two plain progress lines when stderr is not a terminal.
 INTERVAL_S = 5.0
@@ -55,8 +56,8 @@ class Progress:
         self.completed = int(completed)
         self.enabled = enabled
         self.unit = unit
-        self._rich = None
-        self._task = None
+        self._rich: Any = None
+        self._task: Any = None
         self._start = time.monotonic()
         self._first = self.completed
         self._last_line = self._start

@@ -6,6 +6,7 @@ Subcommands live in sibling modules and register themselves on :data:`main`.
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 import click
 
@@ -23,7 +24,7 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
         click.echo(f"warning: {text}", err=True)
 
 
-_ORIGINAL_SHOWWARNING = None
+_ORIGINAL_SHOWWARNING: Any = None
 _SHOWN: set[str] = set()
 
 

@@ -24,7 +24,7 @@ class _Experiments(click.Choice):
     def __init__(self) -> None:
         super().__init__([], case_sensitive=True)
 
-    @property  # type: ignore[override]
+    @property
     def choices(self):
         from ..experiments import EXPERIMENTS
 

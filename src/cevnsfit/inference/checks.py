@@ -117,7 +117,8 @@ def _is_projection(dt) -> bool:
 def projection_mix(like) -> tuple[list[str], list[str]]:
     """(projections, measurements) among the terms of ``like`` (by the data set's ``kind`` or an
     Asimov term)."""
-    proj, real = [], []
+    proj: list[str] = []
+    real: list[str] = []
     for dt in getattr(like, "terms", []):
         (proj if _is_projection(dt) else real).append(getattr(dt, "name", "?"))
     return proj, real
