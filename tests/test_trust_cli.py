@@ -343,3 +343,18 @@ def test_neyman_checkpoint_messages_name_the_flag(tmp_path):
     res = run(*args, "--n-toys", 2, "--n-mzp", 5, "--n-gx", 5, "--checkpoint", tmp_path / "ck")
     text = refused(res, "--overwrite")
     assert "overwrite=True" not in text
+
+
+def test_predict_uses_declared_defaults_like_fit():
+    """predict --model lmu-ltau alone: M_Z' and g_x at their declared defaults (g_x = 0: the SM),
+    announced, instead of failing."""
+    res = run("predict", "csi2020_totals", "--model", "lmu-ltau", "--json")
+    assert res.exit_code == 0, res.output
+    assert "mzp_mev" in res.stderr and "gx = 0" in res.stderr
+    out = json.loads(res.stdout)
+    assert out["ratio_to_sm"] == pytest.approx(1.0, abs=1e-12)
+
+
+def test_chi2_absurd_r_warns():
+    res = run("chi2", "--mzp", 20, "--r", 1e-300, "--json")
+    assert res.exit_code == 0 and "warning: r = 1e-300" in res.stderr

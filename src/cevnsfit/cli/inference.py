@@ -8,7 +8,7 @@ import click
 
 from ..errors import CevnsfitError
 from . import _validate, main
-from ._model import check_poi, fill_defaults, model_options, poi_option, refuse_poi_values, resolve
+from ._model import check_poi, fill_defaults, model_options, poi_option, refuse_poi_values, resolve, warn_absurd
 from .physics import fail
 
 
@@ -111,6 +111,7 @@ def chi2(mzp, r, normalisation, as_json, plot):
     from ..outputs.figures import plot_chi2
 
     _validate.plot_path(plot)
+    warn_absurd("lmu-ltau", {"mzp_mev": mzp, "r": r})
     try:
         res = chi2_totals(mzp, r, normalisation)
         if plot:

@@ -9,7 +9,7 @@ import click
 
 from ..errors import CevnsfitError
 from . import _validate, main
-from ._model import model_options, resolve
+from ._model import fill_defaults, model_options, resolve
 
 
 def fail(exc: Exception) -> None:
@@ -51,6 +51,7 @@ def predict(experiment, mode, model_name, params, mzp, gx, r, paper_sign, as_jso
         from ..models import model_from_name
 
         name, values, opts = resolve(model_name, params, mzp, gx, r, paper_sign, default="sm")
+        values = fill_defaults(name, values, ())  # declared defaults, announced on stderr
         model = None if name == "sm" else model_from_name(name, **values, **opts)
         summary = prediction_summary(experiment, mode, model)
         if plot:
