@@ -255,13 +255,14 @@ def _cli(*args, **kw):
 
 @pytest.mark.slow
 def test_ctrl_c_is_one_line_with_the_checkpoint_state(tmp_path):
+    """SIGINT to the whole process group, as Ctrl-C on a terminal sends it (workers included)."""
     ck = tmp_path / "ck"
-    proc = _cli("exclusion", "--n-mzp", 300, "--n-gx", 300, "--checkpoint", ck)
+    proc = _cli("exclusion", "--n-mzp", 300, "--n-gx", 300, "--checkpoint", ck, start_new_session=True)
     t0 = time.time()
     while time.time() - t0 < 240 and len(list(ck.glob("*/chunk_*.npy"))) < 2:
         time.sleep(0.2)
     assert list(ck.glob("*/chunk_*.npy")), "no chunk written in 240 s"
-    proc.send_signal(signal.SIGINT)
+    os.killpg(proc.pid, signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     assert "Traceback" not in err and "KeyboardInterrupt" not in err, err

@@ -61,6 +61,7 @@ class Progress:
         self._start = time.monotonic()
         self._first = self.completed
         self._last_line = self._start
+        self._mark: tuple[float, int] | None = None  # (time, count) at the first advance
 
     def __enter__(self) -> Progress:
         if not self.enabled:
@@ -100,10 +101,14 @@ class Progress:
             self._line("done")
 
     def _line(self, state: str) -> None:
-        elapsed = time.monotonic() - self._start
-        done = self.completed - self._first
+        now = time.monotonic()
+        elapsed = now - self._start
         left = self.total - self.completed
-        eta = f", about {_clock(elapsed / done * left)} left" if done > 0 and left > 0 else ""
+        eta = ""
+        if self._mark is not None and self.completed > self._mark[1] and left > 0:
+            # rate since the first finished piece: start-up (a cluster, table builds) is not work
+            rate = (now - self._mark[0]) / (self.completed - self._mark[1])
+            eta = f", about {_clock(rate * left)} left"
         pct = f" ({100.0 * self.completed / self.total:.0f} %)" if self.total else ""
         unit = f" {self.unit}" if self.unit else ""
         print(
@@ -115,6 +120,8 @@ class Progress:
 
     def advance(self, n: int = 1) -> None:
         self.completed += int(n)
+        if self._mark is None:
+            self._mark = (time.monotonic(), self.completed)
         if not self.enabled:
             return
         if self._rich is not None:

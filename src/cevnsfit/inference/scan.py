@@ -193,6 +193,27 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
+def _local_cluster(n: int):
+    """A LocalCluster whose worker processes start with SIGINT ignored (they inherit it; this
+    process's handler is restored at once): Ctrl-C on a terminal reaches the whole process
+    group, and the workers' own KeyboardInterrupt tracebacks would bury the one line the
+    command prints. This process stops them by closing the cluster."""
+    import signal
+    import threading
+
+    import distributed
+
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+    try:
+        return distributed.LocalCluster(
+            n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=logging.ERROR
+        )
+    finally:
+        if main:
+            signal.signal(signal.SIGINT, previous)
+
+
 @contextlib.contextmanager
 def dask_client(scheduler=None, n_workers: int | None = None):
     """Yield a :class:`distributed.Client` for ``scheduler`` (``None`` for ``"synchronous"``);
@@ -207,12 +228,7 @@ def dask_client(scheduler=None, n_workers: int | None = None):
         return
     if scheduler is None or scheduler == "local":
         n = int(n_workers or available_cores())
-        with (
-            distributed.LocalCluster(
-                n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=logging.ERROR
-            ) as cluster,
-            distributed.Client(cluster) as client,
-        ):
+        with _local_cluster(n) as cluster, distributed.Client(cluster) as client:
             yield client
         return
     if not isinstance(scheduler, str):
