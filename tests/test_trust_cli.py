@@ -359,3 +359,14 @@ def test_predict_uses_declared_defaults_like_fit():
 def test_chi2_absurd_r_warns():
     res = run("chi2", "--mzp", 20, "--r", 1e-300, "--json")
     assert res.exit_code == 0 and "warning: r = 1e-300" in res.stderr
+
+
+def test_large_toy_runs_warn_before_they_start(monkeypatch):
+    import cevnsfit.progress as progress
+
+    monkeypatch.setattr(progress, "LARGE_TOYS", 5)
+    res = run("toys", "--datasets", "csi2020_totals", "--mzp", 20, "--n-toys", 6, "--scheduler", "synchronous")
+    assert res.exit_code == 0, res.output
+    err = res.stderr
+    assert "warning: --n-toys has 6 toy fits" in err and err.index("--n-toys has") < err.index("toys:")
+    assert "toy p-value from 6 toys" in err  # and the result warns that 6 toys mean little

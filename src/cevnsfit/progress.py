@@ -24,6 +24,8 @@ INTERVAL_S = 5.0
 
 #: Grid points above which a command warns about the size of a computation before it starts.
 LARGE_GRID_POINTS = 1_000_000
+#: Toy fits above which a command warns the same way (each toy is a fit: ~ms to ~s).
+LARGE_TOYS = 100_000
 
 
 #: Counted progress displays open now (the heartbeat is quiet while one is).
@@ -157,17 +159,17 @@ def heartbeat(description: str):
         thread.join(2.0)
 
 
-def warn_large(points: int, what: str, threshold: int | None = None) -> None:
+def warn_large(points: int, what: str, threshold: int | None = None, unit: str = "points") -> None:
     """One line on stderr before a computation of ``points`` evaluations larger than ``threshold``
     (default :data:`LARGE_GRID_POINTS`)."""
     threshold = LARGE_GRID_POINTS if threshold is None else threshold
     if points > threshold:
         print(
-            f"warning: {what} has {points:,} points ({points / threshold:.3g} x {threshold:,}); this can take "
+            f"warning: {what} has {points:,} {unit} ({points / threshold:.3g} x {threshold:,}); this can take "
             "minutes to hours and much memory; progress follows on stderr",
             file=sys.stderr,
             flush=True,
         )
 
 
-__all__ = ["INTERVAL_S", "LARGE_GRID_POINTS", "Progress", "heartbeat", "warn_large"]
+__all__ = ["INTERVAL_S", "LARGE_GRID_POINTS", "LARGE_TOYS", "Progress", "heartbeat", "warn_large"]

@@ -71,6 +71,14 @@ def large_grid(points: int, what: str) -> None:
     warn_large(points, what)
 
 
+def large_toys(n: int, what: str) -> None:
+    """Warn on stderr, before the work starts, about more than
+    :data:`cevnsfit.progress.LARGE_TOYS` toy fits."""
+    from .. import progress
+
+    progress.warn_large(n, what, progress.LARGE_TOYS, unit="toy fits")
+
+
 def datasets_option(value: str, param: str = "--datasets") -> str:
     """A comma-separated dataset list with at least one name (unknown names are refused by
     :func:`cevnsfit.likelihood`, which knows each mode's names)."""

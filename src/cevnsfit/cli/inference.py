@@ -334,6 +334,7 @@ def _neyman_exclusion_cli(
         )
     dataset_sets = tuple(_validate.datasets_option(ds) for ds in dataset_sets)
     _validate.plot_path(plot)
+    _validate.large_toys(n_toys * grid[0] * grid[1] * len(dataset_sets), "the Neyman construction (toy fits)")
     scheduler = _validate.scheduler_address(scheduler) if scheduler else None
     try:
         maps = {}

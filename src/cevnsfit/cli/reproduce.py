@@ -166,6 +166,7 @@ def toys(datasets, model_name, params, mzp, gx, r, paper_sign, poi, n_toys, seed
 
     datasets = _validate.datasets_option(datasets)
     scheduler = _validate.scheduler_address(scheduler)
+    _validate.large_toys(n_toys, "--n-toys")
     try:
         name, values, opts = resolve(model_name, params, mzp, gx, r, paper_sign, default="lmu-ltau")
         explicit = bool(poi)
