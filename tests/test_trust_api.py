@@ -235,3 +235,16 @@ def test_arguments_that_would_be_ignored_are_refused(totals):
         toy_calibration(totals, 20.0, n_toys=2, scheduler="synchronous", options={"csi2020_totals": {}})
     with pytest.raises(ParameterError, match="n_grid"):
         lrt_statistic_problem(Problem(totals, "lmu-ltau", ["gx"], fixed={"mzp_mev": 20.0}), n_grid=2.5)
+
+
+def test_posterior_arguments_of_the_other_sampler_are_refused(totals):
+    from cevnsfit.inference.sampling import credible_grid, posterior
+
+    problem = Problem(totals, "lmu-ltau", ["gx"], fixed={"mzp_mev": 20.0})
+    with pytest.raises(ParameterError, match="log_dir"):
+        posterior(problem, sampler="grid", log_dir="somewhere")
+    with pytest.raises(ParameterError, match="n_grid"):
+        posterior(problem, sampler="ultranest", n_grid=101)
+    with pytest.raises(ParameterError, match="integer"):
+        credible_grid(problem, n=21.5, check=False)
+    assert len(posterior(problem, sampler="grid", n_grid=101)["grid"]) == 101  # n_grid acts with the grid
