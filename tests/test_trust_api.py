@@ -248,3 +248,11 @@ def test_posterior_arguments_of_the_other_sampler_are_refused(totals):
     with pytest.raises(ParameterError, match="integer"):
         credible_grid(problem, n=21.5, check=False)
     assert len(posterior(problem, sampler="grid", n_grid=101)["grid"]) == 101  # n_grid acts with the grid
+
+
+def test_posterior_uses_declared_default_with_a_warning(totals):
+    from cevnsfit.inference.sampling import posterior
+
+    with pytest.warns(CevnsfitWarning, match="mzp_mev"):
+        res = posterior(Problem(totals, "lmu-ltau", ["gx"]), sampler="grid", n_grid=101)
+    assert res["fixed"]["mzp_mev"] == 20.0

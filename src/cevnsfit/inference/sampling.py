@@ -562,6 +562,9 @@ def posterior(
     (15.87 %, 84.13 % quantiles), both in internal coordinates and as values; 2D results: the
     68 % and 95 % HPD regions from the density (:func:`cevnsfit.inference.regions.credible_regions_2d`).
     """
+    from .checks import with_declared_defaults
+
+    problem = with_declared_defaults(problem)  # needed parameters not given: declared defaults, warned
     pars = problem.poi_parameters
     names = list(problem.internal_names)
     box = problem.internal_box
