@@ -247,8 +247,17 @@ def toys(
         import json
         from pathlib import Path
 
+        from .. import __version__
+
         key = json.dumps(
-            {"problem": problem.describe(), "seed": seed, "chunk_size": chunk_size, "n_toys": n_toys, "n_grid": n_grid},
+            {
+                "problem": problem.describe(),
+                "seed": seed,
+                "chunk_size": chunk_size,
+                "n_toys": n_toys,
+                "n_grid": n_grid,
+                "cevnsfit_version": __version__,  # another version's chunks are never reused
+            },
             sort_keys=True,
             default=str,
         )
