@@ -262,6 +262,7 @@ def exclusion(
         )
         return
     r = 1.0 if r is None else r
+    warn_absurd("lmu-ltau", {"r": r})
     if scheduler is not None and not checkpoint:
         raise click.UsageError(
             "--scheduler needs --checkpoint DIR: the distributed scan writes its chunks there "
