@@ -28,8 +28,8 @@ LARGE_GRID_POINTS = 1_000_000
 LARGE_TOYS = 100_000
 
 
-#: Counted progress displays open now (the heartbeat is quiet while one is).
-_ACTIVE = [0]
+#: Counted progress displays open now, innermost last (the heartbeat reports the innermost).
+_OPEN: list = []
 
 
 def _interval() -> float:
@@ -50,6 +50,9 @@ class Progress:
     """``total`` units of work called ``description``; ``advance(n)`` after each piece.
 
     ``completed`` counts work already done (a resumed scan). ``enabled=False`` prints nothing.
+    Without a terminal a line is printed at most every :data:`INTERVAL_S` seconds (on an
+    advance, or by :func:`heartbeat` while nothing advances), and a closing ``[done]`` line
+    only if an earlier line was printed: a run shorter than the interval stays quiet.
     """
 
     def __init__(self, total: int, description: str, enabled: bool = True, completed: int = 0, unit: str = ""):
@@ -61,15 +64,16 @@ class Progress:
         self._rich: Any = None
         self._task: Any = None
         self._start = time.monotonic()
-        self._first = self.completed
         self._last_line = self._start
+        self._printed = False
         self._mark: tuple[float, int] | None = None  # (time, count) at the first advance
+        self._err = sys.stderr
+        self._lock = threading.Lock()
 
     def __enter__(self) -> Progress:
         if not self.enabled:
             return self
-        _ACTIVE[0] += 1
-        if sys.stderr.isatty():
+        if self._err.isatty():
             from rich.console import Console
             from rich.progress import (
                 BarColumn,
@@ -90,35 +94,42 @@ class Progress:
             )
             self._rich.__enter__()
             self._task = self._rich.add_task(self.description, total=self.total, completed=self.completed)
-        else:
-            self._line("started")
+        _OPEN.append(self)
         return self
 
     def __exit__(self, *exc) -> None:
-        if self.enabled:
-            _ACTIVE[0] -= 1
+        if not self.enabled:
+            return
+        if self in _OPEN:
+            _OPEN.remove(self)
         if self._rich is not None:
             self._rich.__exit__(*exc)
-        elif self.enabled and exc[0] is None and self.completed > self._first:
+        elif exc[0] is None and self._printed:
             self._line("done")
 
     def _line(self, state: str) -> None:
-        now = time.monotonic()
-        elapsed = now - self._start
-        left = self.total - self.completed
-        eta = ""
-        if self._mark is not None and self.completed > self._mark[1] and left > 0:
-            # rate since the first finished piece: start-up (a cluster, table builds) is not work
-            rate = (now - self._mark[0]) / (self.completed - self._mark[1])
-            eta = f", about {_clock(rate * left)} left"
-        pct = f" ({100.0 * self.completed / self.total:.0f} %)" if self.total else ""
-        unit = f" {self.unit}" if self.unit else ""
-        print(
-            f"{self.description}: {self.completed}/{self.total}{unit}{pct}, {_clock(elapsed)} elapsed{eta} [{state}]",
-            file=sys.stderr,
-            flush=True,
-        )
-        self._last_line = time.monotonic()
+        with self._lock:
+            now = time.monotonic()
+            elapsed = now - self._start
+            left = self.total - self.completed
+            eta = ""
+            if self._mark is not None and self.completed > self._mark[1] and left > 0:
+                # rate since the first finished piece: start-up (a cluster, table builds) is not work
+                rate = (now - self._mark[0]) / (self.completed - self._mark[1])
+                eta = f", about {_clock(rate * left)} left"
+            pct = f" ({100.0 * self.completed / self.total:.0f} %)" if self.total else ""
+            unit = f" {self.unit}" if self.unit else ""
+            text = f"{self.description}: {self.completed}/{self.total}{unit}{pct}, {_clock(elapsed)} elapsed{eta} [{state}]"
+            try:
+                print(text, file=self._err, flush=True)
+            except ValueError:  # the stream was closed under us
+                return
+            self._last_line = now
+            self._printed = True
+
+    def due(self) -> bool:
+        """A plain line is due (no terminal, nothing printed for an interval)."""
+        return self._rich is None and time.monotonic() - self._last_line >= _interval()
 
     def advance(self, n: int = 1) -> None:
         self.completed += int(n)
@@ -128,27 +139,33 @@ class Progress:
             return
         if self._rich is not None:
             self._rich.advance(self._task, n)
-        elif time.monotonic() - self._last_line >= _interval():
+        elif self.due():
             self._line("running")
 
 
 @contextlib.contextmanager
 def heartbeat(description: str):
-    """While the block runs, one line ``<description>: working, MM:SS elapsed`` on stderr every
-    :data:`INTERVAL_S` seconds (at least 0.5 s), except while a counted :class:`Progress` shows
-    its own: a computation without a natural count (a fit, a sampler, the validation table) is
-    never silent for long. Nothing is printed by a block shorter than the interval."""
+    """While the block runs, a line on stderr every :data:`INTERVAL_S` seconds (at least 0.5 s):
+    the innermost open :class:`Progress`'s state if one is open and has printed nothing for an
+    interval (a rich bar on a terminal needs no help), else ``<description>: working, MM:SS
+    elapsed``. A computation without a natural count (a fit, a sampler, the validation table)
+    or waiting for its first piece (a cluster starting) is never silent for long; a block
+    shorter than the interval prints nothing."""
     stop = threading.Event()
     start = time.monotonic()
     err = sys.stderr  # the stream of the caller (e.g. a test runner's capture)
 
     def loop() -> None:
         while not stop.wait(max(_interval(), 0.5)):
-            if _ACTIVE[0] == 0:
-                try:
-                    print(f"{description}: working, {_clock(time.monotonic() - start)} elapsed", file=err, flush=True)
-                except ValueError:  # the stream was closed under us
-                    return
+            inner = _OPEN[-1] if _OPEN else None
+            if inner is not None:
+                if inner.due():
+                    inner._line("running")
+                continue
+            try:
+                print(f"{description}: working, {_clock(time.monotonic() - start)} elapsed", file=err, flush=True)
+            except ValueError:  # the stream was closed under us
+                return
 
     thread = threading.Thread(target=loop, name="cevnsfit-heartbeat", daemon=True)
     thread.start()
