@@ -68,6 +68,11 @@ class _Group(click.Group):
         except KeyboardInterrupt:
             click.echo(_interrupted_message(), err=True)
             ctx.exit(130)
+        except ImportError as exc:
+            if "optional extra" not in str(exc):  # a broken installation: keep the traceback
+                raise
+            click.echo(f"error: {exc}", err=True)  # e.g. "sampler='dynesty' needs the optional extra: ..."
+            ctx.exit(2)
         except (CevnsfitError, OSError) as exc:
             if isinstance(exc, OSError) and not isinstance(exc, CevnsfitError) and exc.filename:
                 msg = f"cannot access {exc.filename}: {exc.strerror or exc}"
