@@ -371,3 +371,28 @@ def test_large_toy_runs_warn_before_they_start(monkeypatch):
     assert "warning: --n-toys has 6 toy fits" in err
     assert "toy p-value from 6 toys" in err  # and the result warns that 6 toys mean little
     assert err.index("--n-toys has") < err.index("toy p-value")  # the size warning came first
+
+
+def test_late_missing_extra_is_one_line():
+    """An optional extra found missing deep inside a run (reproduce's samplers) is one line too."""
+    import click
+
+    from cevnsfit.cli import _Group
+
+    @click.group(cls=_Group)
+    def grp():
+        pass
+
+    @grp.command()
+    def job():
+        raise ImportError("sampler='dynesty' needs the optional extra: pip install 'cevnsfit[dynesty]'")
+
+    @grp.command()
+    def broken():
+        raise ImportError("No module named 'numpy'")
+
+    res = CliRunner().invoke(grp, ["job"])
+    assert res.exit_code == 2 and res.output.strip().splitlines() == [
+        "error: sampler='dynesty' needs the optional extra: pip install 'cevnsfit[dynesty]'"
+    ]
+    assert isinstance(CliRunner().invoke(grp, ["broken"]).exception, ImportError)  # not hidden
