@@ -51,8 +51,8 @@ class Progress:
 
     ``completed`` counts work already done (a resumed scan). ``enabled=False`` prints nothing.
     Without a terminal a line is printed at most every :data:`INTERVAL_S` seconds (on an
-    advance, or by :func:`heartbeat` while nothing advances), and a closing ``[done]`` line
-    only if an earlier line was printed: a run shorter than the interval stays quiet.
+    advance, or by :func:`heartbeat` while nothing advances), and one closing ``[done]`` line:
+    a run shorter than the interval prints just that line.
     """
 
     def __init__(self, total: int, description: str, enabled: bool = True, completed: int = 0, unit: str = ""):
@@ -104,8 +104,8 @@ class Progress:
             _OPEN.remove(self)
         if self._rich is not None:
             self._rich.__exit__(*exc)
-        elif exc[0] is None and self._printed:
-            self._line("done")
+        elif exc[0] is None and (self._printed or self._mark is not None):
+            self._line("done")  # one closing line for any run that did work
 
     def _line(self, state: str) -> None:
         with self._lock:

@@ -34,6 +34,11 @@ class _Experiments(click.Choice):
     def choices(self, value) -> None:  # click's __init__ assigns it
         pass
 
+    def convert(self, value, param, ctx):
+        if value in self.choices:
+            return value
+        self.fail(f"unknown experiment {value!r}; known: {', '.join(self.choices)}", param, ctx)
+
 
 @main.command()
 @click.argument("experiment", type=_Experiments())
