@@ -253,7 +253,7 @@ def _progress_bar(enabled: bool, total: int, description: str, completed: int = 
     line every few seconds otherwise); never on stdout, where results (e.g. --json) go."""
     from ..progress import Progress
 
-    return Progress(total, description, enabled=enabled, completed=completed)
+    return Progress(total, description, enabled=enabled, completed=completed, unit="chunks")
 
 
 def run_tasks(
