@@ -145,7 +145,8 @@ class Progress:
 
 @contextlib.contextmanager
 def heartbeat(description: str):
-    """While the block runs, a line on stderr every :data:`INTERVAL_S` seconds (at least 0.5 s):
+    """While the block runs, a line on stderr after :data:`INTERVAL_S` seconds (at least 0.5 s),
+    then at doubling intervals (at most 30 s apart):
     the innermost open :class:`Progress`'s state if one is open and has printed nothing for an
     interval (a rich bar on a terminal needs no help), else ``<description>: working, MM:SS
     elapsed``. A computation without a natural count (a fit, a sampler, the validation table)
@@ -156,12 +157,18 @@ def heartbeat(description: str):
     err = sys.stderr  # the stream of the caller (e.g. a test runner's capture)
 
     def loop() -> None:
-        while not stop.wait(max(_interval(), 0.5)):
+        base = max(_interval(), 0.5)
+        wait = base
+        while not stop.wait(base):
             inner = _OPEN[-1] if _OPEN else None
             if inner is not None:
                 if inner.due():
                     inner._line("running")
                 continue
+            if time.monotonic() - start < wait:
+                continue
+            # the interval doubles up to 30 s: a long uncounted step stays visible, not chatty
+            wait = min(2 * wait, wait + max(30.0, base))
             try:
                 print(f"{description}: working, {_clock(time.monotonic() - start)} elapsed", file=err, flush=True)
             except ValueError:  # the stream was closed under us
