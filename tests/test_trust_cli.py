@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -303,10 +302,6 @@ def test_verify_download_offline_fails_fast(monkeypatch, tmp_path):
     assert time.perf_counter() - t0 < 15
     assert len([ln for ln in text.splitlines() if ln.strip()]) == 1
     assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").rglob("*.*"))
-
-
-def test_docs_path():  # the docs this file's behaviour is described in exist
-    assert (Path(__file__).parents[1] / "docs" / "cli.md").exists()
 
 
 def test_heartbeat_without_a_count(monkeypatch, capsys):
