@@ -216,6 +216,7 @@ def test_corrupted_file_is_refused(data_root, monkeypatch, tmp_path):
 
 
 def test_missing_file_without_network(monkeypatch, tmp_path):
+    (tmp_path / "empty").mkdir()  # an existing but empty tree (a missing CEVNSFIT_DATA folder is refused)
     monkeypatch.setenv("CEVNSFIT_DATA", str(tmp_path / "empty"))
     monkeypatch.setenv("CEVNSFIT_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("CEVNSFIT_MIRROR", DEAD_MIRROR)

@@ -33,6 +33,52 @@ _ADDRESS = re.compile(
 )
 
 
+def explicit(*names: str) -> list[str]:
+    """The options among ``names`` (click parameter names) that the user gave on the command
+    line or through the environment, as ``--option`` words (not those left at their defaults)."""
+    ctx = click.get_current_context()
+    out = []
+    for name in names:
+        src = ctx.get_parameter_source(name)
+        if src is not None and src not in (click.core.ParameterSource.DEFAULT, click.core.ParameterSource.DEFAULT_MAP):
+            out.append("--" + name.replace("_", "-"))
+    return out
+
+
+#: Samplers that need an optional extra, and the extra's name (pyproject.toml).
+SAMPLER_EXTRAS = {"dynesty": "dynesty"}
+
+
+def sampler_extra(sampler: str, param: str = "--sampler") -> None:
+    """Refuse, before any work, a sampler whose optional extra is not installed."""
+    extra = SAMPLER_EXTRAS.get(sampler)
+    if extra is None:
+        return
+    try:
+        __import__(sampler)
+    except ImportError:
+        raise click.BadParameter(
+            f"{sampler!r} needs the optional extra {extra!r}, which is not installed: pip install 'cevnsfit[{extra}]'",
+            param_hint=param,
+        ) from None
+
+
+def large_grid(points: int, what: str) -> None:
+    """Warn on stderr, before the work starts, about a grid of more than
+    :data:`cevnsfit.progress.LARGE_GRID_POINTS` likelihood evaluations."""
+    from ..progress import warn_large
+
+    warn_large(points, what)
+
+
+def large_toys(n: int, what: str) -> None:
+    """Warn on stderr, before the work starts, about more than
+    :data:`cevnsfit.progress.LARGE_TOYS` toy fits."""
+    from .. import progress
+
+    progress.warn_large(n, what, progress.LARGE_TOYS, unit="toy fits")
+
+
 def datasets_option(value: str, param: str = "--datasets") -> str:
     """A comma-separated dataset list with at least one name (unknown names are refused by
     :func:`cevnsfit.likelihood`, which knows each mode's names)."""

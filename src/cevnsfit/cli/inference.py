@@ -8,7 +8,7 @@ import click
 
 from ..errors import CevnsfitError
 from . import _validate, main
-from ._model import check_poi, model_options, poi_option, resolve
+from ._model import check_poi, fill_defaults, model_options, poi_option, refuse_poi_values, resolve, warn_absurd
 from ._spec import dataset_spec_option, with_specs, with_specs_sets
 from .physics import fail
 
@@ -24,15 +24,21 @@ def build_problem(datasets, mode, model_name, params, mzp, gx, r, paper_sign, po
     from ..likelihoods import likelihood
 
     name, values, opts = resolve(model_name, params, mzp, gx, r, paper_sign, default="lmu-ltau")
+    explicit = bool(poi)
     if not poi:
         if name != "lmu-ltau":
             raise click.UsageError(f"give --poi for model {name!r} (see `cevnsfit models`)")
         poi = ("mzp_mev", "gx") if n_poi[0] == 2 else ("gx",)
     poi = check_poi(poi, name, at_most=n_poi[1], at_least=n_poi[0])
+    refuse_poi_values(values, poi, mzp, gx, r, explicit)
     if name == "lmu-ltau":
         values.setdefault("r", 1.0)
-    fixed = {k: v for k, v in values.items() if k not in poi}
-    return Problem(likelihood(datasets, mode=mode), name, poi, fixed=fixed, options=opts)
+    fixed = fill_defaults(name, {k: v for k, v in values.items() if k not in poi}, poi)
+    like = likelihood(datasets, mode=mode)
+    from ..inference.checks import warn_projection_mix
+
+    warn_projection_mix(like)
+    return Problem(like, name, poi, fixed=fixed, options=opts)
 
 
 @main.command()
@@ -41,17 +47,26 @@ def build_problem(datasets, mode, model_name, params, mzp, gx, r, paper_sign, po
 @model_options
 @poi_option
 @click.option("--mode", type=click.Choice(["paper", "full"]), default="paper", show_default=True)
+@click.option(
+    "--dof",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Wilks degrees of freedom of the significance (default: the number of POIs, 1 for the g_x fit; "
+    "the reference analysis's eta, Eq. 28)",
+)
 @click.option("--json", "as_json", is_flag=True)
-def fit(datasets, dataset_specs, model_name, params, mzp, gx, r, paper_sign, poi, mode, as_json):
+def fit(datasets, dataset_specs, model_name, params, mzp, gx, r, paper_sign, poi, mode, dof, as_json):
     """MLE of the parameters of interest (default: g_x of lmu-ltau at fixed M_Z', r); Wilks
-    significance against the null (every POI at its declared default, e.g. the SM)."""
+    significance against the null (every POI at its declared default, e.g. the SM). A POI the
+    data do not constrain (profile flat across its prior range) is reported as unconstrained."""
+    from ..inference.checks import UNCONSTRAINED_DELTA
     from ..inference.fits import fit as run_fit
 
     datasets = _validate.datasets_option(with_specs(datasets, dataset_specs))
 
     try:
         problem = build_problem(datasets, mode, model_name, params, mzp, gx, r, paper_sign, poi)
-        res = run_fit(problem)
+        res = run_fit(problem, dof=dof)
     except CevnsfitError as exc:
         fail(exc)
     if problem.model_name == "lmu-ltau" and problem.poi == ("gx",):
@@ -59,12 +74,25 @@ def fit(datasets, dataset_specs, model_name, params, mzp, gx, r, paper_sign, poi
     if as_json:
         click.echo(_dump(res))
     else:
-        mle = ", ".join(f"{k} = {v:.4g}" for k, v in res["mle"].items())
+        mle = ", ".join(f"{k} = {v:.4g}" for k, v in res["mle"].items() if v is not None)
         fixed = ", ".join(f"{k} = {v:g}" for k, v in res["fixed"].items())
-        click.echo(
-            f"{'+'.join(res['datasets'])} ({mode}), {res['model']} [{fixed}]: MLE {mle}, "
-            f"t = {res['t']:.3f}, p = {res['p']:.4g}, Z = {res['z_sigma']:.2f} sigma (Wilks, {res['dof']} dof)"
-        )
+        head = f"{'+'.join(res['datasets'])} ({mode}), {res['model']} [{fixed}]: "
+        if res["unconstrained"]:
+            free = ", ".join(
+                f"{k} (Delta(-2 ln L) = {res['profile_delta'][k]:.3g} across its prior range)"
+                for k in res["unconstrained"]
+            )
+            click.echo(
+                f"{head}unconstrained: {free}, below {UNCONSTRAINED_DELTA:g}: the data cannot estimate "
+                f"{'it' if len(res['unconstrained']) == 1 else 'them'}; no MLE"
+                + (f" of it (other POIs: {mle})" if mle else "")
+                + f" and no significance (t = {res['t']:.3f})"
+            )
+        else:
+            click.echo(
+                f"{head}MLE {mle}, t = {res['t']:.3f}, p = {res['p']:.4g}, "
+                f"Z = {res['z_sigma']:.2f} sigma (Wilks, {res['dof']} dof)"
+            )
 
 
 @main.command()
@@ -85,6 +113,7 @@ def chi2(mzp, r, normalisation, as_json, plot):
     from ..outputs.figures import plot_chi2
 
     _validate.plot_path(plot)
+    warn_absurd("lmu-ltau", {"mzp_mev": mzp, "r": r})
     try:
         res = chi2_totals(mzp, r, normalisation)
         if plot:
@@ -146,6 +175,9 @@ def chi2(mzp, r, normalisation, as_json, plot):
     help="with --method neyman: points per POI axis of the toy construction (t_c interpolated in between)",
 )
 @click.option("--seed", type=int, default=1, show_default=True, help="with --method neyman: toy seed")
+@click.option(
+    "--overwrite", is_flag=True, help="with --checkpoint: discard a checkpoint of another grid or version there"
+)
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--plot", type=click.Path(dir_okay=False))
 def exclusion(
@@ -168,6 +200,7 @@ def exclusion(
     n_toys,
     construction_grid,
     seed,
+    overwrite,
     as_json,
     plot,
 ):
@@ -178,6 +211,17 @@ def exclusion(
     # the model-selection words, passed on as one bundle (cli._model)
     sel = dict(model_name=model_name, params=params, mzp=mzp, gx=gx, r=r, paper_sign=paper_sign, poi=poi)
     dataset_sets = with_specs_sets(dataset_sets, dataset_specs)
+    only = {"neyman": ("n_toys", "construction_grid", "seed"), "wilks": ("dof",)}
+    for other, names in only.items():
+        given = _validate.explicit(*names)
+        if method != other and given:
+            raise click.UsageError(
+                f"{', '.join(given)} {'applies' if len(given) == 1 else 'apply'} to --method {other} only "
+                f"(this run: --method {method}); drop {'it' if len(given) == 1 else 'them'}"
+            )
+    if overwrite and not checkpoint:
+        raise click.UsageError("--overwrite applies to --checkpoint DIR only (there is nothing to overwrite)")
+    _validate.large_grid(n_mzp * n_gx * len(dataset_sets), "--n-mzp x --n-gx over the dataset combinations")
     if method == "neyman":
         _neyman_exclusion_cli(
             dataset_sets,
@@ -192,6 +236,7 @@ def exclusion(
             seed,
             as_json,
             plot,
+            overwrite,
         )
         return
     from pathlib import Path
@@ -199,7 +244,7 @@ def exclusion(
     import numpy as np
 
     from ..inference.exclusion import LOG10_GX_RANGE, LOG10_MZP_RANGE, exclusion_map
-    from ..inference.scan import LoglikeEvaluator, grid_scan
+    from ..inference.scan import LoglikeEvaluator, check_checkpoint, grid_scan
     from ..outputs.figures import plot_exclusions
 
     dataset_sets = tuple(_validate.datasets_option(ds) for ds in dataset_sets)
@@ -218,9 +263,11 @@ def exclusion(
             plot,
             checkpoint,
             _validate.scheduler_address(scheduler),
+            overwrite,
         )
         return
     r = 1.0 if r is None else r
+    warn_absurd("lmu-ltau", {"r": r})
     if scheduler is not None and not checkpoint:
         raise click.UsageError(
             "--scheduler needs --checkpoint DIR: the distributed scan writes its chunks there "
@@ -228,22 +275,27 @@ def exclusion(
         )
     scheduler = _validate.scheduler_address(scheduler)
 
+    axes = {"log10_mzp": np.linspace(*LOG10_MZP_RANGE, n_mzp), "log10_gx": np.linspace(*LOG10_GX_RANGE, n_gx)}
+    scans = {ds: (LoglikeEvaluator(ds, mode=mode, r=r), Path(checkpoint or ".") / f"{ds.replace(',', '+')}_{mode}_r{r:g}")
+             for ds in dataset_sets}  # fmt: skip
+    if checkpoint:  # every folder checked before any work
+        for ev, folder in scans.values():
+            check_checkpoint(ev, axes, folder, overwrite=overwrite, hint="pass --overwrite")
+
     def grid(ds):
         if not checkpoint:
             return None
-        axes = {"log10_mzp": np.linspace(*LOG10_MZP_RANGE, n_mzp), "log10_gx": np.linspace(*LOG10_GX_RANGE, n_gx)}
+        ev, folder = scans[ds]
         values = grid_scan(
-            LoglikeEvaluator(ds, mode=mode, r=r),
-            axes,
-            Path(checkpoint) / f"{ds.replace(',', '+')}_{mode}_r{r:g}",
-            scheduler=scheduler,
-            progress=True,
+            ev, axes, folder, scheduler=scheduler, progress=True, overwrite=overwrite, hint="pass --overwrite"
         )
         return np.asarray(values).reshape(n_mzp, n_gx)
 
     try:
         maps = {
-            ds: exclusion_map(ds, mode=mode, r=r, n_mzp=n_mzp, n_gx=n_gx, dof=dof, logl_grid=grid(ds))
+            ds: exclusion_map(
+                ds, mode=mode, r=r, n_mzp=n_mzp, n_gx=n_gx, dof=dof, logl_grid=grid(ds), progress=not checkpoint
+            )
             for ds in dataset_sets
         }
         if plot:
@@ -266,11 +318,15 @@ def _neyman_exclusion_cli(
     seed,
     as_json,
     plot,
+    overwrite=False,
 ):
+    import contextlib
     from pathlib import Path
 
+    from ..errors import ScanMismatchError
     from ..inference.neyman import neyman_exclusion
     from ..inference.problem import ProblemSpec
+    from ..inference.scan import folder_lock
 
     try:
         grid = tuple(int(v) for v in construction_grid.replace("x", ",").split(","))
@@ -284,6 +340,7 @@ def _neyman_exclusion_cli(
         )
     dataset_sets = tuple(_validate.datasets_option(ds) for ds in dataset_sets)
     _validate.plot_path(plot)
+    _validate.large_toys(n_toys * grid[0] * grid[1] * len(dataset_sets), "the Neyman construction (toy fits)")
     scheduler = _validate.scheduler_address(scheduler) if scheduler else None
     try:
         maps = {}
@@ -300,16 +357,26 @@ def _neyman_exclusion_cli(
                 problem.options,
             )
             out_dir = None if not checkpoint else Path(checkpoint) / f"neyman_{ds.replace(',', '+')}_{mode}"
-            maps[ds] = neyman_exclusion(
-                spec,
-                n=grid,
-                n_toys=n_toys,
-                seed=seed,
-                scheduler=scheduler,
-                out_dir=out_dir,
-                progress=True,
-                fine_n=(n1, n2),
-            )
+            # one writer per folder (a lock file), and the construction's messages name CLI flags
+            with folder_lock(out_dir, "use another --checkpoint") if out_dir else contextlib.nullcontext():
+                try:
+                    maps[ds] = neyman_exclusion(
+                        spec,
+                        n=grid,
+                        n_toys=n_toys,
+                        seed=seed,
+                        scheduler=scheduler,
+                        out_dir=out_dir,
+                        progress=True,
+                        fine_n=(n1, n2),
+                        overwrite=overwrite,
+                    )
+                except ScanMismatchError as exc:
+                    raise ScanMismatchError(
+                        str(exc)
+                        .replace("pass overwrite=True", "pass --overwrite")
+                        .replace("overwrite=True", "--overwrite")
+                    ) from None
         if plot:
             from ..outputs.figures import plot_exclusion_generic
 
@@ -339,6 +406,7 @@ def _generic_exclusion(
     plot,
     checkpoint=None,
     scheduler=None,
+    overwrite=False,
 ):
     from pathlib import Path
 
@@ -346,14 +414,13 @@ def _generic_exclusion(
 
     from ..inference.exclusion import exclusion as run_exclusion
     from ..inference.problem import ProblemSpec
-    from ..inference.scan import ProblemEvaluator, grid_scan
+    from ..inference.scan import ProblemEvaluator, check_checkpoint, grid_scan
     from ..likelihoods import _parse
 
     try:
-        maps = {}
-        for ds in dataset_sets:
-            problem = build_problem(ds, mode, **sel, n_poi=(2, 2))
-            grid = None
+        problems = {ds: build_problem(ds, mode, **sel, n_poi=(2, 2)) for ds in dataset_sets}
+        scans = {}
+        for ds, problem in problems.items():
             if checkpoint:
                 spec = ProblemSpec(
                     tuple(_parse(ds)), mode, {}, problem.model_name, problem.poi, problem.fixed, (), problem.options
@@ -361,10 +428,27 @@ def _generic_exclusion(
                 ev = ProblemEvaluator(spec)
                 axes = {k: np.linspace(*b, n) for k, b, n in zip(ev.keys, problem.internal_box, (n1, n2))}
                 tag = f"{ds.replace(',', '+')}_{mode}_{problem.model_name}_{'_'.join(problem.poi)}"
+                scans[ds] = (ev, axes, Path(checkpoint) / tag)
+                check_checkpoint(
+                    ev, axes, scans[ds][2], overwrite=overwrite, hint="pass --overwrite"
+                )  # before any work
+        maps = {}
+        for ds, problem in problems.items():
+            grid = None
+            if checkpoint:
+                ev, axes, folder = scans[ds]
                 grid = np.asarray(
-                    grid_scan(ev, axes, Path(checkpoint) / tag, scheduler=scheduler, progress=True)
+                    grid_scan(
+                        ev,
+                        axes,
+                        folder,
+                        scheduler=scheduler,
+                        progress=True,
+                        overwrite=overwrite,
+                        hint="pass --overwrite",
+                    )
                 ).reshape(n1, n2)
-            maps[ds] = run_exclusion(problem, (n1, n2), dof=dof, logl_grid=grid)
+            maps[ds] = run_exclusion(problem, (n1, n2), dof=dof, logl_grid=grid, progress=grid is None)
         if plot:
             from ..outputs.figures import plot_exclusion_generic
 

@@ -9,7 +9,7 @@ import click
 
 from ..errors import CevnsfitError
 from . import _validate, main
-from ._model import model_options, resolve
+from ._model import fill_defaults, model_options, resolve
 from ._spec import dataset_spec_option
 
 
@@ -18,32 +18,40 @@ def fail(exc: Exception) -> None:
     sys.exit(2)
 
 
-class _ExperimentName(click.ParamType):
-    """An experiment of the data-set registry (the choices are read when the command runs)."""
+class _Experiments(click.Choice):
+    """The experiment names of :data:`cevnsfit.experiments.EXPERIMENTS`, read when first needed
+    (importing the experiments takes seconds; ``cevnsfit --help`` should not)."""
 
-    name = "experiment"
+    def __init__(self) -> None:
+        super().__init__([], case_sensitive=True)
 
-    def convert(self, value, param, ctx):
+    @property
+    def choices(self):
         from ..experiments import EXPERIMENTS
 
-        if value not in EXPERIMENTS:
-            self.fail(f"unknown experiment {value!r}; choose one of: {', '.join(EXPERIMENTS)}", param, ctx)
-        return value
+        return tuple(EXPERIMENTS)
 
-    def get_metavar(self, param, ctx=None):
-        return "EXPERIMENT"
+    @choices.setter
+    def choices(self, value) -> None:  # click's __init__ assigns it
+        pass
+
+    def convert(self, value, param, ctx):
+        if value in self.choices:
+            return value
+        self.fail(f"unknown experiment {value!r}; known: {', '.join(self.choices)}", param, ctx)
 
 
 @main.command()
-@click.argument("experiment", type=_ExperimentName(), required=False)
+@click.argument("experiment", type=_Experiments(), required=False)
 @dataset_spec_option
 @click.option("--mode", type=click.Choice(["paper", "full"]), default="paper", show_default=True)
 @model_options
 @click.option("--json", "as_json", is_flag=True, help="print JSON")
 @click.option("--plot", type=click.Path(dir_okay=False), help="write a figure (PDF or PNG)")
 def predict(experiment, dataset_specs, mode, model_name, params, mzp, gx, r, paper_sign, as_json, plot):
-    """Binned CEvNS prediction for EXPERIMENT (one of the data sets with an experiment of its own:
-    ``cevnsfit datasets``), or for the data set of --dataset-spec FILE."""
+    """Binned CEvNS prediction for EXPERIMENT, one of the names in the usage line above (every data
+    set with an experiment of its own: ``cevnsfit datasets``), or for the data set of
+    --dataset-spec FILE."""
     if experiment is None:
         if not dataset_specs:
             raise click.UsageError("give an EXPERIMENT name or --dataset-spec FILE")
@@ -55,6 +63,7 @@ def predict(experiment, dataset_specs, mode, model_name, params, mzp, gx, r, pap
         from ..models import model_from_name
 
         name, values, opts = resolve(model_name, params, mzp, gx, r, paper_sign, default="sm")
+        values = fill_defaults(name, values, ())  # declared defaults, announced on stderr
         model = None if name == "sm" else model_from_name(name, **values, **opts)
         summary = prediction_summary(experiment, mode, model)
         if plot:
@@ -121,12 +130,26 @@ def validate(as_json):
 def g2(mzp, preset, delta_amu, nsigma, as_json):
     """g_x that explains the muon g-2 discrepancy at M_Z' (central value and band)."""
     from ..models.g2 import PRESETS, g2_band
+    from ..models.lmu_ltau import LmuLtau
+    from ..models.parameters import G_MAX, lookup
 
+    if delta_amu and _validate.explicit("preset"):
+        raise click.UsageError("--preset and --delta-amu exclude each other (--delta-amu replaces the preset)")
     try:
+        lookup(LmuLtau.PARAMETERS, "mzp_mev").validate(mzp)  # the range `predict` accepts
         spec = tuple(delta_amu) if delta_amu else preset
         band = g2_band(mzp, spec, nsigma=nsigma)
     except CevnsfitError as exc:
         fail(exc)
+    big = {k: float(v) for k, v in band.items() if float(v) == float(v) and abs(float(v)) > G_MAX}
+    if big:
+        click.echo(
+            "warning: "
+            + ", ".join(f"{k} = {v:.4g}" for k, v in big.items())
+            + f" lies above the perturbative limit 4 pi = {G_MAX:.4g} that `cevnsfit predict` refuses: no "
+            "perturbative L_mu - L_tau coupling explains the discrepancy at this mass",
+            err=True,
+        )
 
     def finite_or_none(v):
         v = float(v)

@@ -285,8 +285,53 @@ def cache_dir() -> Path:
 
 
 def _data_dir() -> Path | None:
+    """``$CEVNSFIT_DATA`` as a path; a value that is not an existing folder is refused at once
+    (a typo would otherwise send every file to the network)."""
     env = os.environ.get("CEVNSFIT_DATA")
-    return Path(env).expanduser() if env else None
+    if not env:
+        return None
+    path = Path(env).expanduser()
+    if not path.is_dir():
+        raise DataFileError(
+            f"CEVNSFIT_DATA={env} is not an existing folder; set it to the curated data tree (docs/data.md) "
+            "or unset it to use the download cache"
+        )
+    return path
+
+
+#: Seconds allowed to reach a download host before `verify_all(download=True)` gives up.
+PROBE_TIMEOUT_S = 5.0
+
+
+def _host_of(url: str) -> tuple[str, int]:
+    """(host, port) that a download of ``url`` contacts first (pooch resolves ``doi:`` at doi.org)."""
+    from urllib.parse import urlparse
+
+    if url.startswith("doi:"):
+        return "doi.org", 443
+    u = urlparse(url)
+    return u.hostname or "", u.port or (443 if u.scheme == "https" else 80)
+
+
+def _probe(host: str, port: int, timeout: float = PROBE_TIMEOUT_S) -> str | None:
+    """None if a TCP connection to ``host:port`` opens within ``timeout`` s (name lookup
+    included), else the reason."""
+    import socket
+    import threading
+
+    result: list = []
+
+    def connect() -> None:
+        try:
+            with socket.create_connection((host, port), timeout=timeout):
+                result.append(None)
+        except OSError as exc:
+            result.append(f"{type(exc).__name__}: {exc.strerror or exc}")
+
+    t = threading.Thread(target=connect, daemon=True)
+    t.start()
+    t.join(timeout + 1.0)
+    return result[0] if result else f"no answer within {timeout:g} s"
 
 
 def url_of(relpath: str) -> str:
@@ -428,6 +473,23 @@ def verify_all(download: bool = False) -> list[dict]:
     ``error`` (why a file is missing or corrupted, e.g. the download error; else ``""``).
     """
     rows = []
+    _data_dir()  # a CEVNSFIT_DATA that does not exist fails here, before anything else
+    unreachable: dict[tuple[str, int], str | None] = {}
+    if download:  # one connectivity probe per host, before thousands of downloads (offline: seconds, one message)
+        missing = [e for e in FILES if _locate(e)[0] is None]
+        for entry in missing:
+            key = _host_of(url_of(entry.path))
+            if key not in unreachable:
+                unreachable[key] = _probe(*key)
+        down = {k: v for k, v in unreachable.items() if v is not None}
+        if down and len(down) == len(unreachable):  # nothing reachable: offline
+            hosts = "; ".join(f"{h}:{p} ({why})" for (h, p), why in down.items())
+            n = sum(_host_of(url_of(e.path)) in down for e in missing)
+            raise DataFileError(
+                f"cannot download: {hosts} cannot be reached within {PROBE_TIMEOUT_S:g} s, so {n} missing data "
+                "file(s) cannot be fetched (offline?). Set CEVNSFIT_DATA to a copy of the data tree, or "
+                "CEVNSFIT_MIRROR to a reachable server of it (docs/data.md)"
+            )
     for entry in FILES:
         row = {
             "path": entry.path,
@@ -448,6 +510,12 @@ def verify_all(download: bool = False) -> list[dict]:
                 row["error"] = str(
                     _mismatch(entry, str(path), found, content_sha256(path) if entry.content_sha256 else "")
                 )
+        elif download and unreachable.get(_host_of(url_of(entry.path))):
+            key = _host_of(url_of(entry.path))
+            row["error"] = (
+                f"not downloaded: {key[0]}:{key[1]} cannot be reached within {PROBE_TIMEOUT_S:g} s "
+                f"({unreachable[key]}); set CEVNSFIT_DATA or CEVNSFIT_MIRROR (docs/data.md)"
+            )
         elif download:
             try:
                 path = _verify(entry, _download(entry), "download")

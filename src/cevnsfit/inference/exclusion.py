@@ -37,13 +37,55 @@ def contour_lines(x, y, values, level) -> list[list[list[float]]]:
     return [line.tolist() for line in gen.lines(level)]
 
 
+#: Default grid of :func:`exclusion` (points per POI axis).
+DEFAULT_N = (101, 121)
+#: Grid points per chunk of the in-process evaluation (one progress step each).
+EVAL_CHUNK = 20000
+
+
+def _check_n(n) -> tuple[int, int]:
+    """``n`` as two integers >= 2, refusing what would otherwise be truncated or cut."""
+    try:
+        items = list(n)
+    except TypeError:
+        raise ParameterError(f"n must be a pair of integers (points per POI axis), got {n!r}") from None
+    if len(items) != 2:
+        raise ParameterError(f"n must be a pair of integers (points per POI axis, two POIs), got {len(items)}: {n!r}")
+    out = []
+    for k in items:
+        if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer, float, np.floating)) or k != int(k):
+            raise ParameterError(f"n must hold integers (points per axis), got {k!r} in {n!r}")
+        if int(k) < 2:
+            raise ParameterError(f"an exclusion grid needs at least 2 points per axis, got {n!r}")
+        out.append(int(k))
+    return out[0], out[1]
+
+
+def _logl_on_grid(problem, x, y, progress: bool) -> np.ndarray:
+    """ln L on the outer product of internal axes x, y, in row chunks (progress on stderr)."""
+    from ..progress import Progress
+
+    pars = problem.poi_parameters
+    rows = max(1, EVAL_CHUNK // max(y.size, 1))
+    starts = list(range(0, x.size, rows))
+    out = np.empty((x.size, y.size))
+    yv = pars[1].from_internal(y)[None, :]
+    with Progress(x.size * y.size, "exclusion grid", enabled=progress, unit="points") as bar:
+        for i in starts:
+            xs = x[i : i + rows]
+            out[i : i + xs.size] = problem.logl(pars[0].from_internal(xs)[:, None], yv)
+            bar.advance(xs.size * y.size)
+    return out
+
+
 def exclusion(
     problem,
-    n: tuple[int, int] = (101, 121),
+    n: tuple[int, int] | None = None,
     z: float = 2.0,
     dof: int = 2,
     logl_grid: np.ndarray | None = None,
     axes=None,
+    progress: bool = False,
 ) -> dict:
     """Exclusion map of a two-POI :class:`~cevnsfit.inference.problem.Problem` (any model).
 
@@ -52,20 +94,35 @@ def exclusion(
     t at the Wilks threshold for Z = ``z`` with ``dof`` degrees of freedom. ``logl_grid`` may be
     passed in (e.g. from a distributed :func:`cevnsfit.inference.scan.grid_scan`). The result
     carries ``method = "wilks"``; toy-calibrated (Neyman) thresholds are a separate method.
+    ``n`` (default :data:`DEFAULT_N`) and ``axes`` exclude each other; ``progress`` shows the
+    in-process evaluation on stderr.
     """
+    from .checks import warn_projection_mix, with_declared_defaults
+
+    problem = with_declared_defaults(problem)
+    warn_projection_mix(problem.like)
     pars = problem.poi_parameters
     if len(pars) != 2:
         raise ParameterError(f"an exclusion map needs two parameters of interest, got {problem.poi}")
-    if int(dof) < 1:
-        raise ParameterError(f"dof must be >= 1, got {dof}")
-    n = tuple(int(k) for k in n)
-    if min(n) < 2:
-        raise ParameterError(f"an exclusion grid needs at least 2 points per axis, got {n}")
+    if isinstance(dof, bool) or int(dof) != dof or int(dof) < 1:
+        raise ParameterError(f"dof must be an integer >= 1, got {dof!r}")
+    check_finite("z", z, positive=True)
     if axes is None:
+        n = _check_n(DEFAULT_N if n is None else n)
         axes = [np.linspace(*p.internal_range, k) for p, k in zip(pars, n)]
+    elif n is not None:
+        raise ParameterError("give n (points per axis over the prior box) or axes (the grid itself), not both")
+    if len(axes) != 2:
+        raise ParameterError(f"axes must be two 1D arrays (one per POI), got {len(axes)}")
     x, y = (np.asarray(a, dtype=float) for a in axes)
+    if x.ndim != 1 or y.ndim != 1 or min(x.size, y.size) < 2:
+        raise ParameterError(f"axes must be two 1D arrays of >= 2 points, got shapes {x.shape}, {y.shape}")
     if logl_grid is None:
-        logl_grid = problem.logl(pars[0].from_internal(x)[:, None], pars[1].from_internal(y)[None, :])
+        logl_grid = _logl_on_grid(problem, x, y, progress)
+    else:
+        logl_grid = np.asarray(logl_grid, dtype=float)
+        if logl_grid.shape != (x.size, y.size):
+            raise ParameterError(f"logl_grid has shape {logl_grid.shape}; the grid is {(x.size, y.size)}")
     ll_null = problem.logl_null()
     ll_max = max(float(np.max(logl_grid)), ll_null)
     t = 2.0 * (ll_max - logl_grid)

@@ -67,11 +67,26 @@ def fit(problem, grid=None, dof: int | None = None) -> dict:
 
     Returns ``mle`` (name -> value), ``t``, ``p``, ``z_sigma``, ``logl_max``, ``logl_null``,
     ``dof``, ``local_maxima`` (1 POI) and the problem's description.
+
+    A POI whose profile -2 ln L varies by less than
+    :data:`~cevnsfit.inference.checks.UNCONSTRAINED_DELTA` across its declared prior range
+    (``profile_delta``) is listed in ``unconstrained``: its ``mle`` entry is None, and with any
+    unconstrained POI ``p`` and ``z_sigma`` are None (there is nothing to estimate or test).
     """
+    from .checks import UNCONSTRAINED_DELTA, profile_deltas, warn_projection_mix, with_declared_defaults
+
+    problem = with_declared_defaults(problem)
+    warn_projection_mix(problem.like)
     pars = problem.poi_parameters
+    if dof is not None and (isinstance(dof, bool) or int(dof) != dof):
+        raise ParameterError(f"dof must be an integer >= 1, got {dof!r}")
     dof = len(pars) if dof is None else int(dof)
     if dof < 1:
         raise ParameterError(f"dof must be >= 1, got {dof}")
+    if grid is not None and len(pars) != 1:
+        raise ParameterError(
+            f"grid applies to a one-POI fit; this problem has {len(pars)} POIs {problem.poi} (81 x 81 over the prior box)"
+        )
     ll_null = problem.logl_null()
     maxima = []
     if len(pars) == 1:
@@ -91,6 +106,9 @@ def fit(problem, grid=None, dof: int | None = None) -> dict:
         else:
             best = max(maxima, key=lambda m: m["logl"])
         maxima = sorted(maxima, key=lambda m: m[par.name])
+        lo, hi = par.internal_range
+        inside = (g >= lo - 1e-12) & (g <= hi + 1e-12)
+        deltas = profile_deltas([g[inside]], ll[inside] if inside.any() else ll)
     elif len(pars) == 2:
         from ..likelihoods.profile import minimise
 
@@ -112,17 +130,24 @@ def fit(problem, grid=None, dof: int | None = None) -> dict:
             x, val = xx[i], float(ll[i])
         best = {p.name: float(p.from_internal(v)) for p, v in zip(pars, x)}
         best["logl"] = val
+        deltas = profile_deltas(axes, ll)
     else:
         raise ParameterError(f"fit takes one or two parameters of interest, got {len(pars)}: {problem.poi}")
     if best["logl"] <= ll_null:  # the null (often the SM, on the boundary) is the maximum
         best = {**problem.null_values(), "logl": ll_null}
     t = 2.0 * (best["logl"] - ll_null)
     p, z = wilks(t, dof)
+    delta = {par.name: d for par, d in zip(pars, deltas)}
+    free = [k for k, d in delta.items() if d < UNCONSTRAINED_DELTA]
+    if free:
+        p = z = None
     return {
-        "mle": {k: float(best[k]) for k in problem.poi},
+        "mle": {k: (None if k in free else float(best[k])) for k in problem.poi},
         "t": t,
         "p": p,
         "z_sigma": z,
+        "unconstrained": free,
+        "profile_delta": delta,
         "logl_max": best["logl"],
         "logl_null": ll_null,
         "dof": dof,
@@ -139,9 +164,13 @@ def profile_interval(problem, delta: float = 1.0, grid=None) -> dict:
     upper limit: ``upper_limit`` is its upper end. Returns the MLE, the segments in values,
     ``delta`` and whether each end touches the grid edge.
     """
+    from .checks import with_declared_defaults
+
+    problem = with_declared_defaults(problem)
     pars = problem.poi_parameters
     if len(pars) != 1:
         raise ParameterError(f"profile_interval takes one parameter of interest, got {problem.poi}")
+    check_finite("delta", delta, positive=True)
     par = pars[0]
     g = _default_grid_1d(par) if grid is None else np.asarray(grid, dtype=float)
     ll = problem.logl(par.from_internal(g))

@@ -169,6 +169,7 @@ def exclusion_map(
     options: dict | None = None,
     matching: str | None = None,
     logl_grid: np.ndarray | None = None,
+    progress: bool = False,
 ) -> dict:
     """The reference analysis's map in (log10 M_Z', log10 g_x) at fixed r, by
     :func:`~cevnsfit.inference.exclusion.exclusion`.
@@ -189,7 +190,9 @@ def exclusion_map(
     like = likelihood(datasets, mode=mode, matching=matching, options=options)
     lm = np.linspace(*LOG10_MZP_RANGE, n_mzp)
     lg = np.linspace(*LOG10_GX_RANGE, n_gx)
-    res = exclusion(reference_problem(like, ("mzp_mev", "gx"), r=r), (n_mzp, n_gx), z, dof, logl_grid, axes=(lm, lg))
+    res = exclusion(
+        reference_problem(like, ("mzp_mev", "gx"), r=r), None, z, dof, logl_grid, axes=(lm, lg), progress=progress
+    )
     return {
         "datasets": like.names,
         "mode": mode,
@@ -258,6 +261,11 @@ def toy_calibration(
     mzp, r = _check_point(mzp_mev, r)
     spec: Problem | ProblemSpec
     if isinstance(datasets, Likelihood):
+        if mode != "paper" or options:
+            raise ParameterError(
+                "mode and options build a likelihood from dataset names; with a Likelihood given they would be "
+                "ignored: pass names, or drop mode/options"
+            )
         spec = reference_problem(datasets, ("gx",), mzp, r)
     else:
         spec = ProblemSpec(

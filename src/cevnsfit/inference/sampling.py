@@ -348,11 +348,19 @@ def posterior_run(
     ``run`` (the sampler's output), in 1D ``x_max``/``logl_max``/``refine_calls`` and ``hpd``
     (internal), on a 1D grid ``log_evidence`` and ``density``; in 2D with a sampler ``regions``
     (:func:`~cevnsfit.inference.regions.credible_regions_2d` with ``histogram`` options)."""
+    from .checks import with_declared_defaults
+
+    problem = with_declared_defaults(problem)  # needed parameters not given: declared defaults, warned
     pars = problem.poi_parameters
     names = list(problem.internal_names)
     box = problem.internal_box
     if len(pars) not in (1, 2):
         raise ParameterError(f"posterior takes one or two parameters of interest, got {problem.poi}")
+    ignored = (["log_dir"] if sampler == "grid" and log_dir is not None else []) + (
+        ["n_grid"] if sampler != "grid" and n_grid is not None else []
+    )
+    if ignored:  # issue 22: nothing silently ignored
+        raise ParameterError(f"{', '.join(ignored)} does not apply to sampler={sampler!r}; drop it")
     out = {
         **problem.describe(),
         "sampler": sampler,
@@ -498,6 +506,8 @@ def credible_grid(problem, n=None, check: bool = True, tolerance: dict | None = 
         raise ParameterError(f"credible_grid takes one or two parameters of interest, got {problem.poi}")
     tol = {**GRID_TOLERANCE, **(tolerance or {})}
     box = problem.internal_box
+    if n is not None and (isinstance(n, bool) or int(n) != n):
+        raise ParameterError(f"n must be an integer (grid points per axis), got {n!r}")
     n = int(n or (2001 if len(pars) == 1 else 121))
     if n < 11:
         raise ParameterError(f"n must be >= 11, got {n}")

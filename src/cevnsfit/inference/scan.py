@@ -12,7 +12,8 @@ array. The result is always assembled from the files.
 Schedulers (also used by :mod:`cevnsfit.inference.toys`, see :func:`run_tasks`):
 
 - ``None`` / ``"local"``: an embedded :class:`distributed.LocalCluster` with one
-  single-threaded worker process per available core, dashboard off, closed afterwards;
+  single-threaded worker process per available core, its HTTP server on a free port (no clash
+  with another cluster on 8787), closed afterwards;
 - ``"synchronous"``: in-process, one task after the other (dask's synchronous scheduler;
   tests, debugging);
 - any other string: the address of a running scheduler, ``distributed.Client(address)``
@@ -140,6 +141,27 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
+def _local_cluster(n: int):
+    """A LocalCluster whose worker processes start with SIGINT ignored (they inherit it; this
+    process's handler is restored at once): Ctrl-C on a terminal reaches the whole process
+    group, and the workers' own KeyboardInterrupt tracebacks would bury the one line the
+    command prints. This process stops them by closing the cluster."""
+    import signal
+    import threading
+
+    import distributed
+
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+    try:
+        return distributed.LocalCluster(
+            n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=logging.ERROR
+        )
+    finally:
+        if main:
+            signal.signal(signal.SIGINT, previous)
+
+
 @contextlib.contextmanager
 def dask_client(scheduler=None, n_workers: int | None = None):
     """Yield a :class:`distributed.Client` for ``scheduler`` (``None`` for ``"synchronous"``);
@@ -154,12 +176,7 @@ def dask_client(scheduler=None, n_workers: int | None = None):
         return
     if scheduler is None or scheduler == "local":
         n = int(n_workers or available_cores())
-        with (
-            distributed.LocalCluster(
-                n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
-            ) as cluster,
-            distributed.Client(cluster) as client,
-        ):
+        with _local_cluster(n) as cluster, distributed.Client(cluster) as client:
             yield client
         return
     if not isinstance(scheduler, str):
@@ -179,27 +196,12 @@ def dask_client(scheduler=None, n_workers: int | None = None):
         yield client
 
 
-def _progress_bar(enabled: bool):
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
+def _progress_bar(enabled: bool, total: int, description: str, completed: int = 0):
+    """Progress on stderr (:class:`cevnsfit.progress.Progress`: a rich bar on a terminal, a plain
+    line every few seconds otherwise); never on stdout, where results (e.g. --json) go."""
+    from ..progress import Progress
 
-    # stderr: progress must never mix with results (e.g. --json) on stdout
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        disable=not enabled,
-        console=Console(stderr=True),
-    )
+    return Progress(total, description, enabled=enabled, completed=completed, unit="chunks")
 
 
 def run_tasks(
@@ -217,10 +219,14 @@ def run_tasks(
     resumed job show the work already done)."""
     import dask
 
+    if n_workers is not None and not (scheduler is None or scheduler == "local"):
+        raise ParameterError(
+            f"n_workers sizes the embedded cluster (scheduler None or 'local'); with scheduler={scheduler!r} "
+            "it would be ignored: drop it"
+        )
     task_args = list(task_args)
     total = len(task_args) + completed if total is None else total
-    with _progress_bar(progress) as bar:
-        job = bar.add_task(description, total=total, completed=completed)
+    with _progress_bar(progress, total, description, completed) as bar:
         if not task_args:
             return []
         with dask_client(scheduler, n_workers) as client:
@@ -229,14 +235,14 @@ def run_tasks(
                 with dask.config.set(scheduler="synchronous"):
                     for args in task_args:
                         out.append(dask.delayed(fn, pure=False)(*args).compute())
-                        bar.advance(job)
+                        bar.advance()
                 return out
             from distributed import as_completed
 
             futures = [client.submit(fn, *args, pure=False) for args in task_args]
             try:
                 for _ in as_completed(futures):
-                    bar.advance(job)
+                    bar.advance()
                 return client.gather(futures)
             finally:
                 client.cancel([f for f in futures if not f.done()])
@@ -313,6 +319,76 @@ def _clear(out_dir: Path) -> None:
     (out_dir / MANIFEST).unlink(missing_ok=True)
 
 
+#: Lock file of a checkpoint folder: one writer at a time (see :func:`folder_lock`).
+LOCK = ".lock"
+
+#: What the last interrupted scan left on disk (read by the command line's Ctrl-C message).
+INTERRUPTED: dict = {}
+
+
+@contextlib.contextmanager
+def folder_lock(out_dir, hint: str = "use another out_dir"):
+    """Hold an exclusive lock on ``out_dir/.lock`` (``fcntl.flock``, non-blocking): a second
+    process writing to the same checkpoint folder is refused at once instead of mixing its
+    chunks and temporary files with the first one's. The lock dies with its process."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / LOCK
+    fh = open(path, "a+")  # noqa: SIM115 - held open for the duration of the context
+    try:
+        try:
+            import fcntl
+
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except ImportError:  # not POSIX: no locking
+            pass
+        except OSError:
+            fh.seek(0)
+            owner = fh.read().strip() or "unknown"
+            raise ScanMismatchError(
+                f"{out_dir} is being written by another process ({owner}); wait for it to finish, or {hint}"
+            ) from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"pid {os.getpid()} on {os.uname().nodename if hasattr(os, 'uname') else '?'}")
+        fh.flush()
+        yield path
+    finally:
+        fh.close()
+
+
+def check_checkpoint(
+    evaluator, axes: dict, out_dir, chunk_size: int = 2000, overwrite: bool = False, hint: str = "pass overwrite=True"
+) -> dict:
+    """Raise :class:`ScanMismatchError` now, before any work, if ``out_dir`` holds a scan of another
+    grid, chunking, evaluator or cevnsfit version (unless ``overwrite``); returns the manifest
+    this scan would write. ``hint`` is how the caller discards a stale scan (the command line
+    says ``--overwrite``)."""
+    axes = _check_axes(axes)
+    manifest = _manifest(axes, int(chunk_size), evaluator)
+    out_dir = Path(out_dir)
+    mpath = out_dir / MANIFEST
+    if overwrite or not out_dir.exists():
+        return manifest
+    if mpath.exists():
+        try:
+            old = json.loads(mpath.read_text())
+        except ValueError as exc:
+            raise ScanMismatchError(f"{mpath} is not a valid scan manifest; {hint} to discard it") from exc
+        diff = [k for k in ("format", "axes_hash", "shape", "chunk_size", "evaluator") if old.get(k) != manifest[k]]
+        if diff:
+            old_ev, new_ev = old.get("evaluator") or {}, manifest["evaluator"]
+            ev_diff = sorted(k for k in set(old_ev) | set(new_ev) if old_ev.get(k) != new_ev.get(k))
+            detail = f" (evaluator fields that differ: {', '.join(ev_diff)})" if ev_diff else ""
+            raise ScanMismatchError(
+                f"{out_dir} holds a scan with a different {', '.join(diff)}{detail}; nothing was computed. "
+                f"Use another folder or {hint} to discard it"
+            )
+    elif any(out_dir.glob("chunk_*.npy")):
+        raise ScanMismatchError(f"{out_dir} has chunk files but no {MANIFEST}; {hint} to discard them")
+    return manifest
+
+
 def _manifest(axes: dict, chunk_size: int, evaluator) -> dict:
     shape = [a.size for a in axes.values()]
     return {
@@ -336,6 +412,7 @@ def grid_scan(
     progress: bool = True,
     overwrite: bool = False,
     n_workers: int | None = None,
+    hint: str = "pass overwrite=True",
 ) -> np.ndarray:
     """Evaluate ``evaluator`` on the outer-product grid of ``axes``; resumable.
 
@@ -347,8 +424,10 @@ def grid_scan(
 
     ``out_dir`` receives ``manifest.json`` and one ``chunk_NNNNNN.npy`` per chunk. If it holds
     a scan with the same manifest (axes, chunk size, evaluator description), only missing
-    chunks are computed; a different manifest raises :class:`ScanMismatchError` unless
-    ``overwrite=True``, which discards the old files. ``scheduler``: see the module doc;
+    chunks are computed; a different manifest raises :class:`ScanMismatchError` before any work
+    unless ``overwrite=True``, which discards the old files (``hint``: how the caller's user
+    does that, named in the message). One writer at a time: the folder is locked
+    (:func:`folder_lock`) while the scan runs. ``scheduler``: see the module doc;
     ``n_workers`` sizes the embedded LocalCluster (default: one per core).
 
     >>> import tempfile
@@ -361,52 +440,44 @@ def grid_scan(
            [  3.,  30., 300.]])
     """
     axes = _check_axes(axes)
+    if isinstance(chunk_size, bool) or int(chunk_size) != chunk_size or int(chunk_size) < 1:
+        raise ParameterError(f"chunk_size must be an integer >= 1, got {chunk_size!r}")
     chunk_size = int(chunk_size)
-    if chunk_size < 1:
-        raise ParameterError(f"chunk_size must be >= 1, got {chunk_size}")
     out_dir = Path(out_dir)
+    manifest = check_checkpoint(evaluator, axes, out_dir, chunk_size, overwrite, hint)
     out_dir.mkdir(parents=True, exist_ok=True)
-    manifest = _manifest(axes, chunk_size, evaluator)
     mpath = out_dir / MANIFEST
-    if mpath.exists():
-        try:
-            old = json.loads(mpath.read_text())
-        except ValueError as exc:
-            raise ScanMismatchError(f"{mpath} is not a valid scan manifest; pass overwrite=True to discard") from exc
-        diff = [k for k in ("format", "axes_hash", "shape", "chunk_size", "evaluator") if old.get(k) != manifest[k]]
-        if diff and not overwrite:
-            raise ScanMismatchError(
-                f"{out_dir} holds a scan with a different {', '.join(diff)} "
-                f"(stored evaluator: {old.get('evaluator')}; this one: {manifest['evaluator']}); "
-                "use another out_dir or pass overwrite=True to discard it"
-            )
+    with folder_lock(out_dir, "use another folder"):
+        check_checkpoint(evaluator, axes, out_dir, chunk_size, overwrite, hint)  # again, under the lock
         if overwrite:
             _clear(out_dir)
-    elif any(out_dir.glob("chunk_*.npy")):
-        if not overwrite:
-            raise ScanMismatchError(f"{out_dir} has chunk files but no {MANIFEST}; pass overwrite=True to discard them")
-        _clear(out_dir)
-    if not mpath.exists():
-        _atomic_write(mpath, lambda fh: fh.write(json.dumps(manifest, indent=1).encode()))
-    for pattern in (".chunk_*.tmp", f".{MANIFEST}.*.tmp"):  # left by a killed run
-        for stale in out_dir.glob(pattern):
-            stale.unlink(missing_ok=True)
+        if not mpath.exists():
+            _atomic_write(mpath, lambda fh: fh.write(json.dumps(manifest, indent=1).encode()))
+        for pattern in (".chunk_*.tmp", f".{MANIFEST}.*.tmp"):  # left by a killed run (we hold the lock)
+            for stale in out_dir.glob(pattern):
+                stale.unlink(missing_ok=True)
 
-    shape = tuple(manifest["shape"])
-    n = math.prod(shape)
-    bounds = [(i, i * chunk_size, min((i + 1) * chunk_size, n)) for i in range(manifest["n_chunks"])]
-    todo = [b for b in bounds if not _chunk_done(_chunk_path(out_dir, b[0]), b[2] - b[1])]
-    names, arrays = list(axes), list(axes.values())
-    run_tasks(
-        _scan_chunk,
-        [(evaluator, names, arrays, shape, i, lo, hi, str(out_dir)) for i, lo, hi in todo],
-        scheduler=scheduler,
-        progress=progress,
-        description="scan",
-        n_workers=n_workers,
-        total=len(bounds),
-        completed=len(bounds) - len(todo),
-    )
+        shape = tuple(manifest["shape"])
+        n = math.prod(shape)
+        bounds = [(i, i * chunk_size, min((i + 1) * chunk_size, n)) for i in range(manifest["n_chunks"])]
+        todo = [b for b in bounds if not _chunk_done(_chunk_path(out_dir, b[0]), b[2] - b[1])]
+        names, arrays = list(axes), list(axes.values())
+        INTERRUPTED.clear()
+        try:
+            run_tasks(
+                _scan_chunk,
+                [(evaluator, names, arrays, shape, i, lo, hi, str(out_dir)) for i, lo, hi in todo],
+                scheduler=scheduler,
+                progress=progress,
+                description="scan",
+                n_workers=n_workers,
+                total=len(bounds),
+                completed=len(bounds) - len(todo),
+            )
+        except KeyboardInterrupt:
+            done = sum(_chunk_done(_chunk_path(out_dir, i), hi - lo) for i, lo, hi in bounds)
+            INTERRUPTED.update(folder=str(out_dir), done=done, total=len(bounds), unit="chunks")
+            raise
     return load_scan(out_dir)[0]
 
 
@@ -445,6 +516,8 @@ __all__ = [
     "ScanMismatchError",
     "axes_hash",
     "cached_likelihood",
+    "check_checkpoint",
+    "folder_lock",
     "dask_client",
     "describe_evaluator",
     "grid_scan",

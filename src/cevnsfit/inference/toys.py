@@ -129,6 +129,8 @@ def lrt_statistic_problem(problem: Problem, n_grid: int = N_GRID) -> dict:
     ``x_hat``, -inf when the null is the maximum)."""
     if len(problem.poi) != 1:
         raise ParameterError(f"toys calibrate one parameter of interest, got {problem.poi}")
+    if isinstance(n_grid, (bool, np.bool_)) or not isinstance(n_grid, (int, np.integer)) or n_grid < 3:
+        raise ParameterError(f"n_grid must be an integer >= 3, got {n_grid!r}")
     t, xm = _lrt(problem.like, problem, _Predictions(problem, n_grid))
     return {"t": t, "x_hat": xm, "poi": problem.poi[0], **problem.describe()}
 
@@ -200,7 +202,10 @@ def toys(
     - ``p_toys`` = #(t_toy >= t_obs) / n_toys with its binomial error
       ``p_toys_err`` = sqrt(p (1 - p) / n_toys), ``n_exceed``, ``z_toys``;
     - ``p_wilks`` = P(chi2_1 > t_obs), ``z_wilks``; ``p_wilks_half`` = (1/2) P(chi2_1 > t_obs)
-      (1 at t_obs = 0; Chernoff's boundary mixture), ``z_wilks_half``. Every Z = Phi^-1(1 - p/2).
+      (1 at t_obs = 0; Chernoff's boundary mixture), ``z_wilks_half``. Every Z = Phi^-1(1 - p/2);
+    - ``toy_count_note``: None, or why p_toys is not meaningful yet (fewer than
+      :data:`~cevnsfit.inference.checks.MIN_TOYS` toys or fewer than
+      :data:`~cevnsfit.inference.checks.MIN_EXCEED` beyond t_obs; also warned).
 
     ``scheduler``: ``"synchronous"``, ``None`` (embedded LocalCluster) or a scheduler address
     (:func:`cevnsfit.inference.scan.run_tasks`); toys run in chunks of ``chunk_size``, chunk k
@@ -208,9 +213,13 @@ def toys(
     kept (under a subdirectory named by a hash of the problem, seed and sizes), so a killed run
     resumes without recomputing them.
     """
-    if int(n_toys) < 1 or int(chunk_size) < 1:
-        raise ParameterError(f"n_toys and chunk_size must be >= 1, got {n_toys}, {chunk_size}")
+    for name, value, least in (("n_toys", n_toys, 1), ("chunk_size", chunk_size, 1), ("n_grid", n_grid, 3)):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < least:
+            raise ParameterError(f"{name} must be an integer >= {least}, got {value!r}")
     n_toys, chunk_size = int(n_toys), int(chunk_size)
+    from .checks import toy_count_note, warn, with_declared_defaults
+
+    problem = with_declared_defaults(problem)
     local = problem.build() if isinstance(problem, ProblemSpec) else problem
     check_toy_support(local.like)
     obs = lrt_statistic_problem(local, n_grid)
@@ -221,29 +230,53 @@ def toys(
         import json
         from pathlib import Path
 
+        from .. import __version__
+
         key = json.dumps(
-            {"problem": problem.describe(), "seed": seed, "chunk_size": chunk_size, "n_toys": n_toys, "n_grid": n_grid},
+            {
+                "problem": problem.describe(),
+                "seed": seed,
+                "chunk_size": chunk_size,
+                "n_toys": n_toys,
+                "n_grid": n_grid,
+                "cevnsfit_version": __version__,  # another version's chunks are never reused
+            },
             sort_keys=True,
             default=str,
         )
         folder = Path(checkpoint) / hashlib.sha256(key.encode()).hexdigest()[:16]
         folder.mkdir(parents=True, exist_ok=True)
         paths = [folder / f"toys_{k:05d}.npy" for k in range(len(sizes))]
-    chunks = run_tasks(
-        _toy_chunk,
-        [(problem, seed, k, n, n_grid, paths[k]) for k, n in enumerate(sizes)],
-        scheduler=scheduler,
-        progress=progress,
-        description="toys",
-        n_workers=n_workers,
-    )
+    import contextlib
+
+    from .scan import INTERRUPTED, folder_lock
+
+    with folder_lock(paths[0].parent) if checkpoint is not None else contextlib.nullcontext():
+        try:
+            chunks = run_tasks(
+                _toy_chunk,
+                [(problem, seed, k, n, n_grid, paths[k]) for k, n in enumerate(sizes)],
+                scheduler=scheduler,
+                progress=progress,
+                description="toys",
+                n_workers=n_workers,
+            )
+        except KeyboardInterrupt:
+            if checkpoint is not None:
+                done = sum(p.exists() for p in paths)
+                INTERRUPTED.update(folder=str(paths[0].parent), done=done, total=len(paths), unit="toy chunks")
+            raise
     res = np.concatenate(chunks)
     t_toys = res[:, 0]
     n_exceed = int(np.sum(t_toys >= obs["t"]))
     p = n_exceed / n_toys
     p_wilks = float(stats.chi2.sf(obs["t"], 1))
     p_half = 0.5 * p_wilks if obs["t"] > 0 else 1.0
+    note = toy_count_note(n_toys, n_exceed)
+    if note:
+        warn(note)
     return {
+        "toy_count_note": note,
         "t_obs": obs["t"],
         "x_hat": obs["x_hat"],
         "t_toys": t_toys,
