@@ -119,7 +119,7 @@ def test_projection_from_a_file(coh):
     exp = coh.experiment("paper")
     sm = exp.predict()
     assert sm.shape == (16,) and np.all(sm > 0)
-    with pytest.warns(UserWarning, match=r"projection\(s\) coh_ar_750 .* measured data set\(s\) csi2017"):
+    with pytest.warns(UserWarning, match=r"coh_ar_750 is a projection .* measured data \(csi2017\)"):
         like = cevnsfit.likelihood(["csi2017", "coh_ar_750"])
     # Asimov data: the SM is the maximum of the projection's profile likelihood (t = 0 there)
     term = like.terms[1]

@@ -158,3 +158,7 @@ def check_finite_result(what: str, value, hint: str = ""):
         msg = f"{what} is not finite ({arr[bad].ravel()[0]}) at {int(bad.sum())} of {arr.size} points"
         raise ParameterError(msg + (f": {hint}" if hint else ""))
     return value
+
+
+class CevnsfitWarning(UserWarning):
+    """An input or a result that is allowed but deserves the user's attention."""

@@ -35,9 +35,6 @@ def build_problem(datasets, mode, model_name, params, mzp, gx, r, paper_sign, po
         values.setdefault("r", 1.0)
     fixed = fill_defaults(name, {k: v for k, v in values.items() if k not in poi}, poi)
     like = likelihood(datasets, mode=mode)
-    from ..inference.checks import warn_projection_mix
-
-    warn_projection_mix(like)
     return Problem(like, name, poi, fixed=fixed, options=opts)
 
 

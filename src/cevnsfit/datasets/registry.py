@@ -205,6 +205,7 @@ class DatasetUnit:
             decl = {**self.declaration, "_source": self.origin}
             term = build_term(decl, self.experiment(mode, **exp_opt), mode, matching or mode, **term_opt)
         term.exposure_ids = self.exposures
+        term.kind = self.kind
         term.nuisance_decl = tuple(self.nuisances(mode))
         return term
 

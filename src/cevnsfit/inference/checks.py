@@ -24,8 +24,7 @@ MIN_TOYS = 100
 MIN_EXCEED = 10
 
 
-class CevnsfitWarning(UserWarning):
-    """An input or a result that is allowed but deserves the user's attention."""
+from ..errors import CevnsfitWarning  # noqa: E402  (one module of typed errors and warnings)
 
 
 def warn(message: str) -> None:
@@ -105,34 +104,15 @@ def with_declared_defaults(problem):
     return dataclasses.replace(problem, fixed=fixed)
 
 
-def _is_projection(dt) -> bool:
-    from ..likelihoods.paper import AsimovPoisson
-
-    for obj in (dt, getattr(dt, "term", None), getattr(dt, "dataset", None)):
-        if obj is not None and getattr(obj, "kind", None) == "projection":
-            return True
-    return isinstance(getattr(dt, "term", None), AsimovPoisson)
-
-
-def projection_mix(like) -> tuple[list[str], list[str]]:
-    """(projections, measurements) among the terms of ``like`` (by the data set's ``kind`` or an
-    Asimov term)."""
-    proj: list[str] = []
-    real: list[str] = []
-    for dt in getattr(like, "terms", []):
-        (proj if _is_projection(dt) else real).append(getattr(dt, "name", "?"))
-    return proj, real
+from ..likelihoods import projection_mix  # noqa: E402  (the detection lives with the combination)
 
 
 def warn_projection_mix(like) -> None:
-    """Warn when a likelihood multiplies a projection (Asimov data) with measured data."""
-    proj, real = projection_mix(like)
-    if proj and real:
-        warn(
-            f"{', '.join(proj)} {'is a projection' if len(proj) == 1 else 'are projections'} (Asimov data: the SM "
-            f"expectation, not a measurement) combined with measured data ({', '.join(real)}): the result mixes a "
-            "forecast with a measurement and is neither"
-        )
+    """Warn when a likelihood multiplies a projection (Asimov data) with measured data (the
+    warning :class:`~cevnsfit.likelihoods.Likelihood` gives when it is built)."""
+    from ..likelihoods import warn_projection_mix as _warn
+
+    _warn(like.terms)
 
 
 def profile_deltas(axes, logl) -> list[float]:

@@ -15,7 +15,7 @@ import contourpy
 import numpy as np
 from scipy import stats
 
-from ..errors import ParameterError
+from ..errors import ParameterError, check_finite
 
 _MOVED = ("exclusion_map", "LOG10_MZP_RANGE", "LOG10_GX_RANGE")
 
@@ -97,10 +97,9 @@ def exclusion(
     ``n`` (default :data:`DEFAULT_N`) and ``axes`` exclude each other; ``progress`` shows the
     in-process evaluation on stderr.
     """
-    from .checks import warn_projection_mix, with_declared_defaults
+    from .checks import with_declared_defaults
 
     problem = with_declared_defaults(problem)
-    warn_projection_mix(problem.like)
     pars = problem.poi_parameters
     if len(pars) != 2:
         raise ParameterError(f"an exclusion map needs two parameters of interest, got {problem.poi}")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import optimize, stats
 
-from ..errors import ParameterError
+from ..errors import ParameterError, check_finite
 
 _MOVED = ("fit_gx", "chi2_totals", "LOG10_GX_SCAN", "CHI2_LOG10_GX_SCAN")
 
@@ -73,10 +73,9 @@ def fit(problem, grid=None, dof: int | None = None) -> dict:
     (``profile_delta``) is listed in ``unconstrained``: its ``mle`` entry is None, and with any
     unconstrained POI ``p`` and ``z_sigma`` are None (there is nothing to estimate or test).
     """
-    from .checks import UNCONSTRAINED_DELTA, profile_deltas, warn_projection_mix, with_declared_defaults
+    from .checks import UNCONSTRAINED_DELTA, profile_deltas, with_declared_defaults
 
     problem = with_declared_defaults(problem)
-    warn_projection_mix(problem.like)
     pars = problem.poi_parameters
     if dof is not None and (isinstance(dof, bool) or int(dof) != dof):
         raise ParameterError(f"dof must be an integer >= 1, got {dof!r}")

@@ -50,6 +50,47 @@ def _parse(datasets) -> list[str]:
     return [d.strip() for d in datasets]
 
 
+def _is_projection(dt) -> bool:
+    """A data-set term of a projection: its data set's ``kind`` (the unit's declaration), or an
+    Asimov term (data = the SM expectation)."""
+    from .paper import AsimovPoisson
+
+    for obj in (dt, getattr(dt, "term", None)):
+        if obj is not None and getattr(obj, "kind", None) == "projection":
+            return True
+    if (getattr(dt, "info", None) or {}).get("kind") == "projection":
+        return True
+    return isinstance(getattr(dt, "term", None), AsimovPoisson)
+
+
+def projection_mix(like_or_terms) -> tuple[list[str], list[str]]:
+    """(projections, measurements) among the terms of a likelihood (or a list of terms)."""
+    terms = getattr(like_or_terms, "terms", like_or_terms)
+    proj: list[str] = []
+    real: list[str] = []
+    for dt in terms:
+        (proj if _is_projection(dt) else real).append(getattr(dt, "name", "?"))
+    return proj, real
+
+
+def warn_projection_mix(terms) -> None:
+    """One warning when projections (Asimov data) are multiplied with measured data: the result
+    is a forecast mixed with a measurement (issue 22: a reader must see it)."""
+    import warnings
+
+    from ..errors import CevnsfitWarning
+
+    proj, real = projection_mix(terms)
+    if proj and real:
+        warnings.warn(
+            f"{', '.join(proj)} {'is a projection' if len(proj) == 1 else 'are projections'} (Asimov data: the SM "
+            f"expectation, not a measurement) combined with measured data ({', '.join(real)}): the result mixes a "
+            "forecast with a measurement and is neither",
+            CevnsfitWarning,
+            stacklevel=3,
+        )
+
+
 class Likelihood:
     """Product of dataset likelihoods. ``logl`` broadcasts over arrays of parameter points and
     returns ln L with the same additive constant for every call of one object."""
@@ -58,6 +99,7 @@ class Likelihood:
         from .declared import merge_shared  # declared terms sharing a nuisance: one term
 
         self.terms = merge_shared(list(terms))
+        warn_projection_mix(self.terms)
         self.mode = mode
         self.names = [t.name for t in self.terms]
 

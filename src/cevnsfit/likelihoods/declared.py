@@ -892,25 +892,9 @@ class JointExperiment:
         return np.concatenate(preds, axis=-1)
 
 
-def _warn_projection_with_data(terms) -> None:
-    """A projection (Asimov data) multiplied with measured data sets: warn once, naming both."""
-    proj = [t.name for t in terms if t.info.get("kind") == "projection"]
-    measured = [t.name for t in terms if t.info.get("kind", "measurement") != "projection"]
-    if proj and measured:
-        import warnings
-
-        warnings.warn(
-            f"combining the projection(s) {', '.join(proj)} (Asimov data: the SM expectation) with the "
-            f"measured data set(s) {', '.join(measured)}: the result is a projected sensitivity, not a measurement",
-            UserWarning,
-            stacklevel=3,
-        )
-
-
 def merge_shared(terms: list) -> list:
     """Join the declared terms that share a nuisance (option ``share``) into one profiled term
     each; other terms pass through unchanged, in order."""
-    _warn_projection_with_data(terms)
     keys = []
     for t in terms:
         share = set(t.info.get("share", ())) if isinstance(t, DeclaredTerm) else set()
