@@ -137,7 +137,7 @@ def get(key: str) -> Record:
         raise UnknownNameError(f"no published record {key!r}; known: {', '.join(sorted(records))}") from None
 
 
-__all__ = ["RECORDS", "Record", "get", "pair", "reference_table2"]  # noqa: F822 (RECORDS: __getattr__)
+__all__ = ["RECORDS", "Record", "get", "pair", "reference_table2", "validation_row"]  # noqa: F822 (RECORDS: __getattr__)
 
 # --- reference analysis, Table II (issue 12) ---
 # 1 sigma intervals of g_x (printed in units of 1e-3; stored as g_x) and the significance of the MLE over
@@ -181,4 +181,22 @@ def reference_table2(mzp_mev: float, r: float) -> dict | None:
         "gx68": [_OWN[key + "_gx68_low"].value, _OWN[key + "_gx68_high"].value],
         "z": _OWN[key + "_z"].value,
         "source": _OWN[key + "_z"].source,
+    }
+
+
+def validation_row(name: str, ours: float, published: float, tolerance: float, note: str = "") -> dict:
+    """One validation row (``cevnsfit validate``): our number beside a published one, passing if
+    ``|ours/published - 1| <= tolerance``.
+
+    >>> validation_row("x", 1.02, 1.0, 0.05)["pass"]
+    True
+    """
+    ours = float(ours)
+    return {
+        "name": name,
+        "ours": ours,
+        "published": float(published),
+        "tolerance": float(tolerance),
+        "pass": bool(abs(ours / published - 1.0) <= tolerance),
+        "note": note,
     }

@@ -9,23 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from .. import published
+
 #: Extra check providers (later layers register fits here): callables returning rows.
 EXTRA_CHECKS: list[Callable[[], list[dict]]] = []
 #: Order of the row groups a unit declares (``group:`` of a validation entry).
 GROUPS = ("prediction", "fit", "xenon")
 
-
-def row(name: str, ours: float, published: float, tolerance: float, note: str = "") -> dict:
-    """One validation row: pass if |ours/published - 1| <= tolerance."""
-    ours = float(ours)
-    return {
-        "name": name,
-        "ours": ours,
-        "published": float(published),
-        "tolerance": float(tolerance),
-        "pass": bool(abs(ours / published - 1.0) <= tolerance),
-        "note": note,
-    }
+row = published.validation_row  # one validation row (cevnsfit.published)
 
 
 def unit_rows(groups=GROUPS) -> list[dict]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...outputs.validation import row
+from ...published import validation_row as row
 
 
 def sm_events() -> float:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ... import published
-from ...outputs.validation import row
+from ...published import validation_row as row
 
 
 def rows() -> list[dict]:
