@@ -46,7 +46,7 @@ For the PDF, point ``CEVNSFIT_DATA`` at the curated tree (or ``CEVNSFIT_MIRROR``
 of it).
 
 >>> len(FILES), sorted({f.release for f in FILES}) == sorted(RELEASES)
-(6969, True)
+(7016, True)
 >>> RELEASES["coherent-csi-2021"].url.format(name="brnPE.txt")
 'https://arxiv.org/src/2110.07730/anc/brnPE.txt'
 """
@@ -123,6 +123,13 @@ RELEASES: dict[str, Release] = {
             "arXiv:1611.09867), via PEANUTS (arXiv:2303.15527)",
             "https://raw.githubusercontent.com/michelelucente/PEANUTS/{name}",
         ),
+        Release(
+            "limits-b-l",
+            "DarkCast B-L recast limits (arXiv:1801.04847, 2206.08563), GPL-2.0-or-later, as bundled in "
+            "Noah-Everett/DS-Decay-Scripts (darkcast/recast/limits/B-L_boson)",
+            "https://raw.githubusercontent.com/Noah-Everett/DS-Decay-Scripts/"
+            "2a86698dee49d66b193c99154c63087c8d798f72/darkcast/recast/limits/B-L_boson/{name}",
+        ),
     )
 }
 
@@ -177,7 +184,7 @@ abe190a4ca57279fd1f5896102250818d0b4ac4e2858e124cec03c9fbde3a929  limits-lmu-lta
 20ce71e5f5a84876f26a727e64eefc4789bd7400cbca88b58bb798f5939703f2  solar-8b/fluxes_b16.dat
 """
 #: Package-data checksum lists of large releases ("<sha256>  <relpath>" per line).
-_SHA256_FILES = ("xenonnt-8b-2026.sha256",)
+_SHA256_FILES = ("xenonnt-8b-2026.sha256", "limits-b-l.sha256")
 #: PEANUTS commits of the solar-8b files (remote names are "<commit>/Data/<file>").
 _PEANUTS_COMMITS = {
     "8B_shape_Winter_et_al.csv": "b53d514e8cd0b4e6767ae84252c7d92e49d45cd8",
