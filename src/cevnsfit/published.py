@@ -230,6 +230,7 @@ def reference_table2(mzp_mev: float, r: float) -> dict | None:
         "source": RECORDS[key + "_z"].source,
     }
 
+
 # --- cited numbers quoted by the reproduction report (outputs) ---------------------------
 # Kept apart from the data-set records so that moving those into their units leaves this block.
 _add(

@@ -69,7 +69,7 @@ def _mass_coupling_plane(g2_preset, bounds, extra_bounds=()):
 
 #: Line styles and print hatches of the combinations drawn in one figure, in order.
 LINE_STYLES = ["-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1))]
-HATCHES = ["//", "\\\\", "||", "--", "xx", ".."]
+HATCHES = ["/", "\\", "|", "-", "x", "."]
 
 
 def confidence_label(z: float) -> str:
@@ -112,7 +112,7 @@ def map_grid(emap: dict):
     return x, y, np.nan_to_num(excess, nan=-1.0)
 
 
-def draw_excluded(ax, xs, ys, excess, colour, ls="-", hatch="//", lw=1.6, alpha=0.12) -> None:
+def draw_excluded(ax, xs, ys, excess, colour, ls="-", hatch="/", lw=1.6, alpha=0.07) -> None:
     """The excluded region {excess > 0} filled lightly and hatched (so it reads in print), and
     its boundary stroked; the plot frame is never stroked (a filled region closes along it)."""
     ax.contourf(xs, ys, excess.T, levels=[0.0, np.inf], colors=[colour], alpha=alpha)
@@ -344,7 +344,7 @@ def plot_posterior_2d(results: dict, paths, g2_preset="2021", bounds=True) -> No
         fig, ax = _mass_coupling_plane(g2_preset, bounds)
         for k, (r, res) in enumerate(sorted(results.items(), key=lambda kv: float(kv[0]))):
             c = OKABE_ITO[[0, 1, 4][k % 3]]
-            for key, ls, alpha in (("region_95", "--", 0.08), ("region_68", "-", 0.18)):
+            for key, ls, alpha in (("region_95", "--", 0.05), ("region_68", "-", 0.15)):
                 draw_region(ax, res.get(key, []), box, c, ls, alpha, label=f"r = {float(r):g}, {key[-2:]} % credible")
         ax.set_title(
             "CsI 2017 + Ar: 68 % (solid) and 95 % (dashed) highest-posterior-density regions; regions reaching the "
@@ -404,19 +404,23 @@ def _axis_label(name: str, unit: str) -> str:
     return f"{text}{unit_txt}"
 
 
-def _draw_existing_bounds(ax, model, nx: str, ny: str) -> None:
-    """The existing bounds registered for ``model`` in the (x, y) plane (:mod:`cevnsfit.data.limits`)."""
+def _draw_existing_bounds(ax, model, nx: str, ny: str) -> int:
+    """The existing bounds registered for ``model`` in the (x, y) plane (:mod:`cevnsfit.data.limits`);
+    returns how many were drawn."""
     from ..data.limits import limit_curves
 
     base = tuple(n[6:] if n.startswith("log10_") else n for n in (nx, ny))
+    drawn = 0
     for k, curve in enumerate(limit_curves(model)):
         if curve.axes != base:
             continue
+        drawn += 1
         for j, (m, g) in enumerate(curve.pieces()):
             ax.plot(
                 m, g, color=curve.colour or f"{0.25 + 0.1 * (k % 5):.2f}", ls=curve.linestyle, lw=1.1,
                 label=(f"{curve.label} (excluded {curve.excluded})" if j == 0 else None),
             )  # fmt: skip
+    return drawn
 
 
 def plot_exclusion_generic(maps: dict, paths, title=None) -> None:
@@ -443,7 +447,7 @@ def plot_exclusion_generic(maps: dict, paths, title=None) -> None:
             patch = plt.matplotlib.patches.Patch(facecolor=colour, alpha=0.35, hatch=hatch, edgecolor=colour)
             patch.set_label(f"{label} ({confidence_label(res['z'])}, {how}, excluded)")
             handles.append(patch)
-        _draw_existing_bounds(ax, first.get("model"), nx, ny)
+        n_bounds = _draw_existing_bounds(ax, first.get("model"), nx, ny)
         handles += [h for h in ax.get_legend_handles_labels()[0] if h not in handles]
         units = first.get("units", {})
         bx, by = (n[6:] if n.startswith("log10_") else n for n in (nx, ny))
@@ -457,6 +461,12 @@ def plot_exclusion_generic(maps: dict, paths, title=None) -> None:
         ax.set_xlim(*(10.0 ** x[[0, -1]] if lx else x[[0, -1]]))
         ax.set_ylim(*(10.0 ** y[[0, -1]] if ly else y[[0, -1]]))
         ax.set_title(title or first.get("model", ""), fontsize=9)
-        ax.legend(handles=handles, fontsize=6.5, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, frameon=False)
+        if n_bounds:  # many entries: beside the frame
+            fig.set_size_inches(8.6, 5.0)
+            ax.legend(handles=handles, fontsize=6.2, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
+        else:
+            ax.legend(
+                handles=handles, fontsize=6.5, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, frameon=False
+            )
         fig.tight_layout()
         _save(fig, paths)

@@ -72,7 +72,11 @@ def b_l_exclusion(mode: str = "paper", n_grid: int = 61) -> tuple[dict | None, t
         problem = Problem(likelihood(ds, mode=mode), model, list(poi))
         maps[label] = with_refined(exclusion(problem, (n_grid, n_grid), z=z, dof=2), problem)
     slim = {label: {**new_physics._slim(m), "contours_refined": m["contours_refined"]} for label, m in maps.items()}
-    return slim, (maps, "newphys_b_l", "B-L boson: excluded at 90 % CL (Wilks, 2 dof), with existing bounds")
+    return slim, (
+        maps,
+        "newphys_b_l",
+        "B-L boson: excluded at 90 % CL (Wilks, 2 dof); grey: existing bounds (DarkCast B-L recasts)",
+    )
 
 
 __all__ = ["LIMITS_1D", "b_l_exclusion", "window_limits"]
