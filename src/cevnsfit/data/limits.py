@@ -83,7 +83,7 @@ LIMIT_SETS: dict[str, tuple[LimitCurve, ...]] = {
         LimitCurve("limits-b-l/NA48_Batley2015lha.lmt", "NA48/2 (1504.00607)", linestyle=(0, (1, 1))),
         LimitCurve(
             "limits-b-l/Borexino_Bauer2018onh.lmt",
-            "Borexino (Bauer et al., arXiv:1803.05466)",
+            "Borexino (1803.05466)",
             linestyle=(0, (3, 1, 1, 1)),
         ),
         LimitCurve("limits-b-l/CHARMII_Bauer2018onh.lmt", "CHARM-II (1803.05466)", linestyle="--"),

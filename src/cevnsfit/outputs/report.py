@@ -578,7 +578,10 @@ def _limit_cell(x: dict) -> str:
 
 def _limit_table(d: _Doc, key: str, v: dict) -> None:
     params = list(next(iter(v.values())))
-    unit = {k.removeprefix("upper_limit").lstrip("_") for per in v.values() for x in per.values() for k in x}
+    unit = {
+        k.removeprefix("upper_limit").lstrip("_") for per in v.values() for x in per.values() for k in x
+        if k.startswith("upper_limit")
+    }  # fmt: skip
     unit_txt = next((u for u in unit if u), "")
     d.table(
         ["data"] + [f"{p} < {('[' + unit_txt + ']') if unit_txt else ''} (90 % CL)" for p in params],
