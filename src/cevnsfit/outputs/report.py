@@ -78,6 +78,11 @@ def _pub(key: str, fmt: str = "g") -> str:
     return f"{rec.value:{fmt}} +{rec.plus:{fmt}} -{rec.minus:{fmt}}"
 
 
+def _num(x, fmt: str = ".2f") -> str:
+    """A number for a table cell; '-' where results.json has null (not computed, or unbounded)."""
+    return "-" if x is None else format(x, fmt)
+
+
 def _iv(v) -> str:
     if not v:
         return "-"
@@ -204,11 +209,19 @@ def _table2_rows(res: dict) -> list[list[str]]:
                 f"{r['z_sigma']:.2f}",
                 f"{_z_dof2(r):.2f}",
                 f"{r['p']:.3f} / {r.get('p_chernoff', float('nan')):.3f}",
-                f"{toy['z_toys']:.2f} (p = {toy['p_toys']:.3f} ± {toy['p_toys_err']:.3f})" if toy else "-",
+                f"{_num(toy['z_toys'], '.2f')} (p = {_num(toy['p_toys'], '.3f')} ± {_num(toy['p_toys_err'], '.3f')})"
+                if toy
+                else "-",
                 f"{pub['z']:.2f}" if pub else "-",
             ]
         )
     return rows
+
+
+def _rng(vals, fmt: str = ".2f") -> str:
+    """'a-b' of a list of numbers, or 'a' when they round to one value."""
+    lo, hi = format(min(vals), fmt), format(max(vals), fmt)
+    return lo if lo == hi else f"{lo}-{hi}"
 
 
 def _eta_paragraph(rows: list[dict]) -> str:
@@ -408,7 +421,15 @@ def _fig7(d: _Doc, res: dict) -> None:
     d.h(2, "Fig. 7: 2 sigma exclusions")
     ex = res["exclusions"]
     d.table(
-        ["data", "method", "t at the SM", "threshold t (Z = 2)", "Z of the SM (Wilks)", "contour lines"],
+        [
+            "data",
+            "method",
+            "t at the SM",
+            "threshold t (Z = 2)",
+            "Z of the SM (Wilks)",
+            "contour lines",
+            "on the refined grid",
+        ],
         [
             [
                 label,
@@ -417,6 +438,7 @@ def _fig7(d: _Doc, res: dict) -> None:
                 _threshold_text(e),
                 f"{wilks(e['t_sm'], e.get('dof', 2))[1]:.2f}" if e.get("method", "wilks") == "wilks" else "-",
                 len(e["contours"]),
+                len(e["contours_refined"]) if "contours_refined" in e else "-",
             ]
             for label, e in ex.items()
         ],
@@ -425,9 +447,11 @@ def _fig7(d: _Doc, res: dict) -> None:
         "Wilks: t(theta) = -2 ln L(theta)/L(theta_hat) with theta_hat the best point of the plane (or the SM); a "
         "point is excluded where Z_Wilks > 2. Where the data prefer a reduced rate (t at the SM above the "
         "threshold) the SM corner itself is excluded and the allowed region is a band. 'contour lines' counts "
-        "the polylines in results.json (every piece of the boundary on the scan grid); the figure fills the "
-        "excluded regions and draws an allowed band narrower than the grid spacing (where the BSM amplitude "
-        "flips the sign of Q_V) as a dotted track marked 'unresolved band', instead of the grid's scattered loops."
+        "the polylines of the boundary on the scan grid (results.json `contours`); 'on the refined grid' counts "
+        "them on the grid the figure is drawn from, refined near the contour level (t re-evaluated on a grid "
+        "several times finer in every cell the level crosses, `contours_refined`): a thin allowed band at large "
+        "coupling (where the BSM amplitude flips the sign of Q_V) that the scan grid breaks into small loops is "
+        "one band there."
     )
     d.img("fig7_exclusions", "2 sigma exclusions with the g-2 band and existing bounds (BaBar, Borexino, CHARM-II)")
     for label, e in ex.items():
@@ -478,7 +502,9 @@ def _csi2021(d: _Doc, res: dict) -> None:
                     f"{f['t']:.2f}",
                     f"{f['z_sigma']:.2f}",
                     f"{np.sqrt(max(f['t'], 0.0)):.2f}",
-                    f"{toy['z_toys']:.2f} (p = {toy['p_toys']:.3f} ± {toy['p_toys_err']:.3f})" if toy else "not run",
+                    f"{_num(toy['z_toys'], '.2f')} (p = {_num(toy['p_toys'], '.3f')} ± {_num(toy['p_toys_err'], '.3f')})"
+                    if toy
+                    else "not run",
                 ]
             )
     d.table(["data", "M_Z' [MeV]", "r", "g_x MLE", "t", "Z (Wilks)", "Z (Chernoff)", "Z (toys)"], rows)
@@ -529,12 +555,12 @@ def _toys(d: _Doc, res: dict) -> None:
                 t["data"],
                 f"{t['mzp_mev']:g}",
                 f"{t['r']:g}",
-                f"{t['t_obs']:.2f}",
-                f"{t['p_toys']:.3f} ± {t['p_toys_err']:.3f}",
-                f"{t['z_toys']:.2f}",
-                f"{t['p_wilks']:.4f}",
-                f"{t['z_wilks']:.2f}",
-                f"{t['p_wilks_half']:.4f}",
+                f"{_num(t['t_obs'], '.2f')}",
+                f"{_num(t['p_toys'], '.3f')} ± {_num(t['p_toys_err'], '.3f')}",
+                f"{_num(t['z_toys'], '.2f')}",
+                f"{_num(t['p_wilks'], '.4f')}",
+                f"{_num(t['z_wilks'], '.2f')}",
+                f"{_num(t['p_wilks_half'], '.4f')}",
                 t["n_toys"],
             ]
             for t in res["toys"]
@@ -681,7 +707,7 @@ def _pe_window_section(d: _Doc, w: dict | None) -> None:
         "window more than the L_mu - L_tau results do. Which window the published analyses used: COHERENT's 2017 "
         f"SM prediction ({sm.value:g} events) is quoted for {sm.note.removeprefix('SM CEvNS prediction, ')} "
         f"({sm.source}), the window of our default; the reference analysis's group's public CsI + Ar fit scripts "
-        "use 16-30 PE (docs: analyses); the phenomenological analyses "
+        "use 16-30 PE (docs: datasets/csi2017); the phenomenological analyses "
         "cited above (Cadeddu et al. arXiv:2005.01645, Miranda et al. arXiv:2003.12050; Denton and Gehrlein, "
         "JHEP 04 (2021) 266, arXiv:2008.06062, who stress that the binning changes the constraints) fit the "
         "released CsI 2017 spectrum; the window of each could not be confirmed from the parts of those papers "
