@@ -149,3 +149,22 @@ def test_exclusion_figure_draws_from_the_refined_grid(monkeypatch):
     lines = [c for c in ax.collections if type(c).__name__ == "QuadContourSet" and not c.filled]
     assert len(lines) == 1 and len(lines[0].allsegs[0]) == 2
     assert any("band (2$\\sigma$, excluded)" == t.get_text() for t in ax.get_legend().get_texts())
+
+
+def test_a_band_narrower_than_even_the_refined_grid_is_not_drawn_and_the_legend_says_so(monkeypatch):
+    figs = _captured(monkeypatch)
+    h = 0.05
+    x = np.arange(0.0, 2.0 + 1e-9, h)
+    y = np.arange(0.0, 2.0 + 1e-9, h)
+    # a band of half-width 0.15 grid steps: sampled only here and there, as isolated allowed points
+    t = 4.0 * ((y[None, :] - 0.9 * x[:, None] - 0.1) / (0.15 * h)) ** 2
+    t = np.minimum(t, 50.0 + 0.0 * t)
+    t[:, :3] = 0.0  # and a real allowed region along the bottom
+    assert len(contour_lines(x, y, t, 4.0)) > 5  # the raw grid: scattered loops
+    emap = {"log10_mzp": (0.5 + 1.25 * x).tolist(), "log10_gx": (-4 + 1.5 * y).tolist(), "t": t.tolist()}
+    emap.update(t_threshold=4.0, z=2.0, contours=[])
+    figures.plot_exclusions({"thin": emap}, "unused.png", bounds=False)
+    ax = figs[0].axes[0]
+    (cs,) = [c for c in ax.collections if type(c).__name__ == "QuadContourSet" and not c.filled]
+    assert len(cs.allsegs[0]) == 1  # only the real boundary is stroked
+    assert any("narrower than the grid not drawn" in t.get_text() for t in ax.get_legend().get_texts())

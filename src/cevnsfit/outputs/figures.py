@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from scipy import ndimage
 
 from ..data.loaders import LIMIT_CURVES, load_limit_curve
 from ..models.g2 import g2_band
@@ -112,14 +113,51 @@ def map_grid(emap: dict):
     return x, y, np.nan_to_num(excess, nan=-1.0)
 
 
-def draw_excluded(ax, xs, ys, excess, colour, ls="-", hatch="/", lw=1.6, alpha=0.07) -> None:
+#: Islands (of the allowed or of the excluded side) with fewer grid points than this are below the
+#: resolution of the grid a figure is drawn from: they are not drawn, and the legend says so.
+MIN_ISLAND_POINTS = 8
+
+
+def drop_unresolved_islands(excess: np.ndarray, min_points: int = MIN_ISLAND_POINTS) -> tuple[np.ndarray, int]:
+    """``excess`` with every connected island of either sign smaller than ``min_points`` grid points
+    given the sign around it, and how many islands that was. A band narrower than the grid (even the
+    refined one) shows up as such islands: a chain of loops one or two points wide.
+
+    >>> e = -np.ones((9, 9)); e[4, 4] = 1.0; e[0:3, 0:3] = 1.0
+    >>> out, n = drop_unresolved_islands(e, min_points=4)
+    >>> n, bool(out[4, 4] < 0), bool(out[1, 1] > 0)
+    (1, True, True)
+    """
+    out = np.array(excess, dtype=float, copy=True)
+    n_dropped = 0
+    for allowed in (True, False):
+        side = out <= 0.0 if allowed else out > 0.0
+        lab, n = ndimage.label(side)
+        if n == 0:
+            continue
+        sizes = np.asarray(ndimage.sum(side, lab, index=np.arange(1, n + 1)))
+        small = np.flatnonzero(sizes < min_points) + 1
+        mask = np.isin(lab, small)
+        out[mask] = -out[mask] if np.all(out[mask] != 0) else np.where(out[mask] > 0, -1e-9, 1e-9)
+        n_dropped += small.size
+    return out, n_dropped
+
+
+def draw_excluded(ax, xs, ys, excess, colour, ls="-", hatch="/", lw=1.6, alpha=0.07) -> int:
     """The excluded region {excess > 0} filled lightly and hatched (so it reads in print), and
-    its boundary stroked; the plot frame is never stroked (a filled region closes along it)."""
+    its boundary stroked; the plot frame is never stroked (a filled region closes along it).
+    Islands below the grid's resolution (:func:`drop_unresolved_islands`) are not drawn; returns
+    how many there were."""
+    excess, n_dropped = drop_unresolved_islands(excess)
     ax.contourf(xs, ys, excess.T, levels=[0.0, np.inf], colors=[colour], alpha=alpha)
     cs = ax.contourf(xs, ys, excess.T, levels=[0.0, np.inf], colors="none", hatches=[hatch])
     cs.set_edgecolor(colour)  # the hatch colour; the patch outline is not drawn (line width 0)
     cs.set_linewidth(0.0)
     ax.contour(xs, ys, excess.T, levels=[0.0], colors=[colour], linewidths=lw, linestyles=[ls])
+    return n_dropped
+
+
+_UNRESOLVED = "; a band narrower than the grid not drawn"
 
 
 def plot_exclusions(maps: dict, paths, g2_preset="2021", bounds=True, title=None, extra_bounds=()) -> None:
@@ -137,15 +175,17 @@ def plot_exclusions(maps: dict, paths, g2_preset="2021", bounds=True, title=None
             grid = map_grid(emap)
             if grid is not None:
                 x, y, excess = grid
-                draw_excluded(ax, 10**x, 10**y, excess, colour, ls, HATCHES[k % len(HATCHES)])
+                dropped = draw_excluded(ax, 10**x, 10**y, excess, colour, ls, HATCHES[k % len(HATCHES)])
             else:
+                dropped = 0
                 for line in emap["contours"]:
                     xy = np.asarray(line)
                     ax.plot(10 ** xy[:, 0], 10 ** xy[:, 1], color=colour, ls=ls, lw=1.8)
             patch = plt.matplotlib.patches.Patch(
                 facecolor=colour, alpha=0.35, hatch=HATCHES[k % len(HATCHES)], edgecolor=colour, linestyle=ls
             )
-            patch.set_label(f"{label} ({confidence_label(emap.get('z', 2.0))}, excluded)")
+            note = _UNRESOLVED if dropped else ""
+            patch.set_label(f"{label} ({confidence_label(emap.get('z', 2.0))}, excluded{note})")
             handles.append(patch)
         ax.set_title(
             title
@@ -443,9 +483,9 @@ def plot_exclusion_generic(maps: dict, paths, title=None) -> None:
             how = "Neyman/FC toys" if res.get("method") == "neyman" else "Wilks"
             colour = OKABE_ITO[(k + 1) % len(OKABE_ITO)]
             ls, hatch = LINE_STYLES[k % len(LINE_STYLES)], HATCHES[k % len(HATCHES)]
-            draw_excluded(ax, 10.0**x if lx else x, 10.0**y if ly else y, excess, colour, ls, hatch)
+            dropped = draw_excluded(ax, 10.0**x if lx else x, 10.0**y if ly else y, excess, colour, ls, hatch)
             patch = plt.matplotlib.patches.Patch(facecolor=colour, alpha=0.35, hatch=hatch, edgecolor=colour)
-            patch.set_label(f"{label} ({confidence_label(res['z'])}, {how}, excluded)")
+            patch.set_label(f"{label} ({confidence_label(res['z'])}, {how}, excluded{_UNRESOLVED if dropped else ''})")
             handles.append(patch)
         n_bounds = _draw_existing_bounds(ax, first.get("model"), nx, ny)
         handles += [h for h in ax.get_legend_handles_labels()[0] if h not in handles]
