@@ -23,7 +23,7 @@ from ..inference.exclusion import contour_lines
 #: Least refinement factor of the figures' grids, and the fewest points per axis a refined grid has
 #: (coarse scans, e.g. ``reproduce --quick``, get a larger factor).
 REFINE_FACTOR = 4
-MIN_FINE_POINTS = 160
+MIN_FINE_POINTS = 100
 
 
 def _fine_axis(a: np.ndarray, k: int) -> np.ndarray:
