@@ -82,6 +82,15 @@ def test_table2_carries_both_readings_of_the_significance(tmp_path):
     assert by_name["M_Z'"].units == "MeV" and by_name["M_Z'"].is_independent
 
 
+def test_loops_below_the_grid_resolution_are_left_out_and_counted():
+    res = synthetic_results()
+    e = dict(res["exclusions"]["CsI 2017 + Ar"])
+    loop = [[1.0, -2.0], [1.01, -2.0], [1.01, -1.99], [1.0, -2.0]]  # a closed loop around a grid point
+    e["contours_refined"] = [e["contours_refined"][0], loop, loop]
+    (tab,) = hepdata._contour_tables("x", e, ("log10_mzp", "log10_gx"), "d")
+    assert "2 closed loops" in tab.description and len(tab.variables[0].values) == 3
+
+
 def test_contours_are_in_physical_units(tmp_path):
     res = synthetic_results()
     (tab, _) = hepdata._contour_tables("x", res["exclusions"]["CsI 2017 + Ar"], ("log10_mzp", "log10_gx"), "d")

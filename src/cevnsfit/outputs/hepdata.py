@@ -72,17 +72,37 @@ def _axis(name: str) -> tuple[str, str, bool]:
     return base, _UNITS.get(base, ""), log
 
 
+#: Closed contour pieces with fewer vertices than this enclose a few grid points at most: the loops
+#: a band narrower than the grid leaves (the figures do not draw them either). They are left out of
+#: the record and counted in the table descriptions.
+MIN_LOOP_VERTICES = 12
+
+
+def _resolved(lines) -> tuple[list, int]:
+    keep = [
+        np.asarray(line, dtype=float)
+        for line in lines
+        if not (len(line) < MIN_LOOP_VERTICES and np.allclose(line[0], line[-1]))
+    ]
+    return keep, len(lines) - len(keep)
+
+
 def _contour_tables(title: str, e: dict, axes, description: str) -> list:
-    lines = e.get("contours_refined") or e.get("contours") or []
+    lines, n_small = _resolved(e.get("contours_refined") or e.get("contours") or [])
     (nx, ux, lx), (ny, uy, ly) = (_axis(a) for a in axes)
+    note = (
+        f" {n_small} closed loops of fewer than {MIN_LOOP_VERTICES} vertices (a band narrower than the grid) are "
+        "left out."
+        if n_small
+        else ""
+    )
     out = []
-    for k, line in enumerate(lines):
-        xy = np.asarray(line, dtype=float)
+    for k, xy in enumerate(lines):
         x = 10.0 ** xy[:, 0] if lx else xy[:, 0]
         y = 10.0 ** xy[:, 1] if ly else xy[:, 1]
         t = _table(
             f"{title} contour {k + 1} of {len(lines)}" if len(lines) > 1 else f"{title} contour",
-            f"{description} Piece {k + 1} of {len(lines)} of the boundary, {_cl_text(e)}.",
+            f"{description} Piece {k + 1} of {len(lines)} of the boundary, {_cl_text(e)}.{note}",
             {"observables": ["CL"], "phrases": ["Exclusion", "CEvNS"]},
         )
         t.add_variable(_var(nx, x, ux, independent=True))
