@@ -200,3 +200,15 @@ def validation_row(name: str, ours: float, published: float, tolerance: float, n
         "pass": bool(abs(ours / published - 1.0) <= tolerance),
         "note": note,
     }
+
+
+# --- cited numbers quoted by the reproduction report (outputs) ---------------------------
+# Kept apart from the data-set records so that moving those into their units leaves this block.
+_add(
+    "xenonnt_sr01_b8_expected_2024",
+    11.92,
+    unit="events",
+    source="XENONnT light-WIMP data release (PRL 133, 191002; XENONnT/light_wimp_data_release), 2024 8B "
+    "templates data/b8/*tly_0.0_tqy_0.0.h5 x signal multiplier (derived)",
+    note="2024 templates: SR0 4.246 + SR1 7.670",
+)

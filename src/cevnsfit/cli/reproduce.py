@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
@@ -45,7 +46,10 @@ def reproduce(out_dir, quick, mode, scheduler, sampler, seed, bounds, resume, ov
     except CevnsfitError as exc:
         fail(exc)
     failed = [r["name"] for r in res["validation"] if not r["pass"]]
-    click.echo(f"wrote {out_dir}/report.md, report.html, results.json and figures/ in {res['runtime_s']:.0f} s")
+    written = "report.md, report.html, results.json, figures/" + (
+        " and hepdata/" if (Path(out_dir) / "hepdata" / "submission.yaml").is_file() else ""
+    )
+    click.echo(f"wrote {out_dir}/{written} in {res['runtime_s']:.0f} s")
     if failed:
         click.echo(f"validation rows failing: {failed}", err=True)
 

@@ -33,7 +33,7 @@ header lines and separators, docs/data.md); it passes if its byte or its content
 matches. Verification results are cached per process by (path, mtime, size).
 
 >>> len(FILES), sorted({f.release for f in FILES}) == sorted(RELEASES)
-(7079, True)
+(7126, True)
 >>> RELEASES["limits-lmu-ltau"].url.format(name="babar_2016_4mu.lmt")
 'https://gitlab.com/philten/darkcast/-/raw/master/limits/babar_2016_4mu.lmt'
 """

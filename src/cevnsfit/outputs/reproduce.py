@@ -12,8 +12,7 @@ from __future__ import annotations
 import platform
 import time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from functools import partial
 from importlib import metadata
 from pathlib import Path
@@ -25,7 +24,7 @@ from ..datasets.csi2021.likelihood import sm_normalisation_fit
 from ..experiments import get_experiment
 from ..inference.crosscheck import argon_crosscheck
 from ..inference.exclusion import LOG10_GX_RANGE, LOG10_MZP_RANGE, exclusion_map
-from ..inference.fits import chi2_totals, fit_gx
+from ..inference.fits import chi2_totals, fit_gx, wilks
 from ..inference.neyman import chernoff, neyman_exclusion, neyman_interval, profile_interval_boundary
 from ..inference.problem import ProblemSpec
 from ..inference.reference import REFERENCE_MODEL, reference_problem
@@ -44,8 +43,11 @@ from ..models import LmuLtau
 from ..models.g2 import PRESETS, g2_band
 from ..published import reference_table2
 from . import figures
+from .hepdata import write_hepdata
 from .io import to_jsonable, write_json_atomic
 from .new_physics import new_physics_figures, new_physics_numbers
+from .new_physics_windows import b_l_exclusion, window_limits
+from .refine import with_refined
 from .report import write_report
 from .validation import run_checks
 from .xenon_section import xenon_figures, xenon_numbers
@@ -184,7 +186,7 @@ def _scan_exclusion(label, datasets, mode, settings, ckpt, client, progress, r=1
         scheduler=client,
         progress=progress,
     )
-    return exclusion_map(
+    emap = exclusion_map(
         datasets,
         mode=mode,
         r=r,
@@ -192,6 +194,9 @@ def _scan_exclusion(label, datasets, mode, settings, ckpt, client, progress, r=1
         n_gx=settings.n_gx,
         options=options,
         logl_grid=np.asarray(grid).reshape(len(lm), len(lg)),
+    )
+    return with_refined(
+        emap, reference_problem(likelihood(datasets, mode=mode, options=options), ("mzp_mev", "gx"), r=r)
     )
 
 
@@ -257,6 +262,7 @@ def _table2_row(like, m, r, post):
     ws = post["weighted_samples"]
     et_ns = equal_tailed_interval(ws["log10_gx"], ws["weights"])
     ch = chernoff(fit["t"])
+    p2, z2 = wilks(fit["t"], 2)  # the other reading of the reference's Eq. (28): eta = 2 (M_Z' and g_x)
     return {
         "mzp_mev": m,
         "r": r,
@@ -265,6 +271,9 @@ def _table2_row(like, m, r, post):
         "z_sigma": fit["z_sigma"],
         "t": fit["t"],
         "p": fit["p"],
+        "dof": fit["dof"],
+        "z_sigma_dof2": z2,
+        "p_dof2": p2,
         "gx_68_grid": [float(v) for v in grid["gx_68"]],
         "gx_68_hpd_density": [[10.0**a, 10.0**b] for a, b in dens["hpd_68"]],
         "gx_68_equal_tailed": [10.0**v for v in dens["equal_tailed_68"]],
@@ -319,112 +328,155 @@ def reproduce(
         )  # fmt: skip
 
 
-def _reproduce(out_dir, quick, mode, scheduler, sampler, seed, progress, extra_bounds, t_start) -> dict:
-    client = scheduler  # a distributed.Client or "synchronous"
-    settings = QUICK if quick else FULL
-    out = Path(out_dir)
-    fig_dir, ckpt = out / "figures", out / "checkpoints"
-    fig_dir.mkdir(parents=True, exist_ok=True)
-    ckpt.mkdir(parents=True, exist_ok=True)
-    log = _Log(progress)
-    res: dict = {
-        "settings": {**asdict(settings), "quick": quick, "mode": mode, "sampler": sampler, "seed": seed},
-        "units": {"mzp_mev": "MeV", "gx": "dimensionless", "counts": "events", "t": "-2 Delta ln L"},
-    }
+@dataclass
+class _Run:
+    """The state one reproduction shares between its sections (each section reads what earlier
+    ones left here and writes its results into ``res``)."""
 
-    # 1. recoil spectrum at CENNS-10 (Fig. 3b)
-    log("Fig. 3b: CENNS-10 recoil spectrum, SM vs M_Z' = 20 MeV, g_x = 5.6e-4, r = 1")
-    ar = get_experiment("cenns10", mode)
+    out: Path
+    settings: Settings
+    mode: str
+    client: object  # a distributed.Client or "synchronous"
+    sampler: str
+    seed: int
+    progress: bool
+    extra_bounds: tuple
+    t_start: float
+    log: _Log
+    res: dict
+    like: object = None
+    posteriors: dict = field(default_factory=dict)
+    side_jobs: dict = field(default_factory=dict)
+    maps: dict = field(default_factory=dict)
+    figure_jobs: list = field(default_factory=list)
+
+    @property
+    def fig_dir(self) -> Path:
+        return self.out / "figures"
+
+    @property
+    def ckpt(self) -> Path:
+        return self.out / "checkpoints"
+
+    def paths(self, stem: str) -> list[Path]:
+        return _figure_paths(self.fig_dir, stem)
+
+
+def _reproduce(out_dir, quick, mode, scheduler, sampler, seed, progress, extra_bounds, t_start) -> dict:
+    """Run the sections of :data:`SECTIONS` in order on one shared :class:`_Run`."""
+    settings = QUICK if quick else FULL
+    run = _Run(
+        out=Path(out_dir), settings=settings, mode=mode, client=scheduler, sampler=sampler, seed=seed,
+        progress=progress, extra_bounds=tuple(extra_bounds), t_start=t_start, log=_Log(progress),
+        res={
+            "settings": {**asdict(settings), "quick": quick, "mode": mode, "sampler": sampler, "seed": seed},
+            "units": {"mzp_mev": "MeV", "gx": "dimensionless", "counts": "events", "t": "-2 Delta ln L"},
+        },
+    )  # fmt: skip
+    run.fig_dir.mkdir(parents=True, exist_ok=True)
+    run.ckpt.mkdir(parents=True, exist_ok=True)
+    for section in SECTIONS:
+        section(run)
+    return run.res
+
+
+def _fig3b(run: _Run) -> None:
+    """Recoil spectrum at CENNS-10, SM against the benchmark point (the reference's Fig. 3b)."""
+    run.log("Fig. 3b: CENNS-10 recoil spectrum, SM vs M_Z' = 20 MeV, g_x = 5.6e-4, r = 1")
+    ar = get_experiment("cenns10", run.mode)
     point = LmuLtau(20.0, 5.6e-4, 1.0)
     figures.plot_recoil_spectrum(
         ar,
         point,
-        _figure_paths(fig_dir, "fig3b_recoil_spectrum_cenns10"),
+        run.paths("fig3b_recoil_spectrum_cenns10"),
         label=r"$L_\mu-L_\tau$: $M_{Z'}$ = 20 MeV, $g_x$ = 5.6e-4, r = 1",
     )
-    res["fig3b"] = {
+    run.res["fig3b"] = {
         "sm_total": float(ar.predict().sum()),
         "model_total": float(ar.predict(point).sum()),
         "ratio_to_sm": float(ar.predict(point).sum() / ar.predict().sum()),
     }
 
-    # 2. argon cross-check (Table I)
-    log("Table I: argon cross-check fit")
+
+def _table1(run: _Run) -> None:
+    """The argon cross-check (the reference's Table I), with and without the shape systematics."""
+    run.log("Table I: argon cross-check fit")
     t1 = argon_crosscheck()
+    res = run.res
     res["table1"] = {k: t1[k] for k in ("cevns", "ss", "prompt_brn", "delayed_brn")}
     res["table1_published"] = t1["published"]
     syst = argon_crosscheck(shape_systematics=True)["systematics"]
     res["table1_shape_systematics"] = {k: syst[k] for k in ("cevns", "ss", "prompt_brn", "delayed_brn")}
     res["table1_shape_systematics"]["pulls"] = syst["pulls"]
 
-    # 3. Table II and Fig. 4: 1D posteriors, MLE and significance, CsI 2017 + Ar
-    log("Table II / Fig. 4: 1D posteriors of g_x (nested sampling) and Wilks significances")
-    like = likelihood("csi2017,cenns10", mode=mode)
-    posteriors = _posterior_tasks(client, mode, settings, sampler, seed, ckpt)
-    # sections 8 and 9 (new physics, XENONnT) need no cluster: they run in a thread of this
-    # process from here on, while this thread mostly waits for the workers (posteriors, scans,
-    # toys); their figures are drawn at the end (pyplot is not thread-safe)
+
+def _start_background_work(run: _Run) -> None:
+    """Start what nothing waits for until late: the nested-sampling runs on the workers, and the
+    new-physics and XENONnT sections in a thread of this process (they need no cluster; this
+    thread mostly waits for the workers). Their figures are drawn at the end (pyplot is not
+    thread-safe)."""
+    run.log("Table II / Fig. 4: 1D posteriors of g_x (nested sampling) and Wilks significances")
+    run.like = likelihood("csi2017,cenns10", mode=run.mode)
+    run.posteriors = _posterior_tasks(run.client, run.mode, run.settings, run.sampler, run.seed, run.ckpt)
     side_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="side-sections")
-    xenon_job = side_pool.submit(xenon_numbers, settings.n_xenon, settings.n_xenon_toys, seed, log)
-    newphys_job = side_pool.submit(new_physics_numbers, mode, settings.n_newphys)
+    s = run.settings
+    run.side_jobs = {
+        "xenon": side_pool.submit(xenon_numbers, s.n_xenon, s.n_xenon_toys, run.seed, run.log),
+        "new_physics": side_pool.submit(new_physics_numbers, run.mode, s.n_newphys),
+        "new_physics_windows": side_pool.submit(window_limits, run.mode, PE_WINDOWS),
+        "b_l": side_pool.submit(b_l_exclusion, run.mode, s.n_newphys),
+    }
     side_pool.shutdown(wait=False)
+
+
+def _table2(run: _Run) -> None:
+    """Table II and Fig. 4: MLE, intervals and significances of g_x at each (M_Z', r)."""
+    res = run.res
     res["table2"] = []
     for m in MASSES:
         for r in RATIOS:
-            res["table2"].append(_table2_row(like, m, r, posteriors[("1d", m, r)].result()))
-            log(
+            res["table2"].append(_table2_row(run.like, m, r, run.posteriors[("1d", m, r)].result()))
+            run.log(
                 f"  M_Z' = {m:g} MeV, r = {r:g}: g_x MLE {res['table2'][-1]['gx_mle']:.3g}, "
                 f"Z = {res['table2'][-1]['z_sigma']:.2f}"
             )
-    figures.plot_posterior_1d(res["table2"], _figure_paths(fig_dir, "fig4_posterior_1d"))
+    figures.plot_posterior_1d(res["table2"], run.paths("fig4_posterior_1d"))
     res["g2_band"] = {
         name: {f"{m:g}": {k: float(v) for k, v in g2_band(m, name).items()} for m in MASSES} for name in PRESETS
     }
 
-    # 4. chi-square of totals (Fig. 5)
-    log("Fig. 5: chi-square of CsI 2020 + Ar totals")
-    res["chi2_totals"] = []
-    curves = []
-    for norm in ("published", "computed"):
-        for m in MASSES:
-            c = chi2_totals(m, 1.0, norm, matching=None if mode == "paper" else "full")
-            curves.append(c)
-            if norm == "published":
-                res["chi2_totals"].append(
-                    {
-                        "mzp_mev": m,
-                        "r": 1.0,
-                        "minima": c["minima"],
-                        "chi2_sm": c["chi2_sm"],
-                        "global_minimum": c["global_minimum"],
-                    }
-                )
-    res["chi2_totals_computed_argon"] = [
-        {
-            "mzp_mev": c["mzp_mev"],
-            "r": 1.0,
-            "minima": c["minima"],
-            "chi2_sm": c["chi2_sm"],
-            "global_minimum": c["global_minimum"],
-        }
-        for c in curves
-        if c["normalisation"] == "computed"
-    ]
-    figures.plot_chi2(curves, _figure_paths(fig_dir, "fig5_chi2_totals"))
 
-    # 5. 2D posteriors (Fig. 6): HPD regions from the density on a grid; nested-sampling draws kept and
-    #    cross-checked (the fraction of their weight inside the grid's regions)
-    log(
-        f"Fig. 6: 2D posteriors in (M_Z', g_x): grid density ({settings.grid_2d}^2, 2x refinement check), "
+def _chi2_summary(c: dict) -> dict:
+    keys = ("minima", "chi2_sm", "global_minimum")
+    return {"mzp_mev": c["mzp_mev"], "r": 1.0, **{k: c[k] for k in keys}}
+
+
+def _fig5(run: _Run) -> None:
+    """Chi-square of the CsI 2020 + Ar totals against g_x (the reference's Fig. 5), both argon
+    normalisations."""
+    run.log("Fig. 5: chi-square of CsI 2020 + Ar totals")
+    matching = None if run.mode == "paper" else "full"
+    curves = [chi2_totals(m, 1.0, norm, matching=matching) for norm in ("published", "computed") for m in MASSES]
+    run.res["chi2_totals"] = [_chi2_summary(c) for c in curves if c["normalisation"] == "published"]
+    run.res["chi2_totals_computed_argon"] = [_chi2_summary(c) for c in curves if c["normalisation"] == "computed"]
+    figures.plot_chi2(curves, run.paths("fig5_chi2_totals"))
+
+
+def _fig6(run: _Run) -> None:
+    """2D posteriors (the reference's Fig. 6): HPD regions from the density on a grid; the
+    nested-sampling draws kept and cross-checked (their weight inside the grid's regions)."""
+    s = run.settings
+    run.log(
+        f"Fig. 6: 2D posteriors in (M_Z', g_x): grid density ({s.grid_2d}^2, 2x refinement check), "
         "nested sampling cross-check"
     )
-    res["posterior_2d"] = {}
+    out = run.res["posterior_2d"] = {}
     for r in RATIOS:
         t0 = time.perf_counter()
-        g2d = credible_grid(reference_problem(like, ("mzp_mev", "gx"), r=r), n=settings.grid_2d, check=True)
+        g2d = credible_grid(reference_problem(run.like, ("mzp_mev", "gx"), r=r), n=s.grid_2d, check=True)
         t_grid = time.perf_counter() - t0
-        p2 = posteriors[("2d", None, r)].result()
-        res["posterior_2d"][f"{r:g}"] = {
+        p2 = run.posteriors[("2d", None, r)].result()
+        out[f"{r:g}"] = {
             "region_68": g2d["region_68"],
             "region_95": g2d["region_95"],
             "method": "grid density",
@@ -434,114 +486,136 @@ def _reproduce(out_dir, quick, mode, scheduler, sampler, seed, progress, extra_b
             "log_evidence": p2["log_evidence"],
             "axes": ["log10_mzp_mev", "log10_gx"],
             "sampler_cross_check": {
-                "sampler": sampler,
+                "sampler": run.sampler,
                 "weight_in_grid_regions": mass_in_grid_region(g2d, p2["samples"], p2["weights"]),
                 "nominal": {"68": 0.683, "95": 0.954},
                 "region_68_histogram": p2["region_68"],
                 "region_95_histogram": p2["region_95"],
             },
         }
-        log(
+        run.log(
             f"  r = {r:g}: {len(g2d['region_68'])} ring(s) in the 68 % region; sampler weight inside the grid "
-            f"regions {res['posterior_2d'][f'{r:g}']['sampler_cross_check']['weight_in_grid_regions']}"
+            f"regions {out[f'{r:g}']['sampler_cross_check']['weight_in_grid_regions']}"
         )
-    figures.plot_posterior_2d(res["posterior_2d"], _figure_paths(fig_dir, "fig6_posterior_2d"))
+    figures.plot_posterior_2d(out, run.paths("fig6_posterior_2d"))
 
-    # 6. exclusions (Fig. 7) and the CsI 2021 extension, on the distributed engine
-    log("Fig. 7: 2-sigma exclusion maps (chunked Dask scans, checkpointed)")
-    with nullcontext(scheduler) as client:  # the run's one client (reproduce)
-        maps = {
-            label: _scan_exclusion(label, ds, mode, settings, ckpt, client, progress)
-            for label, ds in EXCLUSIONS.items()
+
+def _fig7(run: _Run) -> None:
+    """2 sigma Wilks exclusions of every data combination (the reference's Fig. 7), chunked Dask
+    scans, checkpointed."""
+    run.log("Fig. 7: 2-sigma exclusion maps (chunked Dask scans, checkpointed)")
+    s = run.settings
+    run.maps = {
+        label: _scan_exclusion(label, ds, run.mode, s, run.ckpt, run.client, run.progress)
+        for label, ds in EXCLUSIONS.items()
+    }
+    figures.plot_exclusions(run.maps, run.paths("fig7_exclusions"), extra_bounds=run.extra_bounds)
+    run.res["exclusions"] = {
+        label: {
+            "datasets": m["datasets"],
+            "contours": m["contours"],
+            "contours_refined": m["contours_refined"],
+            "refine_factor": m["refined"]["factor"],
+            "t_threshold": m["t_threshold"],
+            "dof": m["dof"],
+            "t_sm": m["t_sm"],
+            "axes": ["log10_mzp_mev", "log10_gx"],
+            "method": "wilks",
         }
-        figures.plot_exclusions(maps, _figure_paths(fig_dir, "fig7_exclusions"), extra_bounds=extra_bounds)
-        res["exclusions"] = {
+        for label, m in run.maps.items()
+    }
+
+
+_NEYMAN_CONSTRUCTION_KEYS = (
+    "axes",
+    "t_critical",
+    "t_obs",
+    "constructed",
+    "n_toys",
+    "t_skip",
+    "t_critical_max",
+    "ordering",
+)
+
+
+def _fig7_neyman(run: _Run) -> None:
+    """The toy-calibrated (Neyman, Feldman-Cousins ordering) exclusion of one combination beside
+    its Wilks map (paper mode: toys are defined for the paper-mode terms)."""
+    if run.mode != "paper":
+        return
+    s = run.settings
+    label, ds = NEYMAN_EXCLUSION
+    run.log(
+        f"Fig. 7 ({label}): toy-calibrated (Neyman, Feldman-Cousins ordering) exclusion on a "
+        f"{s.neyman_grid[0]} x {s.neyman_grid[1]} construction grid, {s.n_toys_neyman} toys per point"
+    )
+    t0 = time.perf_counter()
+    spec = ProblemSpec(tuple(ds.split(",")), run.mode, {}, REFERENCE_MODEL, ("mzp_mev", "gx"), {"r": 1.0})
+    wmap = run.maps[label]
+    ney = neyman_exclusion(
+        spec,
+        n=s.neyman_grid,
+        z=wmap["z"],
+        n_toys=s.n_toys_neyman,
+        seed=run.seed,
+        scheduler=run.client,
+        out_dir=run.ckpt / f"neyman_{ds.replace(',', '+')}_{run.mode}_r1",
+        progress=run.progress,
+        fine_axes=(wmap["log10_mzp"], wmap["log10_gx"]),
+        logl_fine=_logl_from_t(wmap, run.mode, ds),
+    )
+    run.res["exclusions"][label + " [neyman]"] = {
+        "datasets": wmap["datasets"],
+        "contours": ney["contours"],
+        "method": "neyman",
+        "z": ney["z"],
+        "cl": ney["cl"],
+        "t_sm": ney["t_null"],
+        "axes": ["log10_mzp_mev", "log10_gx"],
+        "construction": {k: ney["construction"][k] for k in _NEYMAN_CONSTRUCTION_KEYS},
+        "sm_row_excluded_fraction": float(np.mean(np.asarray(ney["t"])[:, 0] > np.asarray(ney["t_critical"])[:, 0])),
+        "wilks_sm_row_excluded_fraction": float(np.mean(np.asarray(wmap["t"])[:, 0] > wmap["t_threshold"])),
+        "time_s": time.perf_counter() - t0,
+    }
+    figures.plot_exclusion_methods(wmap, ney, run.paths("fig7_exclusion_wilks_vs_neyman"), label=label)
+
+
+def _csi2021_extension(run: _Run) -> None:
+    """Beyond the reference analysis: the full CsI 2021 data set (SM fit, significances, maps)."""
+    run.log("Extension: the full CsI 2021 data set")
+    s = run.settings
+    ext_maps = {
+        label: _scan_exclusion(label, ds, run.mode, s, run.ckpt, run.client, run.progress)
+        for label, ds in EXTENSION_EXCLUSIONS.items()
+    }
+    ext_maps["CsI 2020 + Ar (totals chi2)"] = run.maps["CsI 2020 + Ar (totals chi2)"]
+    figures.plot_exclusions(
+        ext_maps,
+        run.paths("ext_csi2021_exclusions"),
+        title="CsI 2021 full data (energy x time likelihood) vs the totals chi-square",
+    )
+    run.res["csi2021"] = {
+        "sm_fit": dict(sm_normalisation_fit("simple")),
+        "significance": {label: _fit_rows(ds, run.mode) for label, ds in EXTENSION_EXCLUSIONS.items()},
+        "exclusions": {
             label: {
-                "datasets": m["datasets"],
                 "contours": m["contours"],
-                "t_threshold": m["t_threshold"],
-                "dof": m["dof"],
+                "contours_refined": m["contours_refined"],
                 "t_sm": m["t_sm"],
-                "axes": ["log10_mzp_mev", "log10_gx"],
+                "t_threshold": m["t_threshold"],
                 "method": "wilks",
             }
-            for label, m in maps.items()
-        }
-        if mode == "paper":  # toys are defined for the paper-mode terms
-            label, ds = NEYMAN_EXCLUSION
-            log(
-                f"Fig. 7 ({label}): toy-calibrated (Neyman, Feldman-Cousins ordering) exclusion on a "
-                f"{settings.neyman_grid[0]} x {settings.neyman_grid[1]} construction grid, {settings.n_toys_neyman} "
-                "toys per point"
-            )
-            t0 = time.perf_counter()
-            spec = ProblemSpec(tuple(ds.split(",")), mode, {}, REFERENCE_MODEL, ("mzp_mev", "gx"), {"r": 1.0})
-            wmap = maps[label]
-            ney = neyman_exclusion(
-                spec,
-                n=settings.neyman_grid,
-                z=wmap["z"],
-                n_toys=settings.n_toys_neyman,
-                seed=seed,
-                scheduler=client,
-                out_dir=ckpt / f"neyman_{ds.replace(',', '+')}_{mode}_r1",
-                progress=progress,
-                fine_axes=(wmap["log10_mzp"], wmap["log10_gx"]),
-                logl_fine=_logl_from_t(wmap, mode, ds),
-            )
-            ney_time = time.perf_counter() - t0
-            res["exclusions"][label + " [neyman]"] = {
-                "datasets": wmap["datasets"],
-                "contours": ney["contours"],
-                "method": "neyman",
-                "z": ney["z"],
-                "cl": ney["cl"],
-                "t_sm": ney["t_null"],
-                "axes": ["log10_mzp_mev", "log10_gx"],
-                "construction": {
-                    k: ney["construction"][k]
-                    for k in (
-                        "axes",
-                        "t_critical",
-                        "t_obs",
-                        "constructed",
-                        "n_toys",
-                        "t_skip",
-                        "t_critical_max",
-                        "ordering",
-                    )
-                },
-                "sm_row_excluded_fraction": float(
-                    np.mean(np.asarray(ney["t"])[:, 0] > np.asarray(ney["t_critical"])[:, 0])
-                ),
-                "wilks_sm_row_excluded_fraction": float(np.mean(np.asarray(wmap["t"])[:, 0] > wmap["t_threshold"])),
-                "time_s": ney_time,
-            }
-            figures.plot_exclusion_methods(
-                {**wmap, "z": wmap["z"]}, ney, _figure_paths(fig_dir, "fig7_exclusion_wilks_vs_neyman"), label=label
-            )
-        log("Extension: the full CsI 2021 data set")
-        ext_maps = {
-            label: _scan_exclusion(label, ds, mode, settings, ckpt, client, progress)
-            for label, ds in EXTENSION_EXCLUSIONS.items()
-        }
-        ext_maps["CsI 2020 + Ar (totals chi2)"] = maps["CsI 2020 + Ar (totals chi2)"]
-        figures.plot_exclusions(
-            ext_maps,
-            _figure_paths(fig_dir, "ext_csi2021_exclusions"),
-            title="CsI 2021 full data (energy x time likelihood) vs the totals chi-square",
-        )
-    res["csi2021"] = {
-        "sm_fit": {k: v for k, v in sm_normalisation_fit("simple").items()},
-        "significance": {label: _fit_rows(ds, mode) for label, ds in EXTENSION_EXCLUSIONS.items()},
-        "exclusions": {
-            label: {"contours": m["contours"], "t_sm": m["t_sm"], "method": "wilks"} for label, m in ext_maps.items()
+            for label, m in ext_maps.items()
         },
     }
 
-    # 7. sensitivity to the analysis choices
-    log("Choices: CsI PE window, loop-log sign, BSM matching")
-    res["pe_windows"] = {
+
+def _choices(run: _Run) -> None:
+    """How the analysis choices move the results: the CsI PE window, the loop-log sign, the
+    BSM matching and (paper mode) the steady-state prior."""
+    run.log("Choices: CsI PE window, loop-log sign, BSM matching")
+    mode = run.mode
+    run.res["pe_windows"] = {
         f"{lo}-{hi} PE": {
             "csi2017": _fit_rows("csi2017", mode, ratios=(1.0,), options={"csi2017": {"pe_window": (lo, hi)}}),
             "csi2017+cenns10": _fit_rows(
@@ -550,131 +624,153 @@ def _reproduce(out_dir, quick, mode, scheduler, sampler, seed, progress, extra_b
         }
         for lo, hi in PE_WINDOWS
     }
-    res["choices"] = {
+    choices = run.res["choices"] = {
         "baseline (paper matching, physical sign)": _fit_rows("csi2017,cenns10", mode, ratios=(1.0,)),
         "paper_sign (printed loop logarithm)": _fit_rows("csi2017,cenns10", mode, ratios=(1.0,), paper_sign=True),
         "full matching (sqrt(2) G_F)": _fit_rows("csi2017,cenns10", mode, ratios=(1.0,), matching="full"),
     }
     if mode == "paper":  # the per-bin marginalised steady state exists in paper mode only
-        res["choices"]["Jeffreys prior on the CsI steady state"] = _fit_rows(
+        choices["Jeffreys prior on the CsI steady state"] = _fit_rows(
             "csi2017,cenns10", mode, ratios=(1.0,), options={"csi2017": {"background_prior": "jeffreys"}}
         )
-    if mode == "paper":  # toys are defined for the paper-mode (per-bin marginalised) terms
-        log("Toy-MC calibration of the significance (SM on the boundary), r = 1")
-        res["toys"] = []
-        with nullcontext(scheduler) as client:  # the run's one client (reproduce)
-            for label, ds in (
-                ("CsI 2017 + Ar", "csi2017,cenns10"),
-                ("CsI 2021", "csi2021"),
-                ("CsI 2021 + Ar", "csi2021,cenns10"),
-            ):
-                ratios = RATIOS if ds == "csi2017,cenns10" and settings.toys_all_ratios else (1.0,)
-                for m, r in ((m, r) for m in MASSES for r in ratios):
-                    tc = toy_calibration(
-                        ds,
-                        m,
-                        r=r,
-                        n_toys=settings.n_toys,
-                        seed=seed,
-                        scheduler=client,
-                        progress=progress,
-                        checkpoint=ckpt / "toys",
-                    )
-                    res["toys"].append(
-                        {
-                            "data": label,
-                            "datasets": ds,
-                            "mzp_mev": m,
-                            "r": r,
-                            "n_toys": settings.n_toys,
-                            "seed": seed,
-                            **{
-                                k: tc[k]
-                                for k in (
-                                    "t_obs",
-                                    "p_toys",
-                                    "p_toys_err",
-                                    "z_toys",
-                                    "p_wilks",
-                                    "z_wilks",
-                                    "p_wilks_half",
-                                    "z_wilks_half",
-                                )
-                            },
-                        }
-                    )
-            log("Feldman-Cousins 1D sets of g_x (Neyman construction with toys), CsI 2017 + Ar, r = 1")
-            res["neyman_1d"] = []
-            for m in MASSES if settings.fc_all_masses else MASSES[:1]:
-                for cl in (0.6827,):
-                    spec = ProblemSpec(
-                        ("csi2017", "cenns10"), mode, {}, REFERENCE_MODEL, ("gx",), {"mzp_mev": m, "r": 1.0}
-                    )
-                    fc = neyman_interval(
-                        spec,
-                        cl=cl,
-                        n=settings.fc_grid,
-                        n_toys=settings.n_toys_fc,
-                        seed=seed,
-                        scheduler=client,
-                        progress=progress,
-                        out_dir=ckpt / f"neyman1d_csi2017+cenns10_{mode}_m{m:g}_r1",
-                    )
-                    prof = profile_interval_boundary(reference_problem(like, ("gx",), m, 1.0), cl=cl)
-                    res["neyman_1d"].append(
-                        {
-                            "mzp_mev": m,
-                            "r": 1.0,
-                            "cl": cl,
-                            "segments": fc["segments"],
-                            "null_in_set": fc["null_in_set"],
-                            "upper_limit": fc["upper_limit"],
-                            "t_null": fc["t_null"],
-                            "n_toys": fc["n_toys"],
-                            "grid_points": settings.fc_grid,
-                            "profile_chernoff": {
-                                "segments": prof["segments"],
-                                "null_in_interval": prof["null_in_interval"],
-                                "delta": prof["delta"],
-                                "z_null_chernoff": prof["z_null_chernoff"],
-                            },
-                        }
-                    )
-    if settings.full_mode_points and mode == "paper":
-        log("Full-mode likelihoods (profiled nuisances) at the Table II points, r = 1")
-        res["full_mode"] = {
-            label: _fit_rows(ds, "full", ratios=(1.0,))
-            for label, ds in (
-                ("CsI 2017", "csi2017"),
-                ("CsI 2017 + Ar", "csi2017,cenns10"),
-                ("CsI 2021", "csi2021"),
-                ("CsI 2021 + Ar", "csi2021,cenns10"),
+
+
+_TOY_KEYS = ("t_obs", "p_toys", "p_toys_err", "z_toys", "p_wilks", "z_wilks", "p_wilks_half", "z_wilks_half")
+_TOY_DATA = (("CsI 2017 + Ar", "csi2017,cenns10"), ("CsI 2021", "csi2021"), ("CsI 2021 + Ar", "csi2021,cenns10"))
+
+
+def _toys(run: _Run) -> None:
+    """Toy-MC calibration of the significance (SM on the boundary), paper mode (toys are defined
+    for the per-bin marginalised terms)."""
+    if run.mode != "paper":
+        return
+    run.log("Toy-MC calibration of the significance (SM on the boundary), r = 1")
+    s = run.settings
+    run.res["toys"] = []
+    for label, ds in _TOY_DATA:
+        ratios = RATIOS if ds == "csi2017,cenns10" and s.toys_all_ratios else (1.0,)
+        for m, r in ((m, r) for m in MASSES for r in ratios):
+            tc = toy_calibration(
+                ds, m, r=r, n_toys=s.n_toys, seed=run.seed, scheduler=run.client, progress=run.progress,
+                checkpoint=run.ckpt / "toys",
+            )  # fmt: skip
+            run.res["toys"].append(
+                {
+                    "data": label,
+                    "datasets": ds,
+                    "mzp_mev": m,
+                    "r": r,
+                    "n_toys": s.n_toys,
+                    "seed": run.seed,
+                    **{k: tc[k] for k in _TOY_KEYS},
+                }
             )
-        }
 
-    # 8. new physics from the same data (model-independent inference)
-    log("New physics from the same data: magnetic moments, scalar, weak mixing angle, NSI")
-    res["new_physics"], newphys_figs = newphys_job.result()
-    # the last figures are drawn by the (now idle) workers while this process goes on
-    figure_jobs = [_submit(client, new_physics_figures, newphys_figs, partial(_figure_paths, fig_dir))]
 
-    # 9. XENONnT solar 8B: the measurement and new physics with xenon
-    res["xenonnt"], xenon_maps = xenon_job.result()
-    figure_jobs.append(_submit(client, xenon_figures, xenon_maps, partial(_figure_paths, fig_dir)))
+def _neyman_1d(run: _Run) -> None:
+    """Feldman-Cousins 1D sets of g_x (Neyman construction with toys), CsI 2017 + Ar, r = 1,
+    beside the profile-likelihood interval with the Chernoff boundary."""
+    if run.mode != "paper":
+        return
+    run.log("Feldman-Cousins 1D sets of g_x (Neyman construction with toys), CsI 2017 + Ar, r = 1")
+    s = run.settings
+    run.res["neyman_1d"] = []
+    cl = 0.6827
+    for m in MASSES if s.fc_all_masses else MASSES[:1]:
+        spec = ProblemSpec(("csi2017", "cenns10"), run.mode, {}, REFERENCE_MODEL, ("gx",), {"mzp_mev": m, "r": 1.0})
+        fc = neyman_interval(
+            spec, cl=cl, n=s.fc_grid, n_toys=s.n_toys_fc, seed=run.seed, scheduler=run.client, progress=run.progress,
+            out_dir=run.ckpt / f"neyman1d_csi2017+cenns10_{run.mode}_m{m:g}_r1",
+        )  # fmt: skip
+        prof = profile_interval_boundary(reference_problem(run.like, ("gx",), m, 1.0), cl=cl)
+        run.res["neyman_1d"].append(
+            {
+                "mzp_mev": m,
+                "r": 1.0,
+                "cl": cl,
+                **{k: fc[k] for k in ("segments", "null_in_set", "upper_limit", "t_null", "n_toys")},
+                "grid_points": s.fc_grid,
+                "profile_chernoff": {k: prof[k] for k in ("segments", "null_in_interval", "delta", "z_null_chernoff")},
+            }
+        )
 
-    # 10. validation rows and the report
-    log("Validation against published numbers")
+
+def _full_mode_points(run: _Run) -> None:
+    """Full-mode likelihoods (profiled nuisances) at the Table II points, r = 1."""
+    if not (run.settings.full_mode_points and run.mode == "paper"):
+        return
+    run.log("Full-mode likelihoods (profiled nuisances) at the Table II points, r = 1")
+    run.res["full_mode"] = {
+        label: _fit_rows(ds, "full", ratios=(1.0,))
+        for label, ds in (
+            ("CsI 2017", "csi2017"),
+            ("CsI 2017 + Ar", "csi2017,cenns10"),
+            ("CsI 2021", "csi2021"),
+            ("CsI 2021 + Ar", "csi2021,cenns10"),
+        )
+    }
+
+
+def _new_physics(run: _Run) -> None:
+    """New physics from the same data (model-independent inference), the 1D limits for each CsI
+    PE window, and the B-L exclusion with its existing bounds; the figures are drawn by the (now
+    idle) workers while this process goes on."""
+    run.log("New physics from the same data: magnetic moments, scalar, weak mixing angle, NSI, B-L")
+    newphys, newphys_figs = run.side_jobs["new_physics"].result()
+    newphys["pe_windows"] = run.side_jobs["new_physics_windows"].result()
+    b_l, b_l_fig = run.side_jobs["b_l"].result()
+    if b_l is not None:
+        newphys.setdefault("b_l_exclusion", b_l)
+        newphys_figs = [*newphys_figs, b_l_fig]
+    newphys["figures"] = [{"stem": stem, "title": title} for _maps, stem, title in newphys_figs]
+    run.res["new_physics"] = newphys
+    run.figure_jobs.append(_submit(run.client, new_physics_figures, newphys_figs, partial(_figure_paths, run.fig_dir)))
+
+
+def _xenon(run: _Run) -> None:
+    """XENONnT solar 8B: the measurement and new physics with xenon."""
+    run.res["xenonnt"], xenon_maps = run.side_jobs["xenon"].result()
+    run.figure_jobs.append(_submit(run.client, xenon_figures, xenon_maps, partial(_figure_paths, run.fig_dir)))
+
+
+def _finish(run: _Run) -> None:
+    """Validation rows, then results.json, the report and the HEPData record."""
+    run.log("Validation against published numbers")
+    res = run.res
     res["validation"] = run_checks()
-    for job in figure_jobs:
+    for job in run.figure_jobs:
         job.result()
-    res["runtime_s"] = time.perf_counter() - t_start
+    res["runtime_s"] = time.perf_counter() - run.t_start
     res["versions"] = versions()
-    res["log"] = log.steps
-    for row in res["table2"]:  # keep the density curves out of the JSON summary
-        row.pop("log10_gx_grid", None)
-        row.pop("density", None)
-    res = to_jsonable(res)
-    write_json_atomic(out / "results.json", res)
-    write_report(res, out)
-    log(f"done in {res['runtime_s']:.0f} s: {out / 'report.md'}")
-    return res
+    res["log"] = run.log.steps
+    curves = {}
+    for row in res["table2"]:  # keep the density curves out of the JSON summary (HEPData has them)
+        curves[(row["mzp_mev"], row["r"])] = (row.pop("log10_gx_grid", None), row.pop("density", None))
+    run.res = res = to_jsonable(res)
+    write_json_atomic(run.out / "results.json", res)
+    write_report(res, run.out)
+    note = write_hepdata(res, run.out / "hepdata", posterior_curves=curves)
+    if note:
+        run.log(note)
+    run.log(f"done in {res['runtime_s']:.0f} s: {run.out / 'report.md'}")
+
+
+#: The sections of a reproduction, in the order they run.
+SECTIONS = (
+    _fig3b,
+    _table1,
+    _start_background_work,
+    _table2,
+    _fig5,
+    _fig6,
+    _fig7,
+    _fig7_neyman,
+    _csi2021_extension,
+    _choices,
+    _toys,
+    _neyman_1d,
+    _full_mode_points,
+    _new_physics,
+    _xenon,
+    _finish,
+)

@@ -28,6 +28,7 @@ def figure_style():
             "axes.grid": True,
             "grid.alpha": 0.3,
             "savefig.dpi": 150,
+            "hatch.linewidth": 0.5,  # hatches mark excluded regions in print without hiding what lies under them
         }
     ):
         yield

@@ -17,6 +17,7 @@ from ..inference.fits import fit
 from ..inference.problem import Problem
 from ..likelihoods import likelihood
 from . import figures
+from .refine import with_refined
 
 #: Data combinations with xenon.
 COMBINATIONS = {
@@ -30,8 +31,16 @@ SR2_AC_OPTIONS = (0.03, 0.0576, 0.10)
 MASSES = (20.0, 100.0)
 
 
+def _map(problem, n_grid: int, z: float) -> dict:
+    """A 2 dof Wilks exclusion map of ``problem``, refined near its contour for the figures."""
+    return with_refined(exclusion(problem, (n_grid, n_grid), z=z, dof=2), problem)
+
+
 def _slim(m: dict) -> dict:
-    keep = ("model", "poi", "datasets", "method", "dof", "z", "t_threshold", "axes", "contours", "t_null", "units")
+    keep = (
+        "model", "poi", "datasets", "method", "dof", "z", "t_threshold", "axes", "contours", "contours_refined",
+        "t_null", "units",
+    )  # fmt: skip
     return {k: m[k] for k in keep if k in m}
 
 
@@ -105,13 +114,11 @@ def xenon_numbers(n_grid: int = 41, n_toys: int = 300, seed: int = 1, log=print)
     maps = {"lmu-ltau": {}, "universal": {}, "scalar": {}}
     for lab in ("XENONnT SR0-SR2", "CsI 2017 + Ar", "CsI 2017 + Ar + Xe", "CsI 2021 + Ar", "CsI 2021 + Ar + Xe"):
         like = likes[lab]
-        maps["lmu-ltau"][lab] = exclusion(
-            Problem(like, "lmu-ltau", ["mzp_mev", "gx"], fixed={"r": 1.0}), (n_grid, n_grid), z=z2, dof=2
-        )
+        maps["lmu-ltau"][lab] = _map(Problem(like, "lmu-ltau", ["mzp_mev", "gx"], fixed={"r": 1.0}), n_grid, z2)
     for lab in ("XENONnT SR0-SR2", "CsI 2017 + Ar", "CsI 2017 + Ar + Xe"):
         like = likes[lab]
-        maps["universal"][lab] = exclusion(Problem(like, "universal", ["mzp_mev", "g"]), (n_grid, n_grid), z=z2, dof=2)
-        maps["scalar"][lab] = exclusion(Problem(like, "scalar", ["ms_mev", "gs"]), (n_grid, n_grid), z=z2, dof=2)
+        maps["universal"][lab] = _map(Problem(like, "universal", ["mzp_mev", "g"]), n_grid, z2)
+        maps["scalar"][lab] = _map(Problem(like, "scalar", ["ms_mev", "gs"]), n_grid, z2)
     out["exclusions"] = {k: {lab: _slim(m) for lab, m in d.items()} for k, d in maps.items()}
     out["conventions"] = {
         "exclusions": f"{z2:g} sigma, Wilks with 2 dof (t > {stats.chi2.isf(2 * stats.norm.sf(z2), 2):.3f})",
