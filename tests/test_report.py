@@ -68,7 +68,7 @@ def test_xenon_numbers_come_from_the_published_records(monkeypatch):
     rows = report._xenon_validation_rows(v)
     assert rows[-1][2].startswith("11.92") and rows[2][2] == "26.4 +1.4 -1.3"
     rec = published.get("xenonnt_sr01_b8_expected_2024")
-    monkeypatch.setitem(published.RECORDS, rec.key, dataclasses.replace(rec, value=12.5))
+    monkeypatch.setitem(published._records(), rec.key, dataclasses.replace(rec, value=12.5))
     assert report._xenon_validation_rows(v)[-1][2].startswith("12.5")
 
 

@@ -56,6 +56,59 @@ def new_physics_figures(figs: list, fig_paths) -> None:
         figures.plot_exclusion_generic(maps, fig_paths(stem), title=title)
 
 
+def _scan_combination(like, n_grid: int) -> dict:
+    """Every new-physics scan of one data-set combination (the section's entries)."""
+    z2 = _z_for_delta(DELTA_90_2D, 2)
+    return {
+        "mag": {p: _limit(Problem(like, "magnetic-moment", [p])) for p in ("mu_nue", "mu_numu")},
+        "mag2d": exclusion(Problem(like, "magnetic-moment", ["mu_nue", "mu_numu"]), (n_grid, n_grid), z=z2, dof=2),
+        "scal": exclusion(Problem(like, "scalar", ["ms_mev", "gs"]), (n_grid, n_grid), z=z2, dof=2),
+        "s2w": profile_interval(Problem(like, "weak-mixing", ["s2w"]), delta=1.0, grid=np.linspace(0.1, 0.4, 601)),
+        "nsi": {
+            k: exclusion(Problem(like, "nsi", list(v)), (n_grid, n_grid), z=z2, dof=2) for k, v in NSI_PAIRS.items()
+        },
+        "photon": {
+            model: {
+                p: profile_interval(
+                    Problem(like, model, [p]), delta=DELTA_90_1D, grid=np.linspace(lo, hi, 8 * n_grid + 1)
+                )
+                for p, (lo, hi) in ranges.items()
+            }
+            for model, ranges in PHOTON_LIMITS.items()
+        },
+        "u1": {
+            name: exclusion(Problem(like, name, ["mzp_mev", "g"]), (n_grid, n_grid), z=z2, dof=2)
+            for name in U1_EXCLUSIONS
+        },
+    }
+
+
+def _figure_list(mag2d, scal, nsi, u1) -> list:
+    """The section's figures as (maps by combination, file stem, title)."""
+    return (
+        [
+            (dict(mag2d), "newphys_magnetic_moment", "magnetic moments: 90 % CL (region outside excluded)"),
+            (scal, "newphys_scalar", "universal scalar: 90 % CL exclusion"),
+        ]
+        + [
+            (
+                {lab: d[k] for lab, d in nsi.items()},
+                f"newphys_nsi_{k}",
+                f"vector NSI ({k}): excluded at 90 % CL (allowed: unshaded)",
+            )
+            for k in NSI_PAIRS
+        ]
+        + [
+            (
+                {lab: d[name] for lab, d in u1.items()},
+                f"newphys_u1_{name.replace('-', '_')}",
+                f"U(1) {name} Z' (M_Z', g): excluded at 90 % CL",
+            )
+            for name in U1_EXCLUSIONS
+        ]
+    )
+
+
 def new_physics_numbers(mode: str = "paper", n_grid: int = 61) -> tuple[dict, list]:
     """The section's results and its figures as (maps, file stem, title), without drawing them
     (no matplotlib: safe to run beside other work in a thread)."""
@@ -67,30 +120,10 @@ def new_physics_numbers(mode: str = "paper", n_grid: int = 61) -> tuple[dict, li
             "mode": mode,
         }
     }
-    mag, mag2d, scal, s2w, nsi, photon, u1 = {}, {}, {}, {}, {}, {}, {}
-    z2 = _z_for_delta(DELTA_90_2D, 2)
-    for label, ds in COMBINATIONS.items():
-        like = likelihood(ds, mode=mode)
-        mag[label] = {p: _limit(Problem(like, "magnetic-moment", [p])) for p in ("mu_nue", "mu_numu")}
-        mag2d[label] = exclusion(Problem(like, "magnetic-moment", ["mu_nue", "mu_numu"]), (n_grid, n_grid), z=z2, dof=2)
-        scal[label] = exclusion(Problem(like, "scalar", ["ms_mev", "gs"]), (n_grid, n_grid), z=z2, dof=2)
-        s2w[label] = profile_interval(Problem(like, "weak-mixing", ["s2w"]), delta=1.0, grid=np.linspace(0.1, 0.4, 601))
-        nsi[label] = {
-            k: exclusion(Problem(like, "nsi", list(v)), (n_grid, n_grid), z=z2, dof=2) for k, v in NSI_PAIRS.items()
-        }
-        photon[label] = {
-            model: {
-                p: profile_interval(
-                    Problem(like, model, [p]), delta=DELTA_90_1D, grid=np.linspace(lo, hi, 8 * n_grid + 1)
-                )
-                for p, (lo, hi) in ranges.items()
-            }
-            for model, ranges in PHOTON_LIMITS.items()
-        }
-        u1[label] = {
-            name: exclusion(Problem(like, name, ["mzp_mev", "g"]), (n_grid, n_grid), z=z2, dof=2)
-            for name in U1_EXCLUSIONS
-        }
+    per = {label: _scan_combination(likelihood(ds, mode=mode), n_grid) for label, ds in COMBINATIONS.items()}
+    mag, mag2d, scal, s2w, nsi, photon, u1 = (
+        {lab: r[k] for lab, r in per.items()} for k in ("mag", "mag2d", "scal", "s2w", "nsi", "photon", "u1")
+    )
     out["magnetic_moment_90cl"] = {
         lab: {
             p: {"upper_limit_mu_B": v["upper_limit"], "mle": v["mle"], "segments": v["segments"]} for p, v in d.items()
@@ -121,32 +154,7 @@ def new_physics_numbers(mode: str = "paper", n_grid: int = 61) -> tuple[dict, li
     }
     out["photon_exchange_published"] = PHOTON_PUBLISHED
     out["u1_exclusion"] = {lab: {k: _slim(m) for k, m in d.items()} for lab, d in u1.items()}
-    figs = (
-        [
-            (
-                {f"{lab}": m for lab, m in mag2d.items()},
-                "newphys_magnetic_moment",
-                "magnetic moments: 90 % CL (region outside excluded)",
-            ),
-            (scal, "newphys_scalar", "universal scalar: 90 % CL exclusion"),
-        ]
-        + [
-            (
-                {lab: d[k] for lab, d in nsi.items()},
-                f"newphys_nsi_{k}",
-                f"vector NSI ({k}): excluded at 90 % CL (allowed: unshaded)",
-            )
-            for k in NSI_PAIRS
-        ]
-        + [
-            (
-                {lab: d[name] for lab, d in u1.items()},
-                f"newphys_u1_{name.replace('-', '_')}",
-                f"U(1) {name} Z' (M_Z', g): excluded at 90 % CL",
-            )
-            for name in U1_EXCLUSIONS
-        ]
-    )
+    figs = _figure_list(mag2d, scal, nsi, u1)
     return out, figs
 
 
