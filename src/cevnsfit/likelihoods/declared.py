@@ -59,9 +59,12 @@ from .morph import interpolation_slopes, interpolation_weights, mirrored_shape, 
 from .paper import AsimovPoisson
 from .profile import ProfileEngine, projected_newton
 
+from . import _declared_kernel as _kernel
+
 _U_MAX = 30.0
 _LAM_FLOOR = 1e-12
 _LN_2PI = float(np.log(2.0 * np.pi))
+_EMPTY2, _EMPTY3 = np.empty((0, 0)), np.empty((0, 0, 0))
 #: Constraint types of normalisation modifiers (``none`` = normfactor).
 CONSTRAINTS = ("none", "normal", "lognormal", "gamma")
 #: Likelihood options every declared term accepts.
@@ -347,6 +350,9 @@ class ProfiledBinned:
     newton_tol = 1e-10
     max_step = 2.0
     last_fallbacks = 0
+    #: compiled kernel for the Newton profile: None = when numba is importable, True/False = force
+    use_numba: bool | None = None
+    _kargs: tuple | None = None
 
     def __init__(self, comp: Compiled, reference_total: float | None = None, engine: str = "newton", tol: float = 1e-4):
         if engine not in ENGINES:
@@ -538,13 +544,72 @@ class ProfiledBinned:
             cands.append(resc)
         return cands
 
-    def _newton(self, flat):
+    def _kernel_args(self) -> tuple:
+        """The arrays :func:`~cevnsfit.likelihoods._declared_kernel.declared_loop` reads (cached)."""
+        if self._kargs is None:
+            c = self.c
+            base = np.where(c.is_signal[:, None], c.mask, c.nominal)
+            codes = np.array([_kernel.CTYPE_CODES[CONSTRAINTS[t]] for t in c.ctype], dtype=np.int64)
+            self._kargs = (
+                self.n,
+                np.ascontiguousarray(base),
+                c.is_signal.astype(np.int64),
+                np.ascontiguousarray(c.incidence, dtype=float),
+                codes,
+                self._s2,
+                self._ls,
+                self._kk,
+                c.entry_sample.astype(np.int64),
+                c.entry_alpha.astype(np.int64),
+                np.ascontiguousarray(c.dplus),
+                np.ascontiguousarray(c.dminus),
+                c.quadratic.astype(np.int64),
+                self.const,
+                _LAM_FLOOR,
+                _U_MAX,
+            )
+        return self._kargs
+
+    def _compiled(self) -> bool:
+        """Whether the Newton profile runs in the compiled kernel (attribute ``use_numba``:
+        None = when numba is importable; True/False force)."""
+        return bool(_kernel.HAVE_NUMBA if self.use_numba is None else self.use_numba)
+
+    def _objective(self, flat):
+        """(fun, fval) of :func:`~cevnsfit.likelihoods.profile.projected_newton` for the points
+        ``flat``: the compiled kernel (:meth:`_compiled`) or the numpy :meth:`_fun`/:meth:`_parts`
+        (the same numbers to rounding)."""
+        if not self._compiled():
+
+            def fun(x, idx):
+                return self._fun(x, flat[idx])
+
+            def fval(x, idx):
+                return self._parts(x, flat[idx])[0]
+
+            return fun, fval
+        kernel = _kernel.DECLARED_KERNEL
+        if kernel is None:
+            raise RuntimeError("numba is not available (use_numba=True)")
+        args = self._kernel_args()
+        sig = np.ascontiguousarray(flat, dtype=float)
+        n_par = len(self.names)
+
         def fun(x, idx):
-            return self._fun(x, flat[idx])
+            m = len(idx)
+            f, g, h = np.empty(m), np.empty((m, n_par)), np.empty((m, n_par, n_par))
+            kernel(np.ascontiguousarray(x, dtype=float), sig[idx], *args, True, f, g, h)
+            return f, g, h
 
         def fval(x, idx):
-            return self._parts(x, flat[idx])[0]
+            f = np.empty(len(idx))
+            kernel(np.ascontiguousarray(x, dtype=float), sig[idx], *args, False, f, _EMPTY2, _EMPTY3)
+            return f
 
+        return fun, fval
+
+    def _newton(self, flat):
+        fun, fval = self._objective(flat)
         idx = np.arange(flat.shape[0])
         cands = self._starts(flat)
         x0 = cands[0].copy()

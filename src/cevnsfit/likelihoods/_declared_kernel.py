@@ -1,0 +1,232 @@
+"""Compiled kernel of the declared binned likelihood's Newton profile (docs: datasets/format,
+performance).
+
+:class:`cevnsfit.likelihoods.declared.ProfiledBinned` needs, per Newton iteration and point,
+-2 ln L with its exact gradient and Hessian in the normalisations u_k = ln y_k and the histosys
+nuisances alpha_j, summed over the bins. The numpy implementation
+(:meth:`~cevnsfit.likelihoods.declared.ProfiledBinned._fun`) builds (points x parameters x
+bins) arrays; :func:`declared_loop` does the same sums in one pass per point, bin by bin, when
+numba is importable (:mod:`cevnsfit._numba`; ``CEVNSFIT_NO_NUMBA=1`` forces numpy). The two
+agree to rounding (``tests/test_declaration.py``). The formulas are those of the module
+docstring of :mod:`cevnsfit.likelihoods.declared`:
+
+    lam_b = sum_s Y_s X_sb,  Y_s = exp(sum_k M_sk u_k),
+    X_sb = sig_b (mask_sb + shifts_sb) on a signal sample, N_sb + shifts_sb on a template,
+    shifts_sb = sum_{entries e on s} f_+(alpha_e) D+_eb + f_-(alpha_e) D-_eb,
+
+with the constraint terms ``normal`` (0), ``lognormal`` (1), ``gamma`` (2) and none (3) per
+normalisation (codes of :data:`CTYPE_CODES`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .._numba import compile_or_none
+
+#: kernel codes of the constraint types (``none`` last)
+CTYPE_CODES = {"normal": 0, "lognormal": 1, "gamma": 2, "none": 3}
+
+
+def declared_loop(
+    x,
+    sig,
+    n,
+    base,
+    is_sig,
+    inc,
+    ctype,
+    s2,
+    ls,
+    kk,
+    e_sample,
+    e_alpha,
+    dplus,
+    dminus,
+    quad,
+    const,
+    lam_floor,
+    u_max,
+    want,
+    f,
+    g,
+    h,
+):
+    """-2 ln L (``f`` (P,)) and, if ``want``, gradient ``g`` (P, K+J) and Hessian ``h``
+    (P, K+J, K+J) at ``x`` (P, K+J) for signals ``sig`` (P, B). ``base`` (S, B): the channel
+    mask of a signal sample (``is_sig`` 1), the nominal template of a background; ``inc``
+    (S, K) the normalisation incidence; ``ctype``/``s2``/``ls``/``kk`` (K,) the constraints
+    (type code, sigma^2, ln(1 + sigma), 1/sigma^2); histosys entries e: sample ``e_sample``,
+    nuisance ``e_alpha``, differences ``dplus``/``dminus`` (E, B) (relative to the signal on a
+    signal sample), ``quad`` 1 = quadratic (pyhf code 2) else linear (code 0); ``const`` the
+    additive constant of -2 ln L. Compiled by numba when available."""
+    n_pts, n_bins = sig.shape
+    n_s, n_k = inc.shape
+    n_e = e_sample.shape[0]
+    n_par = x.shape[1]
+    n_j = n_par - n_k
+    u = np.empty(n_k)
+    ys = np.empty(n_s)
+    fp = np.empty(n_e)
+    fm = np.empty(n_e)
+    sp = np.empty(n_e)
+    sm = np.empty(n_e)
+    inside = np.empty(n_e)
+    yx = np.empty((n_s, n_bins))  # Y_s X_s
+    jac = np.empty((n_par, n_bins))
+    wv = np.empty(n_bins)
+    qv = np.empty(n_bins)
+    for p in range(n_pts):
+        for k in range(n_k):
+            u[k] = min(x[p, k], u_max)
+        for s in range(n_s):
+            acc = 0.0
+            for k in range(n_k):
+                acc += inc[s, k] * u[k]
+            ys[s] = math.exp(acc)
+        pen = 0.0
+        for j in range(n_j):
+            pen += x[p, n_k + j] * x[p, n_k + j]
+        for e in range(n_e):
+            a = x[p, n_k + e_alpha[e]]
+            if quad[e] != 0:
+                if a > 1.0:
+                    fp[e], fm[e], sp[e], sm[e], inside[e] = 1.5 * a - 0.5, 0.5 * (1.0 - a), 1.5, -0.5, 0.0
+                elif a < -1.0:
+                    fp[e], fm[e], sp[e], sm[e], inside[e] = -0.5 * (a + 1.0), 1.5 * a + 0.5, -0.5, 1.5, 0.0
+                else:
+                    fp[e], fm[e], sp[e], sm[e], inside[e] = 0.5 * (a + a * a), 0.5 * (a - a * a), 0.5 + a, 0.5 - a, 1.0
+            else:
+                inside[e] = 0.0
+                if a >= 0.0:
+                    fp[e], fm[e], sp[e], sm[e] = a, 0.0, 1.0, 0.0
+                else:
+                    fp[e], fm[e], sp[e], sm[e] = 0.0, a, 0.0, 1.0
+        for s in range(n_s):
+            for b in range(n_bins):
+                yx[s, b] = base[s, b]
+        for e in range(n_e):
+            s = e_sample[e]
+            for b in range(n_bins):
+                yx[s, b] += fp[e] * dplus[e, b] + fm[e] * dminus[e, b]
+        for s in range(n_s):
+            if is_sig[s] != 0:
+                for b in range(n_bins):
+                    yx[s, b] *= ys[s] * sig[p, b]
+            else:
+                for b in range(n_bins):
+                    yx[s, b] *= ys[s]
+        ll = 0.0
+        for b in range(n_bins):
+            lam_raw = 0.0
+            for s in range(n_s):
+                lam_raw += yx[s, b]
+            lam = max(lam_raw, lam_floor)
+            nb = n[b]
+            if nb != 0.0:
+                ll += nb * math.log(lam)
+            ll -= lam
+            if lam_raw > lam_floor:
+                r = nb / lam
+                wv[b] = r - 1.0
+                qv[b] = r / lam
+            else:
+                wv[b] = 0.0
+                qv[b] = 0.0
+        for k in range(n_k):
+            y = math.exp(u[k])
+            t = ctype[k]
+            if t == 0:
+                pen += (y - 1.0) * (y - 1.0) / s2[k]
+            elif t == 1:
+                pen += (u[k] / ls[k]) ** 2
+            elif t == 2:
+                pen += -2.0 * ((kk[k] - 1.0) * u[k] - kk[k] * y)
+        f[p] = -2.0 * ll + pen + const
+        if not want:
+            continue
+        # dlam/du_k = sum_s M_sk Y_s X_s; dlam/dalpha_j = sum_{e of j} Y_s (f_+' D+ + f_-' D-) (x sig)
+        for i in range(n_par):
+            for b in range(n_bins):
+                jac[i, b] = 0.0
+        for s in range(n_s):
+            for k in range(n_k):
+                m = inc[s, k]
+                if m != 0.0:
+                    for b in range(n_bins):
+                        jac[k, b] += m * yx[s, b]
+        for e in range(n_e):
+            s = e_sample[e]
+            i = n_k + e_alpha[e]
+            c = ys[s]
+            if is_sig[s] != 0:
+                for b in range(n_bins):
+                    jac[i, b] += c * (sp[e] * dplus[e, b] + sm[e] * dminus[e, b]) * sig[p, b]
+            else:
+                for b in range(n_bins):
+                    jac[i, b] += c * (sp[e] * dplus[e, b] + sm[e] * dminus[e, b])
+        for i in range(n_par):
+            acc = 0.0
+            for b in range(n_bins):
+                acc += wv[b] * jac[i, b]
+            g[p, i] = -2.0 * acc
+            for m2 in range(i + 1):
+                acc = 0.0
+                for b in range(n_bins):
+                    acc += qv[b] * jac[i, b] * jac[m2, b]
+                h[p, i, m2] = 2.0 * acc
+                h[p, m2, i] = 2.0 * acc
+        # - 2 sum_b w_b d2lam_b: normalisations (sum_s M_sk M_sl Y_s X_s . w)
+        for s in range(n_s):
+            z = 0.0
+            for b in range(n_bins):
+                z += yx[s, b] * wv[b]
+            for k in range(n_k):
+                if inc[s, k] != 0.0:
+                    for l2 in range(n_k):
+                        if inc[s, l2] != 0.0:
+                            h[p, k, l2] -= 2.0 * inc[s, k] * inc[s, l2] * z
+        for e in range(n_e):
+            s = e_sample[e]
+            i = n_k + e_alpha[e]
+            c = ys[s]
+            v = 0.0
+            cv = 0.0
+            if is_sig[s] != 0:
+                for b in range(n_bins):
+                    ws = wv[b] * sig[p, b]
+                    v += (sp[e] * dplus[e, b] + sm[e] * dminus[e, b]) * ws
+                    cv += (dplus[e, b] - dminus[e, b]) * ws
+            else:
+                for b in range(n_bins):
+                    v += (sp[e] * dplus[e, b] + sm[e] * dminus[e, b]) * wv[b]
+                    cv += (dplus[e, b] - dminus[e, b]) * wv[b]
+            v *= c
+            for k in range(n_k):
+                if inc[s, k] != 0.0:
+                    h[p, k, i] -= 2.0 * inc[s, k] * v
+                    h[p, i, k] -= 2.0 * inc[s, k] * v
+            h[p, i, i] -= 2.0 * c * inside[e] * cv
+        for k in range(n_k):
+            y = math.exp(u[k])
+            t = ctype[k]
+            if t == 0:
+                g[p, k] += 2.0 * (y - 1.0) * y / s2[k]
+                h[p, k, k] += 2.0 * y * (2.0 * y - 1.0) / s2[k]
+            elif t == 1:
+                g[p, k] += 2.0 * u[k] / ls[k] ** 2
+                h[p, k, k] += 2.0 / ls[k] ** 2
+            elif t == 2:
+                g[p, k] += -2.0 * ((kk[k] - 1.0) - kk[k] * y)
+                h[p, k, k] += 2.0 * kk[k] * y
+        for j in range(n_j):
+            g[p, n_k + j] += 2.0 * x[p, n_k + j]
+            h[p, n_k + j, n_k + j] += 2.0
+
+
+DECLARED_KERNEL = compile_or_none(declared_loop, fastmath={"reassoc", "contract", "nsz"})
+HAVE_NUMBA = DECLARED_KERNEL is not None
+
+__all__ = ["CTYPE_CODES", "DECLARED_KERNEL", "HAVE_NUMBA", "declared_loop"]
