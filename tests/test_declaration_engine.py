@@ -50,7 +50,10 @@ def rich_declaration(n_counts=(30, 25, 0, 12, 7, 3)):
                     "name": "b1_shape",
                     "type": "histosys",
                     "interpolation": "linear",
-                    "data": {"hi": {"counts": [6.0, 4.5, 3.0, 1.5, 1.0, 0.2]}, "lo": {"counts": [4.0, 3.8, 3.1, 2.2, 1.0, 0.6]}},
+                    "data": {
+                        "hi": {"counts": [6.0, 4.5, 3.0, 1.5, 1.0, 0.2]},
+                        "lo": {"counts": [4.0, 3.8, 3.1, 2.2, 1.0, 0.6]},
+                    },
                 },
             ],
         },

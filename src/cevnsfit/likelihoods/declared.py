@@ -118,14 +118,68 @@ class Compiled:
     doc: dict = field(default_factory=dict)
     entry_shape_only: np.ndarray | None = None  # (E,) histosys on unit-sum templates
     entry_p0: np.ndarray | None = None  # (E, B) the unit-sum nominal of each histosys entry
+    grid_names: tuple = ()  # gridsys parameters
+    grid_lo: np.ndarray | None = None  # (T,) lowest anchor of each
+    grid_hi: np.ndarray | None = None  # (T,) highest anchor
+    grid_nominal: np.ndarray | None = None  # (T,)
+    grid_sigma: np.ndarray | None = None  # (T,) normal constraint width (inf: none)
+    grids: tuple = ()  # GridEntry per gridsys modifier
 
     @property
     def names(self) -> tuple:
-        return self.norm_names + self.alpha_names
+        return self.norm_names + self.alpha_names + self.grid_names
 
     @property
     def n_bins(self) -> int:
         return int(self.n.size)
+
+
+@dataclass
+class GridEntry:
+    """One ``gridsys`` modifier: sample ``sample`` moved by interp(theta) - interp(theta_0), the
+    templates ``diff`` (m_1, m_2, B) (m_2 = 1 in 1D) minus their interpolation at the nominal
+    parameters, relative to the release's nominal on a signal sample (``relative``)."""
+
+    sample: int
+    params: tuple  # indices into Compiled.grid_names (1 or 2)
+    anchors: tuple  # anchor arrays, one per parameter
+    diff: np.ndarray
+    relative: bool
+
+
+def grid_cell(anchors: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(cell index i, fraction (t - a_i)/(a_{i+1} - a_i), cell width) of t on the anchors: the cell
+    right of an interior anchor (right derivatives there); t is inside [a_0, a_last] (bounds).
+
+    >>> [v.tolist() for v in grid_cell(np.array([-1.0, 0.0, 2.0]), np.array([-1.0, 0.5, 2.0]))]
+    [[0, 1, 1], [0.0, 0.25, 1.0], [1.0, 2.0, 2.0]]
+    """
+    i = np.clip(np.searchsorted(anchors, t, side="right") - 1, 0, anchors.size - 2)
+    width = anchors[i + 1] - anchors[i]
+    return i, (t - anchors[i]) / width, width
+
+
+def grid_interpolate(entry: GridEntry, theta: np.ndarray):
+    """(G, [dG/dtheta_i], d2G/dtheta_1 dtheta_2 or None) of a grid entry at theta (P, 1 or 2),
+    each (P, B): linear between the two neighbouring anchors in 1D, bilinear on the cell in 2D,
+
+        G = (1-f_1)(1-f_2) T_00 + f_1 (1-f_2) T_10 + (1-f_1) f_2 T_01 + f_1 f_2 T_11,
+
+    f_i the fractions of :func:`grid_cell` (exact at the anchors, and for templates linear in
+    each parameter; d2G/dtheta_i^2 = 0 inside a cell)."""
+    d = entry.diff
+    i, fx, hx = grid_cell(entry.anchors[0], theta[:, 0])
+    if len(entry.params) == 1:
+        t0, t1 = d[i, 0], d[i + 1, 0]
+        return t0 + fx[:, None] * (t1 - t0), [(t1 - t0) / hx[:, None]], None
+    j, fy, hy = grid_cell(entry.anchors[1], theta[:, 1])
+    t00, t10, t01, t11 = d[i, j], d[i + 1, j], d[i, j + 1], d[i + 1, j + 1]
+    fx, fy = fx[:, None], fy[:, None]
+    val = (1 - fx) * (1 - fy) * t00 + fx * (1 - fy) * t10 + (1 - fx) * fy * t01 + fx * fy * t11
+    d1 = ((1 - fy) * (t10 - t00) + fy * (t11 - t01)) / hx[:, None]
+    d2 = ((1 - fx) * (t01 - t00) + fx * (t11 - t10)) / hy[:, None]
+    cross = (t11 - t10 - t01 + t00) / (hx * hy)[:, None]
+    return val, [d1, d2], cross
 
 
 def _resolve(tmpl, exp, n_bins: int, where: list, src) -> np.ndarray:
@@ -196,6 +250,9 @@ def compile_parts(parts: list[Part]) -> Compiled:
     incidence_rows: list[dict] = []
     alpha_names: list[str] = []
     entries: list[tuple] = []
+    grid_spec: dict[str, tuple] = {}
+    grid_names: list[str] = []
+    grid_mods: list[tuple] = []
     for blk in blocks:
         part, ch, lo, nb = blk["part"], blk["channel"], blk["start"], blk["bins"]
         sl = slice(lo, lo + nb)
@@ -217,6 +274,21 @@ def compile_parts(parts: list[Part]) -> Compiled:
             for mi, mod in enumerate(smp.get("modifiers", [])):
                 mpath = spath + ["modifiers", mi]
                 pname = _param_name(part, mod)
+                if mod["type"] == "gridsys":
+                    grid_mods.append(
+                        (
+                            len(is_signal) - 1,
+                            _grid_params(part, mod, mpath, grid_spec, grid_names),
+                            mod,
+                            mpath,
+                            part,
+                            sl,
+                            nb,
+                        )
+                    )
+                    continue
+                if pname in grid_spec:
+                    fail(part.source, mpath, f"{pname!r} is already a gridsys parameter")
                 if mod["type"] == "histosys":
                     if pname not in alpha_names:
                         if pname in norm_spec:
@@ -304,6 +376,13 @@ def compile_parts(parts: list[Part]) -> Compiled:
         row0 = np.zeros(n_total)
         row0[sl] = unit_shape(nom) if np.sum(nom) > 0 else 0.0
         p0s.append(row0)
+    for gname in grid_names:
+        if gname in norm_spec or gname in alpha_names:
+            fail(parts[0].source, ["likelihood"], f"{gname!r} is both a gridsys parameter and another nuisance")
+    grids = tuple(
+        _grid_entry(s_idx, idx, mod, mpath, part, sl, nb, n_total, grid_spec, grid_names, bool(is_signal_a[s_idx]))
+        for s_idx, idx, mod, mpath, part, sl, nb in grid_mods
+    )
     ctype = np.array([CONSTRAINTS.index(norm_spec[k][0]) for k in norm_names], dtype=int)
     sigma = np.array([norm_spec[k][1] for k in norm_names], dtype=float)
     n_e = len(e_s)
@@ -328,7 +407,70 @@ def compile_parts(parts: list[Part]) -> Compiled:
         channel_slices=slices,
         entry_shape_only=np.array(shp, bool),
         entry_p0=np.array(p0s).reshape(n_e, n_total),
+        grid_names=tuple(grid_names),
+        grid_lo=np.array([grid_spec[k][0][0] for k in grid_names], dtype=float),
+        grid_hi=np.array([grid_spec[k][0][-1] for k in grid_names], dtype=float),
+        grid_nominal=np.array([grid_spec[k][1] for k in grid_names], dtype=float),
+        grid_sigma=np.array([grid_spec[k][2] for k in grid_names], dtype=float),
+        grids=grids,
     )
+
+
+def _grid_params(part: Part, mod: dict, mpath: list, grid_spec: dict, grid_names: list) -> tuple:
+    """Register the parameters of a gridsys modifier (one name = one parameter; its anchors,
+    nominal and constraint must agree wherever it is used); their indices."""
+    idx = []
+    for i, prm in enumerate(mod["grid"]["parameters"]):
+        ppath = mpath + ["grid", "parameters", i]
+        gname = part.prefix + prm["name"]
+        anchors = tuple(float(a) for a in prm["anchors"])
+        c = prm.get("constraint")
+        spec = (anchors, float(prm.get("nominal", 0.0)), float(c["sigma"]) if c else np.inf)
+        if gname in grid_spec and grid_spec[gname] != spec:
+            fail(
+                part.source,
+                ppath,
+                f"gridsys parameter {gname!r} is declared with other anchors, nominal or constraint "
+                f"({spec}) than before ({grid_spec[gname]})",
+            )
+        if gname not in grid_spec:
+            grid_spec[gname] = spec
+            grid_names.append(gname)
+        idx.append(grid_names.index(gname))
+    return tuple(idx)
+
+
+def _grid_entry(s_idx, idx, mod, mpath, part, sl, nb, n_total, grid_spec, grid_names, signal) -> GridEntry:
+    """The :class:`GridEntry` of a gridsys modifier: anchor templates resolved and checked
+    against the grid, minus their interpolation at the nominal parameters."""
+    grid = mod["grid"]
+    anchors = tuple(np.array(grid_spec[grid_names[i]][0]) for i in idx)
+    dims = tuple(a.size for a in anchors)
+    tmpls = grid["templates"]
+    if len(tmpls) != int(np.prod(dims)):
+        fail(
+            part.source,
+            mpath + ["grid", "templates"],
+            f"{len(tmpls)} templates for a grid of {' x '.join(map(str, dims))} anchors; give one per anchor "
+            "(first parameter slowest)",
+        )
+    arr = np.array(
+        [_resolve(t, part.experiment, nb, mpath + ["grid", "templates", i], part.source) for i, t in enumerate(tmpls)]
+    ).reshape(dims + ((1,) if len(dims) == 1 else ()) + (nb,))
+    if signal:
+        if "nominal" not in grid:
+            fail(part.source, mpath + ["grid"], "a gridsys on the signal needs the release's 'nominal' template")
+        nom = _resolve(grid["nominal"], part.experiment, nb, mpath + ["grid", "nominal"], part.source)
+    elif "nominal" in grid:
+        fail(part.source, mpath + ["grid", "nominal"], "'nominal' belongs to a gridsys on the signal sample only")
+    entry = GridEntry(s_idx, tuple(idx), anchors, arr, signal)
+    theta0 = np.array([[grid_spec[grid_names[i]][1] for i in idx]])
+    arr = arr - grid_interpolate(entry, theta0)[0][0]
+    if signal:
+        arr = arr * np.divide(1.0, nom, out=np.zeros_like(nom), where=nom > 0)
+    full = np.zeros(arr.shape[:-1] + (n_total,))
+    full[..., sl] = arr
+    return replace(entry, diff=full)
 
 
 def _asimov_counts(comp: Compiled, sig_sm: np.ndarray) -> np.ndarray:
@@ -365,6 +507,7 @@ class ProfiledBinned:
         self.names = comp.names
         self.K = len(comp.norm_names)
         self.J = len(comp.alpha_names)
+        self.T = len(comp.grid_names)
         self.reference_total = reference_total
         ct, sg = comp.ctype, comp.sigma
         self._is = {name: ct == i for i, name in enumerate(CONSTRAINTS)}
@@ -381,6 +524,11 @@ class ProfiledBinned:
             ),
         )
         self.const = float(2.0 * special.gammaln(self.n + 1.0).sum() + const_k.sum() + self.J * _LN_2PI)
+        if self.T:
+            gs = comp.grid_sigma
+            self._g_con = np.isfinite(gs)
+            self._g_s2 = np.where(self._g_con, gs, 1.0) ** 2
+            self.const += float(np.sum(np.log(self._g_s2[self._g_con]) + _LN_2PI))
         self._onehot_alpha = (comp.entry_alpha[None, :] == np.arange(self.J)[:, None]).astype(float)  # (J, E)
         self._m_entry = comp.incidence[comp.entry_sample]  # (E, K)
         signal_norms = np.flatnonzero(comp.incidence[comp.is_signal].sum(0) > 0)
@@ -393,11 +541,28 @@ class ProfiledBinned:
         self._dd = comp.dplus - comp.dminus
         self._entries_of = [np.flatnonzero(comp.entry_sample == s) for s in range(comp.is_signal.size)]
         self._alpha_is_entry = bool(comp.entry_alpha.size == self.J and np.all(comp.entry_alpha == np.arange(self.J)))
-        self.upper = np.concatenate([np.full(self.K, _U_MAX), np.full(self.J, np.inf)])
-        self.NUISANCES = tuple(
-            {"name": k, "prior": _prior_text(CONSTRAINTS[t], s), "full": "profiled (Newton or MIGRAD)"}
-            for k, t, s in zip(comp.norm_names, ct, sg)
-        ) + tuple({"name": a, "prior": "normal(0, 1)", "full": "profiled (Newton or MIGRAD)"} for a in comp.alpha_names)
+        g_lo = comp.grid_lo if self.T else np.zeros(0)
+        g_hi = comp.grid_hi if self.T else np.zeros(0)
+        self.upper = np.concatenate([np.full(self.K, _U_MAX), np.full(self.J, np.inf), g_hi])
+        self.lower = np.concatenate([np.full(self.K + self.J, -np.inf), g_lo])
+        self.NUISANCES = (
+            tuple(
+                {"name": k, "prior": _prior_text(CONSTRAINTS[t], s), "full": "profiled (Newton or MIGRAD)"}
+                for k, t, s in zip(comp.norm_names, ct, sg)
+            )
+            + tuple(
+                {"name": a, "prior": "normal(0, 1)", "full": "profiled (Newton or MIGRAD)"} for a in comp.alpha_names
+            )
+            + tuple(
+                {
+                    "name": t,
+                    "prior": (f"normal({m:g}, {sd:g})" if np.isfinite(sd) else "flat")
+                    + f" on the anchors [{lo:g}, {hi:g}]",
+                    "full": "profiled (Newton or MIGRAD)",
+                }
+                for t, m, sd, lo, hi in zip(comp.grid_names, comp.grid_nominal, comp.grid_sigma, g_lo, g_hi)
+            )
+        )
 
     # -- the objective, vectorised over points --
     def _weights(self, al, slopes: bool = False):
@@ -424,7 +589,7 @@ class ProfiledBinned:
         lam_raw = ys[:, self._tmpl] @ self._tmpl_nominal
         al = fp = fm = None
         if self.J:
-            al = x[:, self.K :][:, c.entry_alpha]  # (P, E)
+            al = x[:, self.K : self.K + self.J][:, c.entry_alpha]  # (P, E)
             fp, fm = self._weights(al)
             ye = ys[:, c.entry_sample]
             cp, cm = ye * fp, ye * fm
@@ -433,6 +598,12 @@ class ProfiledBinned:
                 on_sig = on_sig + cp[:, rel] @ c.dplus[rel] + cm[:, rel] @ c.dminus[rel]
             if ab.any():
                 lam_raw = lam_raw + cp[:, ab] @ c.dplus[ab] + cm[:, ab] @ c.dminus[ab]
+        grid = self._grid_eval(x)
+        for ge, (val, _d, _x) in zip(c.grids, grid):
+            if ge.relative:
+                on_sig = on_sig + ys[:, ge.sample, None] * val
+            else:
+                lam_raw = lam_raw + ys[:, ge.sample, None] * val
         lam_raw = lam_raw + sig * on_sig
         lam = np.maximum(lam_raw, _LAM_FLOOR)
         pois = (special.xlogy(self.n, lam) - lam).sum(-1)
@@ -446,9 +617,17 @@ class ProfiledBinned:
                 np.where(self._is["gamma"], -2.0 * ((self._kk - 1.0) * u - self._kk * y), 0.0),
             ),
         ).sum(-1)
-        pen_alpha = (x[:, self.K :] ** 2).sum(-1)
+        pen_alpha = (x[:, self.K : self.K + self.J] ** 2).sum(-1)
         f = -2.0 * pois + pen + pen_alpha + self.const
-        return f, (u, y, ys, al, fp, fm, lam_raw, lam)
+        if self.T:
+            dt = x[:, self.K + self.J :] - self.c.grid_nominal
+            f = f + np.where(self._g_con, dt * dt / self._g_s2, 0.0).sum(-1)
+        return f, (u, y, ys, al, fp, fm, lam_raw, lam, grid)
+
+    def _grid_eval(self, x) -> list:
+        """:func:`grid_interpolate` of every gridsys entry at the parameters of x."""
+        base = self.K + self.J
+        return [grid_interpolate(ge, x[:, [base + i for i in ge.params]]) for ge in self.c.grids]
 
     def _fun(self, x, sig):
         """(-2 ln L, gradient, Hessian) at x (P, K+J) for signals sig (P, B): exact derivatives
@@ -459,7 +638,7 @@ class ProfiledBinned:
         d2lam/du_k dalpha_j = sum_{s on k, j} Y_s dX_s/dalpha_j, and d2lam/dalpha_j^2 the curvature of
         the quadratic interpolation (|alpha| <= 1; zero for linear)."""
         c = self.c
-        f, (u, y, ys, al, fp, fm, lam_raw, lam) = self._parts(x, sig)
+        f, (u, y, ys, al, fp, fm, lam_raw, lam, grid) = self._parts(x, sig)
         live = lam_raw > _LAM_FLOOR
         ratio = self.n / lam
         w = np.where(live, ratio - 1.0, 0.0)
@@ -467,8 +646,13 @@ class ProfiledBinned:
         n_s = c.is_signal.size
         # Y_s X_s per sample (P, S, B): nominal plus this sample's shifts
         yx = np.empty((sig.shape[0], n_s, sig.shape[1]))
+        gshift: dict[int, np.ndarray] = {}
+        for ge, (val, _d, _x) in zip(c.grids, grid):
+            gshift[ge.sample] = gshift[ge.sample] + val if ge.sample in gshift else val
         for s_idx in range(n_s):
             xs = self._sample_shift(s_idx, fp, fm, sig)
+            if s_idx in gshift:
+                xs = gshift[s_idx] if xs is None else xs + gshift[s_idx]
             if c.is_signal[s_idx]:
                 xs = sig * (c.mask[s_idx] + xs) if xs is not None else sig * c.mask[s_idx]
             else:
@@ -485,9 +669,20 @@ class ProfiledBinned:
             if self._rel.any():
                 dxe[:, self._rel] *= sig[:, None, :]
             jac_a = dxe if self._alpha_is_entry else np.matmul(self._onehot_alpha, dxe)
-            jac = np.concatenate([jac_u, jac_a], axis=1)
+            jacs = [jac_u, jac_a]
         else:
-            jac = jac_u
+            jacs = [jac_u]
+        if self.T:
+            # dlam/dtheta_t = sum_{grid entries on t} Y_s dG/dtheta_t (x sig on the signal)
+            jac_t = np.zeros((sig.shape[0], self.T, sig.shape[1]))
+            dgs = []
+            for ge, (_v, dg, cross) in zip(c.grids, grid):
+                scale = ys[:, ge.sample, None] * (sig if ge.relative else 1.0)
+                dgs.append([d * scale for d in dg] + ([cross * scale] if cross is not None else []))
+                for i, t in enumerate(ge.params):
+                    jac_t[:, t] += dgs[-1][i]
+            jacs.append(jac_t)
+        jac = np.concatenate(jacs, axis=1) if len(jacs) > 1 else jac_u
         g = -2.0 * np.einsum("pkb,pb->pk", jac, w)
         h = 2.0 * np.matmul(jac * q[:, None, :], np.swapaxes(jac, 1, 2))
         z = np.einsum("psb,pb->ps", yx, w)
@@ -521,7 +716,24 @@ class ProfiledBinned:
             curv = ye * inside * wr
             ja = k + np.arange(self.J)
             h[:, ja, ja] += -2.0 * curv @ self._onehot_alpha.T + 2.0
-            g[:, k:] += 2.0 * x[:, k:]
+            g[:, k : k + self.J] += 2.0 * x[:, k : k + self.J]
+        if self.T:
+            base = k + self.J
+            for ge, dg in zip(c.grids, dgs):
+                m_s = c.incidence[ge.sample]  # d2lam/du_k dtheta = M_sk dlam_s/dtheta
+                for i, t in enumerate(ge.params):
+                    v_t = np.einsum("pb,pb->p", dg[i], w)
+                    h[:, :k, base + t] -= 2.0 * m_s * v_t[:, None]
+                    h[:, base + t, :k] -= 2.0 * m_s * v_t[:, None]
+                if len(ge.params) == 2:  # the bilinear cross term
+                    v_x = 2.0 * np.einsum("pb,pb->p", dg[2], w)
+                    t1, t2 = base + ge.params[0], base + ge.params[1]
+                    h[:, t1, t2] -= v_x
+                    h[:, t2, t1] -= v_x
+            it = base + np.arange(self.T)
+            dt = x[:, it] - c.grid_nominal
+            g[:, it] += np.where(self._g_con, 2.0 * dt / self._g_s2, 0.0)
+            h[:, it, it] += np.where(self._g_con, 2.0 / self._g_s2, 0.0)
         return f, g, h
 
     def _sample_shift(self, s_idx, fp, fm, sig):
@@ -535,6 +747,8 @@ class ProfiledBinned:
     # -- profiling --
     def _starts(self, flat) -> list[np.ndarray]:
         zero = np.zeros((flat.shape[0], len(self.names)))
+        if self.T:
+            zero[:, self.K + self.J :] = self.c.grid_nominal
         cands = [zero]
         if self.reference_total and self._start_index is not None:
             total = (flat * self.c.mask[self.c.is_signal].max(0)).sum(-1)
@@ -573,6 +787,8 @@ class ProfiledBinned:
     def _compiled(self) -> bool:
         """Whether the Newton profile runs in the compiled kernel (attribute ``use_numba``:
         None = when numba is importable; True/False force)."""
+        if self.T:  # gridsys: the numpy path (the kernel has no anchor grids)
+            return False
         return bool(_kernel.HAVE_NUMBA if self.use_numba is None else self.use_numba)
 
     def _objective(self, flat):
@@ -618,7 +834,9 @@ class ProfiledBinned:
             fc = fval(cand, idx)
             lower = fc < f0
             x0[lower], f0[lower] = cand[lower], fc[lower]
-        x, f, ok, _ = projected_newton(fun, fval, x0, -np.inf, self.upper, tol=self.newton_tol, max_step=self.max_step)
+        x, f, ok, _ = projected_newton(
+            fun, fval, x0, self.lower, self.upper, tol=self.newton_tol, max_step=self.max_step
+        )
         return f, x, ok
 
     def _migrad(self, flat):
@@ -629,7 +847,12 @@ class ProfiledBinned:
         def starts(pred):
             return [c[0] for c in self._starts(pred[None, :])]
 
-        engine = ProfileEngine(objective, starts, self.names, errors=np.full(len(self.names), 0.1), tol=self.tol)
+        limits = [
+            (None if np.isinf(lo) else lo, None if np.isinf(hi) else hi) for lo, hi in zip(self.lower, self.upper)
+        ]
+        engine = ProfileEngine(
+            objective, starts, self.names, errors=np.full(len(self.names), 0.1), limits=limits, tol=self.tol
+        )
         return engine.profile(flat)
 
     def profile(self, pred) -> tuple[np.ndarray, np.ndarray]:
@@ -668,7 +891,17 @@ class ProfiledBinned:
     def twice_nll(self, pred, x) -> np.ndarray:
         """-2 ln L at fixed nuisances ``x`` (points, n_par) (no profiling)."""
         flat = np.asarray(pred, dtype=float).reshape((-1, self.c.n_bins))
-        return self._parts(np.atleast_2d(np.asarray(x, dtype=float)), flat)[0]
+        x = np.atleast_2d(np.asarray(x, dtype=float))
+        if self.T:
+            theta = x[:, self.K + self.J :]
+            out = (theta < self.c.grid_lo) | (theta > self.c.grid_hi)
+            if np.any(out):
+                t = int(np.argmax(out.any(0)))
+                raise ParameterError(
+                    f"gridsys parameter {self.c.grid_names[t]!r} outside its anchors "
+                    f"[{self.c.grid_lo[t]:g}, {self.c.grid_hi[t]:g}]: no extrapolation"
+                )
+        return self._parts(x, flat)[0]
 
     def pseudo_data(self, expected, rng: np.random.Generator) -> ProfiledBinned:
         """A copy with toy counts: nuisances drawn from their constraints, then Poisson counts."""
@@ -688,8 +921,13 @@ class ProfiledBinned:
                 y[i] = np.exp(rng.normal(0.0, np.log1p(s[i])))
             elif kind == "gamma":
                 y[i] = rng.gamma(1.0 / s[i] ** 2, s[i] ** 2)
-        x = np.concatenate([np.log(y), rng.normal(0.0, 1.0, self.J)])[None, :]
-        lam = self._parts(x, sig)[1][7][0]  # (u, y, ys, al, fp, fm, lam_raw, lam)
+        theta = np.zeros(0)
+        if self.T:
+            c = self.c
+            draw = c.grid_nominal + rng.normal(0.0, 1.0, self.T) * np.where(self._g_con, c.grid_sigma, 0.0)
+            theta = np.clip(draw, c.grid_lo, c.grid_hi)  # the anchor box (no extrapolation)
+        x = np.concatenate([np.log(y), rng.normal(0.0, 1.0, self.J), theta])[None, :]
+        lam = self._parts(x, sig)[1][7][0]  # (u, y, ys, al, fp, fm, lam_raw, lam, grid)
         toy = replace(self.c, n=rng.poisson(lam).astype(float))
         return ProfiledBinned(toy, self.reference_total, self.engine, self.tol)
 
@@ -712,7 +950,7 @@ class MarginalisedBinned:
     """Per-bin marginalised likelihood of a compiled declaration (module docstring, paper mode)."""
 
     def __init__(self, comp: Compiled):
-        if comp.alpha_names or np.any(comp.ctype != CONSTRAINTS.index("normal")):
+        if comp.alpha_names or comp.grid_names or np.any(comp.ctype != CONSTRAINTS.index("normal")):
             raise DeclarationError("the marginalised likelihood takes normal-constrained normsys modifiers only")
         if np.any(comp.n != np.round(comp.n)):
             raise DeclarationError("the marginalised likelihood needs integer counts")
@@ -827,6 +1065,8 @@ def templates_backend(comp: Compiled, reference_total, engine: str, tol: float, 
     c = comp
     sig = np.flatnonzero(c.is_signal)
     inc = c.incidence
+    if c.grid_names:
+        return None
     if sig.size != 1 or not np.all(c.mask[sig[0]] == 1.0) or not np.all((inc == 0) | (inc == 1)):
         return None
     if np.any(inc.sum(1) != 1) or np.any(inc.sum(0) != 1):
