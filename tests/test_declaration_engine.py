@@ -4,11 +4,12 @@ profiles of both paths on CENNS-10 against CennsFullLikelihood."""
 
 import numpy as np
 import pytest
+from scipy import special
 
 from cevnsfit.declaration import load
+from cevnsfit.errors import DeclarationError, ParameterError
 from cevnsfit.likelihoods import _declared_kernel
 from cevnsfit.likelihoods.declared import build_term
-
 from test_declaration import FixedExperiment, projection
 
 needs_numba = pytest.mark.skipif(not _declared_kernel.HAVE_NUMBA, reason="numba not importable")
@@ -158,3 +159,189 @@ def test_cenns10_generic_engine_both_paths_equal_the_code_likelihood():
         got = generic.logl_prediction(pred)
         assert np.max(np.abs(2 * (got - ref))) < 1e-8, use_numba
         assert generic.term.last_fallbacks == 0
+
+
+# -- gridsys: templates on a grid of anchors ------------------------------------------------------
+
+
+def grid_declaration(params, templates, n_counts, signal_grid=None, bkg_norm=None):
+    """One channel of len(n_counts) bins: a signal (optionally with a gridsys relative to a
+    release nominal) and a background with a gridsys on ``params``/``templates``."""
+    bkg = {
+        "name": "bkg",
+        "template": {"counts": list(templates[len(templates) // 2]["counts"])},
+        "modifiers": [{"name": "resp", "type": "gridsys", "grid": {"parameters": params, "templates": templates}}],
+    }
+    if bkg_norm:
+        bkg["modifiers"].append(
+            {"name": "bnorm", "type": "normsys", "constraint": {"type": "normal", "sigma": bkg_norm}}
+        )
+    sig = {"name": "cevns", "signal": "cevns"}
+    if signal_grid is not None:
+        sig["modifiers"] = [{"name": "resp_sig", "type": "gridsys", "grid": signal_grid}]
+    decl = projection(channels=[{"name": "c", "data": {"counts": list(n_counts)}, "samples": [sig, bkg]}])
+    decl["kind"] = "measurement"
+    decl["release"] = {"name": "none", "source": "test", "licence": "CC0-1.0"}
+    decl["experiment"]["observable"]["binning"] = {"edges": list(np.linspace(20.0, 40.0, len(n_counts) + 1))}
+    return decl
+
+
+def _grid_term(decl, nominal, **options):
+    return build_term(load(decl, source="toy.yaml"), FixedExperiment(nominal), "full", "full", **options)
+
+
+def test_gridsys_1d_reproduces_a_linear_template_and_the_anchors():
+    """Anchors t = -1, 0, 1 of a background linear in t (T(t) = T0 + t D, exactly): -2 ln L at
+    fixed t equals the closed form everywhere on [-1, 1], with the anchor templates at the anchors."""
+    t0, d = np.array([10.0, 6.0, 3.0]), np.array([2.0, -1.0, 0.5])
+    params = [{"name": "t_ly", "anchors": [-1.0, 0.0, 1.0], "constraint": {"type": "normal", "sigma": 1.0}}]
+    templates = [{"counts": list(t0 + a * d)} for a in (-1.0, 0.0, 1.0)]
+    n = np.array([14.0, 4.0, 5.0])
+    term = _grid_term(grid_declaration(params, templates, n), [1.0, 1.0, 1.0]).term
+    sig = np.array([[2.0, 1.0, 0.5]])
+    for t in (-1.0, -0.6, 0.0, 0.3, 1.0):
+        lam = sig[0] + t0 + t * d
+        expect = -2 * (n * np.log(lam) - lam - special.gammaln(n + 1)).sum() + t * t + np.log(2 * np.pi)
+        assert term.twice_nll(sig, [[t]])[0] == pytest.approx(expect, abs=1e-10)
+    with pytest.raises(ParameterError, match="t_ly.*no extrapolation"):
+        term.twice_nll(sig, [[1.2]])
+
+
+def test_gridsys_2d_bilinear_is_exact_on_bilinear_templates_and_at_the_anchors():
+    """A 3 x 2 grid of templates T(a, b) = T0 + a A + b B + a b C (bilinear, so reproduced exactly
+    in every cell) on uneven anchors, nominal (0.5, 0), and an arbitrary template at one anchor."""
+    a_anch, b_anch = [-1.0, 0.5, 3.0], [0.0, 2.0]
+    t0, ta, tb, tc = (np.array(v) for v in ([8.0, 5.0], [1.0, -0.5], [0.5, 0.25], [0.2, -0.1]))
+
+    def truth(a, b):
+        return t0 + a * ta + b * tb + a * b * tc
+
+    params = [
+        {"name": "t_ly", "anchors": a_anch, "nominal": 0.5},
+        {"name": "t_qy", "anchors": b_anch, "constraint": {"type": "normal", "sigma": 0.7}},
+    ]
+    templates = [{"counts": list(truth(a, b))} for a in a_anch for b in b_anch]
+    n = np.array([11.0, 4.0])
+    decl = grid_declaration(params, templates, n)
+    decl["likelihood"]["full"]["channels"][0]["samples"][1]["template"] = {"counts": list(truth(0.5, 0.0))}
+    term = _grid_term(decl, [1.0, 1.0]).term
+    assert term.names == ("t_ly", "t_qy")
+    sig = np.array([[1.5, 0.5]])
+    for a, b in [(-1.0, 0.0), (0.5, 2.0), (3.0, 2.0), (-0.3, 1.1), (2.2, 0.4)]:
+        lam = sig[0] + truth(a, b)
+        expect = -2 * (n * np.log(lam) - lam - special.gammaln(n + 1)).sum() + (b / 0.7) ** 2 + np.log(2 * np.pi * 0.49)
+        assert term.twice_nll(sig, [[a, b]])[0] == pytest.approx(expect, abs=1e-10)
+    # a non-bilinear template at the anchor (3, 0): the value there is that template's
+    templates[4] = {"counts": [20.0, 1.0]}
+    term = _grid_term(grid_declaration(params, templates, n), [1.0, 1.0]).term
+    nominal_bkg = np.array(templates[len(templates) // 2]["counts"])  # the background's declared template
+    shift0 = truth(0.5, 0.0) - nominal_bkg  # interp(theta0) - declared template: moved by interp - interp(theta0)
+    lam = sig[0] + np.array([20.0, 1.0]) - shift0
+    expect = -2 * (n * np.log(lam) - lam - special.gammaln(n + 1)).sum() + np.log(2 * np.pi * 0.49)
+    assert term.twice_nll(sig, [[3.0, 0.0]])[0] == pytest.approx(expect, abs=1e-10)
+
+
+def _gridsys_rich_term():
+    a_anch, b_anch = [-2.0, 0.0, 1.0, 2.5], [-1.0, 0.0, 1.5]
+    rng = np.random.default_rng(8)  # a smooth trend in (t_ly, t_qy) plus an irregular part
+    templates = [
+        {"counts": list(np.array([6.0, 4.0, 3.0, 2.0]) * (1 + 0.15 * a - 0.1 * b) + rng.uniform(0.0, 0.4, 4))}
+        for a in a_anch
+        for b in b_anch
+    ]
+    params = [
+        {"name": "t_ly", "anchors": a_anch, "constraint": {"type": "normal", "sigma": 1.0}},
+        {"name": "t_qy", "anchors": b_anch, "constraint": {"type": "normal", "sigma": 0.8}},
+    ]
+    sig_nom = [3.0, 4.0, 2.0, 1.0]
+    sig_grid = {
+        "parameters": [params[0]],
+        "templates": [{"counts": [2.5, 4.0, 2.5, 1.5]}, {"counts": sig_nom}, {"counts": [3.2, 4.1, 1.8, 0.7]}],
+        "nominal": {"counts": sig_nom},
+    }
+    sig_grid["parameters"] = [dict(params[0], anchors=[-2.0, 0.0, 2.5])]
+    # one name = one parameter: same anchors needed -> use a separate name for the signal's
+    sig_grid["parameters"][0]["name"] = "t_sig"
+    decl = grid_declaration(params, templates, [9.0, 12.0, 5.0, 2.0], signal_grid=sig_grid, bkg_norm=0.2)
+    decl["likelihood"]["full"]["channels"][0]["samples"][0]["modifiers"].append(
+        {"name": "flux", "type": "normsys", "constraint": {"type": "normal", "sigma": 0.1}}
+    )
+    return _grid_term(decl, sig_nom).term
+
+
+def test_gridsys_derivatives_match_finite_differences():
+    """Gradient and Hessian of a 2D background grid, a 1D signal grid (relative to its release
+    nominal) and normalisations, against central differences inside the cells."""
+    term = _gridsys_rich_term()
+    assert term.names == ("flux", "bnorm", "t_sig", "t_ly", "t_qy")
+    x = np.array([[0.1, -0.05, -0.7, 0.4, 0.3], [-0.2, 0.1, 1.2, 1.7, -0.6], [0.05, 0.02, 0.4, -1.3, 1.1]])
+    sig = np.outer([0.5, 1.0, 2.0], [3.0, 4.0, 2.0, 1.0])
+    f, g, h = term._fun(x, sig)
+    np.testing.assert_allclose(f, term.twice_nll(sig, x), rtol=1e-13)
+    eps = 1e-6
+    for k in range(len(term.names)):
+        dx = np.zeros_like(x)
+        dx[:, k] = eps
+        fp, gp, _ = term._fun(x + dx, sig)
+        fm, gm, _ = term._fun(x - dx, sig)
+        np.testing.assert_allclose((fp - fm) / (2 * eps), g[:, k], rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose((gp - gm) / (2 * eps), h[:, :, k], rtol=1e-5, atol=1e-5)
+
+
+def test_gridsys_profile_equals_a_direct_minimisation():
+    """The profile (Newton within the anchor box, MIGRAD fallback) against scipy's bounded
+    minimisation of the same -2 ln L from several starts."""
+    from scipy import optimize
+
+    term = _gridsys_rich_term()
+    box = list(zip(term.lower, term.upper))
+    box = [(max(lo, -5.0), min(hi, 5.0)) for lo, hi in box]
+    for scale in (0.3, 1.0, 2.5):
+        sig = scale * np.array([[3.0, 4.0, 2.0, 1.0]])
+        got = -2 * term.logl(sig)[0]
+        best = np.inf
+        for start in ([0, 0, 0, 0, 0], [0, 0, -1.5, 2.0, 1.0], [0, 0, 2.0, -1.5, -0.8]):
+            r = optimize.minimize(
+                lambda v, sig=sig: term.twice_nll(sig, v[None, :])[0],
+                np.array(start, float),
+                jac=lambda v, sig=sig: term._fun(v[None, :], sig)[1][0],
+                bounds=box,
+                method="L-BFGS-B",
+                options={"ftol": 1e-14, "gtol": 1e-10, "maxiter": 2000},
+            )
+            best = min(best, r.fun)
+        assert got <= best + 1e-6 and got == pytest.approx(best, abs=1e-5)
+
+
+@pytest.mark.parametrize(
+    "edit, match",
+    [
+        (lambda g: g["templates"].pop(), r"2 templates for a grid of 3 anchors"),
+        (lambda g: g["parameters"][0].update(anchors=[0.0, -1.0, 1.0]), "strictly increasing"),
+        (lambda g: g["parameters"][0].update(nominal=4.0), "outside the anchors"),
+        (lambda g: g["parameters"][0].update(constraint={"type": "gamma", "sigma": 0.1}), "allowed: normal"),
+        (lambda g: g["templates"][1].update(counts=[1.0, 2.0]), "template of 2 bins for a channel of 3 bins"),
+        (lambda g: g.update(nominal={"counts": [1.0, 1.0, 1.0]}), "signal sample only"),
+    ],
+)
+def test_gridsys_declaration_errors_name_the_key(edit, match):
+    params = [{"name": "t_ly", "anchors": [-1.0, 0.0, 1.0]}]
+    templates = [{"counts": [1.0, 2.0, 3.0]} for _ in range(3)]
+    decl = grid_declaration(params, templates, [1.0, 2.0, 3.0])
+    grid = decl["likelihood"]["full"]["channels"][0]["samples"][1]["modifiers"][0]["grid"]
+    edit(grid)
+    with pytest.raises(DeclarationError, match=match) as exc:
+        load(decl, source="toy.yaml")
+    assert str(exc.value).startswith("toy.yaml: likelihood.full.channels[0].samples[1].modifiers[0]")
+
+
+def test_gridsys_on_the_signal_needs_the_release_nominal():
+    params = [{"name": "t_ly", "anchors": [-1.0, 1.0]}]
+    decl = grid_declaration(
+        params,
+        [{"counts": [1.0, 2.0]}] * 2,
+        [1.0, 2.0],
+        signal_grid={"parameters": params, "templates": [{"counts": [1.0, 2.0]}] * 2},
+    )
+    with pytest.raises(DeclarationError, match=r"samples\[0\].modifiers\[0\].grid: a gridsys on the signal"):
+        load(decl, source="toy.yaml")
