@@ -193,7 +193,7 @@ def template_length(tmpl: Any) -> int | None:
 def constraint_key(mod: dict) -> tuple:
     """What must agree between two uses of one nuisance name: type and constraint."""
     c = mod.get("constraint") or {}
-    kind = mod["type"] if mod["type"] in ("histosys", "normfactor", "gridsys") else "norm"
+    kind = mod["type"] if mod["type"] in ("histosys", "normfactor", "gridsys", "staterror", "shapesys") else "norm"
     return (kind, c.get("type"), c.get("sigma"))
 
 
@@ -237,6 +237,7 @@ def _check_experiment(exp: dict, src) -> int | None:
 def _check_likelihood(mode: str, lk: dict, n_exp_bins: int | None, src, kind: str) -> None:
     base = ["likelihood", mode]
     uses: dict[str, tuple] = {}
+    stat_of: dict[int, tuple] = {}
     total_bins = 0
     for c, ch in enumerate(lk["channels"]):
         cpath = base + ["channels", c]
@@ -288,12 +289,37 @@ def _check_likelihood(mode: str, lk: dict, n_exp_bins: int | None, src, kind: st
                 t = mod["type"]
                 if t in ("normsys", "lumi") and "constraint" not in mod:
                     fail(src, mpath, f"a {t} modifier needs 'constraint' (type: normal, lognormal or gamma; sigma)")
-                if t in ("normfactor", "histosys", "gridsys") and "constraint" in mod:
+                if t in ("normfactor", "histosys", "gridsys", "staterror", "shapesys") and "constraint" in mod:
                     fail(
                         src,
                         mpath + ["constraint"],
                         f"a {t} modifier takes no 'constraint' (normfactor: unconstrained; histosys: normal(0, 1); "
                         "gridsys: one per parameter, under grid.parameters)",
+                    )
+                if t in ("staterror", "shapesys"):
+                    if "uncertainties" not in mod:
+                        fail(src, mpath, f"a {t} modifier needs 'uncertainties' (absolute, one per bin)")
+                    if "signal" in smp:
+                        fail(src, mpath, f"a {t} modifier acts on templates only (this sample is the signal)")
+                    n_t = template_length(mod["uncertainties"])
+                    if n_t is not None and n_bins is not None and n_t != n_bins:
+                        fail(
+                            src,
+                            mpath + ["uncertainties", "counts"],
+                            f"{n_t} uncertainties for a channel of {n_bins} bins (wrong shape)",
+                        )
+                    other = stat_of.setdefault(c, (mod["name"], t))
+                    if other != (mod["name"], t):
+                        fail(
+                            src,
+                            mpath,
+                            f"one per-bin modifier per channel: {t} {mod['name']!r} here, {other[1]} {other[0]!r} before",
+                        )
+                elif "uncertainties" in mod:
+                    fail(
+                        src,
+                        mpath + ["uncertainties"],
+                        f"'uncertainties' belongs to staterror/shapesys only (this one is {t})",
                     )
                 if t == "gridsys":
                     _check_grid(mod, mpath, n_bins, "signal" in smp, src)

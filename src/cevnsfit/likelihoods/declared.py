@@ -53,13 +53,12 @@ from scipy import special
 
 from ..declaration import SOURCE_KEY, fail, shared_constraints
 from ..errors import DeclarationError, ParameterError, UnknownNameError
+from . import _declared_kernel as _kernel
 from .datasets import DatasetTerm
 from .gaussian_poisson import log_smeared_poisson
 from .morph import interpolation_slopes, interpolation_weights, mirrored_shape, unit_shape
 from .paper import AsimovPoisson
 from .profile import ProfileEngine, projected_newton
-
-from . import _declared_kernel as _kernel
 
 _U_MAX = 30.0
 _LAM_FLOOR = 1e-12
@@ -67,6 +66,8 @@ _LN_2PI = float(np.log(2.0 * np.pi))
 _EMPTY2, _EMPTY3 = np.empty((0, 0)), np.empty((0, 0, 0))
 #: Constraint types of normalisation modifiers (``none`` = normfactor).
 CONSTRAINTS = ("none", "normal", "lognormal", "gamma")
+#: Per-bin modifiers (one factor per bin, profiled in closed form): normal and Poisson constraints.
+STAT_TYPES = ("staterror", "shapesys")
 #: Likelihood options every declared term accepts.
 TERM_OPTIONS = ("share", "engine", "tol", "backend")
 #: ``backend`` option: ``auto`` (a compiled fast path when the declaration has its structure) or
@@ -119,11 +120,19 @@ class Compiled:
     entry_shape_only: np.ndarray | None = None  # (E,) histosys on unit-sum templates
     entry_p0: np.ndarray | None = None  # (E, B) the unit-sum nominal of each histosys entry
     grid_names: tuple = ()  # gridsys parameters
-    grid_lo: np.ndarray | None = None  # (T,) lowest anchor of each
-    grid_hi: np.ndarray | None = None  # (T,) highest anchor
-    grid_nominal: np.ndarray | None = None  # (T,)
-    grid_sigma: np.ndarray | None = None  # (T,) normal constraint width (inf: none)
+    grid_lo: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (T,) lowest anchor of each
+    grid_hi: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (T,) highest anchor
+    grid_nominal: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (T,)
+    grid_sigma: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (T,) normal constraint width (inf: none)
     grids: tuple = ()  # GridEntry per gridsys modifier
+    stat_sample: np.ndarray = field(
+        default_factory=lambda: np.zeros(0, bool)
+    )  # (S,) bool: carries its channel's per-bin factors
+    stat_kind: np.ndarray = field(
+        default_factory=lambda: np.zeros(0, int)
+    )  # (B,) 0 none, 1 staterror (normal), 2 shapesys (Poisson)
+    stat_delta: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (B,) staterror relative width
+    stat_tau: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (B,) shapesys auxiliary count (N/sigma)^2
 
     @property
     def names(self) -> tuple:
@@ -253,6 +262,7 @@ def compile_parts(parts: list[Part]) -> Compiled:
     grid_spec: dict[str, tuple] = {}
     grid_names: list[str] = []
     grid_mods: list[tuple] = []
+    stat_mods: list[tuple] = []
     for blk in blocks:
         part, ch, lo, nb = blk["part"], blk["channel"], blk["start"], blk["bins"]
         sl = slice(lo, lo + nb)
@@ -274,6 +284,9 @@ def compile_parts(parts: list[Part]) -> Compiled:
             for mi, mod in enumerate(smp.get("modifiers", [])):
                 mpath = spath + ["modifiers", mi]
                 pname = _param_name(part, mod)
+                if mod["type"] in STAT_TYPES:
+                    stat_mods.append((len(is_signal) - 1, blk, mod, mpath))
+                    continue
                 if mod["type"] == "gridsys":
                     grid_mods.append(
                         (
@@ -383,6 +396,7 @@ def compile_parts(parts: list[Part]) -> Compiled:
         _grid_entry(s_idx, idx, mod, mpath, part, sl, nb, n_total, grid_spec, grid_names, bool(is_signal_a[s_idx]))
         for s_idx, idx, mod, mpath, part, sl, nb in grid_mods
     )
+    stat = _stat_arrays(stat_mods, is_signal_a, nominal_a, n_total)
     ctype = np.array([CONSTRAINTS.index(norm_spec[k][0]) for k in norm_names], dtype=int)
     sigma = np.array([norm_spec[k][1] for k in norm_names], dtype=float)
     n_e = len(e_s)
@@ -413,7 +427,88 @@ def compile_parts(parts: list[Part]) -> Compiled:
         grid_nominal=np.array([grid_spec[k][1] for k in grid_names], dtype=float),
         grid_sigma=np.array([grid_spec[k][2] for k in grid_names], dtype=float),
         grids=grids,
+        **stat,
     )
+
+
+def _stat_arrays(stat_mods, is_signal, nominal, n_total) -> dict:
+    """Per-bin factors (``staterror``/``shapesys``) of the compiled channels: one modifier name per
+    channel, on templates only; staterror delta_b = sqrt(sum_s sigma_sb^2) / sum_s N_sb and
+    shapesys tau_b = (sum_s N_sb)^2 / sum_s sigma_sb^2 over the samples carrying it (bins where
+    either sum is 0 get no factor)."""
+    if not stat_mods:
+        return {}
+    per_channel: dict[int, dict] = {}
+    stat_sample = np.zeros(is_signal.size, bool)
+    for s_idx, blk, mod, mpath in stat_mods:
+        part = blk["part"]
+        if is_signal[s_idx]:
+            fail(part.source, mpath, f"a {mod['type']} modifier acts on templates only (this sample is the signal)")
+        key = id(blk)
+        ch = per_channel.setdefault(key, {"blk": blk, "name": mod["name"], "type": mod["type"], "s2": 0.0, "n": 0.0})
+        if (ch["name"], ch["type"]) != (mod["name"], mod["type"]):
+            fail(
+                part.source,
+                mpath,
+                f"one per-bin modifier per channel: {mod['type']} {mod['name']!r} here, "
+                f"{ch['type']} {ch['name']!r} on another sample of the channel",
+            )
+        sl = slice(blk["start"], blk["start"] + blk["bins"])
+        err = _resolve(mod["uncertainties"], part.experiment, blk["bins"], mpath + ["uncertainties"], part.source)
+        ch["s2"] = ch["s2"] + err**2
+        ch["n"] = ch["n"] + nominal[s_idx, sl]
+        stat_sample[s_idx] = True
+    kind = np.zeros(n_total, int)
+    delta = np.zeros(n_total)
+    tau = np.zeros(n_total)
+    for ch in per_channel.values():
+        blk = ch["blk"]
+        sl = slice(blk["start"], blk["start"] + blk["bins"])
+        ok = (ch["s2"] > 0) & (ch["n"] > 0)
+        code = STAT_TYPES.index(ch["type"]) + 1
+        kind[sl] = np.where(ok, code, 0)
+        safe_n = np.where(ok, ch["n"], 1.0)
+        delta[sl] = np.where(ok, np.sqrt(ch["s2"]) / safe_n, 0.0)
+        tau[sl] = np.where(ok, safe_n**2 / np.where(ok, ch["s2"], 1.0), 0.0)
+    return {"stat_sample": stat_sample, "stat_kind": kind, "stat_delta": delta, "stat_tau": tau}
+
+
+def stat_optimum(n, a, c, kind, delta, tau):
+    """Closed-form per-bin factors gamma_b maximising ln P(n; gamma a + c) + ln pi(gamma) (a: the
+    expected counts of the samples carrying the factor, c: the others), with
+
+    * staterror (kind 1), pi = N(gamma; 1, delta): the larger root of
+      a g^2 + (a^2 delta^2 + c - a) g - (delta^2 a (n - c) + c) = 0, floored at 0;
+    * shapesys (kind 2), pi = Pois(tau; gamma tau) (Barlow-Beeston lite, HistFactory): the positive
+      root of a (a + tau) g^2 - (n a - a c + tau a - tau c) g - tau c = 0;
+    * no factor (kind 0, or a = 0): gamma = 1.
+
+    Returns (gamma, free (not at the bound 0), -2 ln pi without constants, its second derivative).
+
+    >>> g, *_ = stat_optimum(np.array([12.0]), np.array([8.0]), np.array([0.0]), np.array([2]), np.zeros(1), np.array([4.0]))
+    >>> float(g[0])  # c = 0: (n + tau) / (a + tau)
+    1.3333333333333333
+    """
+    gauss, pois = (kind == 1) & (a > 0), (kind == 2) & (a > 0)
+    d2 = delta * delta
+    qa = np.where(gauss, a, a * (a + tau))
+    qb = np.where(gauss, a * a * d2 + c - a, -(n * a - a * c + tau * a - tau * c))
+    qc = np.where(gauss, -(d2 * a * (n - c) + c), -tau * c)
+    disc = np.sqrt(np.maximum(qb * qb - 4.0 * qa * qc, 0.0))
+    safe_a = np.where(gauss | pois, qa, 1.0)
+    den = qb + disc
+    root = np.where(qb > 0, -2.0 * qc / np.where(den > 0, den, 1.0), (disc - qb) / (2.0 * safe_a))
+    gamma = np.where(gauss | pois, np.maximum(root, 0.0), 1.0)
+    free = (gauss | pois) & (gamma > 0)
+    safe_g = np.where(gamma > 0, gamma, 1.0)
+    safe_d2 = np.where(kind == 1, d2, 1.0)
+    pen = np.where(
+        kind == 1,
+        (gamma - 1.0) ** 2 / safe_d2,
+        np.where(kind == 2, -2.0 * tau * (np.log(safe_g) - gamma), 0.0),
+    )
+    pen2 = np.where(kind == 1, 2.0 / safe_d2, np.where(kind == 2, 2.0 * tau / safe_g**2, 0.0))
+    return gamma, free, pen, pen2
 
 
 def _grid_params(part: Part, mod: dict, mpath: list, grid_spec: dict, grid_names: list) -> tuple:
@@ -524,6 +619,12 @@ class ProfiledBinned:
             ),
         )
         self.const = float(2.0 * special.gammaln(self.n + 1.0).sum() + const_k.sum() + self.J * _LN_2PI)
+        self._has_stat = bool(np.any(comp.stat_kind))
+        if self._has_stat:
+            kind, d2, tau = comp.stat_kind, comp.stat_delta**2, comp.stat_tau
+            self._stat_sample = np.asarray(comp.stat_sample, bool)
+            self.const += float(np.sum(np.log(2.0 * np.pi * d2[kind == 1])))
+            self.const += float(-2.0 * np.sum((tau * np.log(tau) - special.gammaln(tau + 1.0))[kind == 2]))
         if self.T:
             gs = comp.grid_sigma
             self._g_con = np.isfinite(gs)
@@ -541,8 +642,7 @@ class ProfiledBinned:
         self._dd = comp.dplus - comp.dminus
         self._entries_of = [np.flatnonzero(comp.entry_sample == s) for s in range(comp.is_signal.size)]
         self._alpha_is_entry = bool(comp.entry_alpha.size == self.J and np.all(comp.entry_alpha == np.arange(self.J)))
-        g_lo = comp.grid_lo if self.T else np.zeros(0)
-        g_hi = comp.grid_hi if self.T else np.zeros(0)
+        g_lo, g_hi = comp.grid_lo, comp.grid_hi
         self.upper = np.concatenate([np.full(self.K, _U_MAX), np.full(self.J, np.inf), g_hi])
         self.lower = np.concatenate([np.full(self.K + self.J, -np.inf), g_lo])
         self.NUISANCES = (
@@ -563,6 +663,15 @@ class ProfiledBinned:
                 for t, m, sd, lo, hi in zip(comp.grid_names, comp.grid_nominal, comp.grid_sigma, g_lo, g_hi)
             )
         )
+        if self._has_stat:
+            kinds = sorted({STAT_TYPES[int(k) - 1] for k in comp.stat_kind if k})
+            self.NUISANCES += (
+                {
+                    "name": f"per-bin factors ({', '.join(kinds)}, {int(np.count_nonzero(comp.stat_kind))} bins)",
+                    "prior": "staterror normal(1, delta_b); shapesys Poisson(tau_b; gamma tau_b)",
+                    "full": "profiled per bin in closed form (Barlow-Beeston lite)",
+                },
+            )
 
     # -- the objective, vectorised over points --
     def _weights(self, al, slopes: bool = False):
@@ -605,6 +714,14 @@ class ProfiledBinned:
             else:
                 lam_raw = lam_raw + ys[:, ge.sample, None] * val
         lam_raw = lam_raw + sig * on_sig
+        st = None
+        if self._has_stat:  # per-bin factors at their closed-form optimum
+            yx = self._sample_counts(sig, ys, fp, fm, grid)
+            a_st = yx[:, self._stat_sample].sum(1)
+            c_st = yx[:, ~self._stat_sample].sum(1)
+            gamma, free, pen_st, pen2 = stat_optimum(self.n, a_st, c_st, c.stat_kind, c.stat_delta, c.stat_tau)
+            lam_raw = gamma * a_st + c_st
+            st = {"gamma": gamma, "free": free, "pen2": pen2, "a": a_st, "c": c_st, "pen": pen_st.sum(-1)}
         lam = np.maximum(lam_raw, _LAM_FLOOR)
         pois = (special.xlogy(self.n, lam) - lam).sum(-1)
         a = y - 1.0
@@ -619,10 +736,12 @@ class ProfiledBinned:
         ).sum(-1)
         pen_alpha = (x[:, self.K : self.K + self.J] ** 2).sum(-1)
         f = -2.0 * pois + pen + pen_alpha + self.const
+        if st is not None:
+            f = f + st["pen"]
         if self.T:
             dt = x[:, self.K + self.J :] - self.c.grid_nominal
             f = f + np.where(self._g_con, dt * dt / self._g_s2, 0.0).sum(-1)
-        return f, (u, y, ys, al, fp, fm, lam_raw, lam, grid)
+        return f, (u, y, ys, al, fp, fm, lam_raw, lam, grid, st)
 
     def _grid_eval(self, x) -> list:
         """:func:`grid_interpolate` of every gridsys entry at the parameters of x."""
@@ -630,64 +749,39 @@ class ProfiledBinned:
         return [grid_interpolate(ge, x[:, [base + i for i in ge.params]]) for ge in self.c.grids]
 
     def _fun(self, x, sig):
-        """(-2 ln L, gradient, Hessian) at x (P, K+J) for signals sig (P, B): exact derivatives
+        """(-2 ln L, gradient, Hessian) at x (P, K+J+T) for signals sig (P, B): exact derivatives
 
             F_xy = 2 sum_b [n_b / lam_b^2 dlam_b/dx dlam_b/dy - w_b d2lam_b/dxdy] + constraints,
 
         w = n / lam - 1, with dlam/du_k = sum_s M_sk Y_s X_s, d2lam/du_k du_l = sum_s M_sk M_sl Y_s X_s,
-        d2lam/du_k dalpha_j = sum_{s on k, j} Y_s dX_s/dalpha_j, and d2lam/dalpha_j^2 the curvature of
-        the quadratic interpolation (|alpha| <= 1; zero for linear)."""
+        d2lam/du_k dalpha_j = sum_{s on k, j} Y_s dX_s/dalpha_j, d2lam/dalpha_j^2 the curvature of
+        the quadratic interpolation (|alpha| <= 1; zero for linear), and for a gridsys the slopes
+        and the bilinear cross term of :func:`grid_interpolate`. With per-bin factors
+        (``staterror``/``shapesys``) the factors gamma_b are at their closed-form optimum
+        (:meth:`_stat_optimum`), the derivatives are those at fixed gamma (envelope theorem) and
+        the Hessian is the Schur complement H_xx - sum_b H_xg H_gx / H_gg (exact)."""
         c = self.c
-        f, (u, y, ys, al, fp, fm, lam_raw, lam, grid) = self._parts(x, sig)
+        f, parts = self._parts(x, sig)
+        u, y, ys, al, fp, fm, lam_raw, lam, grid, st = parts
         live = lam_raw > _LAM_FLOOR
         ratio = self.n / lam
         w = np.where(live, ratio - 1.0, 0.0)
         q = np.where(live, ratio / lam, 0.0)
-        n_s = c.is_signal.size
-        # Y_s X_s per sample (P, S, B): nominal plus this sample's shifts
-        yx = np.empty((sig.shape[0], n_s, sig.shape[1]))
-        gshift: dict[int, np.ndarray] = {}
-        for ge, (val, _d, _x) in zip(c.grids, grid):
-            gshift[ge.sample] = gshift[ge.sample] + val if ge.sample in gshift else val
-        for s_idx in range(n_s):
-            xs = self._sample_shift(s_idx, fp, fm, sig)
-            if s_idx in gshift:
-                xs = gshift[s_idx] if xs is None else xs + gshift[s_idx]
-            if c.is_signal[s_idx]:
-                xs = sig * (c.mask[s_idx] + xs) if xs is not None else sig * c.mask[s_idx]
-            else:
-                xs = c.nominal[s_idx] + xs if xs is not None else c.nominal[s_idx]
-            yx[:, s_idx] = ys[:, s_idx, None] * xs
-        jac_u = np.zeros((sig.shape[0], self.K, sig.shape[1]))  # dlam/du_k = sum_s M_sk Y_s X_s
-        for s_idx, k_idx in zip(*np.nonzero(c.incidence)):
-            jac_u[:, k_idx] += c.incidence[s_idx, k_idx] * yx[:, s_idx]
-        k = self.K
-        if self.J:
-            sp, sm = self._weights(al, slopes=True)
-            ye = ys[:, c.entry_sample]
-            dxe = (ye * sp)[:, :, None] * c.dplus + (ye * sm)[:, :, None] * c.dminus  # (P, E, B)
-            if self._rel.any():
-                dxe[:, self._rel] *= sig[:, None, :]
-            jac_a = dxe if self._alpha_is_entry else np.matmul(self._onehot_alpha, dxe)
-            jacs = [jac_u, jac_a]
-        else:
-            jacs = [jac_u]
-        if self.T:
-            # dlam/dtheta_t = sum_{grid entries on t} Y_s dG/dtheta_t (x sig on the signal)
-            jac_t = np.zeros((sig.shape[0], self.T, sig.shape[1]))
-            dgs = []
-            for ge, (_v, dg, cross) in zip(c.grids, grid):
-                scale = ys[:, ge.sample, None] * (sig if ge.relative else 1.0)
-                dgs.append([d * scale for d in dg] + ([cross * scale] if cross is not None else []))
-                for i, t in enumerate(ge.params):
-                    jac_t[:, t] += dgs[-1][i]
-            jacs.append(jac_t)
-        jac = np.concatenate(jacs, axis=1) if len(jacs) > 1 else jac_u
+        factor = None if st is None else np.where(self._stat_sample[:, None, None], st["gamma"][None], 1.0)
+        jac, curvm = self._derivs(x, sig, ys, al, fp, fm, grid, w, factor)
         g = -2.0 * np.einsum("pkb,pb->pk", jac, w)
-        h = 2.0 * np.matmul(jac * q[:, None, :], np.swapaxes(jac, 1, 2))
-        z = np.einsum("psb,pb->ps", yx, w)
-        h[:, :k, :k] -= 2.0 * np.einsum("sk,sl,ps->pkl", c.incidence, c.incidence, z)
+        h = 2.0 * np.matmul(jac * q[:, None, :], np.swapaxes(jac, 1, 2)) + curvm
+        if st is not None:
+            # Schur complement over the per-bin factors: v_b = d2F/dx dgamma_b
+            only = np.where(self._stat_sample[:, None, None], 1.0, 0.0)
+            jac_a, _ = self._derivs(x, sig, ys, al, fp, fm, grid, None, only)
+            v = 2.0 * (q * st["a"])[:, None, :] * jac - 2.0 * w[:, None, :] * jac_a
+            hgg = 2.0 * q * st["a"] ** 2 + st["pen2"]
+            free = st["free"] & (hgg > 0)
+            v_s = np.where(free[:, None, :], v / np.where(free, hgg, 1.0)[:, None, :], 0.0)
+            h -= np.matmul(v_s, np.swapaxes(v, 1, 2))
         # constraints
+        k = self.K
         iu = np.arange(k)
         g_c = np.where(
             self._is["normal"],
@@ -706,35 +800,95 @@ class ProfiledBinned:
         g[:, :k] += g_c
         h[:, iu, iu] += h_c
         if self.J:
-            v = np.einsum("peb,pb->pe", dxe, w)
-            hua = np.einsum("ek,je,pe->pkj", self._m_entry, self._onehot_alpha, v)
-            h[:, :k, k:] -= 2.0 * hua
-            h[:, k:, :k] -= 2.0 * np.swapaxes(hua, 1, 2)
-            # curvature: Y_e 1(|alpha| <= 1) (D+ - D-) . (w or w sig), without a (P, E, B) array
-            wr = np.where(self._rel[:, None], (self._dd @ (w * sig).T), (self._dd @ w.T)).T  # (P, E)
-            inside = (np.abs(al) <= 1.0) & c.quadratic
-            curv = ye * inside * wr
             ja = k + np.arange(self.J)
-            h[:, ja, ja] += -2.0 * curv @ self._onehot_alpha.T + 2.0
-            g[:, k : k + self.J] += 2.0 * x[:, k : k + self.J]
+            h[:, ja, ja] += 2.0
+            g[:, ja] += 2.0 * x[:, ja]
         if self.T:
-            base = k + self.J
-            for ge, dg in zip(c.grids, dgs):
-                m_s = c.incidence[ge.sample]  # d2lam/du_k dtheta = M_sk dlam_s/dtheta
-                for i, t in enumerate(ge.params):
-                    v_t = np.einsum("pb,pb->p", dg[i], w)
-                    h[:, :k, base + t] -= 2.0 * m_s * v_t[:, None]
-                    h[:, base + t, :k] -= 2.0 * m_s * v_t[:, None]
-                if len(ge.params) == 2:  # the bilinear cross term
-                    v_x = 2.0 * np.einsum("pb,pb->p", dg[2], w)
-                    t1, t2 = base + ge.params[0], base + ge.params[1]
-                    h[:, t1, t2] -= v_x
-                    h[:, t2, t1] -= v_x
-            it = base + np.arange(self.T)
+            it = k + self.J + np.arange(self.T)
             dt = x[:, it] - c.grid_nominal
             g[:, it] += np.where(self._g_con, 2.0 * dt / self._g_s2, 0.0)
             h[:, it, it] += np.where(self._g_con, 2.0 / self._g_s2, 0.0)
         return f, g, h
+
+    def _sample_counts(self, sig, ys, fp, fm, grid, factor=None):
+        """Y_s X_s per sample (P, S, B) (times ``factor`` (S, P or 1, B) when given)."""
+        c = self.c
+        n_s = c.is_signal.size
+        yx = np.empty((sig.shape[0], n_s, sig.shape[1]))
+        gshift: dict[int, np.ndarray] = {}
+        for ge, (val, _d, _x) in zip(c.grids, grid):
+            gshift[ge.sample] = gshift[ge.sample] + val if ge.sample in gshift else val
+        for s_idx in range(n_s):
+            xs = self._sample_shift(s_idx, fp, fm, sig)
+            if s_idx in gshift:
+                xs = gshift[s_idx] if xs is None else xs + gshift[s_idx]
+            if c.is_signal[s_idx]:
+                xs = sig * (c.mask[s_idx] + xs) if xs is not None else sig * c.mask[s_idx]
+            else:
+                xs = c.nominal[s_idx] + xs if xs is not None else c.nominal[s_idx]
+            yx[:, s_idx] = ys[:, s_idx, None] * xs * (1.0 if factor is None else factor[s_idx])
+        return yx
+
+    def _derivs(self, x, sig, ys, al, fp, fm, grid, w, factor=None):
+        """(dlam/dx (P, n, B), -2 sum_b w_b d2lam_b/dxdy (P, n, n), 0 when ``w`` is None) with each
+        sample's contribution multiplied per bin by ``factor`` (S, P or 1, B) when given (the
+        per-bin factors gamma, or a 0/1 selection of samples)."""
+        c = self.c
+        n_p, n_b = sig.shape
+        k, n_par = self.K, len(self.names)
+        yx = self._sample_counts(sig, ys, fp, fm, grid, factor)
+        jac = np.zeros((n_p, n_par, n_b))
+        for s_idx, k_idx in zip(*np.nonzero(c.incidence)):  # dlam/du_k = sum_s M_sk Y_s X_s
+            jac[:, k_idx] += c.incidence[s_idx, k_idx] * yx[:, s_idx]
+        curvm = np.zeros((n_p, n_par, n_par))
+        if w is not None and k:
+            z = np.einsum("psb,pb->ps", yx, w)
+            curvm[:, :k, :k] -= 2.0 * np.einsum("sk,sl,ps->pkl", c.incidence, c.incidence, z)
+        if self.J:
+            sp, sm = self._weights(al, slopes=True)
+            ye = ys[:, c.entry_sample]
+            dxe = (ye * sp)[:, :, None] * c.dplus + (ye * sm)[:, :, None] * c.dminus  # (P, E, B)
+            if self._rel.any():
+                dxe[:, self._rel] *= sig[:, None, :]
+            fe = None if factor is None else factor[c.entry_sample]  # (E, P or 1, B)
+            if fe is not None:
+                dxe *= np.swapaxes(fe, 0, 1)
+            jac[:, k : k + self.J] = dxe if self._alpha_is_entry else np.matmul(self._onehot_alpha, dxe)
+            if w is not None:
+                v = np.einsum("peb,pb->pe", dxe, w)
+                hua = np.einsum("ek,je,pe->pkj", self._m_entry, self._onehot_alpha, v)
+                curvm[:, :k, k : k + self.J] -= 2.0 * hua
+                curvm[:, k : k + self.J, :k] -= 2.0 * np.swapaxes(hua, 1, 2)
+                # curvature: Y_e 1(|alpha| <= 1) (D+ - D-) . (w or w sig)
+                if fe is None:
+                    wr = np.where(self._rel[:, None], (self._dd @ (w * sig).T), (self._dd @ w.T)).T  # (P, E)
+                else:
+                    wsig = np.where(self._rel[:, None, None], (w * sig)[None], w[None]) * fe  # (E, P, B)
+                    wr = np.einsum("eb,epb->pe", self._dd, wsig)
+                inside = (np.abs(al) <= 1.0) & c.quadratic
+                ja = k + np.arange(self.J)
+                curvm[:, ja, ja] -= 2.0 * (ye * inside * wr) @ self._onehot_alpha.T
+        if self.T:
+            # dlam/dtheta_t = sum_{grid entries on t} Y_s dG/dtheta_t (x sig on the signal)
+            base = k + self.J
+            for ge, (_v, dg, cross) in zip(c.grids, grid):
+                scale = ys[:, ge.sample, None] * (sig if ge.relative else 1.0)
+                if factor is not None:
+                    scale = scale * factor[ge.sample]
+                dgs = [d * scale for d in dg]
+                m_s = c.incidence[ge.sample]  # d2lam/du_k dtheta = M_sk dlam_s/dtheta
+                for i, t in enumerate(ge.params):
+                    jac[:, base + t] += dgs[i]
+                    if w is not None:
+                        v_t = np.einsum("pb,pb->p", dgs[i], w)
+                        curvm[:, :k, base + t] -= 2.0 * m_s * v_t[:, None]
+                        curvm[:, base + t, :k] -= 2.0 * m_s * v_t[:, None]
+                if cross is not None and w is not None:  # the bilinear cross term
+                    v_x = 2.0 * np.einsum("pb,pb->p", cross * scale, w)
+                    t1, t2 = base + ge.params[0], base + ge.params[1]
+                    curvm[:, t1, t2] -= v_x
+                    curvm[:, t2, t1] -= v_x
+        return jac, curvm
 
     def _sample_shift(self, s_idx, fp, fm, sig):
         """sum over the histosys entries on sample s of f_+ D+ + f_- D- (None if it has none)."""
@@ -787,7 +941,7 @@ class ProfiledBinned:
     def _compiled(self) -> bool:
         """Whether the Newton profile runs in the compiled kernel (attribute ``use_numba``:
         None = when numba is importable; True/False force)."""
-        if self.T:  # gridsys: the numpy path (the kernel has no anchor grids)
+        if self.T or self._has_stat:  # gridsys, per-bin factors: the numpy path
             return False
         return bool(_kernel.HAVE_NUMBA if self.use_numba is None else self.use_numba)
 
@@ -927,7 +1081,18 @@ class ProfiledBinned:
             draw = c.grid_nominal + rng.normal(0.0, 1.0, self.T) * np.where(self._g_con, c.grid_sigma, 0.0)
             theta = np.clip(draw, c.grid_lo, c.grid_hi)  # the anchor box (no extrapolation)
         x = np.concatenate([np.log(y), rng.normal(0.0, 1.0, self.J), theta])[None, :]
-        lam = self._parts(x, sig)[1][7][0]  # (u, y, ys, al, fp, fm, lam_raw, lam, grid)
+        parts = self._parts(x, sig)[1]  # (u, y, ys, al, fp, fm, lam_raw, lam, grid, st)
+        lam = parts[7][0]
+        if parts[9] is not None:  # per-bin factors drawn from their constraints
+            c, st = self.c, parts[9]
+            draw = np.where(
+                c.stat_kind == 1,
+                np.maximum(1.0 + c.stat_delta * rng.normal(0.0, 1.0, c.n_bins), 0.0),
+                np.where(
+                    c.stat_kind == 2, rng.gamma(np.maximum(c.stat_tau, 1e-300)) / np.maximum(c.stat_tau, 1e-300), 1.0
+                ),
+            )
+            lam = np.maximum(draw * st["a"][0] + st["c"][0], 0.0)
         toy = replace(self.c, n=rng.poisson(lam).astype(float))
         return ProfiledBinned(toy, self.reference_total, self.engine, self.tol)
 
@@ -950,7 +1115,8 @@ class MarginalisedBinned:
     """Per-bin marginalised likelihood of a compiled declaration (module docstring, paper mode)."""
 
     def __init__(self, comp: Compiled):
-        if comp.alpha_names or comp.grid_names or np.any(comp.ctype != CONSTRAINTS.index("normal")):
+        has_stat = bool(np.any(comp.stat_kind))
+        if comp.alpha_names or comp.grid_names or has_stat or np.any(comp.ctype != CONSTRAINTS.index("normal")):
             raise DeclarationError("the marginalised likelihood takes normal-constrained normsys modifiers only")
         if np.any(comp.n != np.round(comp.n)):
             raise DeclarationError("the marginalised likelihood needs integer counts")
@@ -1065,7 +1231,7 @@ def templates_backend(comp: Compiled, reference_total, engine: str, tol: float, 
     c = comp
     sig = np.flatnonzero(c.is_signal)
     inc = c.incidence
-    if c.grid_names:
+    if c.grid_names or np.any(c.stat_kind):
         return None
     if sig.size != 1 or not np.all(c.mask[sig[0]] == 1.0) or not np.all((inc == 0) | (inc == 1)):
         return None
