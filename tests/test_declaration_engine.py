@@ -502,3 +502,148 @@ def test_per_bin_modifier_errors_name_the_key(edit, match):
     with pytest.raises(DeclarationError, match=match) as exc:
         load(decl, source="toy.yaml")
     assert str(exc.value).startswith("toy.yaml: likelihood.full.channels[0].samples[")
+
+
+# -- gridsys with templates: prediction (the model's prediction at each anchor) -------------------
+
+
+class AnchoredExperiment(FixedExperiment):
+    """A stand-in experiment predicting at anchors: predict returns points + anchor_shape + bins,
+    the fixed per-anchor predictions ``anchored`` (anchor_shape + bins) scaled by the 'model'."""
+
+    def __init__(self, anchored, data=None):
+        anchored = np.asarray(anchored, dtype=float)
+        super().__init__(anchored.reshape(-1, anchored.shape[-1])[0], data)
+        self.anchored = anchored
+        self.anchor_shape = anchored.shape[:-1]
+
+    def predict(self, model=None, matching=None):
+        scale = 1.0 if model is None else np.asarray(model, dtype=float)
+        return np.multiply.outer(scale, self.anchored)
+
+
+def prediction_declaration(params, n_counts, bkg_grid=None, signal_mods=()):
+    sig = {
+        "name": "cevns",
+        "signal": "cevns",
+        "modifiers": [{"name": "resp", "type": "gridsys", "grid": {"parameters": params, "templates": "prediction"}}]
+        + list(signal_mods),
+    }
+    bkg = {"name": "bkg", "template": {"counts": [2.0] * len(n_counts)}}
+    if bkg_grid is not None:
+        bkg["modifiers"] = [{"name": "bresp", "type": "gridsys", "grid": bkg_grid}]
+    decl = projection(channels=[{"name": "c", "data": {"counts": list(n_counts)}, "samples": [sig, bkg]}])
+    decl["kind"] = "measurement"
+    decl["release"] = {"name": "none", "source": "test", "licence": "CC0-1.0"}
+    decl["experiment"]["observable"]["binning"] = {"edges": list(np.linspace(20.0, 40.0, len(n_counts) + 1))}
+    return decl
+
+
+def test_prediction_anchors_reproduce_a_linear_response_and_the_anchors():
+    """The model's prediction at anchors t = -1, 0, 2 linear in t (S0 + t S1): -2 ln L at fixed
+    (flux, t) equals the closed form with lam = y scale (S0 + t S1) + b; the Asimov data and the
+    reference total use the prediction at the nominal t = 0."""
+    s0, s1 = np.array([6.0, 4.0, 2.0]), np.array([1.0, -0.5, 0.3])
+    anchors = [-1.0, 0.0, 2.0]
+    exp = AnchoredExperiment(np.array([s0 + a * s1 for a in anchors]))
+    params = [{"name": "t_ly", "anchors": anchors, "constraint": {"type": "normal", "sigma": 1.0}}]
+    flux = {"name": "flux", "type": "normsys", "constraint": {"type": "normal", "sigma": 0.1}}
+    n = np.array([9.0, 5.0, 3.0])
+    term = build_term(
+        load(prediction_declaration(params, n, signal_mods=[flux]), source="toy.yaml"), exp, "full", "full"
+    )
+    assert term.term.names == ("flux", "t_ly") and term.term.reference_total == pytest.approx(s0.sum())
+    pred = exp.predict(np.array([0.7, 1.3]))
+    assert pred.shape == (2, 3, 3)
+    for scale, p in zip((0.7, 1.3), pred):
+        for t, u in [(-1.0, 0.0), (-0.4, 0.05), (0.0, -0.1), (1.3, 0.2), (2.0, 0.0)]:
+            lam = np.exp(u) * scale * (s0 + t * s1) + 2.0
+            expect = -2 * (n * np.log(lam) - lam - special.gammaln(n + 1)).sum()
+            expect += (np.expm1(u) / 0.1) ** 2 + np.log(2 * np.pi * 0.01) + t * t + np.log(2 * np.pi)
+            assert term.term.twice_nll(p[None], [[u, t]])[0] == pytest.approx(expect, abs=1e-10)
+    assert np.all(np.isfinite(term.logl_model(np.array([0.5, 1.0, 2.0]))))
+
+
+def _prediction_2d_term():
+    a_anch, b_anch = [-1.0, 0.0, 1.5], [-1.0, 0.5, 2.0]
+    base = np.array([5.0, 3.0, 2.0, 1.0])
+    pred = np.array(
+        [[base * (1 + 0.2 * a + 0.1 * b + 0.05 * a * b * (1 + 0.1 * np.arange(4))) for b in b_anch] for a in a_anch]
+    )
+    params = [
+        {"name": "t_ly", "anchors": a_anch, "constraint": {"type": "normal", "sigma": 1.0}},
+        {"name": "t_qy", "anchors": b_anch, "constraint": {"type": "normal", "sigma": 1.0}},
+    ]
+    # the background depends on the same (t_ly, t_qy): one parameter each
+    bkg_templates = [{"counts": list(2.0 * (1 + 0.1 * a - 0.15 * b) * np.ones(4))} for a in a_anch for b in b_anch]
+    flux = {"name": "flux", "type": "normsys", "constraint": {"type": "normal", "sigma": 0.15}}
+    decl = prediction_declaration(
+        params, [8.0, 6.0, 2.0, 1.0], {"parameters": params, "templates": bkg_templates}, [flux]
+    )
+    exp = AnchoredExperiment(pred)
+    return build_term(load(decl, source="toy.yaml"), exp, "full", "full"), exp
+
+
+def test_prediction_anchors_derivatives_match_finite_differences():
+    term, exp = _prediction_2d_term()
+    t = term.term
+    assert t.names == ("flux", "t_ly", "t_qy")
+    x = np.array([[0.1, 0.3, -0.4], [-0.1, -0.7, 1.2], [0.05, 1.2, 0.9]])
+    sig = exp.predict(np.array([0.6, 1.0, 1.7])).reshape(3, -1)
+    f, g, h = t._fun(x, sig)
+    eps = 1e-6
+    for k in range(3):
+        dx = np.zeros_like(x)
+        dx[:, k] = eps
+        fp, gp, _ = t._fun(x + dx, sig)
+        fm, gm, _ = t._fun(x - dx, sig)
+        np.testing.assert_allclose((fp - fm) / (2 * eps), g[:, k], rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose((gp - gm) / (2 * eps), h[:, :, k], rtol=1e-5, atol=1e-5)
+
+
+def test_prediction_anchors_profile_equals_a_direct_minimisation():
+    from scipy import optimize
+
+    term, exp = _prediction_2d_term()
+    t = term.term
+    for scale in (0.5, 1.0, 2.0):
+        p = exp.predict(scale).reshape(1, -1)
+        got = -2 * term.logl_model(scale)
+        r = optimize.minimize(
+            lambda v, p=p: t.twice_nll(p, v[None])[0],
+            np.zeros(3),
+            jac=lambda v, p=p: t._fun(v[None], p)[1][0],
+            bounds=[(-2, 2), (-1.0, 1.5), (-1.0, 2.0)],
+            method="L-BFGS-B",
+            options={"ftol": 1e-15, "gtol": 1e-10},
+        )
+        assert got == pytest.approx(r.fun, abs=1e-6) and got <= r.fun + 1e-7
+
+
+@pytest.mark.parametrize(
+    "where, match",
+    [
+        ("background", "'prediction' anchors belong to the signal sample only"),
+        ("no-anchors", "needs an experiment predicting at the 3 anchors"),
+        ("histosys", "carries no other histosys or gridsys"),
+    ],
+)
+def test_prediction_anchor_errors(where, match):
+    params = [{"name": "t_ly", "anchors": [-1.0, 0.0, 1.0]}]
+    extra = []
+    if where == "histosys":
+        extra = [
+            {
+                "name": "h",
+                "type": "histosys",
+                "data": {"nominal": {"counts": [1.0, 1.0]}, "hi": {"counts": [1.2, 1.0]}, "lo": "mirror"},
+            }
+        ]
+    decl = prediction_declaration(params, [3.0, 2.0], signal_mods=extra)
+    if where == "background":
+        decl["likelihood"]["full"]["channels"][0]["samples"][1]["modifiers"] = [
+            {"name": "b", "type": "gridsys", "grid": {"parameters": params, "templates": "prediction"}}
+        ]
+    exp = FixedExperiment([1.0, 1.0]) if where == "no-anchors" else AnchoredExperiment(np.ones((3, 2)))
+    with pytest.raises(DeclarationError, match=match):
+        build_term(load(decl, source="toy.yaml"), exp, "full", "full")

@@ -387,6 +387,12 @@ def _check_grid(mod: dict, mpath: list, n_bins: int | None, signal: bool, src) -
     names = [p["name"] for p in grid["parameters"]]
     if len(set(names)) != len(names):
         fail(src, mpath + ["grid", "parameters"], f"the grid's parameters must differ, got {names}")
+    if grid["templates"] == "prediction":
+        if not signal:
+            fail(src, mpath + ["grid", "templates"], "'prediction' anchors belong to the signal sample only")
+        if "nominal" in grid:
+            fail(src, mpath + ["grid", "nominal"], "with 'prediction' anchors the nominal is the model's own")
+        return
     if len(grid["templates"]) != int(np.prod(dims)):
         fail(
             src,

@@ -125,6 +125,8 @@ class Compiled:
     grid_nominal: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (T,)
     grid_sigma: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (T,) normal constraint width (inf: none)
     grids: tuple = ()  # GridEntry per gridsys modifier
+    anchor_shape: tuple = ()  # the signal's prediction anchors (``templates: prediction``)
+    anchor_w0: np.ndarray = field(default_factory=lambda: np.ones(1))  # their weights at the nominal
     stat_sample: np.ndarray = field(
         default_factory=lambda: np.zeros(0, bool)
     )  # (S,) bool: carries its channel's per-bin factors
@@ -154,6 +156,18 @@ class GridEntry:
     anchors: tuple  # anchor arrays, one per parameter
     diff: np.ndarray
     relative: bool
+    per_point: bool = False  # templates: prediction (the model's prediction at each anchor, per point)
+
+
+class _PerPoint:
+    """``d[i, j]`` of per-point templates (P, m_1, m_2, B): point p's template at (i_p, j_p)."""
+
+    def __init__(self, diff, rows):
+        self.diff, self.rows = diff, rows
+
+    def __getitem__(self, key):
+        i, j = key
+        return self.diff[self.rows, i, j]
 
 
 def grid_cell(anchors: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -168,15 +182,21 @@ def grid_cell(anchors: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return i, (t - anchors[i]) / width, width
 
 
-def grid_interpolate(entry: GridEntry, theta: np.ndarray):
+def grid_interpolate(entry: GridEntry, theta: np.ndarray, diff: np.ndarray | None = None):
     """(G, [dG/dtheta_i], d2G/dtheta_1 dtheta_2 or None) of a grid entry at theta (P, 1 or 2),
     each (P, B): linear between the two neighbouring anchors in 1D, bilinear on the cell in 2D,
 
         G = (1-f_1)(1-f_2) T_00 + f_1 (1-f_2) T_10 + (1-f_1) f_2 T_01 + f_1 f_2 T_11,
 
     f_i the fractions of :func:`grid_cell` (exact at the anchors, and for templates linear in
-    each parameter; d2G/dtheta_i^2 = 0 inside a cell)."""
-    d = entry.diff
+    each parameter; d2G/dtheta_i^2 = 0 inside a cell). ``diff`` (P, m_1, m_2, B): templates per
+    point (``templates: prediction``) instead of the entry's."""
+    d: Any
+    if diff is None:
+        d = entry.diff
+    else:
+        rows = np.arange(theta.shape[0])
+        d = _PerPoint(diff, rows)
     i, fx, hx = grid_cell(entry.anchors[0], theta[:, 0])
     if len(entry.params) == 1:
         t0, t1 = d[i, 0], d[i + 1, 0]
@@ -397,6 +417,7 @@ def compile_parts(parts: list[Part]) -> Compiled:
         for s_idx, idx, mod, mpath, part, sl, nb in grid_mods
     )
     stat = _stat_arrays(stat_mods, is_signal_a, nominal_a, n_total)
+    anchor = _prediction_anchors(grids, entries, grid_mods, grid_spec, grid_names)
     ctype = np.array([CONSTRAINTS.index(norm_spec[k][0]) for k in norm_names], dtype=int)
     sigma = np.array([norm_spec[k][1] for k in norm_names], dtype=float)
     n_e = len(e_s)
@@ -428,7 +449,27 @@ def compile_parts(parts: list[Part]) -> Compiled:
         grid_sigma=np.array([grid_spec[k][2] for k in grid_names], dtype=float),
         grids=grids,
         **stat,
+        **anchor,
     )
+
+
+def _prediction_anchors(grids, entries, grid_mods, grid_spec, grid_names) -> dict:
+    """``anchor_shape`` and the interpolation weights ``anchor_w0`` at the nominal parameters of
+    a signal gridsys with ``templates: prediction`` (at most one; the signal then carries no
+    other shape modifier, whose relative variation would apply to the nominal prediction only)."""
+    pp = [(k, ge) for k, ge in enumerate(grids) if ge.per_point]
+    if not pp:
+        return {}
+    k, ge = pp[0]
+    _s, _i, mod, mpath, part, _sl, _nb = grid_mods[k]
+    others = [e for e in entries if e[0] == ge.sample] + [g for g in grids if g.sample == ge.sample and g is not ge]
+    if len(pp) > 1 or others:
+        fail(part.source, mpath, "a signal with 'prediction' anchors carries no other histosys or gridsys")
+    dims = tuple(a.size for a in ge.anchors)
+    eye = np.eye(int(np.prod(dims))).reshape(dims + ((1,) if len(dims) == 1 else ()) + (-1,))
+    theta0 = np.array([[grid_spec[grid_names[i]][1] for i in ge.params]])
+    w0 = grid_interpolate(replace(ge, diff=eye), theta0)[0][0]
+    return {"anchor_shape": dims, "anchor_w0": w0}
 
 
 def _stat_arrays(stat_mods, is_signal, nominal, n_total) -> dict:
@@ -542,6 +583,18 @@ def _grid_entry(s_idx, idx, mod, mpath, part, sl, nb, n_total, grid_spec, grid_n
     anchors = tuple(np.array(grid_spec[grid_names[i]][0]) for i in idx)
     dims = tuple(a.size for a in anchors)
     tmpls = grid["templates"]
+    if tmpls == "prediction":
+        if not signal:
+            fail(part.source, mpath + ["grid", "templates"], "'prediction' anchors belong to the signal sample only")
+        shape = tuple(getattr(part.experiment, "anchor_shape", ()))
+        if shape != dims:
+            fail(
+                part.source,
+                mpath + ["grid", "templates"],
+                f"'prediction' needs an experiment predicting at the {' x '.join(map(str, dims))} anchors "
+                f"(Experiment.anchor_shape), this one has anchor_shape {shape or 'none'}",
+            )
+        return GridEntry(s_idx, tuple(idx), anchors, np.zeros(0), False, per_point=True)
     if len(tmpls) != int(np.prod(dims)):
         fail(
             part.source,
@@ -619,6 +672,8 @@ class ProfiledBinned:
             ),
         )
         self.const = float(2.0 * special.gammaln(self.n + 1.0).sum() + const_k.sum() + self.J * _LN_2PI)
+        self._n_anchor = int(np.prod(comp.anchor_shape)) if comp.anchor_shape else 0
+        self._width = comp.n_bins * max(self._n_anchor, 1)  # values per point of a prediction
         self._has_stat = bool(np.any(comp.stat_kind))
         if self._has_stat:
             kind, d2, tau = comp.stat_kind, comp.stat_delta**2, comp.stat_tau
@@ -691,6 +746,7 @@ class ProfiledBinned:
         lam = sig (sum_{signal s} Y_s mask_s + relative shifts) + sum_{templates} Y_s N_s + shifts:
         matrix products only, no (points x samples x bins) array."""
         c = self.c
+        sig, pdiff = self._unpack(sig)
         u = np.minimum(x[:, : self.K], _U_MAX)
         y = np.exp(u)
         ys = np.exp(u @ c.incidence.T)  # (P, S)
@@ -707,7 +763,7 @@ class ProfiledBinned:
                 on_sig = on_sig + cp[:, rel] @ c.dplus[rel] + cm[:, rel] @ c.dminus[rel]
             if ab.any():
                 lam_raw = lam_raw + cp[:, ab] @ c.dplus[ab] + cm[:, ab] @ c.dminus[ab]
-        grid = self._grid_eval(x)
+        grid = self._grid_eval(x, pdiff)
         for ge, (val, _d, _x) in zip(c.grids, grid):
             if ge.relative:
                 on_sig = on_sig + ys[:, ge.sample, None] * val
@@ -743,10 +799,26 @@ class ProfiledBinned:
             f = f + np.where(self._g_con, dt * dt / self._g_s2, 0.0).sum(-1)
         return f, (u, y, ys, al, fp, fm, lam_raw, lam, grid, st)
 
-    def _grid_eval(self, x) -> list:
-        """:func:`grid_interpolate` of every gridsys entry at the parameters of x."""
+    def _grid_eval(self, x, pdiff=None) -> list:
+        """:func:`grid_interpolate` of every gridsys entry at the parameters of x (``pdiff``: the
+        per-point anchor templates of a ``prediction`` entry)."""
         base = self.K + self.J
-        return [grid_interpolate(ge, x[:, [base + i for i in ge.params]]) for ge in self.c.grids]
+        return [
+            grid_interpolate(ge, x[:, [base + i for i in ge.params]], pdiff if ge.per_point else None)
+            for ge in self.c.grids
+        ]
+
+    def _unpack(self, sig):
+        """(the signal at the nominal anchors (P, B), per-point anchor templates minus it
+        (P, m_1, m_2, B) or None) of predictions (P, width)."""
+        if not self._n_anchor:
+            return sig, None
+        c = self.c
+        a = sig.reshape(sig.shape[0], self._n_anchor, c.n_bins)
+        sig0 = np.einsum("a,pab->pb", c.anchor_w0, a)
+        dims = c.anchor_shape + ((1,) if len(c.anchor_shape) == 1 else ())
+        mask = c.mask[c.is_signal].max(0)
+        return sig0, ((a - sig0[:, None, :]) * mask).reshape((sig.shape[0],) + dims + (c.n_bins,))
 
     def _fun(self, x, sig):
         """(-2 ln L, gradient, Hessian) at x (P, K+J+T) for signals sig (P, B): exact derivatives
@@ -763,6 +835,7 @@ class ProfiledBinned:
         c = self.c
         f, parts = self._parts(x, sig)
         u, y, ys, al, fp, fm, lam_raw, lam, grid, st = parts
+        sig = self._unpack(sig)[0]
         live = lam_raw > _LAM_FLOOR
         ratio = self.n / lam
         w = np.where(live, ratio - 1.0, 0.0)
@@ -816,14 +889,18 @@ class ProfiledBinned:
         n_s = c.is_signal.size
         yx = np.empty((sig.shape[0], n_s, sig.shape[1]))
         gshift: dict[int, np.ndarray] = {}
+        gabs: dict[int, np.ndarray] = {}  # absolute shifts on a signal (prediction anchors)
         for ge, (val, _d, _x) in zip(c.grids, grid):
-            gshift[ge.sample] = gshift[ge.sample] + val if ge.sample in gshift else val
+            tgt = gabs if (c.is_signal[ge.sample] and not ge.relative) else gshift
+            tgt[ge.sample] = tgt[ge.sample] + val if ge.sample in tgt else val
         for s_idx in range(n_s):
             xs = self._sample_shift(s_idx, fp, fm, sig)
             if s_idx in gshift:
                 xs = gshift[s_idx] if xs is None else xs + gshift[s_idx]
             if c.is_signal[s_idx]:
                 xs = sig * (c.mask[s_idx] + xs) if xs is not None else sig * c.mask[s_idx]
+                if s_idx in gabs:
+                    xs = xs + gabs[s_idx]
             else:
                 xs = c.nominal[s_idx] + xs if xs is not None else c.nominal[s_idx]
             yx[:, s_idx] = ys[:, s_idx, None] * xs * (1.0 if factor is None else factor[s_idx])
@@ -905,7 +982,7 @@ class ProfiledBinned:
             zero[:, self.K + self.J :] = self.c.grid_nominal
         cands = [zero]
         if self.reference_total and self._start_index is not None:
-            total = (flat * self.c.mask[self.c.is_signal].max(0)).sum(-1)
+            total = (self._unpack(flat)[0] * self.c.mask[self.c.is_signal].max(0)).sum(-1)
             resc = zero.copy()
             far = total > 2.0 * self.reference_total
             resc[far, self._start_index] = np.log(self.reference_total / total[far])
@@ -1012,8 +1089,8 @@ class ProfiledBinned:
     def profile(self, pred) -> tuple[np.ndarray, np.ndarray]:
         """(ln L_p, best-fit nuisances (u for normalisations, alpha for shapes)) per point."""
         pred = np.asarray(pred, dtype=float)
-        flat = pred.reshape((-1, self.c.n_bins)) if pred.size else pred.reshape((0, self.c.n_bins))
-        points = pred.shape[: pred.ndim - 1] if pred.ndim and pred.shape[-1] == self.c.n_bins else (flat.shape[0],)
+        flat = pred.reshape((-1, self._width)) if pred.size else pred.reshape((0, self._width))
+        points = pred.shape[: pred.ndim - 1] if pred.ndim and pred.shape[-1] == self._width else (flat.shape[0],)
         out = np.full(flat.shape[0], np.nan)
         best = np.full((flat.shape[0], len(self.names)), np.nan)
         if not self.names:
@@ -1038,13 +1115,13 @@ class ProfiledBinned:
 
     def logl(self, pred) -> np.ndarray:
         pred = np.asarray(pred, dtype=float)
-        nb = self.c.n_bins
+        nb = self._width
         lead = _lead_shape(pred, nb)
         return self.profile(pred.reshape(lead + (nb,)))[0]
 
     def twice_nll(self, pred, x) -> np.ndarray:
         """-2 ln L at fixed nuisances ``x`` (points, n_par) (no profiling)."""
-        flat = np.asarray(pred, dtype=float).reshape((-1, self.c.n_bins))
+        flat = np.asarray(pred, dtype=float).reshape((-1, self._width))
         x = np.atleast_2d(np.asarray(x, dtype=float))
         if self.T:
             theta = x[:, self.K + self.J :]
@@ -1306,6 +1383,8 @@ def build_term(decl: dict, experiment, mode: str = "paper", matching: str | None
     part = Part(section, experiment, matching, decl["name"], str(src), opt["share"], prefix="")
     comp = compile_parts([part])
     sig_sm = np.asarray(experiment.predict(None, matching=matching), dtype=float).ravel()
+    if comp.anchor_shape:  # predictions at the anchors: the nominal one
+        sig_sm = comp.anchor_w0 @ sig_sm.reshape(-1, comp.n_bins)
     if comp.asimov:
         asimov_n = _asimov_counts(comp, sig_sm)
         n = comp.n.copy()
@@ -1409,6 +1488,10 @@ def merge_shared(terms: list) -> list:
         members = [terms[i] for i in grp]
         parts = []
         for t in members:
+            if isinstance(t.term, ProfiledBinned) and t.term.c.anchor_shape:
+                raise DeclarationError(
+                    f"data set {t.name!r} predicts at anchors ('prediction' gridsys): it cannot share nuisances"
+                )
             if not isinstance(t.term, ProfiledBinned) or len(t.parts) != 1:
                 raise DeclarationError(
                     f"data set {t.name!r} shares a nuisance but its term ({type(t.term).__name__}) is not profiled: "
