@@ -647,3 +647,67 @@ def test_prediction_anchor_errors(where, match):
     exp = FixedExperiment([1.0, 1.0]) if where == "no-anchors" else AnchoredExperiment(np.ones((3, 2)))
     with pytest.raises(DeclarationError, match=match):
         build_term(load(decl, source="toy.yaml"), exp, "full", "full")
+
+
+def _quenched_projection(anchors=None):
+    decl = projection()
+    decl["experiment"]["observable"] = {"name": "energy", "unit": "keVee", "binning": {"edges": [5.0, 7.5, 10.0, 12.5]}}
+    decl["experiment"]["response"] = [{"component": "quenching", "model": "linear", "qf": 0.25}]
+    if anchors is not None:
+        decl["experiment"]["anchors"] = [{"set": "quenching.qf", "values": anchors}]
+    ch = decl["likelihood"]["full"]["channels"][0]
+    ch["samples"][1]["template"] = {"counts": [3.0, 2.0, 1.0]}
+    return decl
+
+
+def test_declared_experiment_at_anchors_of_a_response_parameter():
+    """experiment.anchors: the prediction at each quenching factor qf equals the unquenched
+    (keVnr) experiment on the bin edges divided by qf (E_ee = qf E_nr, no smearing: exact)."""
+    from cevnsfit.experiments.declared import build_experiment
+
+    qfs = [0.2, 0.25, 0.3]
+    exp = build_experiment(load(_quenched_projection(qfs), source="toy.yaml"), "full")
+    assert exp.anchor_shape == (3,) and exp.shape == (3,)
+    pred = exp.predict(None)
+    assert pred.shape == (3, 3)
+    for k, qf in enumerate(qfs):
+        plain = projection()
+        plain["experiment"]["observable"]["binning"] = {"edges": list(np.array([5.0, 7.5, 10.0, 12.5]) / qf)}
+        plain["likelihood"]["full"]["channels"][0]["samples"][1]["template"] = {"counts": [3.0, 2.0, 1.0]}
+        ref = build_experiment(load(plain, source="plain.yaml"), "full").predict(None)
+        np.testing.assert_allclose(pred[k], ref, rtol=1e-10)
+    # the likelihood: a signal gridsys on these anchors equals, at an anchor, the plain declaration there
+    decl = _quenched_projection(qfs)
+    ch = decl["likelihood"]["full"]["channels"][0]
+    ch["data"] = {"counts": [40.0, 18.0, 6.0]}
+    ch["samples"][0]["modifiers"].append(
+        {
+            "name": "qf_grid",
+            "type": "gridsys",
+            "grid": {"parameters": [{"name": "t_qf", "anchors": [-1.0, 0.0, 1.0]}], "templates": "prediction"},
+        }
+    )
+    d = load(decl, source="toy.yaml")
+    term = build_term(d, build_experiment(d, "full"), "full", "full")
+    assert term.term.names == ("flux", "t_qf")
+    for k, t in enumerate([-1.0, 0.0, 1.0]):
+        single = _quenched_projection()
+        single["experiment"]["response"][0]["qf"] = qfs[k]
+        single["likelihood"]["full"]["channels"][0]["data"] = {"counts": [40.0, 18.0, 6.0]}
+        ds = load(single, source="single.yaml")
+        ref = build_term(ds, build_experiment(ds, "full"), "full", "full", backend="generic")
+        x = np.array([[0.03, t]])
+        assert term.term.twice_nll(term.prediction(None)[None], x)[0] == pytest.approx(
+            ref.term.twice_nll(ref.prediction(None)[None], x[:, :1])[0], rel=1e-12
+        )
+    assert np.isfinite(term.logl_model(None))
+
+
+def test_experiment_anchor_errors():
+    decl = _quenched_projection([0.2, 0.3])
+    decl["experiment"]["anchors"][0]["set"] = "smearing.noise"
+    with pytest.raises(DeclarationError, match=r"experiment.anchors\[0\].set: no 'smearing' component"):
+        load(decl, source="toy.yaml")
+    decl["experiment"]["anchors"][0]["set"] = "quenching.coefficients"
+    with pytest.raises(DeclarationError, match="no scalar parameter 'coefficients'; allowed: qf"):
+        load(decl, source="toy.yaml")

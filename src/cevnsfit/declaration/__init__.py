@@ -231,6 +231,9 @@ def _check_experiment(exp: dict, src) -> int | None:
     from ..experiments.declared import check_response
 
     check_response(exp.get("response", []), exp["observable"]["unit"], src, base + ["response"])
+    from ..experiments.declared import check_anchors
+
+    check_anchors(exp, src, base)
     return edges.size - 1
 
 
