@@ -711,3 +711,23 @@ def test_experiment_anchor_errors():
     decl["experiment"]["anchors"][0]["set"] = "quenching.coefficients"
     with pytest.raises(DeclarationError, match="no scalar parameter 'coefficients'; allowed: qf"):
         load(decl, source="toy.yaml")
+
+
+def test_toys_of_grid_per_bin_and_prediction_terms():
+    """pseudo_data draws the new nuisances from their constraints (grid parameters clipped to the
+    anchors, per-bin factors) and returns a term of the same structure with Poisson counts."""
+    rng = np.random.default_rng(11)
+    n = [25.0, 14.0, 6.0, 3.0]
+    bkgs = np.array([[8.0, 5.0, 3.0, 1.0], [4.0, 3.0, 1.5, 1.5]])
+    errors = np.array([[1.5, 1.0, 0.9, 0.5], [1.0, 0.5, 0.5, 0.6]])
+    stat = _grid_term(stat_declaration("shapesys", n, bkgs, errors), [10.0, 5.0, 2.0, 1.0])
+    grid = _gridsys_rich_term()
+    pred_term, exp = _prediction_2d_term()
+    for term, expected in [
+        (stat.term, stat.prediction(None)),
+        (grid, np.array([3.0, 4.0, 2.0, 1.0])),
+        (pred_term.term, pred_term.prediction(None)),
+    ]:
+        toy = term.pseudo_data(expected, rng)
+        assert toy.names == term.names and np.all(toy.n == np.round(toy.n)) and not np.array_equal(toy.n, term.n)
+        assert np.isfinite(toy.logl(np.asarray(expected)[None])[0])
