@@ -17,6 +17,23 @@ relative to its nominal template, applied to the model's prediction). With ``sha
 the templates are compared at unit sum (times the sample total), so the variation leaves
 the total to the normalisation modifiers.
 
+Beyond HistFactory's shape modifiers:
+
+* ``gridsys``: a sample's templates at the anchors of one or two parameters theta, interpolated
+  linearly (1D) or bilinearly (2D) per bin (:func:`grid_interpolate`); the sample moves by
+  G(theta) - G(theta_nominal) (relative to the release's nominal on the signal), theta is
+  bounded to its anchors (no extrapolation) with an optional normal constraint. With
+  ``templates: prediction`` the signal's anchor templates are the model's predictions at each
+  anchor (the experiment's ``anchor_shape`` axes, :meth:`ProfiledBinned._unpack`).
+* ``staterror``/``shapesys``: one factor gamma_b per bin on the templates carrying it (normal
+  N(1, delta_b) or Poisson Pois(tau_b; gamma_b tau_b), Barlow-Beeston lite), at its closed-form
+  optimum (:func:`stat_optimum`) at every evaluation; the engine profiles
+  F(x) = min_gamma F(x, gamma) with the Schur-complement Hessian (:meth:`ProfiledBinned._fun`).
+
+The objective, gradient and Hessian of declarations without these run in a compiled kernel
+(:mod:`cevnsfit.likelihoods._declared_kernel`) when numba is importable, with this module's
+numpy implementation as its twin (the same numbers to rounding).
+
 Constraints (terms of -2 ln L, with their normalisation constants):
 
 * ``normal``: a_k ~ N(0, sigma) -- (a_k / sigma)^2 + 2 ln(sigma sqrt(2 pi));
@@ -24,7 +41,7 @@ Constraints (terms of -2 ln L, with their normalisation constants):
 * ``gamma``: y_k ~ Gamma(shape 1/sigma^2, mean 1);
 * ``normfactor``: none (a free normalisation); ``histosys``: alpha_j ~ N(0, 1).
 
-``treatment: profiled`` (full mode): ln L_p(theta) = max over (u, alpha) of
+``treatment: profiled`` (full mode): ln L_p(theta) = max over the nuisances (u, alpha, grid) of
 sum_b ln P(n_b; lam_b) + constraints, by :func:`~cevnsfit.likelihoods.profile.projected_newton`
 with the exact gradient and Hessian below, vectorised over parameter points; points it does
 not converge on are profiled with MIGRAD (:class:`~cevnsfit.likelihoods.profile.ProfileEngine`)
@@ -1521,9 +1538,14 @@ __all__ = [
     "Compiled",
     "DeclaredTerm",
     "JointExperiment",
+    "GridEntry",
     "MarginalisedBinned",
     "ProfiledBinned",
+    "STAT_TYPES",
     "build_term",
     "compile_parts",
+    "grid_cell",
+    "grid_interpolate",
     "merge_shared",
+    "stat_optimum",
 ]
