@@ -1085,7 +1085,66 @@ class ProfiledBinned:
         x, f, ok, _ = projected_newton(
             fun, fval, x0, self.lower, self.upper, tol=self.newton_tol, max_step=self.max_step
         )
+        if self.T and not ok.all():
+            self._settle_on_anchors(fun, fval, x, f, ok)
         return f, x, ok
+
+    def _settle_on_anchors(self, fun, fval, x, f, ok) -> None:
+        """Points the Newton engine left unconverged next to an interior grid anchor (the rule's
+        kink, where it oscillates between the two cells): those grid parameters are held at the
+        anchor and the others profiled again; the result is accepted (in place) when it is a
+        minimum of the kinked function, i.e. the left derivative in each held parameter is <= 0
+        and the right one >= 0 (to 1e-6). Tried with every grid parameter within 5% of a cell of
+        an interior anchor held, then with the nearest one alone; other points are left to MIGRAD."""
+        base = self.K + self.J
+        anchors: dict[int, np.ndarray] = {}
+        for ge in self.c.grids:
+            for t, a in zip(ge.params, ge.anchors):
+                anchors[t] = a
+        for attempt in range(2):
+            bad = np.flatnonzero(~ok)
+            if bad.size == 0:
+                return
+            xb = x[bad].copy()
+            dist = np.full((bad.size, len(self.names)), np.inf)
+            snap_to = np.zeros_like(xb)
+            for t, a in anchors.items():
+                col = xb[:, base + t]
+                i = np.clip(np.searchsorted(a, col), 1, a.size - 1)
+                near = np.where(col - a[i - 1] < a[i] - col, a[i - 1], a[i])
+                interior = (near > a[0]) & (near < a[-1])
+                rel = np.abs(col - near) / (a[i] - a[i - 1])
+                dist[:, base + t] = np.where(interior & (rel < 0.05), rel, np.inf)
+                snap_to[:, base + t] = near
+            held = np.isfinite(dist)
+            if attempt == 1:  # the nearest one alone
+                held = held & (dist == dist.min(1, keepdims=True))
+            lo = np.broadcast_to(self.lower, xb.shape).copy()
+            hi = np.broadcast_to(self.upper, xb.shape).copy()
+            lo[held] = hi[held] = xb[held] = snap_to[held]
+            try_ = held.any(1)
+            if not try_.any():
+                return
+            sub = bad[try_]
+
+            def fun_sub(xx, i, sub=sub):
+                return fun(xx, sub[i])
+
+            def fval_sub(xx, i, sub=sub):
+                return fval(xx, sub[i])
+
+            x2, f2, ok2, _ = projected_newton(
+                fun_sub, fval_sub, xb[try_], lo[try_], hi[try_], tol=self.newton_tol, max_step=self.max_step
+            )
+            h2 = held[try_]
+            every = np.arange(sub.size)
+            g_right = fun_sub(x2, every)[1]  # at an interior anchor: the right cell
+            g_left = fun_sub(x2 - h2 * 1e-9 * (1.0 + np.abs(x2)), every)[1]
+            kkt = np.all(~h2 | ((g_right >= -1e-6) & (g_left <= 1e-6)), axis=1)
+            accept = ok2 & kkt & (f2 <= f[sub] + 1e-9)
+            x[sub[accept]] = x2[accept]
+            f[sub[accept]] = f2[accept]
+            ok[sub[accept]] = True
 
     def _migrad(self, flat):
         def objective(x, pred):
