@@ -760,3 +760,31 @@ def test_minimum_on_an_interior_anchor_is_settled_without_migrad():
         for lo, hi in [(-1.0, 0.5), (0.5, 1.5)]
     )
     assert -2 * lp[0] == pytest.approx(direct, abs=1e-8)
+
+
+@needs_numba
+def test_kernel_equals_numpy_with_grids():
+    """The compiled kernel with gridsys entries (2D on a template, 1D relative on the signal, a
+    normsys): f, gradient, Hessian and the profile equal the numpy path."""
+    term = _gridsys_rich_term()
+    rng = np.random.default_rng(12)
+    x = np.column_stack(
+        [rng.normal(0, 0.2, (30, 2)), rng.uniform(-2, 2.5, 30), rng.uniform(-2, 2.5, 30), rng.uniform(-1, 1.5, 30)]
+    )
+    x[:5, 2:] = [[0.0, 0.0, 0.0], [1.0, -1.0, 0.0], [2.5, 1.5, -2.0], [-2.0, 1.0, 2.5], [0.0, 1.5, 1.0]]  # on anchors
+    names = term.names
+    assert names == ("flux", "bnorm", "t_sig", "t_ly", "t_qy")
+    sig = np.outer(rng.uniform(0.3, 2.0, 30), [3.0, 4.0, 2.0, 1.0])
+    term.use_numba = True
+    assert term._compiled()
+    fun, fval = term._objective(sig)
+    f1, g1, h1 = fun(x, np.arange(30))
+    f0, g0, h0 = term._fun(x, sig)
+    np.testing.assert_allclose(f1, f0, rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(fval(x, np.arange(30)), f0, rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(g1, g0, rtol=1e-10, atol=1e-8)
+    np.testing.assert_allclose(h1, h0, rtol=1e-10, atol=1e-8)
+    a = term.logl(sig)
+    term.use_numba = False
+    b = term.logl(sig)
+    assert np.max(np.abs(2 * (a - b))) < 1e-8

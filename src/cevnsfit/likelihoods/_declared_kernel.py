@@ -46,6 +46,15 @@ def declared_loop(
     dplus,
     dminus,
     quad,
+    g_sample,
+    g_p1,
+    g_p2,
+    g_anch,
+    g_nanch,
+    g_diff,
+    t_nominal,
+    t_s2,
+    t_con,
     const,
     lam_floor,
     u_max,
@@ -61,12 +70,23 @@ def declared_loop(
     (type code, sigma^2, ln(1 + sigma), 1/sigma^2); histosys entries e: sample ``e_sample``,
     nuisance ``e_alpha``, differences ``dplus``/``dminus`` (E, B) (relative to the signal on a
     signal sample), ``quad`` 1 = quadratic (pyhf code 2) else linear (code 0); ``const`` the
-    additive constant of -2 ln L. Compiled by numba when available."""
+    additive constant of -2 ln L. Gridsys entries (G of them): sample ``g_sample``, parameters
+    ``g_p1``/``g_p2`` (indices among the T grid parameters; ``g_p2`` -1 in 1D), anchors
+    ``g_anch`` (G, 2, M) with counts ``g_nanch`` (G, 2), templates minus their nominal
+    interpolation ``g_diff`` (G, M, M, B) (relative on a signal sample); grid constraints
+    ``t_nominal``/``t_s2``/``t_con`` (T,). Compiled by numba when available."""
     n_pts, n_bins = sig.shape
     n_s, n_k = inc.shape
     n_e = e_sample.shape[0]
     n_par = x.shape[1]
-    n_j = n_par - n_k
+    n_g = g_sample.shape[0]
+    n_t = t_nominal.shape[0]
+    n_j = n_par - n_k - n_t
+    base_t = n_k + n_j
+    gval = np.empty((n_g, n_bins))
+    gd1 = np.empty((n_g, n_bins))
+    gd2 = np.empty((n_g, n_bins))
+    gx = np.empty((n_g, n_bins))
     u = np.empty(n_k)
     ys = np.empty(n_s)
     fp = np.empty(n_e)
@@ -107,6 +127,43 @@ def declared_loop(
         for s in range(n_s):
             for b in range(n_bins):
                 yx[s, b] = base[s, b]
+        for q in range(n_g):
+            # the anchor cell (the one right of an interior anchor) and fractions, as grid_cell
+            m1 = g_nanch[q, 0]
+            t1 = x[p, base_t + g_p1[q]]
+            i = 0
+            while i < m1 - 2 and t1 >= g_anch[q, 0, i + 1]:
+                i += 1
+            hx = g_anch[q, 0, i + 1] - g_anch[q, 0, i]
+            fx = (t1 - g_anch[q, 0, i]) / hx
+            if g_p2[q] < 0:
+                for b in range(n_bins):
+                    d0 = g_diff[q, i, 0, b]
+                    dd = g_diff[q, i + 1, 0, b] - d0
+                    gval[q, b] = d0 + fx * dd
+                    gd1[q, b] = dd / hx
+                    gd2[q, b] = 0.0
+                    gx[q, b] = 0.0
+            else:
+                m2 = g_nanch[q, 1]
+                t2 = x[p, base_t + g_p2[q]]
+                j = 0
+                while j < m2 - 2 and t2 >= g_anch[q, 1, j + 1]:
+                    j += 1
+                hy = g_anch[q, 1, j + 1] - g_anch[q, 1, j]
+                fy = (t2 - g_anch[q, 1, j]) / hy
+                for b in range(n_bins):
+                    t00 = g_diff[q, i, j, b]
+                    t10 = g_diff[q, i + 1, j, b]
+                    t01 = g_diff[q, i, j + 1, b]
+                    t11 = g_diff[q, i + 1, j + 1, b]
+                    gval[q, b] = (1 - fx) * (1 - fy) * t00 + fx * (1 - fy) * t10 + (1 - fx) * fy * t01 + fx * fy * t11
+                    gd1[q, b] = ((1 - fy) * (t10 - t00) + fy * (t11 - t01)) / hx
+                    gd2[q, b] = ((1 - fx) * (t01 - t00) + fx * (t11 - t10)) / hy
+                    gx[q, b] = (t11 - t10 - t01 + t00) / (hx * hy)
+            s = g_sample[q]
+            for b in range(n_bins):
+                yx[s, b] += gval[q, b]
         for e in range(n_e):
             s = e_sample[e]
             for b in range(n_bins):
@@ -144,6 +201,10 @@ def declared_loop(
                 pen += (u[k] / ls[k]) ** 2
             elif t == 2:
                 pen += -2.0 * ((kk[k] - 1.0) * u[k] - kk[k] * y)
+        for t in range(n_t):
+            if t_con[t] != 0.0:
+                dt = x[p, base_t + t] - t_nominal[t]
+                pen += dt * dt / t_s2[t]
         f[p] = -2.0 * ll + pen + const
         if not want:
             continue
@@ -167,6 +228,14 @@ def declared_loop(
             else:
                 for b in range(n_bins):
                     jac[i, b] += c * (sp[e] * dplus[e, b] + sm[e] * dminus[e, b])
+        for q in range(n_g):
+            s = g_sample[q]
+            c = ys[s]
+            for b in range(n_bins):
+                sc = c * (sig[p, b] if is_sig[s] != 0 else 1.0)
+                jac[base_t + g_p1[q], b] += sc * gd1[q, b]
+                if g_p2[q] >= 0:
+                    jac[base_t + g_p2[q], b] += sc * gd2[q, b]
         for i in range(n_par):
             acc = 0.0
             for b in range(n_bins):
@@ -209,6 +278,34 @@ def declared_loop(
                     h[p, k, i] -= 2.0 * inc[s, k] * v
                     h[p, i, k] -= 2.0 * inc[s, k] * v
             h[p, i, i] -= 2.0 * c * inside[e] * cv
+        for q in range(n_g):
+            s = g_sample[q]
+            c = ys[s]
+            v1 = 0.0
+            v2 = 0.0
+            vx = 0.0
+            for b in range(n_bins):
+                ws = wv[b] * c * (sig[p, b] if is_sig[s] != 0 else 1.0)
+                v1 += gd1[q, b] * ws
+                v2 += gd2[q, b] * ws
+                vx += gx[q, b] * ws
+            i1 = base_t + g_p1[q]
+            for k in range(n_k):
+                if inc[s, k] != 0.0:
+                    h[p, k, i1] -= 2.0 * inc[s, k] * v1
+                    h[p, i1, k] -= 2.0 * inc[s, k] * v1
+            if g_p2[q] >= 0:
+                i2 = base_t + g_p2[q]
+                for k in range(n_k):
+                    if inc[s, k] != 0.0:
+                        h[p, k, i2] -= 2.0 * inc[s, k] * v2
+                        h[p, i2, k] -= 2.0 * inc[s, k] * v2
+                h[p, i1, i2] -= 2.0 * vx
+                h[p, i2, i1] -= 2.0 * vx
+        for t in range(n_t):
+            if t_con[t] != 0.0:
+                g[p, base_t + t] += 2.0 * (x[p, base_t + t] - t_nominal[t]) / t_s2[t]
+                h[p, base_t + t, base_t + t] += 2.0 / t_s2[t]
         for k in range(n_k):
             y = math.exp(u[k])
             t = ctype[k]

@@ -1026,16 +1026,39 @@ class ProfiledBinned:
                 np.ascontiguousarray(c.dplus),
                 np.ascontiguousarray(c.dminus),
                 c.quadratic.astype(np.int64),
+                *self._kernel_grids(),
                 self.const,
                 _LAM_FLOOR,
                 _U_MAX,
             )
         return self._kargs
 
+    def _kernel_grids(self) -> tuple:
+        """The gridsys arrays of :func:`~cevnsfit.likelihoods._declared_kernel.declared_loop`
+        (anchors and templates padded to the largest grid)."""
+        c = self.c
+        grids = c.grids
+        n_g, nb = len(grids), c.n_bins
+        m = max([a.size for ge in grids for a in ge.anchors] + [2])
+        anch = np.zeros((n_g, 2, m))
+        nanch = np.full((n_g, 2), 2, dtype=np.int64)
+        diff = np.zeros((n_g, m, m, nb))
+        for q, ge in enumerate(grids):
+            for d, a in enumerate(ge.anchors):
+                anch[q, d, : a.size] = a
+                nanch[q, d] = a.size
+            diff[q, : ge.diff.shape[0], : ge.diff.shape[1]] = ge.diff
+        sample = np.array([ge.sample for ge in grids], dtype=np.int64)
+        p1 = np.array([ge.params[0] for ge in grids], dtype=np.int64)
+        p2 = np.array([ge.params[1] if len(ge.params) == 2 else -1 for ge in grids], dtype=np.int64)
+        con = self._g_con.astype(float) if self.T else np.zeros(0)
+        s2 = self._g_s2 if self.T else np.zeros(0)
+        return sample, p1, p2, anch, nanch, diff, np.asarray(c.grid_nominal, dtype=float), s2, con
+
     def _compiled(self) -> bool:
         """Whether the Newton profile runs in the compiled kernel (attribute ``use_numba``:
         None = when numba is importable; True/False force)."""
-        if self.T or self._has_stat:  # gridsys, per-bin factors: the numpy path
+        if self._n_anchor or self._has_stat:  # prediction anchors, per-bin factors: the numpy path
             return False
         return bool(_kernel.HAVE_NUMBA if self.use_numba is None else self.use_numba)
 
