@@ -194,7 +194,7 @@ def template_length(tmpl: Any) -> int | None:
 def constraint_key(mod: dict) -> tuple:
     """What must agree between two uses of one nuisance name: type and constraint."""
     c = mod.get("constraint") or {}
-    kind = "histosys" if mod["type"] == "histosys" else ("normfactor" if mod["type"] == "normfactor" else "norm")
+    kind = mod["type"] if mod["type"] in ("histosys", "normfactor", "gridsys", "staterror", "shapesys") else "norm"
     return (kind, c.get("type"), c.get("sigma"))
 
 
@@ -232,12 +232,16 @@ def _check_experiment(exp: dict, src) -> int | None:
     from ..experiments.declared import check_response
 
     check_response(exp.get("response", []), exp["observable"]["unit"], src, base + ["response"])
+    from ..experiments.declared import check_anchors
+
+    check_anchors(exp, src, base)
     return edges.size - 1
 
 
 def _check_likelihood(mode: str, lk: dict, n_exp_bins: int | None, src, kind: str) -> None:
     base = ["likelihood", mode]
     uses: dict[str, tuple] = {}
+    stat_of: dict[int, tuple] = {}
     total_bins = 0
     for c, ch in enumerate(lk["channels"]):
         cpath = base + ["channels", c]
@@ -289,12 +293,42 @@ def _check_likelihood(mode: str, lk: dict, n_exp_bins: int | None, src, kind: st
                 t = mod["type"]
                 if t in ("normsys", "lumi") and "constraint" not in mod:
                     fail(src, mpath, f"a {t} modifier needs 'constraint' (type: normal, lognormal or gamma; sigma)")
-                if t in ("normfactor", "histosys") and "constraint" in mod:
+                if t in ("normfactor", "histosys", "gridsys", "staterror", "shapesys") and "constraint" in mod:
                     fail(
                         src,
                         mpath + ["constraint"],
-                        f"a {t} modifier takes no 'constraint' (normfactor: unconstrained; histosys: normal(0, 1))",
+                        f"a {t} modifier takes no 'constraint' (normfactor: unconstrained; histosys: normal(0, 1); "
+                        "gridsys: one per parameter, under grid.parameters)",
                     )
+                if t in ("staterror", "shapesys"):
+                    if "uncertainties" not in mod:
+                        fail(src, mpath, f"a {t} modifier needs 'uncertainties' (absolute, one per bin)")
+                    if "signal" in smp:
+                        fail(src, mpath, f"a {t} modifier acts on templates only (this sample is the signal)")
+                    n_t = template_length(mod["uncertainties"])
+                    if n_t is not None and n_bins is not None and n_t != n_bins:
+                        fail(
+                            src,
+                            mpath + ["uncertainties", "counts"],
+                            f"{n_t} uncertainties for a channel of {n_bins} bins (wrong shape)",
+                        )
+                    other = stat_of.setdefault(c, (mod["name"], t))
+                    if other != (mod["name"], t):
+                        fail(
+                            src,
+                            mpath,
+                            f"one per-bin modifier per channel: {t} {mod['name']!r} here, {other[1]} {other[0]!r} before",
+                        )
+                elif "uncertainties" in mod:
+                    fail(
+                        src,
+                        mpath + ["uncertainties"],
+                        f"'uncertainties' belongs to staterror/shapesys only (this one is {t})",
+                    )
+                if t == "gridsys":
+                    _check_grid(mod, mpath, n_bins, "signal" in smp, src)
+                elif "grid" in mod:
+                    fail(src, mpath + ["grid"], f"'grid' belongs to gridsys modifiers only (this one is {t})")
                 if t == "histosys":
                     if "data" not in mod:
                         fail(src, mpath, "a histosys modifier needs 'data' with 'hi' and 'lo' templates")
@@ -329,6 +363,60 @@ def _check_likelihood(mode: str, lk: dict, n_exp_bins: int | None, src, kind: st
         total_bins += n_bins or 0
     if n_exp_bins is not None and all("bins" in ch for ch in lk["channels"]) and total_bins != n_exp_bins:
         fail(src, base + ["channels"], f"the channels hold {total_bins} bins, the experiment's binning {n_exp_bins}")
+
+
+def _check_grid(mod: dict, mpath: list, n_bins: int | None, signal: bool, src) -> None:
+    """A gridsys modifier: strictly increasing anchors with the nominal inside, normal constraints,
+    one template per anchor of the declared bins, the release nominal exactly on the signal."""
+    if "grid" not in mod:
+        fail(src, mpath, "a gridsys modifier needs 'grid' with 'parameters' and 'templates'")
+    grid = mod["grid"]
+    dims = []
+    for i, prm in enumerate(grid["parameters"]):
+        ppath = mpath + ["grid", "parameters", i]
+        a = np.asarray(prm["anchors"], dtype=float)
+        if not np.all(np.diff(a) > 0):
+            fail(src, ppath + ["anchors"], f"anchors must be strictly increasing, got {a.tolist()}")
+        nominal = prm.get("nominal", 0.0)
+        if not a[0] <= nominal <= a[-1]:
+            fail(src, ppath + ["nominal"], f"nominal {nominal} outside the anchors [{a[0]:g}, {a[-1]:g}]")
+        c = prm.get("constraint")
+        if c is not None and c["type"] != "normal":
+            fail(
+                src,
+                ppath + ["constraint", "type"],
+                f"{c['type']!r} is not allowed for a grid parameter; allowed: normal",
+            )
+        dims.append(a.size)
+    names = [p["name"] for p in grid["parameters"]]
+    if len(set(names)) != len(names):
+        fail(src, mpath + ["grid", "parameters"], f"the grid's parameters must differ, got {names}")
+    if grid["templates"] == "prediction":
+        if not signal:
+            fail(src, mpath + ["grid", "templates"], "'prediction' anchors belong to the signal sample only")
+        if "nominal" in grid:
+            fail(src, mpath + ["grid", "nominal"], "with 'prediction' anchors the nominal is the model's own")
+        return
+    if len(grid["templates"]) != int(np.prod(dims)):
+        fail(
+            src,
+            mpath + ["grid", "templates"],
+            f"{len(grid['templates'])} templates for a grid of {' x '.join(map(str, dims))} anchors; "
+            "give one per anchor (first parameter slowest)",
+        )
+    for i, tmpl in enumerate(grid["templates"] + ([grid["nominal"]] if "nominal" in grid else [])):
+        n_t = template_length(tmpl)
+        if n_t is not None and n_bins is not None and n_t != n_bins:
+            where = ["nominal"] if i == len(grid["templates"]) else ["templates", i]
+            fail(
+                src,
+                mpath + ["grid"] + where + ["counts"],
+                f"template of {n_t} bins for a channel of {n_bins} bins (wrong shape)",
+            )
+    if signal and "nominal" not in grid:
+        fail(src, mpath + ["grid"], "a gridsys on the signal needs the release's 'nominal' template (grid.nominal)")
+    if not signal and "nominal" in grid:
+        fail(src, mpath + ["grid", "nominal"], "'nominal' belongs to a gridsys on the signal sample only")
 
 
 def _fmt_key(key: tuple) -> str:

@@ -96,6 +96,54 @@ def check_response(components: list, unit: str, src, base: list) -> None:
         )
 
 
+def check_anchors(exp_decl: dict, src, base: list) -> None:
+    """``experiment.anchors``: each ``set`` names a scalar parameter of a declared response
+    component; :class:`DeclarationError` otherwise."""
+    comps = {c["component"]: c for c in exp_decl.get("response", [])}
+    for i, anc in enumerate(exp_decl.get("anchors", [])):
+        comp, key = anc["set"].split(".", 1)
+        if comp not in comps:
+            fail(
+                src,
+                base + ["anchors", i, "set"],
+                f"no {comp!r} component in the response; declared: {', '.join(comps) or 'none'}",
+            )
+        model = comps[comp].get("model", "none")
+        required, optional = COMPONENTS[comp][model]
+        scalars = [k for k in required + optional if k not in ("coefficients", "edges", "values")]
+        if key not in scalars:
+            fail(
+                src,
+                base + ["anchors", i, "set"],
+                f"{comp} model {model!r} has no scalar parameter {key!r}; allowed: {', '.join(scalars) or 'none'}",
+            )
+
+
+class AnchoredExperiment:
+    """A declared experiment whose response is evaluated at a grid of parameter values
+    (``experiment.anchors``): one :class:`~cevnsfit.experiments.base.Experiment` per anchor (first
+    axis slowest); ``predict`` returns ``points + anchor_shape + shape`` (the anchor axes just
+    before the bin axes), which a signal ``gridsys`` with ``templates: prediction`` interpolates."""
+
+    def __init__(self, experiments: list, anchor_shape: tuple, settings: list):
+        self.experiments = experiments
+        self.anchor_shape = tuple(anchor_shape)
+        base = experiments[0]
+        self.name, self.mode, self.axes, self.matching = base.name, base.mode, base.axes, base.matching
+        self.data = base.data
+        self.info = dict(base.info, anchors=settings)
+
+    @property
+    def shape(self) -> tuple:
+        return self.experiments[0].shape
+
+    def predict(self, model=None, **kw) -> np.ndarray:
+        preds = [e.predict(model, **kw) for e in self.experiments]
+        axis = preds[0].ndim - len(self.shape)
+        out = np.stack(preds, axis=axis)
+        return out.reshape(out.shape[:axis] + self.anchor_shape + out.shape[axis + 1 :])
+
+
 def _components(decl_exp: dict) -> dict:
     out = {"quenching": {"model": "none"}, "smearing": {"model": "none"}, "efficiency": None}
     for comp in decl_exp.get("response", []):
@@ -180,6 +228,22 @@ def build_experiment(decl: dict, mode: str = "paper", **options) -> Experiment:
         raise DeclarationError(
             f"{src}: options: unknown experiment option {sorted(unknown)[0]!r}; allowed: {', '.join(OPTIONS)}"
         )
+    if exp_decl.get("anchors"):
+        import copy
+        import itertools
+
+        check_anchors(exp_decl, src, ["experiment"])
+        axes = exp_decl["anchors"]
+        exps, settings = [], []
+        for combo in itertools.product(*(a["values"] for a in axes)):
+            d = copy.deepcopy(decl)
+            d["experiment"].pop("anchors")
+            for anc, value in zip(axes, combo):
+                comp, key = anc["set"].split(".", 1)
+                next(c for c in d["experiment"]["response"] if c["component"] == comp)[key] = float(value)
+            exps.append(build_experiment(d, mode, **options))
+            settings.append({a["set"]: float(v) for a, v in zip(axes, combo)})
+        return AnchoredExperiment(exps, tuple(len(a["values"]) for a in axes), settings)  # type: ignore[return-value]
     quad = exp_decl.get("quadrature", {})
     nodes = int(options.get("nodes_per_segment", quad.get("nodes_per_segment", 8)))
     sin2 = float(options.get("sin2_theta_w", exp_decl.get("sin2_theta_w", SIN2_THETA_W)))
@@ -248,4 +312,12 @@ def _N_A() -> float:
     return N_A
 
 
-__all__ = ["COMPONENTS", "OPTIONS", "build_experiment", "check_response", "quench"]
+__all__ = [
+    "COMPONENTS",
+    "OPTIONS",
+    "AnchoredExperiment",
+    "build_experiment",
+    "check_anchors",
+    "check_response",
+    "quench",
+]

@@ -17,6 +17,23 @@ relative to its nominal template, applied to the model's prediction). With ``sha
 the templates are compared at unit sum (times the sample total), so the variation leaves
 the total to the normalisation modifiers.
 
+Beyond HistFactory's shape modifiers:
+
+* ``gridsys``: a sample's templates at the anchors of one or two parameters theta, interpolated
+  linearly (1D) or bilinearly (2D) per bin (:func:`grid_interpolate`); the sample moves by
+  G(theta) - G(theta_nominal) (relative to the release's nominal on the signal), theta is
+  bounded to its anchors (no extrapolation) with an optional normal constraint. With
+  ``templates: prediction`` the signal's anchor templates are the model's predictions at each
+  anchor (the experiment's ``anchor_shape`` axes, :meth:`ProfiledBinned._unpack`).
+* ``staterror``/``shapesys``: one factor gamma_b per bin on the templates carrying it (normal
+  N(1, delta_b) or Poisson Pois(tau_b; gamma_b tau_b), Barlow-Beeston lite), at its closed-form
+  optimum (:func:`stat_optimum`) at every evaluation; the engine profiles
+  F(x) = min_gamma F(x, gamma) with the Schur-complement Hessian (:meth:`ProfiledBinned._fun`).
+
+The objective, gradient and Hessian of declarations without these run in a compiled kernel
+(:mod:`cevnsfit.likelihoods._declared_kernel`) when numba is importable, with this module's
+numpy implementation as its twin (the same numbers to rounding).
+
 Constraints (terms of -2 ln L, with their normalisation constants):
 
 * ``normal``: a_k ~ N(0, sigma) -- (a_k / sigma)^2 + 2 ln(sigma sqrt(2 pi));
@@ -24,7 +41,7 @@ Constraints (terms of -2 ln L, with their normalisation constants):
 * ``gamma``: y_k ~ Gamma(shape 1/sigma^2, mean 1);
 * ``normfactor``: none (a free normalisation); ``histosys``: alpha_j ~ N(0, 1).
 
-``treatment: profiled`` (full mode): ln L_p(theta) = max over (u, alpha) of
+``treatment: profiled`` (full mode): ln L_p(theta) = max over the nuisances (u, alpha, grid) of
 sum_b ln P(n_b; lam_b) + constraints, by :func:`~cevnsfit.likelihoods.profile.projected_newton`
 with the exact gradient and Hessian below, vectorised over parameter points; points it does
 not converge on are profiled with MIGRAD (:class:`~cevnsfit.likelihoods.profile.ProfileEngine`)
@@ -53,6 +70,7 @@ from scipy import special
 
 from ..declaration import SOURCE_KEY, fail, shared_constraints
 from ..errors import DeclarationError, ParameterError, UnknownNameError
+from . import _declared_kernel as _kernel
 from .datasets import DatasetTerm
 from .gaussian_poisson import log_smeared_poisson
 from .morph import interpolation_slopes, interpolation_weights, mirrored_shape, unit_shape
@@ -62,8 +80,11 @@ from .profile import ProfileEngine, projected_newton
 _U_MAX = 30.0
 _LAM_FLOOR = 1e-12
 _LN_2PI = float(np.log(2.0 * np.pi))
+_EMPTY2, _EMPTY3 = np.empty((0, 0)), np.empty((0, 0, 0))
 #: Constraint types of normalisation modifiers (``none`` = normfactor).
 CONSTRAINTS = ("none", "normal", "lognormal", "gamma")
+#: Per-bin modifiers (one factor per bin, profiled in closed form): normal and Poisson constraints.
+STAT_TYPES = ("staterror", "shapesys")
 #: Likelihood options every declared term accepts.
 TERM_OPTIONS = ("share", "engine", "tol", "backend")
 #: ``backend`` option: ``auto`` (a compiled fast path when the declaration has its structure) or
@@ -115,14 +136,96 @@ class Compiled:
     doc: dict = field(default_factory=dict)
     entry_shape_only: np.ndarray | None = None  # (E,) histosys on unit-sum templates
     entry_p0: np.ndarray | None = None  # (E, B) the unit-sum nominal of each histosys entry
+    grid_names: tuple = ()  # gridsys parameters
+    grid_lo: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (T,) lowest anchor of each
+    grid_hi: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (T,) highest anchor
+    grid_nominal: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (T,)
+    grid_sigma: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (T,) normal constraint width (inf: none)
+    grids: tuple = ()  # GridEntry per gridsys modifier
+    anchor_shape: tuple = ()  # the signal's prediction anchors (``templates: prediction``)
+    anchor_w0: np.ndarray = field(default_factory=lambda: np.ones(1))  # their weights at the nominal
+    stat_sample: np.ndarray = field(
+        default_factory=lambda: np.zeros(0, bool)
+    )  # (S,) bool: carries its channel's per-bin factors
+    stat_kind: np.ndarray = field(
+        default_factory=lambda: np.zeros(0, int)
+    )  # (B,) 0 none, 1 staterror (normal), 2 shapesys (Poisson)
+    stat_delta: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (B,) staterror relative width
+    stat_tau: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (B,) shapesys auxiliary count (N/sigma)^2
 
     @property
     def names(self) -> tuple:
-        return self.norm_names + self.alpha_names
+        return self.norm_names + self.alpha_names + self.grid_names
 
     @property
     def n_bins(self) -> int:
         return int(self.n.size)
+
+
+@dataclass
+class GridEntry:
+    """One ``gridsys`` modifier: sample ``sample`` moved by interp(theta) - interp(theta_0), the
+    templates ``diff`` (m_1, m_2, B) (m_2 = 1 in 1D) minus their interpolation at the nominal
+    parameters, relative to the release's nominal on a signal sample (``relative``)."""
+
+    sample: int
+    params: tuple  # indices into Compiled.grid_names (1 or 2)
+    anchors: tuple  # anchor arrays, one per parameter
+    diff: np.ndarray
+    relative: bool
+    per_point: bool = False  # templates: prediction (the model's prediction at each anchor, per point)
+
+
+class _PerPoint:
+    """``d[i, j]`` of per-point templates (P, m_1, m_2, B): point p's template at (i_p, j_p)."""
+
+    def __init__(self, diff, rows):
+        self.diff, self.rows = diff, rows
+
+    def __getitem__(self, key):
+        i, j = key
+        return self.diff[self.rows, i, j]
+
+
+def grid_cell(anchors: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(cell index i, fraction (t - a_i)/(a_{i+1} - a_i), cell width) of t on the anchors: the cell
+    right of an interior anchor (right derivatives there); t is inside [a_0, a_last] (bounds).
+
+    >>> [v.tolist() for v in grid_cell(np.array([-1.0, 0.0, 2.0]), np.array([-1.0, 0.5, 2.0]))]
+    [[0, 1, 1], [0.0, 0.25, 1.0], [1.0, 2.0, 2.0]]
+    """
+    i = np.clip(np.searchsorted(anchors, t, side="right") - 1, 0, anchors.size - 2)
+    width = anchors[i + 1] - anchors[i]
+    return i, (t - anchors[i]) / width, width
+
+
+def grid_interpolate(entry: GridEntry, theta: np.ndarray, diff: np.ndarray | None = None):
+    """(G, [dG/dtheta_i], d2G/dtheta_1 dtheta_2 or None) of a grid entry at theta (P, 1 or 2),
+    each (P, B): linear between the two neighbouring anchors in 1D, bilinear on the cell in 2D,
+
+        G = (1-f_1)(1-f_2) T_00 + f_1 (1-f_2) T_10 + (1-f_1) f_2 T_01 + f_1 f_2 T_11,
+
+    f_i the fractions of :func:`grid_cell` (exact at the anchors, and for templates linear in
+    each parameter; d2G/dtheta_i^2 = 0 inside a cell). ``diff`` (P, m_1, m_2, B): templates per
+    point (``templates: prediction``) instead of the entry's."""
+    d: Any
+    if diff is None:
+        d = entry.diff
+    else:
+        rows = np.arange(theta.shape[0])
+        d = _PerPoint(diff, rows)
+    i, fx, hx = grid_cell(entry.anchors[0], theta[:, 0])
+    if len(entry.params) == 1:
+        t0, t1 = d[i, 0], d[i + 1, 0]
+        return t0 + fx[:, None] * (t1 - t0), [(t1 - t0) / hx[:, None]], None
+    j, fy, hy = grid_cell(entry.anchors[1], theta[:, 1])
+    t00, t10, t01, t11 = d[i, j], d[i + 1, j], d[i, j + 1], d[i + 1, j + 1]
+    fx, fy = fx[:, None], fy[:, None]
+    val = (1 - fx) * (1 - fy) * t00 + fx * (1 - fy) * t10 + (1 - fx) * fy * t01 + fx * fy * t11
+    d1 = ((1 - fy) * (t10 - t00) + fy * (t11 - t01)) / hx[:, None]
+    d2 = ((1 - fx) * (t01 - t00) + fx * (t11 - t10)) / hy[:, None]
+    cross = (t11 - t10 - t01 + t00) / (hx * hy)[:, None]
+    return val, [d1, d2], cross
 
 
 def _resolve(tmpl, exp, n_bins: int, where: list, src) -> np.ndarray:
@@ -193,6 +296,10 @@ def compile_parts(parts: list[Part]) -> Compiled:
     incidence_rows: list[dict] = []
     alpha_names: list[str] = []
     entries: list[tuple] = []
+    grid_spec: dict[str, tuple] = {}
+    grid_names: list[str] = []
+    grid_mods: list[tuple] = []
+    stat_mods: list[tuple] = []
     for blk in blocks:
         part, ch, lo, nb = blk["part"], blk["channel"], blk["start"], blk["bins"]
         sl = slice(lo, lo + nb)
@@ -214,6 +321,24 @@ def compile_parts(parts: list[Part]) -> Compiled:
             for mi, mod in enumerate(smp.get("modifiers", [])):
                 mpath = spath + ["modifiers", mi]
                 pname = _param_name(part, mod)
+                if mod["type"] in STAT_TYPES:
+                    stat_mods.append((len(is_signal) - 1, blk, mod, mpath))
+                    continue
+                if mod["type"] == "gridsys":
+                    grid_mods.append(
+                        (
+                            len(is_signal) - 1,
+                            _grid_params(part, mod, mpath, grid_spec, grid_names),
+                            mod,
+                            mpath,
+                            part,
+                            sl,
+                            nb,
+                        )
+                    )
+                    continue
+                if pname in grid_spec:
+                    fail(part.source, mpath, f"{pname!r} is already a gridsys parameter")
                 if mod["type"] == "histosys":
                     if pname not in alpha_names:
                         if pname in norm_spec:
@@ -301,6 +426,15 @@ def compile_parts(parts: list[Part]) -> Compiled:
         row0 = np.zeros(n_total)
         row0[sl] = unit_shape(nom) if np.sum(nom) > 0 else 0.0
         p0s.append(row0)
+    for gname in grid_names:
+        if gname in norm_spec or gname in alpha_names:
+            fail(parts[0].source, ["likelihood"], f"{gname!r} is both a gridsys parameter and another nuisance")
+    grids = tuple(
+        _grid_entry(s_idx, idx, mod, mpath, part, sl, nb, n_total, grid_spec, grid_names, bool(is_signal_a[s_idx]))
+        for s_idx, idx, mod, mpath, part, sl, nb in grid_mods
+    )
+    stat = _stat_arrays(stat_mods, is_signal_a, nominal_a, n_total)
+    anchor = _prediction_anchors(grids, entries, grid_mods, grid_spec, grid_names)
     ctype = np.array([CONSTRAINTS.index(norm_spec[k][0]) for k in norm_names], dtype=int)
     sigma = np.array([norm_spec[k][1] for k in norm_names], dtype=float)
     n_e = len(e_s)
@@ -325,7 +459,183 @@ def compile_parts(parts: list[Part]) -> Compiled:
         channel_slices=slices,
         entry_shape_only=np.array(shp, bool),
         entry_p0=np.array(p0s).reshape(n_e, n_total),
+        grid_names=tuple(grid_names),
+        grid_lo=np.array([grid_spec[k][0][0] for k in grid_names], dtype=float),
+        grid_hi=np.array([grid_spec[k][0][-1] for k in grid_names], dtype=float),
+        grid_nominal=np.array([grid_spec[k][1] for k in grid_names], dtype=float),
+        grid_sigma=np.array([grid_spec[k][2] for k in grid_names], dtype=float),
+        grids=grids,
+        **stat,
+        **anchor,
     )
+
+
+def _prediction_anchors(grids, entries, grid_mods, grid_spec, grid_names) -> dict:
+    """``anchor_shape`` and the interpolation weights ``anchor_w0`` at the nominal parameters of
+    a signal gridsys with ``templates: prediction`` (at most one; the signal then carries no
+    other shape modifier, whose relative variation would apply to the nominal prediction only)."""
+    pp = [(k, ge) for k, ge in enumerate(grids) if ge.per_point]
+    if not pp:
+        return {}
+    k, ge = pp[0]
+    _s, _i, mod, mpath, part, _sl, _nb = grid_mods[k]
+    others = [e for e in entries if e[0] == ge.sample] + [g for g in grids if g.sample == ge.sample and g is not ge]
+    if len(pp) > 1 or others:
+        fail(part.source, mpath, "a signal with 'prediction' anchors carries no other histosys or gridsys")
+    dims = tuple(a.size for a in ge.anchors)
+    eye = np.eye(int(np.prod(dims))).reshape(dims + ((1,) if len(dims) == 1 else ()) + (-1,))
+    theta0 = np.array([[grid_spec[grid_names[i]][1] for i in ge.params]])
+    w0 = grid_interpolate(replace(ge, diff=eye), theta0)[0][0]
+    return {"anchor_shape": dims, "anchor_w0": w0}
+
+
+def _stat_arrays(stat_mods, is_signal, nominal, n_total) -> dict:
+    """Per-bin factors (``staterror``/``shapesys``) of the compiled channels: one modifier name per
+    channel, on templates only; staterror delta_b = sqrt(sum_s sigma_sb^2) / sum_s N_sb and
+    shapesys tau_b = (sum_s N_sb)^2 / sum_s sigma_sb^2 over the samples carrying it (bins where
+    either sum is 0 get no factor)."""
+    if not stat_mods:
+        return {}
+    per_channel: dict[int, dict] = {}
+    stat_sample = np.zeros(is_signal.size, bool)
+    for s_idx, blk, mod, mpath in stat_mods:
+        part = blk["part"]
+        if is_signal[s_idx]:
+            fail(part.source, mpath, f"a {mod['type']} modifier acts on templates only (this sample is the signal)")
+        key = id(blk)
+        ch = per_channel.setdefault(key, {"blk": blk, "name": mod["name"], "type": mod["type"], "s2": 0.0, "n": 0.0})
+        if (ch["name"], ch["type"]) != (mod["name"], mod["type"]):
+            fail(
+                part.source,
+                mpath,
+                f"one per-bin modifier per channel: {mod['type']} {mod['name']!r} here, "
+                f"{ch['type']} {ch['name']!r} on another sample of the channel",
+            )
+        sl = slice(blk["start"], blk["start"] + blk["bins"])
+        err = _resolve(mod["uncertainties"], part.experiment, blk["bins"], mpath + ["uncertainties"], part.source)
+        ch["s2"] = ch["s2"] + err**2
+        ch["n"] = ch["n"] + nominal[s_idx, sl]
+        stat_sample[s_idx] = True
+    kind = np.zeros(n_total, int)
+    delta = np.zeros(n_total)
+    tau = np.zeros(n_total)
+    for ch in per_channel.values():
+        blk = ch["blk"]
+        sl = slice(blk["start"], blk["start"] + blk["bins"])
+        ok = (ch["s2"] > 0) & (ch["n"] > 0)
+        code = STAT_TYPES.index(ch["type"]) + 1
+        kind[sl] = np.where(ok, code, 0)
+        safe_n = np.where(ok, ch["n"], 1.0)
+        delta[sl] = np.where(ok, np.sqrt(ch["s2"]) / safe_n, 0.0)
+        tau[sl] = np.where(ok, safe_n**2 / np.where(ok, ch["s2"], 1.0), 0.0)
+    return {"stat_sample": stat_sample, "stat_kind": kind, "stat_delta": delta, "stat_tau": tau}
+
+
+def stat_optimum(n, a, c, kind, delta, tau):
+    """Closed-form per-bin factors gamma_b maximising ln P(n; gamma a + c) + ln pi(gamma) (a: the
+    expected counts of the samples carrying the factor, c: the others), with
+
+    * staterror (kind 1), pi = N(gamma; 1, delta): the larger root of
+      a g^2 + (a^2 delta^2 + c - a) g - (delta^2 a (n - c) + c) = 0, floored at 0;
+    * shapesys (kind 2), pi = Pois(tau; gamma tau) (Barlow-Beeston lite, HistFactory): the positive
+      root of a (a + tau) g^2 - (n a - a c + tau a - tau c) g - tau c = 0;
+    * no factor (kind 0, or a = 0): gamma = 1.
+
+    Returns (gamma, free (not at the bound 0), -2 ln pi without constants, its second derivative).
+
+    >>> g, *_ = stat_optimum(np.array([12.0]), np.array([8.0]), np.array([0.0]), np.array([2]), np.zeros(1), np.array([4.0]))
+    >>> float(g[0])  # c = 0: (n + tau) / (a + tau)
+    1.3333333333333333
+    """
+    gauss, pois = (kind == 1) & (a > 0), (kind == 2) & (a > 0)
+    d2 = delta * delta
+    qa = np.where(gauss, a, a * (a + tau))
+    qb = np.where(gauss, a * a * d2 + c - a, -(n * a - a * c + tau * a - tau * c))
+    qc = np.where(gauss, -(d2 * a * (n - c) + c), -tau * c)
+    disc = np.sqrt(np.maximum(qb * qb - 4.0 * qa * qc, 0.0))
+    safe_a = np.where(gauss | pois, qa, 1.0)
+    den = qb + disc
+    root = np.where(qb > 0, -2.0 * qc / np.where(den > 0, den, 1.0), (disc - qb) / (2.0 * safe_a))
+    gamma = np.where(gauss | pois, np.maximum(root, 0.0), 1.0)
+    free = (gauss | pois) & (gamma > 0)
+    safe_g = np.where(gamma > 0, gamma, 1.0)
+    safe_d2 = np.where(kind == 1, d2, 1.0)
+    pen = np.where(
+        kind == 1,
+        (gamma - 1.0) ** 2 / safe_d2,
+        np.where(kind == 2, -2.0 * tau * (np.log(safe_g) - gamma), 0.0),
+    )
+    pen2 = np.where(kind == 1, 2.0 / safe_d2, np.where(kind == 2, 2.0 * tau / safe_g**2, 0.0))
+    return gamma, free, pen, pen2
+
+
+def _grid_params(part: Part, mod: dict, mpath: list, grid_spec: dict, grid_names: list) -> tuple:
+    """Register the parameters of a gridsys modifier (one name = one parameter; its anchors,
+    nominal and constraint must agree wherever it is used); their indices."""
+    idx = []
+    for i, prm in enumerate(mod["grid"]["parameters"]):
+        ppath = mpath + ["grid", "parameters", i]
+        gname = part.prefix + prm["name"]
+        anchors = tuple(float(a) for a in prm["anchors"])
+        c = prm.get("constraint")
+        spec = (anchors, float(prm.get("nominal", 0.0)), float(c["sigma"]) if c else np.inf)
+        if gname in grid_spec and grid_spec[gname] != spec:
+            fail(
+                part.source,
+                ppath,
+                f"gridsys parameter {gname!r} is declared with other anchors, nominal or constraint "
+                f"({spec}) than before ({grid_spec[gname]})",
+            )
+        if gname not in grid_spec:
+            grid_spec[gname] = spec
+            grid_names.append(gname)
+        idx.append(grid_names.index(gname))
+    return tuple(idx)
+
+
+def _grid_entry(s_idx, idx, mod, mpath, part, sl, nb, n_total, grid_spec, grid_names, signal) -> GridEntry:
+    """The :class:`GridEntry` of a gridsys modifier: anchor templates resolved and checked
+    against the grid, minus their interpolation at the nominal parameters."""
+    grid = mod["grid"]
+    anchors = tuple(np.array(grid_spec[grid_names[i]][0]) for i in idx)
+    dims = tuple(a.size for a in anchors)
+    tmpls = grid["templates"]
+    if tmpls == "prediction":
+        if not signal:
+            fail(part.source, mpath + ["grid", "templates"], "'prediction' anchors belong to the signal sample only")
+        shape = tuple(getattr(part.experiment, "anchor_shape", ()))
+        if shape != dims:
+            fail(
+                part.source,
+                mpath + ["grid", "templates"],
+                f"'prediction' needs an experiment predicting at the {' x '.join(map(str, dims))} anchors "
+                f"(Experiment.anchor_shape), this one has anchor_shape {shape or 'none'}",
+            )
+        return GridEntry(s_idx, tuple(idx), anchors, np.zeros(0), False, per_point=True)
+    if len(tmpls) != int(np.prod(dims)):
+        fail(
+            part.source,
+            mpath + ["grid", "templates"],
+            f"{len(tmpls)} templates for a grid of {' x '.join(map(str, dims))} anchors; give one per anchor "
+            "(first parameter slowest)",
+        )
+    arr = np.array(
+        [_resolve(t, part.experiment, nb, mpath + ["grid", "templates", i], part.source) for i, t in enumerate(tmpls)]
+    ).reshape(dims + ((1,) if len(dims) == 1 else ()) + (nb,))
+    if signal:
+        if "nominal" not in grid:
+            fail(part.source, mpath + ["grid"], "a gridsys on the signal needs the release's 'nominal' template")
+        nom = _resolve(grid["nominal"], part.experiment, nb, mpath + ["grid", "nominal"], part.source)
+    elif "nominal" in grid:
+        fail(part.source, mpath + ["grid", "nominal"], "'nominal' belongs to a gridsys on the signal sample only")
+    entry = GridEntry(s_idx, tuple(idx), anchors, arr, signal)
+    theta0 = np.array([[grid_spec[grid_names[i]][1] for i in idx]])
+    arr = arr - grid_interpolate(entry, theta0)[0][0]
+    if signal:
+        arr = arr * np.divide(1.0, nom, out=np.zeros_like(nom), where=nom > 0)
+    full = np.zeros(arr.shape[:-1] + (n_total,))
+    full[..., sl] = arr
+    return replace(entry, diff=full)
 
 
 def _asimov_counts(comp: Compiled, sig_sm: np.ndarray) -> np.ndarray:
@@ -347,6 +657,9 @@ class ProfiledBinned:
     newton_tol = 1e-10
     max_step = 2.0
     last_fallbacks = 0
+    #: compiled kernel for the Newton profile: None = when numba is importable, True/False = force
+    use_numba: bool | None = None
+    _kargs: tuple | None = None
 
     def __init__(self, comp: Compiled, reference_total: float | None = None, engine: str = "newton", tol: float = 1e-4):
         if engine not in ENGINES:
@@ -359,6 +672,7 @@ class ProfiledBinned:
         self.names = comp.names
         self.K = len(comp.norm_names)
         self.J = len(comp.alpha_names)
+        self.T = len(comp.grid_names)
         self.reference_total = reference_total
         ct, sg = comp.ctype, comp.sigma
         self._is = {name: ct == i for i, name in enumerate(CONSTRAINTS)}
@@ -375,6 +689,19 @@ class ProfiledBinned:
             ),
         )
         self.const = float(2.0 * special.gammaln(self.n + 1.0).sum() + const_k.sum() + self.J * _LN_2PI)
+        self._n_anchor = int(np.prod(comp.anchor_shape)) if comp.anchor_shape else 0
+        self._width = comp.n_bins * max(self._n_anchor, 1)  # values per point of a prediction
+        self._has_stat = bool(np.any(comp.stat_kind))
+        if self._has_stat:
+            kind, d2, tau = comp.stat_kind, comp.stat_delta**2, comp.stat_tau
+            self._stat_sample = np.asarray(comp.stat_sample, bool)
+            self.const += float(np.sum(np.log(2.0 * np.pi * d2[kind == 1])))
+            self.const += float(-2.0 * np.sum((tau * np.log(tau) - special.gammaln(tau + 1.0))[kind == 2]))
+        if self.T:
+            gs = comp.grid_sigma
+            self._g_con = np.isfinite(gs)
+            self._g_s2 = np.where(self._g_con, gs, 1.0) ** 2
+            self.const += float(np.sum(np.log(self._g_s2[self._g_con]) + _LN_2PI))
         self._onehot_alpha = (comp.entry_alpha[None, :] == np.arange(self.J)[:, None]).astype(float)  # (J, E)
         self._m_entry = comp.incidence[comp.entry_sample]  # (E, K)
         signal_norms = np.flatnonzero(comp.incidence[comp.is_signal].sum(0) > 0)
@@ -387,11 +714,36 @@ class ProfiledBinned:
         self._dd = comp.dplus - comp.dminus
         self._entries_of = [np.flatnonzero(comp.entry_sample == s) for s in range(comp.is_signal.size)]
         self._alpha_is_entry = bool(comp.entry_alpha.size == self.J and np.all(comp.entry_alpha == np.arange(self.J)))
-        self.upper = np.concatenate([np.full(self.K, _U_MAX), np.full(self.J, np.inf)])
-        self.NUISANCES = tuple(
-            {"name": k, "prior": _prior_text(CONSTRAINTS[t], s), "full": "profiled (Newton or MIGRAD)"}
-            for k, t, s in zip(comp.norm_names, ct, sg)
-        ) + tuple({"name": a, "prior": "normal(0, 1)", "full": "profiled (Newton or MIGRAD)"} for a in comp.alpha_names)
+        g_lo, g_hi = comp.grid_lo, comp.grid_hi
+        self.upper = np.concatenate([np.full(self.K, _U_MAX), np.full(self.J, np.inf), g_hi])
+        self.lower = np.concatenate([np.full(self.K + self.J, -np.inf), g_lo])
+        self.NUISANCES = (
+            tuple(
+                {"name": k, "prior": _prior_text(CONSTRAINTS[t], s), "full": "profiled (Newton or MIGRAD)"}
+                for k, t, s in zip(comp.norm_names, ct, sg)
+            )
+            + tuple(
+                {"name": a, "prior": "normal(0, 1)", "full": "profiled (Newton or MIGRAD)"} for a in comp.alpha_names
+            )
+            + tuple(
+                {
+                    "name": t,
+                    "prior": (f"normal({m:g}, {sd:g})" if np.isfinite(sd) else "flat")
+                    + f" on the anchors [{lo:g}, {hi:g}]",
+                    "full": "profiled (Newton or MIGRAD)",
+                }
+                for t, m, sd, lo, hi in zip(comp.grid_names, comp.grid_nominal, comp.grid_sigma, g_lo, g_hi)
+            )
+        )
+        if self._has_stat:
+            kinds = sorted({STAT_TYPES[int(k) - 1] for k in comp.stat_kind if k})
+            self.NUISANCES += (
+                {
+                    "name": f"per-bin factors ({', '.join(kinds)}, {int(np.count_nonzero(comp.stat_kind))} bins)",
+                    "prior": "staterror normal(1, delta_b); shapesys Poisson(tau_b; gamma tau_b)",
+                    "full": "profiled per bin in closed form (Barlow-Beeston lite)",
+                },
+            )
 
     # -- the objective, vectorised over points --
     def _weights(self, al, slopes: bool = False):
@@ -411,6 +763,7 @@ class ProfiledBinned:
         lam = sig (sum_{signal s} Y_s mask_s + relative shifts) + sum_{templates} Y_s N_s + shifts:
         matrix products only, no (points x samples x bins) array."""
         c = self.c
+        sig, pdiff = self._unpack(sig)
         u = np.minimum(x[:, : self.K], _U_MAX)
         y = np.exp(u)
         ys = np.exp(u @ c.incidence.T)  # (P, S)
@@ -418,7 +771,7 @@ class ProfiledBinned:
         lam_raw = ys[:, self._tmpl] @ self._tmpl_nominal
         al = fp = fm = None
         if self.J:
-            al = x[:, self.K :][:, c.entry_alpha]  # (P, E)
+            al = x[:, self.K : self.K + self.J][:, c.entry_alpha]  # (P, E)
             fp, fm = self._weights(al)
             ye = ys[:, c.entry_sample]
             cp, cm = ye * fp, ye * fm
@@ -427,7 +780,21 @@ class ProfiledBinned:
                 on_sig = on_sig + cp[:, rel] @ c.dplus[rel] + cm[:, rel] @ c.dminus[rel]
             if ab.any():
                 lam_raw = lam_raw + cp[:, ab] @ c.dplus[ab] + cm[:, ab] @ c.dminus[ab]
+        grid = self._grid_eval(x, pdiff)
+        for ge, (val, _d, _x) in zip(c.grids, grid):
+            if ge.relative:
+                on_sig = on_sig + ys[:, ge.sample, None] * val
+            else:
+                lam_raw = lam_raw + ys[:, ge.sample, None] * val
         lam_raw = lam_raw + sig * on_sig
+        st = None
+        if self._has_stat:  # per-bin factors at their closed-form optimum
+            yx = self._sample_counts(sig, ys, fp, fm, grid)
+            a_st = yx[:, self._stat_sample].sum(1)
+            c_st = yx[:, ~self._stat_sample].sum(1)
+            gamma, free, pen_st, pen2 = stat_optimum(self.n, a_st, c_st, c.stat_kind, c.stat_delta, c.stat_tau)
+            lam_raw = gamma * a_st + c_st
+            st = {"gamma": gamma, "free": free, "pen2": pen2, "a": a_st, "c": c_st, "pen": pen_st.sum(-1)}
         lam = np.maximum(lam_raw, _LAM_FLOOR)
         pois = (special.xlogy(self.n, lam) - lam).sum(-1)
         a = y - 1.0
@@ -440,53 +807,71 @@ class ProfiledBinned:
                 np.where(self._is["gamma"], -2.0 * ((self._kk - 1.0) * u - self._kk * y), 0.0),
             ),
         ).sum(-1)
-        pen_alpha = (x[:, self.K :] ** 2).sum(-1)
+        pen_alpha = (x[:, self.K : self.K + self.J] ** 2).sum(-1)
         f = -2.0 * pois + pen + pen_alpha + self.const
-        return f, (u, y, ys, al, fp, fm, lam_raw, lam)
+        if st is not None:
+            f = f + st["pen"]
+        if self.T:
+            dt = x[:, self.K + self.J :] - self.c.grid_nominal
+            f = f + np.where(self._g_con, dt * dt / self._g_s2, 0.0).sum(-1)
+        return f, (u, y, ys, al, fp, fm, lam_raw, lam, grid, st)
+
+    def _grid_eval(self, x, pdiff=None) -> list:
+        """:func:`grid_interpolate` of every gridsys entry at the parameters of x (``pdiff``: the
+        per-point anchor templates of a ``prediction`` entry)."""
+        base = self.K + self.J
+        return [
+            grid_interpolate(ge, x[:, [base + i for i in ge.params]], pdiff if ge.per_point else None)
+            for ge in self.c.grids
+        ]
+
+    def _unpack(self, sig):
+        """(the signal at the nominal anchors (P, B), per-point anchor templates minus it
+        (P, m_1, m_2, B) or None) of predictions (P, width)."""
+        if not self._n_anchor:
+            return sig, None
+        c = self.c
+        a = sig.reshape(sig.shape[0], self._n_anchor, c.n_bins)
+        sig0 = np.einsum("a,pab->pb", c.anchor_w0, a)
+        dims = c.anchor_shape + ((1,) if len(c.anchor_shape) == 1 else ())
+        mask = c.mask[c.is_signal].max(0)
+        return sig0, ((a - sig0[:, None, :]) * mask).reshape((sig.shape[0],) + dims + (c.n_bins,))
 
     def _fun(self, x, sig):
-        """(-2 ln L, gradient, Hessian) at x (P, K+J) for signals sig (P, B): exact derivatives
+        """(-2 ln L, gradient, Hessian) at x (P, K+J+T) for signals sig (P, B): exact derivatives
 
             F_xy = 2 sum_b [n_b / lam_b^2 dlam_b/dx dlam_b/dy - w_b d2lam_b/dxdy] + constraints,
 
         w = n / lam - 1, with dlam/du_k = sum_s M_sk Y_s X_s, d2lam/du_k du_l = sum_s M_sk M_sl Y_s X_s,
-        d2lam/du_k dalpha_j = sum_{s on k, j} Y_s dX_s/dalpha_j, and d2lam/dalpha_j^2 the curvature of
-        the quadratic interpolation (|alpha| <= 1; zero for linear)."""
+        d2lam/du_k dalpha_j = sum_{s on k, j} Y_s dX_s/dalpha_j, d2lam/dalpha_j^2 the curvature of
+        the quadratic interpolation (|alpha| <= 1; zero for linear), and for a gridsys the slopes
+        and the bilinear cross term of :func:`grid_interpolate`. With per-bin factors
+        (``staterror``/``shapesys``) the factors gamma_b are at their closed-form optimum
+        (:meth:`_stat_optimum`), the derivatives are those at fixed gamma (envelope theorem) and
+        the Hessian is the Schur complement H_xx - sum_b H_xg H_gx / H_gg (exact)."""
         c = self.c
-        f, (u, y, ys, al, fp, fm, lam_raw, lam) = self._parts(x, sig)
+        f, parts = self._parts(x, sig)
+        u, y, ys, al, fp, fm, lam_raw, lam, grid, st = parts
+        sig = self._unpack(sig)[0]
         live = lam_raw > _LAM_FLOOR
         ratio = self.n / lam
         w = np.where(live, ratio - 1.0, 0.0)
         q = np.where(live, ratio / lam, 0.0)
-        n_s = c.is_signal.size
-        # Y_s X_s per sample (P, S, B): nominal plus this sample's shifts
-        yx = np.empty((sig.shape[0], n_s, sig.shape[1]))
-        for s_idx in range(n_s):
-            xs = self._sample_shift(s_idx, fp, fm, sig)
-            if c.is_signal[s_idx]:
-                xs = sig * (c.mask[s_idx] + xs) if xs is not None else sig * c.mask[s_idx]
-            else:
-                xs = c.nominal[s_idx] + xs if xs is not None else c.nominal[s_idx]
-            yx[:, s_idx] = ys[:, s_idx, None] * xs
-        jac_u = np.zeros((sig.shape[0], self.K, sig.shape[1]))  # dlam/du_k = sum_s M_sk Y_s X_s
-        for s_idx, k_idx in zip(*np.nonzero(c.incidence)):
-            jac_u[:, k_idx] += c.incidence[s_idx, k_idx] * yx[:, s_idx]
-        k = self.K
-        if self.J:
-            sp, sm = self._weights(al, slopes=True)
-            ye = ys[:, c.entry_sample]
-            dxe = (ye * sp)[:, :, None] * c.dplus + (ye * sm)[:, :, None] * c.dminus  # (P, E, B)
-            if self._rel.any():
-                dxe[:, self._rel] *= sig[:, None, :]
-            jac_a = dxe if self._alpha_is_entry else np.matmul(self._onehot_alpha, dxe)
-            jac = np.concatenate([jac_u, jac_a], axis=1)
-        else:
-            jac = jac_u
+        factor = None if st is None else np.where(self._stat_sample[:, None, None], st["gamma"][None], 1.0)
+        jac, curvm = self._derivs(x, sig, ys, al, fp, fm, grid, w, factor)
         g = -2.0 * np.einsum("pkb,pb->pk", jac, w)
-        h = 2.0 * np.matmul(jac * q[:, None, :], np.swapaxes(jac, 1, 2))
-        z = np.einsum("psb,pb->ps", yx, w)
-        h[:, :k, :k] -= 2.0 * np.einsum("sk,sl,ps->pkl", c.incidence, c.incidence, z)
+        h = 2.0 * np.matmul(jac * q[:, None, :], np.swapaxes(jac, 1, 2)) + curvm
+        if st is not None:
+            # Schur complement over the per-bin factors: v_b = d2F/dx dgamma_b
+            only = np.where(self._stat_sample[:, None, None], 1.0, 0.0)
+            jac_a, _ = self._derivs(x, sig, ys, al, fp, fm, grid, None, only)
+            v = 2.0 * (q * st["a"])[:, None, :] * jac - 2.0 * w[:, None, :] * jac_a
+            hgg = 2.0 * q * st["a"] ** 2 + st["pen2"]
+            free = st["free"] & (hgg > 0)
+            v_s = np.where(free[:, None, :], v / np.where(free, hgg, 1.0)[:, None, :], 0.0)
+            h -= np.matmul(v_s, np.swapaxes(v, 1, 2))
         # constraints
+        k = self.K
         iu = np.arange(k)
         g_c = np.where(
             self._is["normal"],
@@ -505,18 +890,99 @@ class ProfiledBinned:
         g[:, :k] += g_c
         h[:, iu, iu] += h_c
         if self.J:
-            v = np.einsum("peb,pb->pe", dxe, w)
-            hua = np.einsum("ek,je,pe->pkj", self._m_entry, self._onehot_alpha, v)
-            h[:, :k, k:] -= 2.0 * hua
-            h[:, k:, :k] -= 2.0 * np.swapaxes(hua, 1, 2)
-            # curvature: Y_e 1(|alpha| <= 1) (D+ - D-) . (w or w sig), without a (P, E, B) array
-            wr = np.where(self._rel[:, None], (self._dd @ (w * sig).T), (self._dd @ w.T)).T  # (P, E)
-            inside = (np.abs(al) <= 1.0) & c.quadratic
-            curv = ye * inside * wr
             ja = k + np.arange(self.J)
-            h[:, ja, ja] += -2.0 * curv @ self._onehot_alpha.T + 2.0
-            g[:, k:] += 2.0 * x[:, k:]
+            h[:, ja, ja] += 2.0
+            g[:, ja] += 2.0 * x[:, ja]
+        if self.T:
+            it = k + self.J + np.arange(self.T)
+            dt = x[:, it] - c.grid_nominal
+            g[:, it] += np.where(self._g_con, 2.0 * dt / self._g_s2, 0.0)
+            h[:, it, it] += np.where(self._g_con, 2.0 / self._g_s2, 0.0)
         return f, g, h
+
+    def _sample_counts(self, sig, ys, fp, fm, grid, factor=None):
+        """Y_s X_s per sample (P, S, B) (times ``factor`` (S, P or 1, B) when given)."""
+        c = self.c
+        n_s = c.is_signal.size
+        yx = np.empty((sig.shape[0], n_s, sig.shape[1]))
+        gshift: dict[int, np.ndarray] = {}
+        gabs: dict[int, np.ndarray] = {}  # absolute shifts on a signal (prediction anchors)
+        for ge, (val, _d, _x) in zip(c.grids, grid):
+            tgt = gabs if (c.is_signal[ge.sample] and not ge.relative) else gshift
+            tgt[ge.sample] = tgt[ge.sample] + val if ge.sample in tgt else val
+        for s_idx in range(n_s):
+            xs = self._sample_shift(s_idx, fp, fm, sig)
+            if s_idx in gshift:
+                xs = gshift[s_idx] if xs is None else xs + gshift[s_idx]
+            if c.is_signal[s_idx]:
+                xs = sig * (c.mask[s_idx] + xs) if xs is not None else sig * c.mask[s_idx]
+                if s_idx in gabs:
+                    xs = xs + gabs[s_idx]
+            else:
+                xs = c.nominal[s_idx] + xs if xs is not None else c.nominal[s_idx]
+            yx[:, s_idx] = ys[:, s_idx, None] * xs * (1.0 if factor is None else factor[s_idx])
+        return yx
+
+    def _derivs(self, x, sig, ys, al, fp, fm, grid, w, factor=None):
+        """(dlam/dx (P, n, B), -2 sum_b w_b d2lam_b/dxdy (P, n, n), 0 when ``w`` is None) with each
+        sample's contribution multiplied per bin by ``factor`` (S, P or 1, B) when given (the
+        per-bin factors gamma, or a 0/1 selection of samples)."""
+        c = self.c
+        n_p, n_b = sig.shape
+        k, n_par = self.K, len(self.names)
+        yx = self._sample_counts(sig, ys, fp, fm, grid, factor)
+        jac = np.zeros((n_p, n_par, n_b))
+        for s_idx, k_idx in zip(*np.nonzero(c.incidence)):  # dlam/du_k = sum_s M_sk Y_s X_s
+            jac[:, k_idx] += c.incidence[s_idx, k_idx] * yx[:, s_idx]
+        curvm = np.zeros((n_p, n_par, n_par))
+        if w is not None and k:
+            z = np.einsum("psb,pb->ps", yx, w)
+            curvm[:, :k, :k] -= 2.0 * np.einsum("sk,sl,ps->pkl", c.incidence, c.incidence, z)
+        if self.J:
+            sp, sm = self._weights(al, slopes=True)
+            ye = ys[:, c.entry_sample]
+            dxe = (ye * sp)[:, :, None] * c.dplus + (ye * sm)[:, :, None] * c.dminus  # (P, E, B)
+            if self._rel.any():
+                dxe[:, self._rel] *= sig[:, None, :]
+            fe = None if factor is None else factor[c.entry_sample]  # (E, P or 1, B)
+            if fe is not None:
+                dxe *= np.swapaxes(fe, 0, 1)
+            jac[:, k : k + self.J] = dxe if self._alpha_is_entry else np.matmul(self._onehot_alpha, dxe)
+            if w is not None:
+                v = np.einsum("peb,pb->pe", dxe, w)
+                hua = np.einsum("ek,je,pe->pkj", self._m_entry, self._onehot_alpha, v)
+                curvm[:, :k, k : k + self.J] -= 2.0 * hua
+                curvm[:, k : k + self.J, :k] -= 2.0 * np.swapaxes(hua, 1, 2)
+                # curvature: Y_e 1(|alpha| <= 1) (D+ - D-) . (w or w sig)
+                if fe is None:
+                    wr = np.where(self._rel[:, None], (self._dd @ (w * sig).T), (self._dd @ w.T)).T  # (P, E)
+                else:
+                    wsig = np.where(self._rel[:, None, None], (w * sig)[None], w[None]) * fe  # (E, P, B)
+                    wr = np.einsum("eb,epb->pe", self._dd, wsig)
+                inside = (np.abs(al) <= 1.0) & c.quadratic
+                ja = k + np.arange(self.J)
+                curvm[:, ja, ja] -= 2.0 * (ye * inside * wr) @ self._onehot_alpha.T
+        if self.T:
+            # dlam/dtheta_t = sum_{grid entries on t} Y_s dG/dtheta_t (x sig on the signal)
+            base = k + self.J
+            for ge, (_v, dg, cross) in zip(c.grids, grid):
+                scale = ys[:, ge.sample, None] * (sig if ge.relative else 1.0)
+                if factor is not None:
+                    scale = scale * factor[ge.sample]
+                dgs = [d * scale for d in dg]
+                m_s = c.incidence[ge.sample]  # d2lam/du_k dtheta = M_sk dlam_s/dtheta
+                for i, t in enumerate(ge.params):
+                    jac[:, base + t] += dgs[i]
+                    if w is not None:
+                        v_t = np.einsum("pb,pb->p", dgs[i], w)
+                        curvm[:, :k, base + t] -= 2.0 * m_s * v_t[:, None]
+                        curvm[:, base + t, :k] -= 2.0 * m_s * v_t[:, None]
+                if cross is not None and w is not None:  # the bilinear cross term
+                    v_x = 2.0 * np.einsum("pb,pb->p", cross * scale, w)
+                    t1, t2 = base + ge.params[0], base + ge.params[1]
+                    curvm[:, t1, t2] -= v_x
+                    curvm[:, t2, t1] -= v_x
+        return jac, curvm
 
     def _sample_shift(self, s_idx, fp, fm, sig):
         """sum over the histosys entries on sample s of f_+ D+ + f_- D- (None if it has none)."""
@@ -529,22 +995,108 @@ class ProfiledBinned:
     # -- profiling --
     def _starts(self, flat) -> list[np.ndarray]:
         zero = np.zeros((flat.shape[0], len(self.names)))
+        if self.T:
+            zero[:, self.K + self.J :] = self.c.grid_nominal
         cands = [zero]
         if self.reference_total and self._start_index is not None:
-            total = (flat * self.c.mask[self.c.is_signal].max(0)).sum(-1)
+            total = (self._unpack(flat)[0] * self.c.mask[self.c.is_signal].max(0)).sum(-1)
             resc = zero.copy()
             far = total > 2.0 * self.reference_total
             resc[far, self._start_index] = np.log(self.reference_total / total[far])
             cands.append(resc)
         return cands
 
-    def _newton(self, flat):
+    def _kernel_args(self) -> tuple:
+        """The arrays :func:`~cevnsfit.likelihoods._declared_kernel.declared_loop` reads (cached)."""
+        if self._kargs is None:
+            c = self.c
+            base = np.where(c.is_signal[:, None], c.mask, c.nominal)
+            codes = np.array([_kernel.CTYPE_CODES[CONSTRAINTS[t]] for t in c.ctype], dtype=np.int64)
+            self._kargs = (
+                self.n,
+                np.ascontiguousarray(base),
+                c.is_signal.astype(np.int64),
+                np.ascontiguousarray(c.incidence, dtype=float),
+                codes,
+                self._s2,
+                self._ls,
+                self._kk,
+                c.entry_sample.astype(np.int64),
+                c.entry_alpha.astype(np.int64),
+                np.ascontiguousarray(c.dplus),
+                np.ascontiguousarray(c.dminus),
+                c.quadratic.astype(np.int64),
+                *self._kernel_grids(),
+                self.const,
+                _LAM_FLOOR,
+                _U_MAX,
+            )
+        return self._kargs
+
+    def _kernel_grids(self) -> tuple:
+        """The gridsys arrays of :func:`~cevnsfit.likelihoods._declared_kernel.declared_loop`
+        (anchors and templates padded to the largest grid)."""
+        c = self.c
+        grids = c.grids
+        n_g, nb = len(grids), c.n_bins
+        m = max([a.size for ge in grids for a in ge.anchors] + [2])
+        anch = np.zeros((n_g, 2, m))
+        nanch = np.full((n_g, 2), 2, dtype=np.int64)
+        diff = np.zeros((n_g, m, m, nb))
+        for q, ge in enumerate(grids):
+            for d, a in enumerate(ge.anchors):
+                anch[q, d, : a.size] = a
+                nanch[q, d] = a.size
+            diff[q, : ge.diff.shape[0], : ge.diff.shape[1]] = ge.diff
+        sample = np.array([ge.sample for ge in grids], dtype=np.int64)
+        p1 = np.array([ge.params[0] for ge in grids], dtype=np.int64)
+        p2 = np.array([ge.params[1] if len(ge.params) == 2 else -1 for ge in grids], dtype=np.int64)
+        con = self._g_con.astype(float) if self.T else np.zeros(0)
+        s2 = self._g_s2 if self.T else np.zeros(0)
+        return sample, p1, p2, anch, nanch, diff, np.asarray(c.grid_nominal, dtype=float), s2, con
+
+    def _compiled(self) -> bool:
+        """Whether the Newton profile runs in the compiled kernel (attribute ``use_numba``:
+        None = when numba is importable; True/False force)."""
+        if self._n_anchor or self._has_stat:  # prediction anchors, per-bin factors: the numpy path
+            return False
+        return bool(_kernel.HAVE_NUMBA if self.use_numba is None else self.use_numba)
+
+    def _objective(self, flat):
+        """(fun, fval) of :func:`~cevnsfit.likelihoods.profile.projected_newton` for the points
+        ``flat``: the compiled kernel (:meth:`_compiled`) or the numpy :meth:`_fun`/:meth:`_parts`
+        (the same numbers to rounding)."""
+        if not self._compiled():
+
+            def fun(x, idx):
+                return self._fun(x, flat[idx])
+
+            def fval(x, idx):
+                return self._parts(x, flat[idx])[0]
+
+            return fun, fval
+        kernel = _kernel.DECLARED_KERNEL
+        if kernel is None:
+            raise RuntimeError("numba is not available (use_numba=True)")
+        args = self._kernel_args()
+        sig = np.ascontiguousarray(flat, dtype=float)
+        n_par = len(self.names)
+
         def fun(x, idx):
-            return self._fun(x, flat[idx])
+            m = len(idx)
+            f, g, h = np.empty(m), np.empty((m, n_par)), np.empty((m, n_par, n_par))
+            kernel(np.ascontiguousarray(x, dtype=float), sig[idx], *args, True, f, g, h)
+            return f, g, h
 
         def fval(x, idx):
-            return self._parts(x, flat[idx])[0]
+            f = np.empty(len(idx))
+            kernel(np.ascontiguousarray(x, dtype=float), sig[idx], *args, False, f, _EMPTY2, _EMPTY3)
+            return f
 
+        return fun, fval
+
+    def _newton(self, flat):
+        fun, fval = self._objective(flat)
         idx = np.arange(flat.shape[0])
         cands = self._starts(flat)
         x0 = cands[0].copy()
@@ -553,8 +1105,69 @@ class ProfiledBinned:
             fc = fval(cand, idx)
             lower = fc < f0
             x0[lower], f0[lower] = cand[lower], fc[lower]
-        x, f, ok, _ = projected_newton(fun, fval, x0, -np.inf, self.upper, tol=self.newton_tol, max_step=self.max_step)
+        x, f, ok, _ = projected_newton(
+            fun, fval, x0, self.lower, self.upper, tol=self.newton_tol, max_step=self.max_step
+        )
+        if self.T and not ok.all():
+            self._settle_on_anchors(fun, fval, x, f, ok)
         return f, x, ok
+
+    def _settle_on_anchors(self, fun, fval, x, f, ok) -> None:
+        """Points the Newton engine left unconverged next to an interior grid anchor (the rule's
+        kink, where it oscillates between the two cells): those grid parameters are held at the
+        anchor and the others profiled again; the result is accepted (in place) when it is a
+        minimum of the kinked function, i.e. the left derivative in each held parameter is <= 0
+        and the right one >= 0 (to 1e-6). Tried with every grid parameter within 5% of a cell of
+        an interior anchor held, then with the nearest one alone; other points are left to MIGRAD."""
+        base = self.K + self.J
+        anchors: dict[int, np.ndarray] = {}
+        for ge in self.c.grids:
+            for t, a in zip(ge.params, ge.anchors):
+                anchors[t] = a
+        for attempt in range(2):
+            bad = np.flatnonzero(~ok)
+            if bad.size == 0:
+                return
+            xb = x[bad].copy()
+            dist = np.full((bad.size, len(self.names)), np.inf)
+            snap_to = np.zeros_like(xb)
+            for t, a in anchors.items():
+                col = xb[:, base + t]
+                i = np.clip(np.searchsorted(a, col), 1, a.size - 1)
+                near = np.where(col - a[i - 1] < a[i] - col, a[i - 1], a[i])
+                interior = (near > a[0]) & (near < a[-1])
+                rel = np.abs(col - near) / (a[i] - a[i - 1])
+                dist[:, base + t] = np.where(interior & (rel < 0.05), rel, np.inf)
+                snap_to[:, base + t] = near
+            held = np.isfinite(dist)
+            if attempt == 1:  # the nearest one alone
+                held = held & (dist == dist.min(1, keepdims=True))
+            lo = np.broadcast_to(self.lower, xb.shape).copy()
+            hi = np.broadcast_to(self.upper, xb.shape).copy()
+            lo[held] = hi[held] = xb[held] = snap_to[held]
+            try_ = held.any(1)
+            if not try_.any():
+                return
+            sub = bad[try_]
+
+            def fun_sub(xx, i, sub=sub):
+                return fun(xx, sub[i])
+
+            def fval_sub(xx, i, sub=sub):
+                return fval(xx, sub[i])
+
+            x2, f2, ok2, _ = projected_newton(
+                fun_sub, fval_sub, xb[try_], lo[try_], hi[try_], tol=self.newton_tol, max_step=self.max_step
+            )
+            h2 = held[try_]
+            every = np.arange(sub.size)
+            g_right = fun_sub(x2, every)[1]  # at an interior anchor: the right cell
+            g_left = fun_sub(x2 - h2 * 1e-9 * (1.0 + np.abs(x2)), every)[1]
+            kkt = np.all(~h2 | ((g_right >= -1e-6) & (g_left <= 1e-6)), axis=1)
+            accept = ok2 & kkt & (f2 <= f[sub] + 1e-9)
+            x[sub[accept]] = x2[accept]
+            f[sub[accept]] = f2[accept]
+            ok[sub[accept]] = True
 
     def _migrad(self, flat):
         def objective(x, pred):
@@ -564,14 +1177,19 @@ class ProfiledBinned:
         def starts(pred):
             return [c[0] for c in self._starts(pred[None, :])]
 
-        engine = ProfileEngine(objective, starts, self.names, errors=np.full(len(self.names), 0.1), tol=self.tol)
+        limits = [
+            (None if np.isinf(lo) else lo, None if np.isinf(hi) else hi) for lo, hi in zip(self.lower, self.upper)
+        ]
+        engine = ProfileEngine(
+            objective, starts, self.names, errors=np.full(len(self.names), 0.1), limits=limits, tol=self.tol
+        )
         return engine.profile(flat)
 
     def profile(self, pred) -> tuple[np.ndarray, np.ndarray]:
         """(ln L_p, best-fit nuisances (u for normalisations, alpha for shapes)) per point."""
         pred = np.asarray(pred, dtype=float)
-        flat = pred.reshape((-1, self.c.n_bins)) if pred.size else pred.reshape((0, self.c.n_bins))
-        points = pred.shape[: pred.ndim - 1] if pred.ndim and pred.shape[-1] == self.c.n_bins else (flat.shape[0],)
+        flat = pred.reshape((-1, self._width)) if pred.size else pred.reshape((0, self._width))
+        points = pred.shape[: pred.ndim - 1] if pred.ndim and pred.shape[-1] == self._width else (flat.shape[0],)
         out = np.full(flat.shape[0], np.nan)
         best = np.full((flat.shape[0], len(self.names)), np.nan)
         if not self.names:
@@ -596,14 +1214,24 @@ class ProfiledBinned:
 
     def logl(self, pred) -> np.ndarray:
         pred = np.asarray(pred, dtype=float)
-        nb = self.c.n_bins
+        nb = self._width
         lead = _lead_shape(pred, nb)
         return self.profile(pred.reshape(lead + (nb,)))[0]
 
     def twice_nll(self, pred, x) -> np.ndarray:
         """-2 ln L at fixed nuisances ``x`` (points, n_par) (no profiling)."""
-        flat = np.asarray(pred, dtype=float).reshape((-1, self.c.n_bins))
-        return self._parts(np.atleast_2d(np.asarray(x, dtype=float)), flat)[0]
+        flat = np.asarray(pred, dtype=float).reshape((-1, self._width))
+        x = np.atleast_2d(np.asarray(x, dtype=float))
+        if self.T:
+            theta = x[:, self.K + self.J :]
+            out = (theta < self.c.grid_lo) | (theta > self.c.grid_hi)
+            if np.any(out):
+                t = int(np.argmax(out.any(0)))
+                raise ParameterError(
+                    f"gridsys parameter {self.c.grid_names[t]!r} outside its anchors "
+                    f"[{self.c.grid_lo[t]:g}, {self.c.grid_hi[t]:g}]: no extrapolation"
+                )
+        return self._parts(x, flat)[0]
 
     def pseudo_data(self, expected, rng: np.random.Generator) -> ProfiledBinned:
         """A copy with toy counts: nuisances drawn from their constraints, then Poisson counts."""
@@ -623,8 +1251,24 @@ class ProfiledBinned:
                 y[i] = np.exp(rng.normal(0.0, np.log1p(s[i])))
             elif kind == "gamma":
                 y[i] = rng.gamma(1.0 / s[i] ** 2, s[i] ** 2)
-        x = np.concatenate([np.log(y), rng.normal(0.0, 1.0, self.J)])[None, :]
-        lam = self._parts(x, sig)[1][7][0]  # (u, y, ys, al, fp, fm, lam_raw, lam)
+        theta = np.zeros(0)
+        if self.T:
+            c = self.c
+            draw = c.grid_nominal + rng.normal(0.0, 1.0, self.T) * np.where(self._g_con, c.grid_sigma, 0.0)
+            theta = np.clip(draw, c.grid_lo, c.grid_hi)  # the anchor box (no extrapolation)
+        x = np.concatenate([np.log(y), rng.normal(0.0, 1.0, self.J), theta])[None, :]
+        parts = self._parts(x, sig)[1]  # (u, y, ys, al, fp, fm, lam_raw, lam, grid, st)
+        lam = parts[7][0]
+        if parts[9] is not None:  # per-bin factors drawn from their constraints
+            c, st = self.c, parts[9]
+            draw = np.where(
+                c.stat_kind == 1,
+                np.maximum(1.0 + c.stat_delta * rng.normal(0.0, 1.0, c.n_bins), 0.0),
+                np.where(
+                    c.stat_kind == 2, rng.gamma(np.maximum(c.stat_tau, 1e-300)) / np.maximum(c.stat_tau, 1e-300), 1.0
+                ),
+            )
+            lam = np.maximum(draw * st["a"][0] + st["c"][0], 0.0)
         toy = replace(self.c, n=rng.poisson(lam).astype(float))
         return ProfiledBinned(toy, self.reference_total, self.engine, self.tol)
 
@@ -647,7 +1291,8 @@ class MarginalisedBinned:
     """Per-bin marginalised likelihood of a compiled declaration (module docstring, paper mode)."""
 
     def __init__(self, comp: Compiled):
-        if comp.alpha_names or np.any(comp.ctype != CONSTRAINTS.index("normal")):
+        has_stat = bool(np.any(comp.stat_kind))
+        if comp.alpha_names or comp.grid_names or has_stat or np.any(comp.ctype != CONSTRAINTS.index("normal")):
             raise DeclarationError("the marginalised likelihood takes normal-constrained normsys modifiers only")
         if np.any(comp.n != np.round(comp.n)):
             raise DeclarationError("the marginalised likelihood needs integer counts")
@@ -762,6 +1407,8 @@ def templates_backend(comp: Compiled, reference_total, engine: str, tol: float, 
     c = comp
     sig = np.flatnonzero(c.is_signal)
     inc = c.incidence
+    if c.grid_names or np.any(c.stat_kind):
+        return None
     if sig.size != 1 or not np.all(c.mask[sig[0]] == 1.0) or not np.all((inc == 0) | (inc == 1)):
         return None
     if np.any(inc.sum(1) != 1) or np.any(inc.sum(0) != 1):
@@ -835,6 +1482,8 @@ def build_term(decl: dict, experiment, mode: str = "paper", matching: str | None
     part = Part(section, experiment, matching, decl["name"], str(src), opt["share"], prefix="")
     comp = compile_parts([part])
     sig_sm = np.asarray(experiment.predict(None, matching=matching), dtype=float).ravel()
+    if comp.anchor_shape:  # predictions at the anchors: the nominal one
+        sig_sm = comp.anchor_w0 @ sig_sm.reshape(-1, comp.n_bins)
     if comp.asimov:
         asimov_n = _asimov_counts(comp, sig_sm)
         n = comp.n.copy()
@@ -922,6 +1571,10 @@ def merge_shared(terms: list) -> list:
         members = [terms[i] for i in grp]
         parts = []
         for t in members:
+            if isinstance(t.term, ProfiledBinned) and t.term.c.anchor_shape:
+                raise DeclarationError(
+                    f"data set {t.name!r} predicts at anchors ('prediction' gridsys): it cannot share nuisances"
+                )
             if not isinstance(t.term, ProfiledBinned) or len(t.parts) != 1:
                 raise DeclarationError(
                     f"data set {t.name!r} shares a nuisance but its term ({type(t.term).__name__}) is not profiled: "
@@ -951,9 +1604,14 @@ __all__ = [
     "Compiled",
     "DeclaredTerm",
     "JointExperiment",
+    "GridEntry",
     "MarginalisedBinned",
     "ProfiledBinned",
+    "STAT_TYPES",
     "build_term",
     "compile_parts",
+    "grid_cell",
+    "grid_interpolate",
     "merge_shared",
+    "stat_optimum",
 ]
