@@ -12,8 +12,7 @@ import numpy as np
 import pytest
 
 import cevnsfit
-from cevnsfit.declaration import load
-from cevnsfit.declaration.spec import SpecUnit
+from cevnsfit.datasets import DatasetUnit
 from cevnsfit.likelihoods import _declared_kernel, _full_kernels
 from cevnsfit.models import LmuLtau
 
@@ -24,7 +23,7 @@ FIXTURE = Path(__file__).resolve().parents[1] / "tests" / "data" / "cenns10_full
 @pytest.fixture(scope="module")
 def terms():
     code = cevnsfit.likelihood("cenns10", mode="full").terms[0]
-    generic = SpecUnit(load(FIXTURE)).term("full", backend="generic")
+    generic = DatasetUnit.from_yaml(FIXTURE).term("full", backend="generic")
     rng = np.random.default_rng(7)
     m, g = 10 ** rng.uniform(0.5, 3, N), 10 ** rng.uniform(-4, -1, N)
     pred = code.prediction(LmuLtau(m, g, 1.0))

@@ -144,10 +144,10 @@ def test_cenns10_generic_engine_both_paths_equal_the_code_likelihood():
     """The declared CENNS-10 full likelihood through the generic engine, compiled and numpy,
     equals CennsFullLikelihood to 1e-8 in -2 ln L over prior-box points of L_mu-L_tau."""
     import cevnsfit
-    from cevnsfit.declaration.spec import SpecUnit
+    from cevnsfit.datasets import DatasetUnit
     from cevnsfit.models import LmuLtau
 
-    generic = SpecUnit(load("tests/data/cenns10_full_declared.yaml")).term("full", backend="generic")
+    generic = DatasetUnit.from_yaml("tests/data/cenns10_full_declared.yaml").term("full", backend="generic")
     code = cevnsfit.likelihood("cenns10", mode="full").terms[0]
     rng = np.random.default_rng(21)
     m, g = 10 ** rng.uniform(0.5, 3, 12), 10 ** rng.uniform(-4, -1, 12)
