@@ -88,7 +88,7 @@ ANALYSIS = {
     ],
     "exclusion": [
         ("self", P, _EMPTY),
-        ("n", P, (101, 121)),
+        ("n", P, None),
         ("z", P, 2.0),
         ("dof", P, 2),
         ("axes", P, None),

@@ -50,7 +50,10 @@ def test_chi2_of_totals_minima_unchanged():
 def test_table1_argon_crosscheck_unchanged():
     res = argon_crosscheck()
     assert res["cevns"][0] == pytest.approx(160.4070627106849, rel=REL)
-    assert res["cevns"][1] == pytest.approx(42.547248094386596, rel=REL)
+    # The error is sqrt(diag 2 H^-1) with H from the exact gradient (stable to 1e-9 in the step);
+    # it was HESSE's 42.547248, whose numerical second derivatives moved to 42.547311 with
+    # iminuit 2.33: 1.2e-5 relative below the exact value.
+    assert res["cevns"][1] == pytest.approx(42.54775615337703, rel=REL)
     assert res["delayed_brn"][0] == pytest.approx(10.525783198301195, rel=REL)
 
 

@@ -245,7 +245,7 @@ class Analysis:
 
     def exclusion(
         self,
-        n=(101, 121),
+        n=None,
         z: float = 2.0,
         dof: int = 2,
         axes=None,
@@ -259,6 +259,8 @@ class Analysis:
     ) -> ExclusionResult:
         """Exclusion map of two POIs at ``z`` sigma.
 
+        ``n``: points per POI over the declared prior box (default (101, 121)), or ``axes``: the
+        grid itself (internal coordinates); not both.
         ``method="wilks"``: :func:`cevnsfit.inference.exclusion.exclusion` (t against the chi2
         quantile with ``dof``), ln L from :meth:`scan` on ``scheduler`` (default in-process; see
         :meth:`scan` for Dask). ``method="neyman"``: the toy-calibrated map
@@ -269,7 +271,13 @@ class Analysis:
 
             target = self._distributable(scheduler if scheduler != IN_PROCESS else "synchronous")
             sched = "synchronous" if scheduler == IN_PROCESS else scheduler
-            kw = {"fine_n": tuple(n), "scheduler": sched, "out_dir": out_dir, "progress": progress, **neyman_options}
+            kw = {
+                "fine_n": tuple(n or (101, 121)),
+                "scheduler": sched,
+                "out_dir": out_dir,
+                "progress": progress,
+                **neyman_options,
+            }
             if "construction_n" in kw:  # the coarse grid of the construction (neyman_exclusion's n)
                 kw["n"] = kw.pop("construction_n")
             return ExclusionResult.from_dict(neyman_exclusion(target, z=z, n_workers=n_workers, **kw))
@@ -285,7 +293,10 @@ class Analysis:
         if scheduler != IN_PROCESS:
             s = self.scan(n, axes, scheduler, out_dir, chunk_size, n_workers, progress)
             logl_grid, ax = s.logl, list((s.axes or {}).values())
-        return ExclusionResult.from_dict(exclusion(self.problem, tuple(n), z, dof, logl_grid, ax))
+        if n is not None and axes is not None:
+            raise ParameterError("give n (points per axis over the prior box) or axes (the grid itself), not both")
+        grid_n = None if ax is not None else tuple(n or (101, 121))
+        return ExclusionResult.from_dict(exclusion(self.problem, grid_n, z, dof, logl_grid, ax))
 
     def posterior(self, sampler: str = "grid", **options) -> PosteriorResult:
         """Posterior of the POIs with the declared priors (:func:`cevnsfit.inference.sampling.posterior`;

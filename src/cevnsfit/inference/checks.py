@@ -84,8 +84,8 @@ def describe_defaults(model_name: str, filled: dict) -> str:
 def with_declared_defaults(problem):
     """``problem`` (a Problem or ProblemSpec) with every needed, not given, non-POI parameter at
     its declared default, warning which; the same object when nothing is missing."""
-    model = getattr(problem, "model_name", None) or getattr(problem, "model", None)
-    if not isinstance(model, str):
+    model = getattr(problem, "model_spec", None) or getattr(problem, "model", None)
+    if not isinstance(model, str):  # a model object: its instance values or class defaults are declared
         return problem
     filled = declared_defaults(model, tuple(problem.poi) + tuple(problem.profile), problem.fixed)
     if not filled:
