@@ -23,7 +23,9 @@ from ..likelihoods.datasets import FULL_BUILDERS, PAPER_BUILDERS
 MODES = ("paper", "full")
 
 
-def warmup_steps(datasets: Iterable[str] | None = None, modes: Iterable[str] = MODES, reproduction: bool = True):
+def warmup_steps(
+    datasets: Iterable[str] | None = None, modes: Iterable[str] = MODES, reproduction: bool = True
+) -> list[tuple[str, str, dict]]:
     """(dataset, mode, options) of every likelihood to prepare: each registered data set in each
     mode, plus (``reproduction``) the option variants the reproduction evaluates (its CsI PE
     windows and background prior)."""
@@ -42,7 +44,7 @@ def warmup_steps(datasets: Iterable[str] | None = None, modes: Iterable[str] = M
             from ..errors import UnknownNameError
 
             raise UnknownNameError(f"unknown dataset {d!r}; known: {', '.join(known)}")
-    steps = []
+    steps: list[tuple[str, str, dict]] = []
     for mode in modes:
         builders = PAPER_BUILDERS if mode == "paper" else FULL_BUILDERS
         steps += [(d, mode, {}) for d in chosen if d in builders]
