@@ -26,8 +26,11 @@ with the exact evaluation (truncated Gaussian moments,
   and two terms together stay below 5e-7 (``BinTable.bound`` holds the sum; measured values in
   docs/performance.md).
 
-Tables are cached in memory (per key) and on disk under the user cache directory
-(``platformdirs.user_cache_dir("cevnsfit")/lnl-tables``, or ``$CEVNSFIT_CACHE_DIR``); the key
+Tables are cached in memory (per key) and on disk under the package cache (``lnl-tables`` in
+``$CEVNSFIT_CACHE`` or ``platformdirs.user_cache_dir("cevnsfit")``; ``$CEVNSFIT_CACHE_DIR``
+overrides it); a build is announced on stderr with its progress, and done by one process at a
+time (a lock file beside the table; the others wait and read it) (docs/performance.md, "First
+run"). The key
 is a SHA-256 of the term's data arrays, its options, the table format and the package
 version. Files are written atomically (temporary file + rename); a file that cannot be read,
 has the wrong key or shape, or holds non-finite numbers is rebuilt, never trusted.
