@@ -368,13 +368,17 @@ def pyhf_model(workspace: dict, metadata: dict):
 
 def pyhf_fit(workspace: dict, metadata: dict) -> tuple[float, dict]:
     """pyhf's best-fit twice_nll and parameters (by name) of an exported workspace (numpy
-    backend, MINUIT)."""
+    backend, MINUIT with tolerance 1e-6 and strategy 2; the caller's pyhf backend is restored)."""
     import pyhf
 
+    previous = pyhf.get_backend()
     pyhf.set_backend("numpy", pyhf.optimize.minuit_optimizer(tolerance=1e-6, strategy=2))
-    ws, model = pyhf_model(workspace, metadata)
-    data = ws.data(model)
-    pars, twice_nll = pyhf.infer.mle.fit(data, model, return_fitted_val=True)
+    try:
+        ws, model = pyhf_model(workspace, metadata)
+        data = ws.data(model)
+        pars, twice_nll = pyhf.infer.mle.fit(data, model, return_fitted_val=True)
+    finally:
+        pyhf.set_backend(*previous)  # leave the caller's backend as it was
     named = {}
     for pname in model.config.parameters:
         sl = model.config.par_slice(pname)
