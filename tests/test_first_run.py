@@ -54,6 +54,15 @@ def test_warmup_builds_once_then_finds_everything_cached(fresh_cache):
     assert second[0]["tables_built"] == 0 and second[0]["compiled"] == 0
 
 
+def test_warmup_covers_every_registered_dataset_in_both_modes():
+    from cevnsfit.likelihoods.datasets import FULL_BUILDERS, PAPER_BUILDERS
+    from cevnsfit.outputs.warmup import warmup_steps
+
+    steps = {(d, m) for d, m, _ in warmup_steps()}
+    assert {(d, "paper") for d in PAPER_BUILDERS} | {(d, "full") for d in FULL_BUILDERS} == steps
+    assert ("cenns10", "full") in steps and ("csi2017", "full") in steps
+
+
 def test_warmup_command_and_its_bad_input(fresh_cache):
     from cevnsfit.cli import main
 

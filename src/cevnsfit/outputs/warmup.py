@@ -29,6 +29,7 @@ def warmup_steps(
     """(dataset, mode, options) of every likelihood to prepare: each registered data set in each
     mode, plus (``reproduction``) the option variants the reproduction evaluates (its CsI PE
     windows and background prior)."""
+    from ..likelihoods import full as _full  # noqa: F401  (registers the full-mode builders)
     from .reproduce import PE_WINDOWS
 
     modes = tuple(modes)
