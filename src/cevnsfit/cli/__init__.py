@@ -89,7 +89,7 @@ def main() -> None:
 
 
 # Each module adds its commands to `main` on import.
-for _mod in ("data", "datasets", "physics", "crosscheck", "inference", "reproduce"):
+for _mod in ("data", "datasets", "physics", "crosscheck", "inference", "reproduce", "warmup", "export"):
     try:
         importlib.import_module(f"cevnsfit.cli.{_mod}")
     except ModuleNotFoundError as exc:  # a layer not built yet

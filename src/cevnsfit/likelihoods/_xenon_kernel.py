@@ -41,7 +41,7 @@ import types
 
 import numpy as np
 
-from .._numba import numba_module
+from .._numba import jit, numba_module
 
 N_ANCHORS = 7
 ANCHOR_MIN = -3.0
@@ -59,15 +59,9 @@ TOL_INNER = 1e-1
 N_RELEASE = 1
 
 
-def _jit(fun):
-    """Identity decorator (numba missing); replaced by ``numba.njit`` when it is available."""
-    return fun
-
-
-_NUMBA = numba_module()
-HAVE_NUMBA = _NUMBA is not None
-if _NUMBA is not None:
-    _jit = _NUMBA.njit(cache=True, nogil=True)  # noqa: F811
+#: ``numba.njit(cache=True, nogil=True)`` when numba is available, else the identity.
+_jit = jit()
+HAVE_NUMBA = numba_module() is not None
 
 
 class KernelTables:

@@ -28,7 +28,7 @@ import math
 import numpy as np
 from scipy import special
 
-from .._numba import compile_or_none
+from .._numba import compile_or_none, readonly
 
 _LOG_SQRT_2PI = 0.5 * np.log(2.0 * np.pi)
 
@@ -291,12 +291,21 @@ HAVE_NUMBA = _ENTRY_KERNEL is not None
 def _compiled(m0, s, X, counts, log_coef, mode: int) -> np.ndarray:
     """Both functions below through :func:`_entry_loop` (ln I; plain: without -ln n!)."""
     m0 = np.asarray(m0, dtype=float)
-    flat = [np.ascontiguousarray(np.broadcast_to(np.asarray(a, dtype=float), m0.shape)).ravel() for a in (m0, s, X)]
-    counts = np.ascontiguousarray(counts, dtype=np.int64)
+    # read-only views of every input: one compiled signature (see cevnsfit._numba.readonly)
+    flat = [
+        readonly(np.ascontiguousarray(np.broadcast_to(np.asarray(a, dtype=float), m0.shape)).ravel())
+        for a in (m0, s, X)
+    ]
+    counts = readonly(np.ascontiguousarray(counts, dtype=np.int64))
     out = np.empty(m0.size)
     assert _ENTRY_KERNEL is not None
     _ENTRY_KERNEL(
-        *flat, counts, np.ascontiguousarray(log_coef, dtype=float), int(counts.max()) if counts.size else 0, mode, out
+        *flat,
+        counts,
+        readonly(np.ascontiguousarray(log_coef, dtype=float)),
+        int(counts.max()) if counts.size else 0,
+        int(mode),
+        out,
     )
     return out.reshape(m0.shape)
 

@@ -26,8 +26,11 @@ with the exact evaluation (truncated Gaussian moments,
   and two terms together stay below 5e-7 (``BinTable.bound`` holds the sum; measured values in
   docs/performance.md).
 
-Tables are cached in memory (per key) and on disk under the user cache directory
-(``platformdirs.user_cache_dir("cevnsfit")/lnl-tables``, or ``$CEVNSFIT_CACHE_DIR``); the key
+Tables are cached in memory (per key) and on disk under the package cache (``lnl-tables`` in
+``$CEVNSFIT_CACHE`` or ``platformdirs.user_cache_dir("cevnsfit")``; ``$CEVNSFIT_CACHE_DIR``
+overrides it); a build is announced on stderr with its progress, and done by one process at a
+time (a lock file beside the table; the others wait and read it) (docs/performance.md, "First
+run"). The key
 is a SHA-256 of the term's data arrays, its options, the table format and the package
 version. Files are written atomically (temporary file + rename); a file that cannot be read,
 has the wrong key or shape, or holds non-finite numbers is rebuilt, never trusted.
@@ -47,12 +50,14 @@ import tempfile
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .._numba import compile_or_none
+from .._firstuse import FirstUse, notice
+from .._numba import compile_or_none, readonly
 
 #: Bump when the table layout or the build recipe changes (part of the cache key).
 TABLE_FORMAT = 3
@@ -74,6 +79,8 @@ MAX_MEMORY = 8
 MAX_FILES = 16
 
 _MEMORY: OrderedDict[str, BinTable] = OrderedDict()
+#: Number of tables built in this process (tests check that a cached table is not rebuilt).
+BUILDS = {"count": 0}
 #: Guards _MEMORY: likelihoods may be evaluated from several threads of one process.
 _MEMORY_LOCK = threading.Lock()
 
@@ -85,25 +92,27 @@ def _version() -> str:
 
 
 def cache_dir() -> Path:
-    """Directory of the on-disk table cache (``$CEVNSFIT_CACHE_DIR`` or the user cache dir)."""
+    """Directory of the on-disk table cache: ``lnl-tables`` under ``$CEVNSFIT_CACHE_DIR`` if set,
+    else under the package's cache (``$CEVNSFIT_CACHE`` or the user cache directory, where the
+    downloaded data and the assembled XENONnT templates are kept too)."""
     env = os.environ.get("CEVNSFIT_CACHE_DIR")
     if env:
-        return Path(env) / "lnl-tables"
-    import platformdirs
+        return Path(env).expanduser() / "lnl-tables"
+    from ..data.registry import cache_dir as package_cache
 
-    return Path(platformdirs.user_cache_dir("cevnsfit")) / "lnl-tables"
+    return package_cache() / "lnl-tables"
 
 
 def clear_cache(memory: bool = True, disk: bool = True) -> int:
-    """Remove cached tables; returns the number of files deleted."""
+    """Remove cached tables (and their lock files); returns the number of tables deleted."""
     if memory:
         _MEMORY.clear()
     n = 0
     if disk and cache_dir().is_dir():
-        for f in cache_dir().glob("*.npz"):
+        for f in [*cache_dir().glob("*.npz"), *cache_dir().glob("*.lock")]:
             try:
                 f.unlink()
-                n += 1
+                n += f.suffix == ".npz"
             except OSError:
                 pass
     return n
@@ -224,10 +233,23 @@ HAVE_NUMBA = _NUMBA_KERNEL is not None
 
 
 def _sum_numba(n, coef, f0, inv_h1, inv_h2, k1, n_top):
-    n = np.ascontiguousarray(n, dtype=float)
+    n = readonly(np.ascontiguousarray(n, dtype=float))  # read-only inputs: one compiled signature
     out = np.empty(n.shape[0])
     ok = np.empty(n.shape[0], dtype=np.bool_)
-    _NUMBA_KERNEL(n, coef, f0, inv_h1, inv_h2, k1, n_top, X1, 1.0 / C_SCALE, out, ok, BLOCK)
+    _NUMBA_KERNEL(
+        n,
+        readonly(coef),
+        readonly(f0),
+        float(inv_h1),
+        float(inv_h2),
+        int(k1),
+        float(n_top),
+        X1,
+        1.0 / C_SCALE,
+        out,
+        ok,
+        BLOCK,
+    )
     return out, ok
 
 
@@ -350,13 +372,15 @@ def exact_sum(exact: Callable, n: np.ndarray) -> np.ndarray:
     return out
 
 
-def _exact_columns(exact: Callable, grid: np.ndarray, nbins: int) -> np.ndarray:
+def _exact_columns(exact: Callable, grid: np.ndarray, nbins: int, progress: FirstUse | None = None) -> np.ndarray:
     """exact(N) with N = grid[k] in every bin: (len(grid), bins), chunked."""
     out = np.empty((grid.size, nbins))
     step = max(1, CHUNK_ENTRIES // max(nbins, 1))
     for lo in range(0, grid.size, step):
         g = grid[lo : lo + step]
         out[lo : lo + step] = exact(np.repeat(g[:, None], nbins, axis=1))
+        if progress is not None:
+            progress.advance(g.size)
     return out
 
 
@@ -369,23 +393,33 @@ def build_table(
     n_top: float = N_TOP,
     h_min: float = 1.0 / 256,
     key: str = "",
+    progress: FirstUse | None = None,
 ) -> BinTable:
     """Build and verify a :class:`BinTable` for ``exact`` ((points, bins) -> per-bin ln L_b).
 
     The node spacings start at (``h1``, ``h2``) and are halved until sum_b eps_b <= ``budget``;
-    raises if ``h_min`` is reached first.
+    raises if ``h_min`` is reached first. ``progress`` is told of every column of exact
+    values evaluated (the nodes, two points near N = 0, the midpoints).
     """
     from math import factorial
 
     from scipy.interpolate import make_interp_spline
 
+    BUILDS["count"] += 1
+    first = True
     while True:
         x = grid_nodes(h1, h2)
-        y = _exact_columns(exact, C_SCALE * np.expm1(x), nbins)
+        if progress is not None:
+            if first:
+                progress.total = 2 * x.size + 1
+            else:
+                progress.grow(2 * x.size + 1)
+        first = False
+        y = _exact_columns(exact, C_SCALE * np.expm1(x), nbins, progress)
         f0 = y[0].copy()
         # N = 0 is served exactly (f0); the spline's first node is the limit N -> 0+, so a jump at
         # N = 0 (a bin without background: a zero-width envelope at zero mean) does not spoil it
-        y1, y2 = _exact_columns(exact, np.array([1e-7, 2e-7]), nbins)
+        y1, y2 = _exact_columns(exact, np.array([1e-7, 2e-7]), nbins, progress)
         y[0] = 2.0 * y1 - y2
         if not np.all(np.isfinite(y)):
             raise FloatingPointError("non-finite exact ln L on the table grid")
@@ -395,7 +429,7 @@ def build_table(
         for m in range(DEGREE + 1):  # Taylor coefficients at the left node, in t = (x - x_k)/width
             coef[..., DEGREE - m] = spl(left, nu=m) * (width**m / factorial(m))[:, None]
         xm = left + 0.5 * width
-        ym = _exact_columns(exact, C_SCALE * np.expm1(xm), nbins)
+        ym = _exact_columns(exact, C_SCALE * np.expm1(xm), nbins, progress)
         approx = coef[..., 0].copy()
         for d in range(1, DEGREE + 1):
             approx = approx * 0.5 + coef[..., d]
@@ -432,21 +466,25 @@ def get_table(
             _MEMORY.move_to_end(key)
             return tab
     path = cache_dir() / f"{kind}-{key[:32]}.npz"
-    if use_disk and path.exists():
-        tab = BinTable.load(path, key, nbins)
-        if tab is not None:
-            try:
-                os.utime(path)
-            except OSError:
-                pass
+    if use_disk:
+        tab = _load(path, key, nbins)
     if tab is None:
-        tab = build_table(exact, nbins, h1=h1, key=key)
-        if use_disk:
-            try:
-                tab.save(path)
-                _prune(path.parent)
-            except OSError:
-                pass  # a read-only cache is not an error: the table lives in memory
+        # one process builds, the others (e.g. the workers of a first reproduction) wait for it
+        # and read its file instead of building the same table at the same time
+        with _build_lock(path if use_disk else None):
+            if use_disk:
+                tab = _load(path, key, nbins)
+            if tab is None:
+                where = str(path.parent) if use_disk else ""
+                progress = FirstUse(f"building the likelihood tables of {kind}", where, 1, unit="columns")
+                tab = build_table(exact, nbins, h1=h1, key=key, progress=progress)
+                progress.done()
+                if use_disk:
+                    try:
+                        tab.save(path)
+                        _prune(path.parent)
+                    except OSError as exc:  # a read-only cache is not an error: the table lives in memory
+                        notice(f"  cannot keep the table in {path.parent} ({exc}): it is rebuilt on every run")
     with _MEMORY_LOCK:
         _MEMORY[key] = tab
         while len(_MEMORY) > MAX_MEMORY:
@@ -454,17 +492,55 @@ def get_table(
     return tab
 
 
+def _load(path: Path, key: str, nbins: int) -> BinTable | None:
+    if not path.exists():
+        return None
+    tab = BinTable.load(path, key, nbins)
+    if tab is not None:
+        try:
+            os.utime(path)
+        except OSError:
+            pass
+    return tab
+
+
+@contextmanager
+def _build_lock(path: Path | None):
+    """An exclusive lock on ``<table>.lock`` beside the table file (POSIX ``flock``; nothing
+    where it is unavailable or the directory is not writable: then two processes may build
+    the same table, which is only wasted time)."""
+    fh = None
+    if path is not None:
+        try:
+            import fcntl
+
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fh = open(path.with_suffix(".lock"), "a")  # noqa: SIM115 - closed below
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        except (ImportError, OSError):
+            if fh is not None:
+                fh.close()
+            fh = None
+    try:
+        yield
+    finally:
+        if fh is not None:
+            fh.close()  # releases the lock
+
+
 def _prune(directory: Path) -> None:
     files = sorted(directory.glob("*.npz"), key=lambda f: f.stat().st_mtime, reverse=True)
     for f in files[MAX_FILES:]:
-        try:
-            f.unlink()
-        except OSError:
-            pass
+        for g in (f, f.with_suffix(".lock")):
+            try:
+                g.unlink()
+            except OSError:
+                pass
 
 
 __all__ = [
     "BUDGET",
+    "BUILDS",
     "BinTable",
     "HAVE_NUMBA",
     "build_table",

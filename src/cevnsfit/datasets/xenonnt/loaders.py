@@ -159,11 +159,17 @@ def load_xenonnt_templates(run: str) -> dict[str, np.ndarray]:
         rg = np.empty((n_a, n_a, 81))
         mono = np.empty((len(XENONNT_MONO_KEV), n_a, n_a, 81))
         binning = load_xenonnt_binning(run)
+        from cevnsfit._firstuse import FirstUse
+
+        where = str(_xenonnt_store_path(run).parent)
+        progress = FirstUse(f"assembling the XENONnT templates of {run}", where, n_a * n_a, unit="anchors")
         for i, tly in enumerate(XENONNT_YIELD_ANCHORS):
             for j, tqy in enumerate(XENONNT_YIELD_ANCHORS):
                 rg[i, j] = _xenonnt_template(run, "rg", None, tly, tqy, binning).ravel()
                 for k, e in enumerate(XENONNT_MONO_KEV):
                     mono[k, i, j] = _xenonnt_template(run, "mono", e, tly, tqy, binning).ravel()
+                progress.advance()
+        progress.done()
         _XENONNT_CACHE[run] = {
             "ac": _xenonnt_template(run, "ac", None, 0.0, 0.0, binning).ravel(),
             "er": _xenonnt_template(run, "er", None, 0.0, 0.0, binning).ravel(),
