@@ -11,9 +11,11 @@ def test_readme_python_example_runs():
     assert blocks, "README has no python example"
     scope: dict = {}
     exec(compile(blocks[0], str(README), "exec"), scope)
-    assert scope["bsm"].shape == (2, 12, 8, 10)
-    assert set(scope["res"]["mle"]) == {"mu_numu"}
-    assert scope["m"]["method"] == "wilks"
+    fit = scope["fit"].to_dict()
+    # the reference analysis's g_x fit at 20 MeV: Table II's MLE region (published 0.13-1.99 e-3, 1 sigma)
+    assert 1.3e-4 < fit["mle"]["gx"] < 1.99e-3 and fit["dof"] == 1
+    assert set(scope["m"].to_dict()["mle"]) == {"mu_numu"}
+    assert scope["ex"].to_dict()["method"] == "wilks" and len(scope["ex"].to_dict()["contours"]) >= 1
 
 
 def test_readme_commands_name_existing_cli_commands():
