@@ -208,17 +208,7 @@ def exclusion(
     # the model-selection words, passed on as one bundle (cli._model)
     sel = dict(model_name=model_name, params=params, mzp=mzp, gx=gx, r=r, paper_sign=paper_sign, poi=poi)
     dataset_sets = with_specs_sets(dataset_sets, dataset_specs)
-    only = {"neyman": ("n_toys", "construction_grid", "seed"), "wilks": ("dof",)}
-    for other, names in only.items():
-        given = _validate.explicit(*names)
-        if method != other and given:
-            raise click.UsageError(
-                f"{', '.join(given)} {'applies' if len(given) == 1 else 'apply'} to --method {other} only "
-                f"(this run: --method {method}); drop {'it' if len(given) == 1 else 'them'}"
-            )
-    if overwrite and not checkpoint:
-        raise click.UsageError("--overwrite applies to --checkpoint DIR only (there is nothing to overwrite)")
-    _validate.large_grid(n_mzp * n_gx * len(dataset_sets), "--n-mzp x --n-gx over the dataset combinations")
+    _check_exclusion_options(method, overwrite, checkpoint, n_mzp * n_gx * len(dataset_sets))
     if method == "neyman":
         _neyman_exclusion_cli(
             dataset_sets,
@@ -236,14 +226,6 @@ def exclusion(
             overwrite,
         )
         return
-    from pathlib import Path
-
-    import numpy as np
-
-    from ..inference.exclusion import LOG10_GX_RANGE, LOG10_MZP_RANGE, exclusion_map
-    from ..inference.scan import LoglikeEvaluator, check_checkpoint, grid_scan
-    from ..outputs.figures import plot_exclusions
-
     dataset_sets = tuple(_validate.datasets_option(ds) for ds in dataset_sets)
     _validate.plot_path(plot)
     if model_name not in (None, "lmu-ltau") or poi or params or paper_sign or mzp is not None or gx is not None:
@@ -263,6 +245,34 @@ def exclusion(
             overwrite,
         )
         return
+    _reference_exclusion(dataset_sets, mode, r, n_mzp, n_gx, dof, checkpoint, scheduler, overwrite, as_json, plot)
+
+
+def _check_exclusion_options(method, overwrite, checkpoint, n_points) -> None:
+    """``exclusion``'s option checks: no option of the other method, --overwrite with --checkpoint."""
+    only = {"neyman": ("n_toys", "construction_grid", "seed"), "wilks": ("dof",)}
+    for other, names in only.items():
+        given = _validate.explicit(*names)
+        if method != other and given:
+            raise click.UsageError(
+                f"{', '.join(given)} {'applies' if len(given) == 1 else 'apply'} to --method {other} only "
+                f"(this run: --method {method}); drop {'it' if len(given) == 1 else 'them'}"
+            )
+    if overwrite and not checkpoint:
+        raise click.UsageError("--overwrite applies to --checkpoint DIR only (there is nothing to overwrite)")
+    _validate.large_grid(n_points, "--n-mzp x --n-gx over the dataset combinations")
+
+
+def _reference_exclusion(dataset_sets, mode, r, n_mzp, n_gx, dof, checkpoint, scheduler, overwrite, as_json, plot):
+    """``exclusion`` of the reference analysis (lmu-ltau in log10 M_Z', log10 g_x at fixed r)."""
+    from pathlib import Path
+
+    import numpy as np
+
+    from ..inference.exclusion import LOG10_GX_RANGE, LOG10_MZP_RANGE, exclusion_map
+    from ..inference.scan import LoglikeEvaluator, check_checkpoint, grid_scan
+    from ..outputs.figures import plot_exclusions
+
     r = 1.0 if r is None else r
     warn_absurd("lmu-ltau", {"r": r})
     if scheduler is not None and not checkpoint:
@@ -317,14 +327,29 @@ def _neyman_exclusion_cli(
     plot,
     overwrite=False,
 ):
-    import contextlib
     from pathlib import Path
 
-    from ..errors import ScanMismatchError
-    from ..inference.neyman import neyman_exclusion
-    from ..inference.problem import ProblemSpec
-    from ..inference.scan import folder_lock
+    grid = _construction_grid(construction_grid)
+    dataset_sets = tuple(_validate.datasets_option(ds) for ds in dataset_sets)
+    _validate.plot_path(plot)
+    _validate.large_toys(n_toys * grid[0] * grid[1] * len(dataset_sets), "the Neyman construction (toy fits)")
+    scheduler = _validate.scheduler_address(scheduler) if scheduler else None
+    try:
+        maps = {}
+        for ds in dataset_sets:
+            out_dir = None if not checkpoint else Path(checkpoint) / f"neyman_{ds.replace(',', '+')}_{mode}"
+            maps[ds] = _neyman_one(ds, mode, sel, grid, n_toys, seed, scheduler, out_dir, (n1, n2), overwrite)
+        if plot:
+            from ..outputs.figures import plot_exclusion_generic
 
+            plot_exclusion_generic(maps, plot)
+    except CevnsfitError as exc:
+        fail(exc)
+    _echo_neyman_maps(maps, as_json)
+
+
+def _construction_grid(construction_grid) -> tuple:
+    """``--construction-grid`` parsed: two integers >= 2."""
     try:
         grid = tuple(int(v) for v in construction_grid.replace("x", ",").split(","))
     except ValueError:
@@ -335,51 +360,51 @@ def _neyman_exclusion_cli(
         raise click.BadParameter(
             f"expected two integers >= 2, got {construction_grid!r}", param_hint="--construction-grid"
         )
-    dataset_sets = tuple(_validate.datasets_option(ds) for ds in dataset_sets)
-    _validate.plot_path(plot)
-    _validate.large_toys(n_toys * grid[0] * grid[1] * len(dataset_sets), "the Neyman construction (toy fits)")
-    scheduler = _validate.scheduler_address(scheduler) if scheduler else None
-    try:
-        maps = {}
-        for ds in dataset_sets:
-            problem = build_problem(ds, mode, **sel, n_poi=(2, 2))
-            spec = ProblemSpec(
-                tuple(problem.like.names),
-                mode,
-                {},
-                problem.model_name,
-                problem.poi,
-                problem.fixed,
-                problem.profile,
-                problem.options,
-            )
-            out_dir = None if not checkpoint else Path(checkpoint) / f"neyman_{ds.replace(',', '+')}_{mode}"
-            # one writer per folder (a lock file), and the construction's messages name CLI flags
-            with folder_lock(out_dir, "use another --checkpoint") if out_dir else contextlib.nullcontext():
-                try:
-                    maps[ds] = neyman_exclusion(
-                        spec,
-                        n=grid,
-                        n_toys=n_toys,
-                        seed=seed,
-                        scheduler=scheduler,
-                        out_dir=out_dir,
-                        progress=True,
-                        fine_n=(n1, n2),
-                        overwrite=overwrite,
-                    )
-                except ScanMismatchError as exc:
-                    raise ScanMismatchError(
-                        str(exc)
-                        .replace("pass overwrite=True", "pass --overwrite")
-                        .replace("overwrite=True", "--overwrite")
-                    ) from None
-        if plot:
-            from ..outputs.figures import plot_exclusion_generic
+    return grid
 
-            plot_exclusion_generic(maps, plot)
-    except CevnsfitError as exc:
-        fail(exc)
+
+def _neyman_one(ds, mode, sel, grid, n_toys, seed, scheduler, out_dir, fine_n, overwrite) -> dict:
+    """One data-set combination's Neyman exclusion (``_neyman_exclusion_cli``), under its folder's lock."""
+    import contextlib
+
+    from ..errors import ScanMismatchError
+    from ..inference.neyman import neyman_exclusion
+    from ..inference.problem import ProblemSpec
+    from ..inference.scan import folder_lock
+
+    problem = build_problem(ds, mode, **sel, n_poi=(2, 2))
+    spec = ProblemSpec(
+        tuple(problem.like.names),
+        mode,
+        {},
+        problem.model_name,
+        problem.poi,
+        problem.fixed,
+        problem.profile,
+        problem.options,
+    )
+    # one writer per folder (a lock file), and the construction's messages name CLI flags
+    with folder_lock(out_dir, "use another --checkpoint") if out_dir else contextlib.nullcontext():
+        try:
+            return neyman_exclusion(
+                spec,
+                n=grid,
+                n_toys=n_toys,
+                seed=seed,
+                scheduler=scheduler,
+                out_dir=out_dir,
+                progress=True,
+                fine_n=fine_n,
+                overwrite=overwrite,
+            )
+        except ScanMismatchError as exc:
+            raise ScanMismatchError(
+                str(exc).replace("pass overwrite=True", "pass --overwrite").replace("overwrite=True", "--overwrite")
+            ) from None
+
+
+def _echo_neyman_maps(maps, as_json) -> None:
+    """``_neyman_exclusion_cli``'s output: JSON, or one line per data-set combination."""
     if as_json:
         click.echo(_dump(maps))
     else:

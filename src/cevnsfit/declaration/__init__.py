@@ -248,28 +248,7 @@ def _check_likelihood(mode: str, lk: dict, n_exp_bins: int | None, src, kind: st
         n_bins = ch.get("bins")
         if n_bins is None and len(lk["channels"]) == 1:
             n_bins = n_exp_bins
-        data_len = template_length(ch["data"]) if "counts" in ch["data"] else None
-        if data_len is not None:
-            counts = np.asarray(ch["data"]["counts"], dtype=float)
-            if n_bins is not None and data_len != n_bins:
-                fail(
-                    src,
-                    cpath + ["data", "counts"],
-                    f"{data_len} counts for a binning of {n_bins} bins; give one count per bin",
-                )
-            if lk.get("treatment") == "marginalised" and np.any(counts != np.round(counts)):
-                fail(
-                    src,
-                    cpath + ["data", "counts"],
-                    "the marginalised (per-bin Gaussian-smeared Poisson) likelihood needs integer counts",
-                )
-            n_bins = n_bins or data_len
-        if "asimov" in ch["data"] and lk.get("treatment") == "marginalised":
-            fail(
-                src,
-                cpath + ["data"],
-                "Asimov data are not integer counts: use treatment 'profiled' (allowed: profiled, marginalised with integer counts)",
-            )
+        n_bins = _check_channel_data(lk, ch, cpath, n_bins, src)
         signals = [s for s in ch["samples"] if "signal" in s]
         if len(signals) > 1:
             fail(src, cpath + ["samples"], "at most one signal sample per channel")
@@ -289,80 +268,119 @@ def _check_likelihood(mode: str, lk: dict, n_exp_bins: int | None, src, kind: st
                         f"template of {n_t} bins for a channel of {n_bins} bins (wrong shape)",
                     )
             for m, mod in enumerate(smp.get("modifiers", [])):
-                mpath = spath + ["modifiers", m]
-                t = mod["type"]
-                if t in ("normsys", "lumi") and "constraint" not in mod:
-                    fail(src, mpath, f"a {t} modifier needs 'constraint' (type: normal, lognormal or gamma; sigma)")
-                if t in ("normfactor", "histosys", "gridsys", "staterror", "shapesys") and "constraint" in mod:
-                    fail(
-                        src,
-                        mpath + ["constraint"],
-                        f"a {t} modifier takes no 'constraint' (normfactor: unconstrained; histosys: normal(0, 1); "
-                        "gridsys: one per parameter, under grid.parameters)",
-                    )
-                if t in ("staterror", "shapesys"):
-                    if "uncertainties" not in mod:
-                        fail(src, mpath, f"a {t} modifier needs 'uncertainties' (absolute, one per bin)")
-                    if "signal" in smp:
-                        fail(src, mpath, f"a {t} modifier acts on templates only (this sample is the signal)")
-                    n_t = template_length(mod["uncertainties"])
-                    if n_t is not None and n_bins is not None and n_t != n_bins:
-                        fail(
-                            src,
-                            mpath + ["uncertainties", "counts"],
-                            f"{n_t} uncertainties for a channel of {n_bins} bins (wrong shape)",
-                        )
-                    other = stat_of.setdefault(c, (mod["name"], t))
-                    if other != (mod["name"], t):
-                        fail(
-                            src,
-                            mpath,
-                            f"one per-bin modifier per channel: {t} {mod['name']!r} here, {other[1]} {other[0]!r} before",
-                        )
-                elif "uncertainties" in mod:
-                    fail(
-                        src,
-                        mpath + ["uncertainties"],
-                        f"'uncertainties' belongs to staterror/shapesys only (this one is {t})",
-                    )
-                if t == "gridsys":
-                    _check_grid(mod, mpath, n_bins, "signal" in smp, src)
-                elif "grid" in mod:
-                    fail(src, mpath + ["grid"], f"'grid' belongs to gridsys modifiers only (this one is {t})")
-                if t == "histosys":
-                    if "data" not in mod:
-                        fail(src, mpath, "a histosys modifier needs 'data' with 'hi' and 'lo' templates")
-                    for side in ("hi", "lo", "nominal"):
-                        n_t = template_length(mod["data"].get(side))
-                        if n_t is not None and n_bins is not None and n_t != n_bins:
-                            fail(
-                                src,
-                                mpath + ["data", side, "counts"],
-                                f"template of {n_t} bins for a channel of {n_bins} bins (wrong shape)",
-                            )
-                elif "data" in mod or "shape_only" in mod or "interpolation" in mod:
-                    bad = next(k for k in ("data", "shape_only", "interpolation") if k in mod)
-                    fail(src, mpath + [bad], f"{bad!r} belongs to histosys modifiers only (this one is {t})")
-                if lk.get("treatment") == "marginalised" and not (
-                    t in ("normsys", "lumi") and mod["constraint"]["type"] == "normal"
-                ):
-                    fail(
-                        src,
-                        mpath,
-                        "the marginalised likelihood takes normsys/lumi modifiers with normal constraints only (allowed: normsys normal)",
-                    )
-                key = constraint_key(mod)
-                if mod["name"] in uses and uses[mod["name"]][0] != key:
-                    fail(
-                        src,
-                        mpath,
-                        f"nuisance {mod['name']!r} is declared with conflicting constraints: {_fmt_key(key)} here, "
-                        f"{_fmt_key(uses[mod['name']][0])} at {key_path(uses[mod['name']][1])}",
-                    )
-                uses.setdefault(mod["name"], (key, mpath))
+                _check_modifier(lk, smp, mod, spath + ["modifiers", m], c, n_bins, stat_of, uses, src)
         total_bins += n_bins or 0
     if n_exp_bins is not None and all("bins" in ch for ch in lk["channels"]) and total_bins != n_exp_bins:
         fail(src, base + ["channels"], f"the channels hold {total_bins} bins, the experiment's binning {n_exp_bins}")
+
+
+def _check_channel_data(lk: dict, ch: dict, cpath: list, n_bins: int | None, src) -> int | None:
+    """A channel's observed data: one count per bin, integers (or no Asimov data) when marginalised."""
+    data_len = template_length(ch["data"]) if "counts" in ch["data"] else None
+    if data_len is not None:
+        counts = np.asarray(ch["data"]["counts"], dtype=float)
+        if n_bins is not None and data_len != n_bins:
+            fail(
+                src,
+                cpath + ["data", "counts"],
+                f"{data_len} counts for a binning of {n_bins} bins; give one count per bin",
+            )
+        if lk.get("treatment") == "marginalised" and np.any(counts != np.round(counts)):
+            fail(
+                src,
+                cpath + ["data", "counts"],
+                "the marginalised (per-bin Gaussian-smeared Poisson) likelihood needs integer counts",
+            )
+        n_bins = n_bins or data_len
+    if "asimov" in ch["data"] and lk.get("treatment") == "marginalised":
+        fail(
+            src,
+            cpath + ["data"],
+            "Asimov data are not integer counts: use treatment 'profiled' (allowed: profiled, marginalised with integer counts)",
+        )
+    return n_bins
+
+
+def _check_modifier(
+    lk: dict, smp: dict, mod: dict, mpath: list, c: int, n_bins: int | None, stat_of: dict, uses: dict, src
+) -> None:
+    """One modifier of a sample: the keys its type takes, template shapes, consistent constraints."""
+    t = mod["type"]
+    if t in ("normsys", "lumi") and "constraint" not in mod:
+        fail(src, mpath, f"a {t} modifier needs 'constraint' (type: normal, lognormal or gamma; sigma)")
+    if t in ("normfactor", "histosys", "gridsys", "staterror", "shapesys") and "constraint" in mod:
+        fail(
+            src,
+            mpath + ["constraint"],
+            f"a {t} modifier takes no 'constraint' (normfactor: unconstrained; histosys: normal(0, 1); "
+            "gridsys: one per parameter, under grid.parameters)",
+        )
+    _check_stat_modifier(smp, mod, mpath, c, n_bins, stat_of, src)
+    if t == "gridsys":
+        _check_grid(mod, mpath, n_bins, "signal" in smp, src)
+    elif "grid" in mod:
+        fail(src, mpath + ["grid"], f"'grid' belongs to gridsys modifiers only (this one is {t})")
+    if t == "histosys":
+        if "data" not in mod:
+            fail(src, mpath, "a histosys modifier needs 'data' with 'hi' and 'lo' templates")
+        for side in ("hi", "lo", "nominal"):
+            n_t = template_length(mod["data"].get(side))
+            if n_t is not None and n_bins is not None and n_t != n_bins:
+                fail(
+                    src,
+                    mpath + ["data", side, "counts"],
+                    f"template of {n_t} bins for a channel of {n_bins} bins (wrong shape)",
+                )
+    elif "data" in mod or "shape_only" in mod or "interpolation" in mod:
+        bad = next(k for k in ("data", "shape_only", "interpolation") if k in mod)
+        fail(src, mpath + [bad], f"{bad!r} belongs to histosys modifiers only (this one is {t})")
+    if lk.get("treatment") == "marginalised" and not (
+        t in ("normsys", "lumi") and mod["constraint"]["type"] == "normal"
+    ):
+        fail(
+            src,
+            mpath,
+            "the marginalised likelihood takes normsys/lumi modifiers with normal constraints only (allowed: normsys normal)",
+        )
+    key = constraint_key(mod)
+    if mod["name"] in uses and uses[mod["name"]][0] != key:
+        fail(
+            src,
+            mpath,
+            f"nuisance {mod['name']!r} is declared with conflicting constraints: {_fmt_key(key)} here, "
+            f"{_fmt_key(uses[mod['name']][0])} at {key_path(uses[mod['name']][1])}",
+        )
+    uses.setdefault(mod["name"], (key, mpath))
+
+
+def _check_stat_modifier(smp: dict, mod: dict, mpath: list, c: int, n_bins: int | None, stat_of: dict, src) -> None:
+    """'uncertainties' only on staterror/shapesys, on a template, one per bin; one per channel."""
+    t = mod["type"]
+    if t in ("staterror", "shapesys"):
+        if "uncertainties" not in mod:
+            fail(src, mpath, f"a {t} modifier needs 'uncertainties' (absolute, one per bin)")
+        if "signal" in smp:
+            fail(src, mpath, f"a {t} modifier acts on templates only (this sample is the signal)")
+        n_t = template_length(mod["uncertainties"])
+        if n_t is not None and n_bins is not None and n_t != n_bins:
+            fail(
+                src,
+                mpath + ["uncertainties", "counts"],
+                f"{n_t} uncertainties for a channel of {n_bins} bins (wrong shape)",
+            )
+        other = stat_of.setdefault(c, (mod["name"], t))
+        if other != (mod["name"], t):
+            fail(
+                src,
+                mpath,
+                f"one per-bin modifier per channel: {t} {mod['name']!r} here, {other[1]} {other[0]!r} before",
+            )
+    elif "uncertainties" in mod:
+        fail(
+            src,
+            mpath + ["uncertainties"],
+            f"'uncertainties' belongs to staterror/shapesys only (this one is {t})",
+        )
 
 
 def _check_grid(mod: dict, mpath: list, n_bins: int | None, signal: bool, src) -> None:

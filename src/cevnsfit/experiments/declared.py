@@ -207,6 +207,73 @@ def _source(decl_src: dict) -> StoppedPionSource:
     return StoppedPionSource(float(decl_src["pot"]), float(decl_src["nu_per_pot"]), float(decl_src["distance_m"]))
 
 
+def _anchored_experiment(decl: dict, src, mode: str, options: dict) -> AnchoredExperiment:
+    """:func:`build_experiment` at every combination of the declared anchors."""
+    import copy
+    import itertools
+
+    check_anchors(decl["experiment"], src, ["experiment"])
+    axes = decl["experiment"]["anchors"]
+    exps, settings = [], []
+    for combo in itertools.product(*(a["values"] for a in axes)):
+        d = copy.deepcopy(decl)
+        d["experiment"].pop("anchors")
+        for anc, value in zip(axes, combo):
+            comp, key = anc["set"].split(".", 1)
+            next(c for c in d["experiment"]["response"] if c["component"] == comp)[key] = float(value)
+        exps.append(build_experiment(d, mode, **options))
+        settings.append({a["set"]: float(v) for a, v in zip(axes, combo)})
+    return AnchoredExperiment(exps, tuple(len(a["values"]) for a in axes), settings)
+
+
+def _sub_edges(edges, smeared: bool, eff_comp, comps: dict) -> np.ndarray:
+    """:func:`build_experiment`'s fine bins of the observable (the response's columns)."""
+    sub_w = (eff_comp or {}).get("sub_bin_width") or comps["smearing"].get("sub_bin_width")
+    if sub_w is None:
+        sub_edges = edges
+        if smeared:  # a fine grid below, through and above the observed range
+            width = float(np.min(np.diff(edges))) / 10.0
+            sub_edges = np.arange(0.0, edges[-1] + width * 0.5, width)
+    else:
+        sub_edges = np.arange(0.0 if smeared else edges[0], edges[-1] + 0.5 * sub_w, sub_w)
+    return sub_edges
+
+
+def _target_isotopes(tgt, options, comps, bins, smeared, nodes, max_width, isotopes, targets_info) -> None:
+    """One declared target's isotopes (nucleus, targets, recoil nodes, response) appended to the lists."""
+    edges, sub_edges = bins
+    eff_comp = comps["efficiency"]
+    comp = tgt["composition"]
+    molar = sum(c * ISOTOPES[iso]["atomic_mass_u"] for iso, c in comp.items())
+    for iso, count in comp.items():
+        rn = options.get("rn_fm", tgt.get("rn_fm", ISOTOPES[iso]["charge_radius_fm"]))
+        rn = rn[iso] if isinstance(rn, dict) else rn
+        nuc = Nucleus.from_table(iso, float(rn), tgt.get("form_factor", "helm"))
+        nt = count * float(tgt["mass_kg"]) * 1e3 * _N_A() / molar
+        ends = er_endpoints(nuc)
+        hi_kev = ends["delayed"] * 1e3
+        extra = [ends["prompt"] * 1e3, hi_kev]
+        if smeared:
+            bps = [0.0] + extra
+        else:
+            images = _recoil_images(comps["quenching"], sub_edges)
+            bps = [b for b in images if b < hi_kev] + extra
+        er_kev, w_kev = gauss_legendre_grid(sorted(bps), nodes, max_width=max_width)
+        mean = quench(comps["quenching"], er_kev)
+        sm = comps["smearing"]
+        a, b, c = (float(sm.get(k, 0.0)) for k in ("stochastic", "linear", "noise"))
+        resp = response_matrix(
+            mean,
+            sub_edges,
+            edges,
+            "gaussian" if smeared else "none",
+            efficiency=_efficiency(eff_comp),
+            width=lambda e, a=a, b=b, c=c: np.sqrt(a * a * np.maximum(e, 0.0) + (b * e) ** 2 + c * c),
+        )
+        isotopes.append((nuc, nt, er_kev * 1e-3, w_kev * 1e-3, resp))
+        targets_info.append({"isotope": iso, "n_targets": nt, "rn_fm": float(rn), "form_factor": nuc.form_factor})
+
+
 def build_experiment(decl: dict, mode: str = "paper", **options) -> Experiment:
     """The :class:`~cevnsfit.experiments.base.Experiment` of a loaded declaration
     (:func:`cevnsfit.declaration.load`) whose ``experiment`` section is declared (a code
@@ -229,21 +296,7 @@ def build_experiment(decl: dict, mode: str = "paper", **options) -> Experiment:
             f"{src}: options: unknown experiment option {sorted(unknown)[0]!r}; allowed: {', '.join(OPTIONS)}"
         )
     if exp_decl.get("anchors"):
-        import copy
-        import itertools
-
-        check_anchors(exp_decl, src, ["experiment"])
-        axes = exp_decl["anchors"]
-        exps, settings = [], []
-        for combo in itertools.product(*(a["values"] for a in axes)):
-            d = copy.deepcopy(decl)
-            d["experiment"].pop("anchors")
-            for anc, value in zip(axes, combo):
-                comp, key = anc["set"].split(".", 1)
-                next(c for c in d["experiment"]["response"] if c["component"] == comp)[key] = float(value)
-            exps.append(build_experiment(d, mode, **options))
-            settings.append({a["set"]: float(v) for a, v in zip(axes, combo)})
-        return AnchoredExperiment(exps, tuple(len(a["values"]) for a in axes), settings)  # type: ignore[return-value]
+        return _anchored_experiment(decl, src, mode, options)  # type: ignore[return-value]
     quad = exp_decl.get("quadrature", {})
     nodes = int(options.get("nodes_per_segment", quad.get("nodes_per_segment", 8)))
     sin2 = float(options.get("sin2_theta_w", exp_decl.get("sin2_theta_w", SIN2_THETA_W)))
@@ -252,47 +305,11 @@ def build_experiment(decl: dict, mode: str = "paper", **options) -> Experiment:
     max_width = options.get("max_width_kev", quad.get("max_width_kev", 4.0 if smeared else None))
     edges = observable_edges(exp_decl["observable"]["binning"])
     eff_comp = comps["efficiency"]
-    sub_w = (eff_comp or {}).get("sub_bin_width") or comps["smearing"].get("sub_bin_width")
-    if sub_w is None:
-        sub_edges = edges
-        if smeared:  # a fine grid below, through and above the observed range
-            width = float(np.min(np.diff(edges))) / 10.0
-            sub_edges = np.arange(0.0, edges[-1] + width * 0.5, width)
-    else:
-        sub_edges = np.arange(0.0 if smeared else edges[0], edges[-1] + 0.5 * sub_w, sub_w)
+    sub_edges = _sub_edges(edges, smeared, eff_comp, comps)
     source = _source(exp_decl["source"])
-    isotopes = []
-    targets_info = []
+    isotopes, targets_info = [], []
     for tgt in exp_decl["targets"]:
-        comp = tgt["composition"]
-        molar = sum(c * ISOTOPES[iso]["atomic_mass_u"] for iso, c in comp.items())
-        for iso, count in comp.items():
-            rn = options.get("rn_fm", tgt.get("rn_fm", ISOTOPES[iso]["charge_radius_fm"]))
-            rn = rn[iso] if isinstance(rn, dict) else rn
-            nuc = Nucleus.from_table(iso, float(rn), tgt.get("form_factor", "helm"))
-            nt = count * float(tgt["mass_kg"]) * 1e3 * _N_A() / molar
-            ends = er_endpoints(nuc)
-            hi_kev = ends["delayed"] * 1e3
-            extra = [ends["prompt"] * 1e3, hi_kev]
-            if smeared:
-                bps = [0.0] + extra
-            else:
-                images = _recoil_images(comps["quenching"], sub_edges)
-                bps = [b for b in images if b < hi_kev] + extra
-            er_kev, w_kev = gauss_legendre_grid(sorted(bps), nodes, max_width=max_width)
-            mean = quench(comps["quenching"], er_kev)
-            sm = comps["smearing"]
-            a, b, c = (float(sm.get(k, 0.0)) for k in ("stochastic", "linear", "noise"))
-            resp = response_matrix(
-                mean,
-                sub_edges,
-                edges,
-                "gaussian" if smeared else "none",
-                efficiency=_efficiency(eff_comp),
-                width=lambda e, a=a, b=b, c=c: np.sqrt(a * a * np.maximum(e, 0.0) + (b * e) ** 2 + c * c),
-            )
-            isotopes.append((nuc, nt, er_kev * 1e-3, w_kev * 1e-3, resp))
-            targets_info.append({"isotope": iso, "n_targets": nt, "rn_fm": float(rn), "form_factor": nuc.form_factor})
+        _target_isotopes(tgt, options, comps, (edges, sub_edges), smeared, nodes, max_width, isotopes, targets_info)
     engine = SpectrumEngine(source, isotopes, sin2)
     obs = exp_decl["observable"]
     info = {

@@ -56,6 +56,70 @@ def _default_grid_1d(par) -> np.ndarray:
     return np.linspace(lo, hi, 401)
 
 
+def _fit_dof(problem, pars, grid, dof) -> int:
+    """:func:`fit`'s argument checks: the number of degrees of freedom (default: the POIs)."""
+    if dof is not None and (isinstance(dof, bool) or int(dof) != dof):
+        raise ParameterError(f"dof must be an integer >= 1, got {dof!r}")
+    dof = len(pars) if dof is None else int(dof)
+    if dof < 1:
+        raise ParameterError(f"dof must be >= 1, got {dof}")
+    if grid is not None and len(pars) != 1:
+        raise ParameterError(
+            f"grid applies to a one-POI fit; this problem has {len(pars)} POIs {problem.poi} (81 x 81 over the prior box)"
+        )
+    return dof
+
+
+def _fit_1d(problem, par, grid, ll_null, profile_deltas):
+    """:func:`fit` with one POI: (best point, local maxima, profile deltas) from the grid."""
+    maxima = []
+    g = _default_grid_1d(par) if grid is None else np.asarray(grid, dtype=float)
+    ll = problem.logl(par.from_internal(g))
+
+    def nll(x):
+        return -float(problem.logl(par.from_internal(x)))
+
+    for i in _local_extrema(ll, "max"):
+        x, f = _refine(nll, g, i)
+        maxima.append({par.name: float(par.from_internal(x)), "logl": -f, "t": 2.0 * (-f - ll_null)})
+    i_best = int(np.argmax(ll))
+    if i_best in (0, len(g) - 1) or not maxima:
+        best = {par.name: float(par.from_internal(g[i_best])), "logl": float(ll[i_best])}
+    else:
+        best = max(maxima, key=lambda m: m["logl"])
+    maxima = sorted(maxima, key=lambda m: m[par.name])
+    lo, hi = par.internal_range
+    inside = (g >= lo - 1e-12) & (g <= hi + 1e-12)
+    deltas = profile_deltas([g[inside]], ll[inside] if inside.any() else ll)
+    return best, maxima, deltas
+
+
+def _fit_2d(problem, pars, profile_deltas):
+    """:func:`fit` with two POIs: (best point, profile deltas) from an 81 x 81 grid, refined."""
+    from ..likelihoods.profile import minimise
+
+    axes = [np.linspace(*p.internal_range, 81) for p in pars]
+    xx = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1)
+    ll = problem.logl_internal(xx)
+    i = np.unravel_index(int(np.argmax(ll)), ll.shape)
+    box = [p.internal_range for p in pars]
+    m = minimise(
+        lambda x: -2.0 * float(problem.logl_internal(np.asarray(x))),
+        xx[i],
+        limits=box,
+        errors=[0.02 * (b - a) for a, b in box],
+        names=list(problem.internal_names),
+    )
+    x = np.array(m.values)
+    val = -0.5 * m.fval
+    if val < float(ll[i]):
+        x, val = xx[i], float(ll[i])
+    best = {p.name: float(p.from_internal(v)) for p, v in zip(pars, x)}
+    best["logl"] = val
+    deltas = profile_deltas(axes, ll)
+    return best, deltas
+
+
 def fit(problem, grid=None, dof: int | None = None) -> dict:
     """MLE of the parameters of interest of a :class:`~cevnsfit.inference.problem.Problem`.
 
@@ -77,59 +141,13 @@ def fit(problem, grid=None, dof: int | None = None) -> dict:
 
     problem = with_declared_defaults(problem)
     pars = problem.poi_parameters
-    if dof is not None and (isinstance(dof, bool) or int(dof) != dof):
-        raise ParameterError(f"dof must be an integer >= 1, got {dof!r}")
-    dof = len(pars) if dof is None else int(dof)
-    if dof < 1:
-        raise ParameterError(f"dof must be >= 1, got {dof}")
-    if grid is not None and len(pars) != 1:
-        raise ParameterError(
-            f"grid applies to a one-POI fit; this problem has {len(pars)} POIs {problem.poi} (81 x 81 over the prior box)"
-        )
+    dof = _fit_dof(problem, pars, grid, dof)
     ll_null = problem.logl_null()
-    maxima = []
+    maxima: list = []
     if len(pars) == 1:
-        par = pars[0]
-        g = _default_grid_1d(par) if grid is None else np.asarray(grid, dtype=float)
-        ll = problem.logl(par.from_internal(g))
-
-        def nll(x):
-            return -float(problem.logl(par.from_internal(x)))
-
-        for i in _local_extrema(ll, "max"):
-            x, f = _refine(nll, g, i)
-            maxima.append({par.name: float(par.from_internal(x)), "logl": -f, "t": 2.0 * (-f - ll_null)})
-        i_best = int(np.argmax(ll))
-        if i_best in (0, len(g) - 1) or not maxima:
-            best = {par.name: float(par.from_internal(g[i_best])), "logl": float(ll[i_best])}
-        else:
-            best = max(maxima, key=lambda m: m["logl"])
-        maxima = sorted(maxima, key=lambda m: m[par.name])
-        lo, hi = par.internal_range
-        inside = (g >= lo - 1e-12) & (g <= hi + 1e-12)
-        deltas = profile_deltas([g[inside]], ll[inside] if inside.any() else ll)
+        best, maxima, deltas = _fit_1d(problem, pars[0], grid, ll_null, profile_deltas)
     elif len(pars) == 2:
-        from ..likelihoods.profile import minimise
-
-        axes = [np.linspace(*p.internal_range, 81) for p in pars]
-        xx = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1)
-        ll = problem.logl_internal(xx)
-        i = np.unravel_index(int(np.argmax(ll)), ll.shape)
-        box = [p.internal_range for p in pars]
-        m = minimise(
-            lambda x: -2.0 * float(problem.logl_internal(np.asarray(x))),
-            xx[i],
-            limits=box,
-            errors=[0.02 * (b - a) for a, b in box],
-            names=list(problem.internal_names),
-        )
-        x = np.array(m.values)
-        val = -0.5 * m.fval
-        if val < float(ll[i]):
-            x, val = xx[i], float(ll[i])
-        best = {p.name: float(p.from_internal(v)) for p, v in zip(pars, x)}
-        best["logl"] = val
-        deltas = profile_deltas(axes, ll)
+        best, deltas = _fit_2d(problem, pars, profile_deltas)
     else:
         raise ParameterError(f"fit takes one or two parameters of interest, got {len(pars)}: {problem.poi}")
     if best["logl"] <= ll_null:  # the null (often the SM, on the boundary) is the maximum

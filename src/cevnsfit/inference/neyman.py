@@ -217,6 +217,32 @@ def _describe(problem_or_spec) -> dict:
     return out
 
 
+def _claim_out_dir(out: Path, manifest: dict, overwrite: bool) -> None:
+    """Check ``out``'s manifest against ``manifest`` (clearing it with ``overwrite``); write it if absent."""
+    mpath = out / MANIFEST
+    if mpath.exists():
+        try:
+            old = json.loads(mpath.read_text())
+        except ValueError as exc:
+            raise ScanMismatchError(f"{mpath} is not a valid manifest; pass overwrite=True to discard") from exc
+        diff = [k for k in manifest if old.get(k) != manifest[k]]
+        if diff and not overwrite:
+            raise ScanMismatchError(
+                f"{out} holds a Neyman construction with a different {', '.join(diff)}; use "
+                "another directory or overwrite=True"
+            )
+        if diff:
+            _clear(out)
+    elif any(out.glob("chunk_*.npy")):
+        if not overwrite:
+            raise ScanMismatchError(
+                f"{out} holds chunk files without a manifest; use another directory or overwrite=True"
+            )
+        _clear(out)
+    if not mpath.exists():
+        _atomic_write(mpath, lambda fh: fh.write(json.dumps(manifest, indent=1).encode()))
+
+
 def _toys_on_grid(
     problem_or_spec,
     axes,
@@ -260,28 +286,7 @@ def _toys_on_grid(
         "n_chunks": len(chunks),
         "points": [int(k) for k in points],
     }
-    mpath = out / MANIFEST
-    if mpath.exists():
-        try:
-            old = json.loads(mpath.read_text())
-        except ValueError as exc:
-            raise ScanMismatchError(f"{mpath} is not a valid manifest; pass overwrite=True to discard") from exc
-        diff = [k for k in manifest if old.get(k) != manifest[k]]
-        if diff and not overwrite:
-            raise ScanMismatchError(
-                f"{out} holds a Neyman construction with a different {', '.join(diff)}; use "
-                "another directory or overwrite=True"
-            )
-        if diff:
-            _clear(out)
-    elif any(out.glob("chunk_*.npy")):
-        if not overwrite:
-            raise ScanMismatchError(
-                f"{out} holds chunk files without a manifest; use another directory or overwrite=True"
-            )
-        _clear(out)
-    if not mpath.exists():
-        _atomic_write(mpath, lambda fh: fh.write(json.dumps(manifest, indent=1).encode()))
+    _claim_out_dir(out, manifest, overwrite)
     todo = [i for i, c in enumerate(chunks) if not _chunk_done(_chunk_path(out, i), len(c) * n_toys)]
     if progress and len(todo) < len(chunks):
         print(
@@ -323,6 +328,72 @@ def _axes(problem: Problem, axes, n) -> list[np.ndarray]:
     return axes
 
 
+_ORDERING = {
+    True: "Feldman-Cousins (likelihood ratio; maximum over the grid and the null)",
+    False: "likelihood ratio (maximum over the grid)",
+}
+
+
+def _observed_t(local, ax, include_null):
+    """Observed ln L on the grid, ln L of the null, the maximum and t_obs (:func:`neyman_belt`)."""
+    _, grid = _grid_for(local, ax)
+    ll, ll0 = grid.logl_data([dt.term for dt in local.like.terms])
+    top = max(float(ll.max()), ll0) if include_null else float(ll.max())
+    return ll, ll0, top, 2.0 * (top - ll)
+
+
+def _belt_setup(problem, axes, n, cl, n_toys, chunk_size):
+    """:func:`neyman_belt`'s checks and grid: (local problem, axes, shape, chunk size)."""
+    if not 0.0 < cl < 1.0:
+        raise ParameterError(f"cl must be in (0, 1), got {cl}")
+    if int(n_toys) < 2:
+        raise ParameterError(f"n_toys must be >= 2, got {n_toys}")
+    local = problem.build() if isinstance(problem, ProblemSpec) else problem
+    check_toy_support(local.like)
+    if len(local.poi) not in (1, 2):
+        raise ParameterError(f"the Neyman construction takes one or two parameters of interest, got {local.poi}")
+    n = n if n is not None else (N_1D if len(local.poi) == 1 else N_2D)
+    ax = _axes(local, axes, n)
+    shape = tuple(a.size for a in ax)
+    chunk_size = int(chunk_size or max(1, math.ceil(int(np.prod(shape)) / 32)))
+    if chunk_size < 1:
+        raise ParameterError(f"chunk_size must be >= 1, got {chunk_size}")
+    return local, ax, shape, chunk_size
+
+
+def _belt_points(construct_at, t_obs, size, t_skip) -> np.ndarray:
+    """:func:`neyman_belt`'s flat indices of the points to construct (``construct_at``, ``t_skip``)."""
+    pts = np.arange(size) if construct_at is None else np.unique(np.asarray(construct_at, dtype=int))
+    if pts.size == 0 or pts.min() < 0 or pts.max() >= size:
+        raise ParameterError(f"construct_at must hold flat grid indices in [0, {size}), got {construct_at!r}")
+    if t_skip is not None:
+        pts = pts[t_obs[pts] <= float(t_skip)]
+        if pts.size == 0:
+            raise ParameterError(f"every requested point has t_obs > t_skip = {t_skip}: nothing to construct")
+    return pts
+
+
+def _belt_critical(toys_sel, pts, size, shape, cl, t_obs, t_skip):
+    """:func:`neyman_belt`'s critical values (with band), p-values, exclusion and filled critical values."""
+    q, qlo, qhi = (np.full(size, np.nan) for _ in range(3))
+    q[pts], qlo[pts], qhi[pts] = _quantile_band(toys_sel, cl)
+    p = np.full(size, np.nan)
+    p[pts] = np.mean(toys_sel >= t_obs[pts, None], axis=1)
+    excluded = t_obs > q
+    skipped = np.ones(size, bool)
+    skipped[pts] = False
+    if t_skip is not None:
+        skipped &= t_obs > float(t_skip)
+        excluded |= skipped
+    filled = q.copy()
+    if np.any(np.isnan(filled)):  # nearest constructed point (grid index distance)
+        from scipy import ndimage
+
+        idx = ndimage.distance_transform_edt(np.isnan(q).reshape(shape), return_distances=False, return_indices=True)
+        filled = q.reshape(shape)[tuple(idx)].ravel()
+    return q, qlo, qhi, p, excluded, filled
+
+
 def neyman_belt(
     problem,
     axes=None,
@@ -357,70 +428,17 @@ def neyman_belt(
     ``excluded`` True when t_obs > t_skip; ``t_critical_filled`` has the nearest constructed
     value everywhere (for interpolation).
     """
-    if not 0.0 < cl < 1.0:
-        raise ParameterError(f"cl must be in (0, 1), got {cl}")
-    if int(n_toys) < 2:
-        raise ParameterError(f"n_toys must be >= 2, got {n_toys}")
-    local = problem.build() if isinstance(problem, ProblemSpec) else problem
-    check_toy_support(local.like)
-    if len(local.poi) not in (1, 2):
-        raise ParameterError(f"the Neyman construction takes one or two parameters of interest, got {local.poi}")
-    n = n if n is not None else (N_1D if len(local.poi) == 1 else N_2D)
-    ax = _axes(local, axes, n)
-    shape = tuple(a.size for a in ax)
-    chunk_size = int(chunk_size or max(1, math.ceil(int(np.prod(shape)) / 32)))
-    if chunk_size < 1:
-        raise ParameterError(f"chunk_size must be >= 1, got {chunk_size}")
-    _, grid = _grid_for(local, ax)
-    ll, ll0 = grid.logl_data([dt.term for dt in local.like.terms])
-    top = max(float(ll.max()), ll0) if include_null else float(ll.max())
-    t_obs = 2.0 * (top - ll)
+    local, ax, shape, chunk_size = _belt_setup(problem, axes, n, cl, n_toys, chunk_size)
+    ll, ll0, top, t_obs = _observed_t(local, ax, include_null)
     size = int(np.prod(shape))
-    pts = np.arange(size) if construct_at is None else np.unique(np.asarray(construct_at, dtype=int))
-    if pts.size == 0 or pts.min() < 0 or pts.max() >= size:
-        raise ParameterError(f"construct_at must hold flat grid indices in [0, {size}), got {construct_at!r}")
-    if t_skip is not None:
-        pts = pts[t_obs[pts] <= float(t_skip)]
-        if pts.size == 0:
-            raise ParameterError(f"every requested point has t_obs > t_skip = {t_skip}: nothing to construct")
-    toys_sel = _toys_on_grid(
-        problem,
-        ax,
-        int(n_toys),
-        seed,
-        include_null,
-        scheduler,
-        chunk_size,
-        out_dir,
-        progress,
-        n_workers,
-        overwrite,
-        pts,
-    )
-    t_toys = np.full((size, int(n_toys)), np.nan)
-    t_toys[pts] = toys_sel
-    q, qlo, qhi = (np.full(size, np.nan) for _ in range(3))
-    q[pts], qlo[pts], qhi[pts] = _quantile_band(toys_sel, cl)
-    p = np.full(size, np.nan)
-    p[pts] = np.mean(toys_sel >= t_obs[pts, None], axis=1)
-    excluded = t_obs > q
-    skipped = np.ones(size, bool)
-    skipped[pts] = False
-    if t_skip is not None:
-        skipped &= t_obs > float(t_skip)
-        excluded |= skipped
-    filled = q.copy()
-    if np.any(np.isnan(filled)):  # nearest constructed point (grid index distance)
-        from scipy import ndimage
-
-        idx = ndimage.distance_transform_edt(np.isnan(q).reshape(shape), return_distances=False, return_indices=True)
-        filled = q.reshape(shape)[tuple(idx)].ravel()
+    pts = _belt_points(construct_at, t_obs, size, t_skip)
+    run_opts = (scheduler, chunk_size, out_dir, progress, n_workers, overwrite, pts)
+    toys_sel = _toys_on_grid(problem, ax, int(n_toys), seed, include_null, *run_opts)
+    q, qlo, qhi, p, excluded, filled = _belt_critical(toys_sel, pts, size, shape, cl, t_obs, t_skip)
     out = {
         **local.describe(),
         "method": "neyman",
-        "ordering": "Feldman-Cousins (likelihood ratio; maximum over the grid and the null)"
-        if include_null
-        else "likelihood ratio (maximum over the grid)",
+        "ordering": _ORDERING[bool(include_null)],
         "cl": float(cl),
         "internal": list(local.internal_names),
         "axes": [a.tolist() for a in ax],
@@ -442,6 +460,8 @@ def neyman_belt(
         "toy_model": "pseudo-data at each grid point; nuisances drawn from their priors (hybrid)",
     }
     if keep_toys:
+        t_toys = np.full((size, int(n_toys)), np.nan)
+        t_toys[pts] = toys_sel
         out["t_toys"] = t_toys.reshape(shape + (int(n_toys),))
     return out
 

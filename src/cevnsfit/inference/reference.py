@@ -406,6 +406,42 @@ def posterior_1d_grid(like, mzp_mev: float, r: float = 1.0, n_grid: int = 2001) 
     return out
 
 
+def _posterior_2d_result(like, core, rr, seed, sampler, min_num_live_points, quick) -> dict:
+    """:func:`posterior_2d`'s result dict from :func:`~cevnsfit.inference.sampling.posterior_run`'s."""
+    from .regions import MASS_68, MASS_95
+
+    run, reg = core["run"], core["regions"]
+    pts = run["points"]
+    best = int(np.argmax(run["logl"]))
+    return {
+        "samples": pts,
+        "weights": run["weights"],
+        "logl": run["logl"],
+        "equal_samples": run["equal_samples"],
+        "columns": ["log10_mzp", "log10_gx"],
+        "region_68": reg["regions"][MASS_68],
+        "region_95": reg["regions"][MASS_95],
+        "levels": {"68": reg["levels"][MASS_68], "95": reg["levels"][MASS_95]},
+        "credible_masses": {"68": MASS_68, "95": MASS_95},
+        "histogram": reg["histogram"],
+        "log_evidence": run["log_evidence"],
+        "log_evidence_err": run["log_evidence_err"],
+        "map_point": {
+            "log10_mzp": float(pts[best, 0]),
+            "log10_gx": float(pts[best, 1]),
+            "logl": float(run["logl"][best]),
+        },
+        "logl_sm": like.logl_sm(),
+        "r": rr,
+        "seed": seed,
+        "sampler": sampler,
+        "n_calls": run["n_calls"],
+        "min_num_live_points": min_num_live_points,
+        "quick": quick,
+        "prior": {"log10_mzp": list(PRIOR_LOG10_MZP), "log10_gx": list(PRIOR_LOG10_GX)},
+    }
+
+
 def posterior_2d(
     like,
     r: float = 1.0,
@@ -440,7 +476,6 @@ def posterior_2d(
     ``levels``, ``log_evidence``, ``seed``, ``sampler``, ``n_calls``, ``map_point`` (the best
     sampled point).
     """
-    from .regions import MASS_68, MASS_95
     from .sampling import HISTOGRAM_2D, posterior_run
 
     rr = check_finite("r", r, positive=True)
@@ -464,36 +499,7 @@ def posterior_2d(
         progress=progress,
         histogram=histogram,
     )
-    run, reg = core["run"], core["regions"]
-    pts = run["points"]
-    best = int(np.argmax(run["logl"]))
-    return {
-        "samples": pts,
-        "weights": run["weights"],
-        "logl": run["logl"],
-        "equal_samples": run["equal_samples"],
-        "columns": ["log10_mzp", "log10_gx"],
-        "region_68": reg["regions"][MASS_68],
-        "region_95": reg["regions"][MASS_95],
-        "levels": {"68": reg["levels"][MASS_68], "95": reg["levels"][MASS_95]},
-        "credible_masses": {"68": MASS_68, "95": MASS_95},
-        "histogram": reg["histogram"],
-        "log_evidence": run["log_evidence"],
-        "log_evidence_err": run["log_evidence_err"],
-        "map_point": {
-            "log10_mzp": float(pts[best, 0]),
-            "log10_gx": float(pts[best, 1]),
-            "logl": float(run["logl"][best]),
-        },
-        "logl_sm": like.logl_sm(),
-        "r": rr,
-        "seed": seed,
-        "sampler": sampler,
-        "n_calls": run["n_calls"],
-        "min_num_live_points": min_num_live_points,
-        "quick": quick,
-        "prior": {"log10_mzp": list(PRIOR_LOG10_MZP), "log10_gx": list(PRIOR_LOG10_GX)},
-    }
+    return _posterior_2d_result(like, core, rr, seed, sampler, min_num_live_points, quick)
 
 
 # ---------------------------------------------------------------------------------------------

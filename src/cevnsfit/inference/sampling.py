@@ -354,13 +354,7 @@ def posterior_run(
     pars = problem.poi_parameters
     names = list(problem.internal_names)
     box = problem.internal_box
-    if len(pars) not in (1, 2):
-        raise ParameterError(f"posterior takes one or two parameters of interest, got {problem.poi}")
-    ignored = (["log_dir"] if sampler == "grid" and log_dir is not None else []) + (
-        ["n_grid"] if sampler != "grid" and n_grid is not None else []
-    )
-    if ignored:  # issue 22: nothing silently ignored
-        raise ParameterError(f"{', '.join(ignored)} does not apply to sampler={sampler!r}; drop it")
+    _check_posterior_args(problem, pars, sampler, log_dir, n_grid)
     out = {
         **problem.describe(),
         "sampler": sampler,
@@ -369,63 +363,91 @@ def posterior_run(
     }
     extra: dict = {"result": out}
     if sampler == "grid":
-        n = n_grid or (2001 if len(pars) == 1 else 121)
-        if n < 11:
-            raise ParameterError(f"n_grid must be >= 11, got {n}")
-        axes = [np.linspace(*b, n) for b in box]
-        if len(pars) == 1:
-            x = axes[0]
-            logl = np.asarray(problem.logl(pars[0].from_internal(x)), dtype=float)
-            w = np.full(n, x[1] - x[0])
-            w[[0, -1]] *= 0.5
-            lw = logl + np.log(w)
-            weights = np.exp(lw - special.logsumexp(lw))
-            log_z = float(special.logsumexp(lw) - np.log(box[0][1] - box[0][0]))
-            density = weights / w
-            out.update(log_evidence=log_z, grid=x.tolist(), density=density.tolist())
-            pts, logl_pts = x, logl
-            extra.update(log_evidence=log_z, density=density, trapezoid=w)
-        else:
-            xx, yy = np.meshgrid(*axes, indexing="ij")
-            logl = problem.logl(pars[0].from_internal(xx), pars[1].from_internal(yy))
-            dens = np.exp(logl - logl.max())
-            dens = dens / dens.sum()
-            out.update(grid={names[0]: axes[0].tolist(), names[1]: axes[1].tolist()}, logl=logl.tolist())
-            for key, m in (("region_68", MASS_68), ("region_95", MASS_95)):
-                out[key] = region_polylines(axes[0], axes[1], dens, density_level(dens, m), box)
-            extra.update(axes=axes, logl=logl, density=dens)
-            return extra
+        found = _posterior_grid(problem, pars, names, box, n_grid, out, extra)
     else:
-        run = _run(
-            sampler,
-            _ProblemLogl(problem),
-            names,
-            [b[0] for b in box],
-            [b[1] for b in box],
-            seed=seed,
-            log_dir=log_dir,
-            resume=resume,
-            nlive=min_num_live_points,
-            quick=quick,
-            progress=progress,
-        )
-        out.update(
-            log_evidence=run["log_evidence"],
-            log_evidence_err=run["log_evidence_err"],
-            seed=seed,
-            n_calls=run["n_calls"],
-        )
-        extra["run"] = run
-        if len(pars) == 2:
-            pts, w = run["points"], run["weights"]
-            reg = credible_regions_2d(
-                pts[:, 0], pts[:, 1], w, masses=(MASS_68, MASS_95), ranges=box, **(histogram or {})
-            )
-            out.update(region_68=reg["regions"][MASS_68], region_95=reg["regions"][MASS_95], samples=pts, weights=w)
-            extra.update(points=pts, weights=w, logl=run["logl"], regions=reg)
-            return extra
-        pts, weights, logl_pts = run["points"][:, 0], run["weights"], run["logl"]
-    par = pars[0]
+        run_args = (seed, log_dir, resume, min_num_live_points, quick, progress, histogram)
+        found = _posterior_sampled(problem, sampler, pars, names, box, run_args, out, extra)
+    if found is None:  # 2D: regions done
+        return extra
+    pts, weights, logl_pts = found
+    _posterior_summary_1d(problem, pars[0], box, pts, weights, logl_pts, out, extra)
+    return extra
+
+
+def _check_posterior_args(problem, pars, sampler, log_dir, n_grid) -> None:
+    """:func:`posterior_run`'s checks: one or two POIs, no option that does not apply."""
+    if len(pars) not in (1, 2):
+        raise ParameterError(f"posterior takes one or two parameters of interest, got {problem.poi}")
+    ignored = (["log_dir"] if sampler == "grid" and log_dir is not None else []) + (
+        ["n_grid"] if sampler != "grid" and n_grid is not None else []
+    )
+    if ignored:  # issue 22: nothing silently ignored
+        raise ParameterError(f"{', '.join(ignored)} does not apply to sampler={sampler!r}; drop it")
+
+
+def _posterior_grid(problem, pars, names, box, n_grid, out, extra):
+    """:func:`posterior_run` on a grid: (points, weights, ln L) in 1D; None in 2D (regions filled)."""
+    n = n_grid or (2001 if len(pars) == 1 else 121)
+    if n < 11:
+        raise ParameterError(f"n_grid must be >= 11, got {n}")
+    axes = [np.linspace(*b, n) for b in box]
+    if len(pars) == 1:
+        x = axes[0]
+        logl = np.asarray(problem.logl(pars[0].from_internal(x)), dtype=float)
+        w = np.full(n, x[1] - x[0])
+        w[[0, -1]] *= 0.5
+        lw = logl + np.log(w)
+        weights = np.exp(lw - special.logsumexp(lw))
+        log_z = float(special.logsumexp(lw) - np.log(box[0][1] - box[0][0]))
+        density = weights / w
+        out.update(log_evidence=log_z, grid=x.tolist(), density=density.tolist())
+        extra.update(log_evidence=log_z, density=density, trapezoid=w)
+        return x, weights, logl
+    xx, yy = np.meshgrid(*axes, indexing="ij")
+    logl = problem.logl(pars[0].from_internal(xx), pars[1].from_internal(yy))
+    dens = np.exp(logl - logl.max())
+    dens = dens / dens.sum()
+    out.update(grid={names[0]: axes[0].tolist(), names[1]: axes[1].tolist()}, logl=logl.tolist())
+    for key, m in (("region_68", MASS_68), ("region_95", MASS_95)):
+        out[key] = region_polylines(axes[0], axes[1], dens, density_level(dens, m), box)
+    extra.update(axes=axes, logl=logl, density=dens)
+    return None
+
+
+def _posterior_sampled(problem, sampler, pars, names, box, run_args, out, extra):
+    """:func:`posterior_run` with a sampler: (points, weights, ln L) in 1D; None in 2D (regions filled)."""
+    seed, log_dir, resume, min_num_live_points, quick, progress, histogram = run_args
+    run = _run(
+        sampler,
+        _ProblemLogl(problem),
+        names,
+        [b[0] for b in box],
+        [b[1] for b in box],
+        seed=seed,
+        log_dir=log_dir,
+        resume=resume,
+        nlive=min_num_live_points,
+        quick=quick,
+        progress=progress,
+    )
+    out.update(
+        log_evidence=run["log_evidence"],
+        log_evidence_err=run["log_evidence_err"],
+        seed=seed,
+        n_calls=run["n_calls"],
+    )
+    extra["run"] = run
+    if len(pars) == 2:
+        pts, w = run["points"], run["weights"]
+        reg = credible_regions_2d(pts[:, 0], pts[:, 1], w, masses=(MASS_68, MASS_95), ranges=box, **(histogram or {}))
+        out.update(region_68=reg["regions"][MASS_68], region_95=reg["regions"][MASS_95], samples=pts, weights=w)
+        extra.update(points=pts, weights=w, logl=run["logl"], regions=reg)
+        return None
+    return run["points"][:, 0], run["weights"], run["logl"]
+
+
+def _posterior_summary_1d(problem, par, box, pts, weights, logl_pts, out, extra) -> None:
+    """:func:`posterior_run`'s 1D summary: the refined maximum, HPD and equal-tailed 68 % intervals."""
     xm, lm, ncall = refine_max(lambda t: problem.logl(par.from_internal(t)), pts, logl_pts, bounds=box[0])
     hpd = shortest_interval(pts, MASS_68, weights=weights)
     et = equal_tailed_interval(pts, weights, MASS_68)
@@ -440,7 +462,6 @@ def posterior_run(
         credible_mass=MASS_68,
     )
     extra.update(points=pts, weights=weights, logl=logl_pts, x_max=xm, logl_max=lm, refine_calls=ncall, hpd=hpd)
-    return extra
 
 
 # ---------------------------------------------------------------------------------------------
@@ -538,25 +559,34 @@ def credible_grid(problem, n=None, check: bool = True, tolerance: dict | None = 
     fine = [np.linspace(b[0], b[1], 2 * n - 1) for b in box]
     _, dens_f = _density_on_grid(problem, fine)
     if len(pars) == 1:
-        sf = _sets_1d(fine[0], dens_f)
-        shifts = {}
-        for key in ("hpd_68", "hpd_95", "equal_tailed_68", "equal_tailed_95"):
-            a, b = sets[key], sf[key]
-            if key.startswith("hpd"):
-                if len(a) != len(b):
-                    shifts[key] = float("inf")
-                    continue
-                a = [e for seg in a for e in seg]
-                b = [e for seg in b for e in seg]
-            shifts[key] = float(np.max(np.abs(np.subtract(a, b))))
-        out["convergence"] = {
-            "refined_n": 2 * n - 1,
-            "max_edge_shift": shifts,
-            "tolerance": tol["edge_1d"],
-            "converged": bool(max(shifts.values()) <= tol["edge_1d"]),
-        }
-        return out
-    sf = _sets_2d(fine, dens_f, box)
+        out["convergence"] = _grid_convergence_1d(sets, _sets_1d(fine[0], dens_f), n, tol)
+    else:
+        out["convergence"] = _grid_convergence_2d(sets, _sets_2d(fine, dens_f, box), axes, fine, n, tol)
+    return out
+
+
+def _grid_convergence_1d(sets, sf, n, tol) -> dict:
+    """:func:`credible_grid`'s 1D check: the largest shift of each edge on the refined grid."""
+    shifts = {}
+    for key in ("hpd_68", "hpd_95", "equal_tailed_68", "equal_tailed_95"):
+        a, b = sets[key], sf[key]
+        if key.startswith("hpd"):
+            if len(a) != len(b):
+                shifts[key] = float("inf")
+                continue
+            a = [e for seg in a for e in seg]
+            b = [e for seg in b for e in seg]
+        shifts[key] = float(np.max(np.abs(np.subtract(a, b))))
+    return {
+        "refined_n": 2 * n - 1,
+        "max_edge_shift": shifts,
+        "tolerance": tol["edge_1d"],
+        "converged": bool(max(shifts.values()) <= tol["edge_1d"]),
+    }
+
+
+def _grid_convergence_2d(sets, sf, axes, fine, n, tol) -> dict:
+    """:func:`credible_grid`'s 2D check: the posterior mass on which the two grids' regions disagree."""
     # the coarse grid's density at the fine points (bilinear; the fine grid nests the coarse one)
     from scipy.interpolate import RegularGridInterpolator
 
@@ -567,7 +597,7 @@ def credible_grid(problem, n=None, check: bool = True, tolerance: dict | None = 
         a = coarse_on_fine >= sets["levels"][m]
         b = sf["p"] >= sf["levels"][m]
         mass[key] = float(sf["p"][a != b].sum())
-    out["convergence"] = {
+    return {
         "refined_n": 2 * n - 1,
         "disagreeing_mass": mass,
         "tolerance": tol["mass_2d"],
@@ -575,7 +605,6 @@ def credible_grid(problem, n=None, check: bool = True, tolerance: dict | None = 
         "rings_95": [len(sets["region_95"]), len(sf["region_95"])],
         "converged": bool(max(mass.values()) <= tol["mass_2d"]),
     }
-    return out
 
 
 def mass_in_grid_region(result: dict, points, weights) -> dict:

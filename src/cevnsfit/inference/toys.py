@@ -181,6 +181,56 @@ def z_from_p(p):
     return stats.norm.isf(np.asarray(p, dtype=float) / 2.0)
 
 
+def _checkpoint_paths(problem, checkpoint, seed, chunk_size, n_toys, n_grid, n_chunks) -> list:
+    """:func:`toys`' chunk files under ``checkpoint`` (a folder named by a hash of the run), or Nones."""
+    if checkpoint is None:
+        return [None] * n_chunks
+    import hashlib
+    import json
+    from pathlib import Path
+
+    from .. import __version__
+
+    key = json.dumps(
+        {
+            "problem": problem.describe(),
+            "seed": seed,
+            "chunk_size": chunk_size,
+            "n_toys": n_toys,
+            "n_grid": n_grid,
+            "cevnsfit_version": __version__,  # another version's chunks are never reused
+        },
+        sort_keys=True,
+        default=str,
+    )
+    folder = Path(checkpoint) / hashlib.sha256(key.encode()).hexdigest()[:16]
+    folder.mkdir(parents=True, exist_ok=True)
+    return [folder / f"toys_{k:05d}.npy" for k in range(n_chunks)]
+
+
+def _run_toy_chunks(problem, seed, sizes, n_grid, paths, checkpoint, scheduler, progress, n_workers) -> list:
+    """:func:`toys`' chunks run through :func:`run_tasks` (under the checkpoint folder's lock)."""
+    import contextlib
+
+    from .scan import INTERRUPTED, folder_lock
+
+    with folder_lock(paths[0].parent) if checkpoint is not None else contextlib.nullcontext():
+        try:
+            return run_tasks(
+                _toy_chunk,
+                [(problem, seed, k, n, n_grid, paths[k]) for k, n in enumerate(sizes)],
+                scheduler=scheduler,
+                progress=progress,
+                description="toys",
+                n_workers=n_workers,
+            )
+        except KeyboardInterrupt:
+            if checkpoint is not None:
+                done = sum(p.exists() for p in paths)
+                INTERRUPTED.update(folder=str(paths[0].parent), done=done, total=len(paths), unit="toy chunks")
+            raise
+
+
 def toys(
     problem,
     n_toys: int = 200,
@@ -224,48 +274,8 @@ def toys(
     check_toy_support(local.like)
     obs = lrt_statistic_problem(local, n_grid)
     sizes = [min(chunk_size, n_toys - k * chunk_size) for k in range(math.ceil(n_toys / chunk_size))]
-    paths = [None] * len(sizes)
-    if checkpoint is not None:
-        import hashlib
-        import json
-        from pathlib import Path
-
-        from .. import __version__
-
-        key = json.dumps(
-            {
-                "problem": problem.describe(),
-                "seed": seed,
-                "chunk_size": chunk_size,
-                "n_toys": n_toys,
-                "n_grid": n_grid,
-                "cevnsfit_version": __version__,  # another version's chunks are never reused
-            },
-            sort_keys=True,
-            default=str,
-        )
-        folder = Path(checkpoint) / hashlib.sha256(key.encode()).hexdigest()[:16]
-        folder.mkdir(parents=True, exist_ok=True)
-        paths = [folder / f"toys_{k:05d}.npy" for k in range(len(sizes))]
-    import contextlib
-
-    from .scan import INTERRUPTED, folder_lock
-
-    with folder_lock(paths[0].parent) if checkpoint is not None else contextlib.nullcontext():
-        try:
-            chunks = run_tasks(
-                _toy_chunk,
-                [(problem, seed, k, n, n_grid, paths[k]) for k, n in enumerate(sizes)],
-                scheduler=scheduler,
-                progress=progress,
-                description="toys",
-                n_workers=n_workers,
-            )
-        except KeyboardInterrupt:
-            if checkpoint is not None:
-                done = sum(p.exists() for p in paths)
-                INTERRUPTED.update(folder=str(paths[0].parent), done=done, total=len(paths), unit="toy chunks")
-            raise
+    paths = _checkpoint_paths(problem, checkpoint, seed, chunk_size, n_toys, n_grid, len(sizes))
+    chunks = _run_toy_chunks(problem, seed, sizes, n_grid, paths, checkpoint, scheduler, progress, n_workers)
     res = np.concatenate(chunks)
     t_toys = res[:, 0]
     n_exceed = int(np.sum(t_toys >= obs["t"]))

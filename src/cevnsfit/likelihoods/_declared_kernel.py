@@ -74,7 +74,10 @@ def declared_loop(
     ``g_p1``/``g_p2`` (indices among the T grid parameters; ``g_p2`` -1 in 1D), anchors
     ``g_anch`` (G, 2, M) with counts ``g_nanch`` (G, 2), templates minus their nominal
     interpolation ``g_diff`` (G, M, M, B) (relative on a signal sample); grid constraints
-    ``t_nominal``/``t_s2``/``t_con`` (T,). Compiled by numba when available."""
+    ``t_nominal``/``t_s2``/``t_con`` (T,). Compiled by numba when available.
+
+    Kept long: one compiled pass per point over the bins; splitting it into calls would add a
+    call per bin and per nuisance inside the hot loop."""
     n_pts, n_bins = sig.shape
     n_s, n_k = inc.shape
     n_e = e_sample.shape[0]

@@ -26,7 +26,10 @@ def cenns_loop(x, s, n, xb0, dplus, dminus, comp, finite, sig_safe, const, lam_f
     ``dplus``/``dminus`` morph differences (J, B) (CEvNS rows relative to the nominal template),
     ``comp`` the component of each morph (J,), ``finite``/``sig_safe`` (K+1,) the Gaussian
     constraints of the normalisations (1.0 where one exists), ``const`` the additive constant of
-    ln L. Compiled by numba when available (plain Python otherwise: slow, for reference)."""
+    ln L. Compiled by numba when available (plain Python otherwise: slow, for reference).
+
+    Kept long: one compiled pass per point over the bins; splitting it into calls would add a
+    call per bin inside the hot loop."""
     n_pts, n_bins = s.shape
     k1 = xb0.shape[0] + 1
     n_alpha = dplus.shape[0]

@@ -215,7 +215,10 @@ def _evaluate(x, ci, cj, want, pred, tab, ws, centres, inv_var, g, h, hgn):
 
     ``want`` 1: also the gradient g, the exact Hessian h and the Gauss-Newton curvature hgn
     (without the (phi, eps) term, which is returned as the second value); 2: the same, except
-    that the (t_ly, t_qy) entries are left at zero (for profiles at fixed t); 0: f only."""
+    that the (t_ly, t_qy) entries are left at zero (for profiles at fixed t); 0: f only.
+
+    Kept long: one compiled pass over the bins per evaluation; splitting it into calls would add
+    per-bin call overhead inside the minimiser's hot loop."""
     run_nz, n_nz, ac_nz, er_nz, ac_tot = tab[2], tab[3], tab[4], tab[5], tab[6]
     nmu, npsum, npmf, scal = tab[7], tab[8], tab[9], tab[10]
     flags, sig_m, sig_psum, sig_pmf, srun, nrun, hc, gu = ws[0], ws[1], ws[2], ws[3], ws[4], ws[5], ws[6], ws[7]
@@ -505,7 +508,10 @@ def _descend(x, free, lower, upper, centres, inv_var, pred, tab, ws, tol, max_it
     The interpolation is smooth inside a (t_ly, t_qy) cell and only continuous across its
     edges, so the edges of the current cell act as bounds of the step; a point on an edge moves
     into the neighbouring cell when the gradient there points outward. A minimum on an edge
-    (a kink) is then found like one on a bound."""
+    (a kink) is then found like one on a bound.
+
+    Kept long: the whole descent (cell moves, bounds, Newton steps) is one compiled loop, so no
+    call crosses back into Python per iteration."""
     g, h, hgn, xt, d, lmat, tmp, held, lo, hi, gt, ht, hgnt = bufs
     k = x.size
     ix = k - 2
@@ -608,7 +614,10 @@ def _profile_loop(
     signal_target,
     always_release,
 ):
-    """The loop over points behind :func:`profile` (arguments in its order, tables as a tuple)."""
+    """The loop over points behind :func:`profile` (arguments in its order, tables as a tuple).
+
+    Kept long: one compiled function holds the work buffers and the restarts of every point, so
+    nothing is allocated or dispatched from Python per point."""
     npts, k = x_first.shape
     nr = tab[6].size
     nz = tab[2].size
@@ -709,7 +718,10 @@ def _fold_numpy(a, pred, tab, ws):
 
 
 def _evaluate_numpy(x, ci, cj, want, pred, tab, ws, centres, inv_var, g, h, hgn):
-    """:func:`_evaluate` vectorised over the bins with numpy (the fallback without numba)."""
+    """:func:`_evaluate` vectorised over the bins with numpy (the fallback without numba).
+
+    Kept long: it mirrors the compiled kernel step by step so that the two can be compared
+    line by line."""
     mono_nz, mono_tot, run_nz, n_nz, ac_nz, er_nz, ac_tot = tab[:7]
     nmu, npsum, npmf, scal = tab[7:11]
     flags, sig_m, sig_psum, sig_pmf = ws[:4]

@@ -263,10 +263,8 @@ def _param_name(part: Part, mod: dict) -> str:
     return part.prefix + mod["name"]
 
 
-def compile_parts(parts: list[Part]) -> Compiled:
-    """The arrays of one or several declared likelihood sections (bins concatenated in order;
-    shared nuisances one parameter)."""
-    shared_constraints([{"likelihood": {"x": p.section}, SOURCE_KEY: p.source, "name": p.name} for p in parts])
+def _channel_blocks(parts: list[Part]) -> tuple[list[dict], dict, int]:
+    """:func:`compile_parts`' channels in order: (blocks, channel slices, total bins)."""
     blocks: list[dict] = []
     offset = 0
     slices = {}
@@ -287,19 +285,33 @@ def compile_parts(parts: list[Part]) -> Compiled:
                 f"the channels hold {offset - start} bins, the experiment's prediction {pred_bins} "
                 f"(shape {tuple(part.experiment.shape)})",
             )
-    n_total = offset
-    n = np.zeros(n_total)
-    asimov = False
-    is_signal, nominal, mask, sample_names = [], [], [], []
-    norm_names: list[str] = []
-    norm_spec: dict[str, tuple] = {}
-    incidence_rows: list[dict] = []
-    alpha_names: list[str] = []
-    entries: list[tuple] = []
-    grid_spec: dict[str, tuple] = {}
-    grid_names: list[str] = []
-    grid_mods: list[tuple] = []
-    stat_mods: list[tuple] = []
+    return blocks, slices, offset
+
+
+@dataclass
+class _Collected:
+    """What :func:`_collect_samples` gathers from the channels (lists in sample order)."""
+
+    n: np.ndarray
+    asimov: bool = False
+    is_signal: list = field(default_factory=list)
+    nominal: list = field(default_factory=list)
+    mask: list = field(default_factory=list)
+    sample_names: list = field(default_factory=list)
+    norm_names: list[str] = field(default_factory=list)
+    norm_spec: dict[str, tuple] = field(default_factory=dict)
+    incidence_rows: list[dict] = field(default_factory=list)
+    alpha_names: list[str] = field(default_factory=list)
+    entries: list[tuple] = field(default_factory=list)
+    grid_spec: dict[str, tuple] = field(default_factory=dict)
+    grid_names: list[str] = field(default_factory=list)
+    grid_mods: list[tuple] = field(default_factory=list)
+    stat_mods: list[tuple] = field(default_factory=list)
+
+
+def _collect_samples(blocks: list[dict], n_total: int) -> _Collected:
+    """:func:`compile_parts`' pass over the channels: samples, their modifiers and the data."""
+    col = _Collected(n=np.zeros(n_total))
     for blk in blocks:
         part, ch, lo, nb = blk["part"], blk["channel"], blk["start"], blk["bins"]
         sl = slice(lo, lo + nb)
@@ -310,60 +322,20 @@ def compile_parts(parts: list[Part]) -> Compiled:
             m = np.zeros(n_total)
             m[sl] = 1.0
             if "signal" in smp:
-                is_signal.append(True)
+                col.is_signal.append(True)
             else:
-                is_signal.append(False)
+                col.is_signal.append(False)
                 row[sl] = _resolve(smp["template"], part.experiment, nb, spath + ["template"], part.source)
-            nominal.append(row)
-            mask.append(m)
-            sample_names.append(part.prefix + f"{ch['name']}/{smp['name']}")
+            col.nominal.append(row)
+            col.mask.append(m)
+            col.sample_names.append(part.prefix + f"{ch['name']}/{smp['name']}")
             inc: dict[str, float] = {}
             for mi, mod in enumerate(smp.get("modifiers", [])):
-                mpath = spath + ["modifiers", mi]
-                pname = _param_name(part, mod)
-                if mod["type"] in STAT_TYPES:
-                    stat_mods.append((len(is_signal) - 1, blk, mod, mpath))
-                    continue
-                if mod["type"] == "gridsys":
-                    grid_mods.append(
-                        (
-                            len(is_signal) - 1,
-                            _grid_params(part, mod, mpath, grid_spec, grid_names),
-                            mod,
-                            mpath,
-                            part,
-                            sl,
-                            nb,
-                        )
-                    )
-                    continue
-                if pname in grid_spec:
-                    fail(part.source, mpath, f"{pname!r} is already a gridsys parameter")
-                if mod["type"] == "histosys":
-                    if pname not in alpha_names:
-                        if pname in norm_spec:
-                            fail(part.source, mpath, f"{pname!r} is already a normalisation parameter")
-                        alpha_names.append(pname)
-                    entries.append((len(is_signal) - 1, alpha_names.index(pname), mod, mpath, part, sl, nb))
-                    continue
-                c = mod.get("constraint", {"type": "none", "sigma": np.inf})
-                spec = (c["type"], float(c["sigma"]))
-                if pname in norm_spec and norm_spec[pname] != spec:
-                    fail(
-                        part.source,
-                        mpath,
-                        f"nuisance {pname!r} has conflicting constraints {spec} and {norm_spec[pname]}",
-                    )
-                if pname in alpha_names:
-                    fail(part.source, mpath, f"{pname!r} is already a histosys parameter")
-                if pname not in norm_spec:
-                    norm_spec[pname] = spec
-                    norm_names.append(pname)
-                inc[pname] = inc.get(pname, 0.0) + 1.0
-            incidence_rows.append(inc)
+                _collect_modifier(col, blk, mod, spath + ["modifiers", mi], sl, nb, inc)
+            col.incidence_rows.append(inc)
         # observed data of this channel
         if "asimov" in ch["data"]:
-            asimov = True
+            col.asimov = True
         else:
             cnt = ch["data"]["counts"]
             arr = (
@@ -373,14 +345,48 @@ def compile_parts(parts: list[Part]) -> Compiled:
             )
             if arr.size != nb:
                 fail(part.source, where + ["data", "counts"], f"{arr.size} counts for a channel of {nb} bins")
-            n[sl] = arr
-    is_signal_a = np.array(is_signal, bool)
-    nominal_a = np.array(nominal).reshape(len(is_signal), n_total)
-    mask_a = np.array(mask).reshape(len(is_signal), n_total)
-    incidence = np.array([[row.get(k, 0.0) for k in norm_names] for row in incidence_rows]).reshape(
-        len(is_signal), len(norm_names)
-    )
-    # histosys entries: differences per bin
+            col.n[sl] = arr
+    return col
+
+
+def _collect_modifier(col: _Collected, blk: dict, mod: dict, mpath: list, sl: slice, nb: int, inc: dict) -> None:
+    """One modifier of the last sample: a stat, gridsys or histosys entry, or a normalisation."""
+    part = blk["part"]
+    pname = _param_name(part, mod)
+    if mod["type"] in STAT_TYPES:
+        col.stat_mods.append((len(col.is_signal) - 1, blk, mod, mpath))
+        return
+    if mod["type"] == "gridsys":
+        params = _grid_params(part, mod, mpath, col.grid_spec, col.grid_names)
+        col.grid_mods.append((len(col.is_signal) - 1, params, mod, mpath, part, sl, nb))
+        return
+    if pname in col.grid_spec:
+        fail(part.source, mpath, f"{pname!r} is already a gridsys parameter")
+    if mod["type"] == "histosys":
+        if pname not in col.alpha_names:
+            if pname in col.norm_spec:
+                fail(part.source, mpath, f"{pname!r} is already a normalisation parameter")
+            col.alpha_names.append(pname)
+        col.entries.append((len(col.is_signal) - 1, col.alpha_names.index(pname), mod, mpath, part, sl, nb))
+        return
+    c = mod.get("constraint", {"type": "none", "sigma": np.inf})
+    spec = (c["type"], float(c["sigma"]))
+    if pname in col.norm_spec and col.norm_spec[pname] != spec:
+        fail(
+            part.source,
+            mpath,
+            f"nuisance {pname!r} has conflicting constraints {spec} and {col.norm_spec[pname]}",
+        )
+    if pname in col.alpha_names:
+        fail(part.source, mpath, f"{pname!r} is already a histosys parameter")
+    if pname not in col.norm_spec:
+        col.norm_spec[pname] = spec
+        col.norm_names.append(pname)
+    inc[pname] = inc.get(pname, 0.0) + 1.0
+
+
+def _histosys_arrays(entries: list[tuple], is_signal_a: np.ndarray, nominal_a: np.ndarray, n_total: int) -> dict:
+    """:func:`compile_parts`' histosys entries: differences per bin and their flags (Compiled fields)."""
     dplus, dminus, e_s, e_j, rel, quad, shp, p0s = [], [], [], [], [], [], [], []
     for s_idx, j, mod, mpath, part, sl, nb in entries:
         interp = mod.get("interpolation", part.section.get("interpolation", "linear"))
@@ -426,45 +432,66 @@ def compile_parts(parts: list[Part]) -> Compiled:
         row0 = np.zeros(n_total)
         row0[sl] = unit_shape(nom) if np.sum(nom) > 0 else 0.0
         p0s.append(row0)
-    for gname in grid_names:
-        if gname in norm_spec or gname in alpha_names:
-            fail(parts[0].source, ["likelihood"], f"{gname!r} is both a gridsys parameter and another nuisance")
-    grids = tuple(
-        _grid_entry(s_idx, idx, mod, mpath, part, sl, nb, n_total, grid_spec, grid_names, bool(is_signal_a[s_idx]))
-        for s_idx, idx, mod, mpath, part, sl, nb in grid_mods
-    )
-    stat = _stat_arrays(stat_mods, is_signal_a, nominal_a, n_total)
-    anchor = _prediction_anchors(grids, entries, grid_mods, grid_spec, grid_names)
-    ctype = np.array([CONSTRAINTS.index(norm_spec[k][0]) for k in norm_names], dtype=int)
-    sigma = np.array([norm_spec[k][1] for k in norm_names], dtype=float)
     n_e = len(e_s)
-    return Compiled(
-        n=n,
-        asimov=asimov,
-        is_signal=is_signal_a,
-        nominal=nominal_a,
-        mask=mask_a,
-        norm_names=tuple(norm_names),
-        ctype=ctype,
-        sigma=sigma,
-        incidence=incidence,
-        alpha_names=tuple(alpha_names),
+    return dict(
         entry_sample=np.array(e_s, dtype=int),
         entry_alpha=np.array(e_j, dtype=int),
         dplus=np.array(dplus).reshape(n_e, n_total),
         dminus=np.array(dminus).reshape(n_e, n_total),
         relative=np.array(rel, bool),
         quadratic=np.array(quad, bool),
-        sample_names=tuple(sample_names),
-        channel_slices=slices,
         entry_shape_only=np.array(shp, bool),
         entry_p0=np.array(p0s).reshape(n_e, n_total),
+    )
+
+
+def compile_parts(parts: list[Part]) -> Compiled:
+    """The arrays of one or several declared likelihood sections (bins concatenated in order;
+    shared nuisances one parameter)."""
+    shared_constraints([{"likelihood": {"x": p.section}, SOURCE_KEY: p.source, "name": p.name} for p in parts])
+    blocks, slices, n_total = _channel_blocks(parts)
+    col = _collect_samples(blocks, n_total)
+    n_s = len(col.is_signal)
+    is_signal_a = np.array(col.is_signal, bool)
+    nominal_a = np.array(col.nominal).reshape(n_s, n_total)
+    mask_a = np.array(col.mask).reshape(n_s, n_total)
+    incidence = np.array([[row.get(k, 0.0) for k in col.norm_names] for row in col.incidence_rows]).reshape(
+        n_s, len(col.norm_names)
+    )
+    # histosys entries: differences per bin
+    hist = _histosys_arrays(col.entries, is_signal_a, nominal_a, n_total)
+    grid_spec, grid_names = col.grid_spec, col.grid_names
+    for gname in grid_names:
+        if gname in col.norm_spec or gname in col.alpha_names:
+            fail(parts[0].source, ["likelihood"], f"{gname!r} is both a gridsys parameter and another nuisance")
+    grids = tuple(
+        _grid_entry(s_idx, idx, mod, mpath, part, sl, nb, n_total, grid_spec, grid_names, bool(is_signal_a[s_idx]))
+        for s_idx, idx, mod, mpath, part, sl, nb in col.grid_mods
+    )
+    stat = _stat_arrays(col.stat_mods, is_signal_a, nominal_a, n_total)
+    anchor = _prediction_anchors(grids, col.entries, col.grid_mods, grid_spec, grid_names)
+    ctype = np.array([CONSTRAINTS.index(col.norm_spec[k][0]) for k in col.norm_names], dtype=int)
+    sigma = np.array([col.norm_spec[k][1] for k in col.norm_names], dtype=float)
+    return Compiled(
+        n=col.n,
+        asimov=col.asimov,
+        is_signal=is_signal_a,
+        nominal=nominal_a,
+        mask=mask_a,
+        norm_names=tuple(col.norm_names),
+        ctype=ctype,
+        sigma=sigma,
+        incidence=incidence,
+        alpha_names=tuple(col.alpha_names),
+        sample_names=tuple(col.sample_names),
+        channel_slices=slices,
         grid_names=tuple(grid_names),
         grid_lo=np.array([grid_spec[k][0][0] for k in grid_names], dtype=float),
         grid_hi=np.array([grid_spec[k][0][-1] for k in grid_names], dtype=float),
         grid_nominal=np.array([grid_spec[k][1] for k in grid_names], dtype=float),
         grid_sigma=np.array([grid_spec[k][2] for k in grid_names], dtype=float),
         grids=grids,
+        **hist,
         **stat,
         **anchor,
     )
@@ -649,6 +676,38 @@ def _asimov_counts(comp: Compiled, sig_sm: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 
 
+def _nuisance_records(comp: Compiled) -> tuple:
+    """The ``NUISANCES`` records of a :class:`ProfiledBinned` (name, prior, treatment)."""
+    ct, sg = comp.ctype, comp.sigma
+    g_lo, g_hi = comp.grid_lo, comp.grid_hi
+    records = (
+        tuple(
+            {"name": k, "prior": _prior_text(CONSTRAINTS[t], s), "full": "profiled (Newton or MIGRAD)"}
+            for k, t, s in zip(comp.norm_names, ct, sg)
+        )
+        + tuple({"name": a, "prior": "normal(0, 1)", "full": "profiled (Newton or MIGRAD)"} for a in comp.alpha_names)
+        + tuple(
+            {
+                "name": t,
+                "prior": (f"normal({m:g}, {sd:g})" if np.isfinite(sd) else "flat")
+                + f" on the anchors [{lo:g}, {hi:g}]",
+                "full": "profiled (Newton or MIGRAD)",
+            }
+            for t, m, sd, lo, hi in zip(comp.grid_names, comp.grid_nominal, comp.grid_sigma, g_lo, g_hi)
+        )
+    )
+    if np.any(comp.stat_kind):
+        kinds = sorted({STAT_TYPES[int(k) - 1] for k in comp.stat_kind if k})
+        records += (
+            {
+                "name": f"per-bin factors ({', '.join(kinds)}, {int(np.count_nonzero(comp.stat_kind))} bins)",
+                "prior": "staterror normal(1, delta_b); shapesys Poisson(tau_b; gamma tau_b)",
+                "full": "profiled per bin in closed form (Barlow-Beeston lite)",
+            },
+        )
+    return records
+
+
 class ProfiledBinned:
     """Profile likelihood of a compiled declaration (module docstring): ``logl(pred)`` with
     pred of shape ``points + experiment shape`` (flattened to the channels' bins)."""
@@ -717,33 +776,7 @@ class ProfiledBinned:
         g_lo, g_hi = comp.grid_lo, comp.grid_hi
         self.upper = np.concatenate([np.full(self.K, _U_MAX), np.full(self.J, np.inf), g_hi])
         self.lower = np.concatenate([np.full(self.K + self.J, -np.inf), g_lo])
-        self.NUISANCES = (
-            tuple(
-                {"name": k, "prior": _prior_text(CONSTRAINTS[t], s), "full": "profiled (Newton or MIGRAD)"}
-                for k, t, s in zip(comp.norm_names, ct, sg)
-            )
-            + tuple(
-                {"name": a, "prior": "normal(0, 1)", "full": "profiled (Newton or MIGRAD)"} for a in comp.alpha_names
-            )
-            + tuple(
-                {
-                    "name": t,
-                    "prior": (f"normal({m:g}, {sd:g})" if np.isfinite(sd) else "flat")
-                    + f" on the anchors [{lo:g}, {hi:g}]",
-                    "full": "profiled (Newton or MIGRAD)",
-                }
-                for t, m, sd, lo, hi in zip(comp.grid_names, comp.grid_nominal, comp.grid_sigma, g_lo, g_hi)
-            )
-        )
-        if self._has_stat:
-            kinds = sorted({STAT_TYPES[int(k) - 1] for k in comp.stat_kind if k})
-            self.NUISANCES += (
-                {
-                    "name": f"per-bin factors ({', '.join(kinds)}, {int(np.count_nonzero(comp.stat_kind))} bins)",
-                    "prior": "staterror normal(1, delta_b); shapesys Poisson(tau_b; gamma tau_b)",
-                    "full": "profiled per bin in closed form (Barlow-Beeston lite)",
-                },
-            )
+        self.NUISANCES = _nuisance_records(comp)
 
     # -- the objective, vectorised over points --
     def _weights(self, al, slopes: bool = False):

@@ -177,6 +177,10 @@ def _erfcx(x):  # compiled by numba: exp(x^2) erfc(x), no overflow for large x
 
 
 def _entry_loop(m0, s_in, x_in, counts, log_coef, jmax, mode, out):  # compiled by numba
+    """The per-entry log-likelihood loop (compiled by numba).
+
+    Kept long: one compiled pass over the entries; splitting it into calls would add a call per
+    entry inside the hot loop."""
     # per entry: floor s, complete the square, the log prefactor, then the scaled moment ratios
     # (forward or Miller, module doc); mode 0: ln(T_n/T_0) at j = n_b (plain Poisson); mode 1:
     # logaddexp over j <= n_b of ln c_bj + j ln X + ln(T_j/T_0). Entries are in C order over

@@ -133,6 +133,36 @@ class ProfileEngine:
         return out, best
 
 
+def _damped_step(h, g, held, damping, k):
+    """:func:`batched_newton`'s step: (h + damping diag(h) + damping) d = -g on the free parameters."""
+    hh = np.array(h, dtype=float, copy=True)
+    diag = np.einsum("pkk->pk", hh)
+    hh += (damping * np.abs(diag) + damping)[:, :, None] * np.eye(k)
+    hh = np.where(held[:, :, None] | held[:, None, :], 0.0, hh)
+    hh[:, np.arange(k), np.arange(k)] = np.where(held, 1.0, np.einsum("pkk->pk", hh))
+    gg = np.where(held, 0.0, g)
+    return gg, -np.linalg.solve(hh, gg[..., None])[..., 0]
+
+
+def _halving_search(fun, xa, step, f, active_idx, small, lower, upper, max_halvings):
+    """:func:`batched_newton`'s line search: halve each step until f does not increase."""
+    alpha = np.ones(active_idx.size)
+    todo = np.flatnonzero(~small)
+    f_new = np.full(active_idx.size, np.inf)
+    x_new = xa.copy()
+    for _h in range(max_halvings):
+        trial = np.clip(xa[todo] + alpha[todo, None] * step[todo], lower, upper)
+        ft = fun(trial, active_idx[todo])[0]
+        ok = ft <= f[todo] + 1e-12
+        f_new[todo[ok]] = ft[ok]
+        x_new[todo[ok]] = trial[ok]
+        todo = todo[~ok]
+        if todo.size == 0:
+            break
+        alpha[todo] *= 0.5
+    return f_new, x_new, alpha
+
+
 def batched_newton(
     fun: Callable,
     x0,
@@ -184,29 +214,10 @@ def batched_newton(
             break
         xa = x[active_idx]
         held = ~free[active_idx] | ((xa <= lower) & (g > 0)) | ((xa >= upper) & (g < 0))
-        hh = np.array(h, dtype=float, copy=True)
-        diag = np.einsum("pkk->pk", hh)
-        hh += (damping * np.abs(diag) + damping)[:, :, None] * np.eye(k)
-        hh = np.where(held[:, :, None] | held[:, None, :], 0.0, hh)
-        hh[:, np.arange(k), np.arange(k)] = np.where(held, 1.0, np.einsum("pkk->pk", hh))
-        gg = np.where(held, 0.0, g)
-        step = -np.linalg.solve(hh, gg[..., None])[..., 0]
+        gg, step = _damped_step(h, g, held, damping, k)
         # points whose predicted decrease -g.d/2 is below tol have converged: no line search
         small = -0.5 * np.einsum("pk,pk->p", gg, step) <= tol
-        alpha = np.ones(active_idx.size)
-        todo = np.flatnonzero(~small)
-        f_new = np.full(active_idx.size, np.inf)
-        x_new = xa.copy()
-        for _h in range(max_halvings):
-            trial = np.clip(xa[todo] + alpha[todo, None] * step[todo], lower, upper)
-            ft = fun(trial, active_idx[todo])[0]
-            ok = ft <= f[todo] + 1e-12
-            f_new[todo[ok]] = ft[ok]
-            x_new[todo[ok]] = trial[ok]
-            todo = todo[~ok]
-            if todo.size == 0:
-                break
-            alpha[todo] *= 0.5
+        f_new, x_new, alpha = _halving_search(fun, xa, step, f, active_idx, small, lower, upper, max_halvings)
         stuck = ~np.isfinite(f_new)  # no decrease found (or converged): stay
         f_new[stuck] = f[stuck]
         x_new[stuck] = xa[stuck]
@@ -219,6 +230,75 @@ def batched_newton(
         if active_idx.size:
             f, g, h = fun(x[active_idx], active_idx)
     return x, f_all, converged
+
+
+def _newton_start(x0, lower, upper, max_step):
+    """:func:`projected_newton`'s start: x0 clipped to the bounds, bounds (P, K), max_step (K,)."""
+    x = np.array(x0, dtype=float, copy=True)
+    npts, k = x.shape
+    lower = np.broadcast_to(np.asarray(lower, dtype=float), (npts, k))
+    upper = np.broadcast_to(np.asarray(upper, dtype=float), (npts, k))
+    max_step = np.broadcast_to(np.asarray(max_step, dtype=float), (k,))
+    return np.clip(x, lower, upper), lower, upper, max_step
+
+
+def _held_at_bounds(xa, lo, hi, g):
+    """:func:`projected_newton`'s held parameters: at a bound with the gradient pointing outward."""
+    span = 1e-12 * (1.0 + np.abs(xa))
+    return ((xa <= lo + span) & (g > 0)) | ((xa >= hi - span) & (g < 0))
+
+
+def _modified_newton_direction(h, g, held, eye):
+    """:func:`projected_newton`'s direction: -S (S H S)_mod^-1 S g with the held parameters at 0."""
+    hs = 0.5 * (h + np.swapaxes(h, -1, -2))
+    # Jacobi scaling: the parameters' curvatures may differ by many orders of magnitude
+    diag = np.abs(np.einsum("pkk->pk", hs))
+    sc = 1.0 / np.sqrt(np.where(held | ~(diag > 0), 1.0, diag))
+    hs = hs * sc[:, :, None] * sc[:, None, :]
+    hs = np.where(held[:, :, None] | held[:, None, :], 0.0, hs) + held[:, :, None] * eye
+    w, v = np.linalg.eigh(hs)
+    aw = np.abs(w)
+    aw = np.maximum(aw, 1e-10 * aw.max(-1, keepdims=True) + 1e-300)
+    gg = np.where(held, 0.0, g)
+    d = -sc * np.einsum("pkj,pj->pk", v, np.einsum("pkj,pk->pj", v, gg * sc) / aw)
+    return gg, np.where(held, 0.0, d)
+
+
+def _armijo_search(fun, fval, x, box, d, fgh, active, todo, armijo, max_halvings):
+    """:func:`projected_newton`'s backtracking line search (accepted points move in ``x``).
+
+    Returns (accepted, f, g, h) at the new points (unchanged where no step was accepted)."""
+    xa, lo, hi = box
+    f, g, h = fgh
+    t = np.ones(active.size)
+    accepted = np.zeros(active.size, bool)
+    slack = 16.0 * np.finfo(float).eps * np.abs(f)
+    f_next, g_next, h_next = f.copy(), g.copy(), h.copy()
+    stale = np.zeros(active.size, bool)  # accepted after a cut: derivatives still to compute
+    for n_cut in range(max_halvings + 1):
+        if todo.size == 0:
+            break
+        trial = np.clip(xa[todo] + t[todo, None] * d[todo], lo[todo], hi[todo])
+        if n_cut == 0:  # the full step is usually accepted: evaluate the derivatives with it
+            ft, gt, ht = fun(trial, active[todo])
+        else:
+            ft = fval(trial, active[todo])
+        bound = f[todo] + armijo * np.einsum("pk,pk->p", g[todo], trial - xa[todo]) + slack[todo]
+        ok = np.isfinite(ft) & (ft <= bound)
+        acc = todo[ok]
+        x[active[acc]] = trial[ok]
+        accepted[acc] = True
+        f_next[acc] = ft[ok]
+        if n_cut == 0:
+            g_next[acc], h_next[acc] = gt[ok], ht[ok]
+        else:
+            stale[acc] = True
+        todo = todo[~ok]
+        t[todo] *= 0.5
+    if stale.any():
+        rows = np.flatnonzero(stale)
+        f_next[rows], g_next[rows], h_next[rows] = fun(x[active[rows]], active[rows])
+    return accepted, f_next, g_next, h_next
 
 
 def projected_newton(
@@ -272,15 +352,9 @@ def projected_newton(
     >>> x.round(6).tolist(), f.round(6).tolist(), bool(ok.all())
     ([[2.0, 0.0]], [1.0], True)
     """
-    x = np.array(x0, dtype=float, copy=True)
+    x, lower, upper, max_step = _newton_start(x0, lower, upper, max_step)
     npts, k = x.shape
-    lower = np.broadcast_to(np.asarray(lower, dtype=float), (npts, k))
-    upper = np.broadcast_to(np.asarray(upper, dtype=float), (npts, k))
-    max_step = np.broadcast_to(np.asarray(max_step, dtype=float), (k,))
-    x = np.clip(x, lower, upper)
-    f_all = np.full(npts, np.nan)
-    converged = np.zeros(npts, bool)
-    iterations = np.zeros(npts, int)
+    f_all, converged, iterations = np.full(npts, np.nan), np.zeros(npts, bool), np.zeros(npts, int)
     active = np.arange(npts)
     f, g, h = fun(x, active)
     f_all[:] = f
@@ -290,54 +364,17 @@ def projected_newton(
             break
         iterations[active] += 1
         xa, lo, hi = x[active], lower[active], upper[active]
-        span = 1e-12 * (1.0 + np.abs(xa))
-        held = ((xa <= lo + span) & (g > 0)) | ((xa >= hi - span) & (g < 0))
-        hs = 0.5 * (h + np.swapaxes(h, -1, -2))
-        # Jacobi scaling: the parameters' curvatures may differ by many orders of magnitude
-        diag = np.abs(np.einsum("pkk->pk", hs))
-        sc = 1.0 / np.sqrt(np.where(held | ~(diag > 0), 1.0, diag))
-        hs = hs * sc[:, :, None] * sc[:, None, :]
-        hs = np.where(held[:, :, None] | held[:, None, :], 0.0, hs) + held[:, :, None] * eye
-        w, v = np.linalg.eigh(hs)
-        aw = np.abs(w)
-        aw = np.maximum(aw, 1e-10 * aw.max(-1, keepdims=True) + 1e-300)
-        gg = np.where(held, 0.0, g)
-        d = -sc * np.einsum("pkj,pj->pk", v, np.einsum("pkj,pk->pj", v, gg * sc) / aw)
-        d = np.where(held, 0.0, d)
+        held = _held_at_bounds(xa, lo, hi, g)
+        gg, d = _modified_newton_direction(h, g, held, eye)
         decrement = -np.einsum("pk,pk->p", gg, d)
         done = ~(0.5 * decrement > tol)  # also catches a NaN decrement
         bad = ~np.isfinite(decrement)
         converged[active[done & ~bad]] = True
         d /= np.maximum(1.0, (np.abs(d) / max_step).max(-1))[:, None]
         todo = np.flatnonzero(~done)
-        t = np.ones(active.size)
-        accepted = np.zeros(active.size, bool)
-        slack = 16.0 * np.finfo(float).eps * np.abs(f)
-        f_next, g_next, h_next = f.copy(), g.copy(), h.copy()
-        stale = np.zeros(active.size, bool)  # accepted after a cut: derivatives still to compute
-        for n_cut in range(max_halvings + 1):
-            if todo.size == 0:
-                break
-            trial = np.clip(xa[todo] + t[todo, None] * d[todo], lo[todo], hi[todo])
-            if n_cut == 0:  # the full step is usually accepted: evaluate the derivatives with it
-                ft, gt, ht = fun(trial, active[todo])
-            else:
-                ft = fval(trial, active[todo])
-            bound = f[todo] + armijo * np.einsum("pk,pk->p", g[todo], trial - xa[todo]) + slack[todo]
-            ok = np.isfinite(ft) & (ft <= bound)
-            acc = todo[ok]
-            x[active[acc]] = trial[ok]
-            accepted[acc] = True
-            f_next[acc] = ft[ok]
-            if n_cut == 0:
-                g_next[acc], h_next[acc] = gt[ok], ht[ok]
-            else:
-                stale[acc] = True
-            todo = todo[~ok]
-            t[todo] *= 0.5
-        if stale.any():
-            rows = np.flatnonzero(stale)
-            f_next[rows], g_next[rows], h_next[rows] = fun(x[active[rows]], active[rows])
+        accepted, f_next, g_next, h_next = _armijo_search(
+            fun, fval, x, (xa, lo, hi), d, (f, g, h), active, todo, armijo, max_halvings
+        )
         # keep iterating the points that moved; the others are finished (converged or failed)
         keep = accepted & ~done
         f_all[active[keep]] = f_next[keep]

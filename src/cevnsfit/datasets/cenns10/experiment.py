@@ -96,17 +96,8 @@ def arrival_time_shapes(t_edges_us) -> dict[str, np.ndarray]:
     return out
 
 
-def build(
-    mode: str = "paper",
-    resolution: bool = True,
-    rn_fm: float = RN_FM,
-    sin2_theta_w: float = SIN2_THETA_W,
-    max_width_kev: float = 4.0,
-    nodes_per_segment: int = 8,
-) -> Experiment:
-    """Build CENNS-10 Analysis A (see module docstring for the two modes)."""
-    check_mode(mode)
-    edges = loaders.CENNS10_EDGES
+def _engine(edges, resolution, rn_fm, sin2_theta_w, max_width_kev, nodes_per_segment) -> SpectrumEngine:
+    """The CEvNS spectrum engine of the argon target (recoil nodes, quenching, response)."""
     source = StoppedPionSource(POT, NU_PER_POT, DISTANCE_M)
     nuc = Nucleus.from_table("Ar40", rn_fm, "klein_nystrand")
     nt = n_targets(MASS_KG, ISOTOPES["Ar40"]["atomic_mass_u"])
@@ -128,6 +119,49 @@ def build(
         width=lambda e: RESOLUTION_A * np.sqrt(np.maximum(e, 0.0)),
     )
     engine = SpectrumEngine(source, [(nuc, nt, er_kev * 1e-3, w_kev * 1e-3, resp)], sin2_theta_w)
+    return engine
+
+
+def _set_shapes(exp, mode, template, engine, timing) -> None:
+    """The (F90, t) shapes of the signal: the template's marginals (paper) or a layout (full)."""
+    if mode == "paper":
+        total = template.sum()
+        p_f90 = template.sum(axis=(0, 2)) / total
+        p_t = template.sum(axis=(0, 1)) / total
+        shape = np.outer(p_f90, p_t)
+        exp.group_shapes = {g: shape for g in FLAVOUR_GROUPS}
+    else:
+        sm_energy = engine.energy_counts(None)  # (3, 12)
+        p_group = np.stack([timing[GROUP_TIMING[g]] for g in FLAVOUR_GROUPS])  # (3, 10)
+        denom = np.einsum("ge,gt->et", sm_energy, p_group)  # (12, 10)
+        safe = np.where(denom > 0, denom, 1.0)
+        # weight[g, E, F90, t] such that sum_g weight * S_g(SM)[E] = template
+        base = np.where(denom[:, None, :] > 0, template / safe[:, None, :], 0.0)  # (12, 8, 10)
+        scale = base[None, :, :, :] * p_group[:, None, None, :]  # (3, 12, 8, 10)
+        # bins where our SM spectrum vanishes keep the template, attributed by time shares
+        fallback = np.where(denom[:, None, :] > 0, 0.0, template)
+
+        def layout(energy):
+            out = energy[..., :, :, None, None] * scale
+            if np.any(fallback):
+                out = out + fallback * (p_group / p_group.sum(0, keepdims=True))[:, None, None, :]
+            return out
+
+        exp.layout = layout
+
+
+def build(
+    mode: str = "paper",
+    resolution: bool = True,
+    rn_fm: float = RN_FM,
+    sin2_theta_w: float = SIN2_THETA_W,
+    max_width_kev: float = 4.0,
+    nodes_per_segment: int = 8,
+) -> Experiment:
+    """Build CENNS-10 Analysis A (see module docstring for the two modes)."""
+    check_mode(mode)
+    edges = loaders.CENNS10_EDGES
+    engine = _engine(edges, resolution, rn_fm, sin2_theta_w, max_width_kev, nodes_per_segment)
 
     template = loaders.load_cenns10_grid("cevns")
     data = {name: loaders.load_cenns10_grid(name) for name in ("data", "ss", "prompt_brn", "delayed_brn")}
@@ -156,28 +190,5 @@ def build(
     }
     exp = Experiment("cenns10", mode, axes, engine, data=data, info=info, matching=mode)
 
-    if mode == "paper":
-        total = template.sum()
-        p_f90 = template.sum(axis=(0, 2)) / total
-        p_t = template.sum(axis=(0, 1)) / total
-        shape = np.outer(p_f90, p_t)
-        exp.group_shapes = {g: shape for g in FLAVOUR_GROUPS}
-    else:
-        sm_energy = engine.energy_counts(None)  # (3, 12)
-        p_group = np.stack([timing[GROUP_TIMING[g]] for g in FLAVOUR_GROUPS])  # (3, 10)
-        denom = np.einsum("ge,gt->et", sm_energy, p_group)  # (12, 10)
-        safe = np.where(denom > 0, denom, 1.0)
-        # weight[g, E, F90, t] such that sum_g weight * S_g(SM)[E] = template
-        base = np.where(denom[:, None, :] > 0, template / safe[:, None, :], 0.0)  # (12, 8, 10)
-        scale = base[None, :, :, :] * p_group[:, None, None, :]  # (3, 12, 8, 10)
-        # bins where our SM spectrum vanishes keep the template, attributed by time shares
-        fallback = np.where(denom[:, None, :] > 0, 0.0, template)
-
-        def layout(energy):
-            out = energy[..., :, :, None, None] * scale
-            if np.any(fallback):
-                out = out + fallback * (p_group / p_group.sum(0, keepdims=True))[:, None, None, :]
-            return out
-
-        exp.layout = layout
+    _set_shapes(exp, mode, template, engine, timing)
     return exp

@@ -51,6 +51,47 @@ def _check_window(name, window, lo, hi, step):
     return float(w[0]), float(w[1])
 
 
+def _isotope(name, rn_fm, nt, window, pe_per_kevnr, smearing, nodes_per_segment, sub_edges, pe_edges) -> tuple:
+    """One isotope of the CsI crystal: (nucleus, targets, recoil nodes and weights, response)."""
+    pe_lo, pe_hi = window
+    kev_per_pe = 1.0 / pe_per_kevnr
+    nuc = Nucleus.from_table(name, rn_fm, "helm")
+    ends = er_endpoints(nuc)
+    if smearing == "none":  # nodes never straddle a 1-PE edge: exact binning
+        lo_kev, hi_kev = pe_lo * kev_per_pe, min(pe_hi * kev_per_pe, ends["delayed"] * 1e3)
+        bps = [b for b in np.arange(pe_lo, pe_hi + 1) * kev_per_pe if lo_kev <= b <= hi_kev]
+    else:
+        lo_kev, hi_kev = 1e-3, ends["delayed"] * 1e3
+        bps = list(np.arange(0, 51) * kev_per_pe)
+        bps = [b for b in bps if lo_kev < b < hi_kev] + [lo_kev, hi_kev]
+    bps += [ends["prompt"] * 1e3] if lo_kev < ends["prompt"] * 1e3 < hi_kev else []
+    bps += [lo_kev, hi_kev]
+    er_kev, w_kev = gauss_legendre_grid(sorted(bps), nodes_per_segment)
+    resp = response_matrix(pe_per_kevnr * er_kev, sub_edges, pe_edges, smearing, efficiency=acceptance)
+    return (nuc, nt, er_kev * 1e-3, w_kev * 1e-3, resp)
+
+
+def _arrival_pdfs(t_sel) -> dict:
+    """The release's arrival-time PDFs (prompt, delayed, neutrons) in the selected time bins."""
+    pdfs = {}
+    for grp, kind in (
+        ("prompt", "prompt_neutrinos"),
+        ("delayed", "delayed_neutrinos"),
+        ("neutrons", "prompt_neutrons"),
+    ):
+        _, p = loaders.load_csi2017_arrival_pdf(kind)
+        pdfs[grp] = p[t_sel]
+    return pdfs
+
+
+def _prompt_neutrons(pe_sel, pdf_neutrons) -> np.ndarray:
+    """Prompt beam neutrons: per-GWh 1-PE spectrum x exposure x acceptance, into 2-PE bins, x time PDF."""
+    pn_edges, pn_gwh = loaders.load_csi2017_prompt_neutron_pe()
+    pn = pn_gwh * EXPOSURE_GWH * acceptance(0.5 * (pn_edges[1:] + pn_edges[:-1]))
+    pn_2pe = pn.reshape(-1, 2).sum(axis=1)[pe_sel]
+    return pn_2pe[:, None] * pdf_neutrons[None, :]
+
+
 def build(
     mode: str = "paper",
     pe_window=(6, 30),
@@ -81,40 +122,15 @@ def build(
     source = StoppedPionSource(POT, NU_PER_POT, DISTANCE_M)
     nt = n_targets(MASS_KG, MOLAR_MASS_G["CsI"])
     sub_edges = np.arange(0.0, 51.0)  # the release's 1-PE acceptance bins
-    kev_per_pe = 1.0 / pe_per_kevnr
-    isotopes = []
-    for name in ("Cs133", "I127"):
-        nuc = Nucleus.from_table(name, rn_fm, "helm")
-        ends = er_endpoints(nuc)
-        if smearing == "none":  # nodes never straddle a 1-PE edge: exact binning
-            lo_kev, hi_kev = pe_lo * kev_per_pe, min(pe_hi * kev_per_pe, ends["delayed"] * 1e3)
-            bps = [b for b in np.arange(pe_lo, pe_hi + 1) * kev_per_pe if lo_kev <= b <= hi_kev]
-        else:
-            lo_kev, hi_kev = 1e-3, ends["delayed"] * 1e3
-            bps = list(np.arange(0, 51) * kev_per_pe)
-            bps = [b for b in bps if lo_kev < b < hi_kev] + [lo_kev, hi_kev]
-        bps += [ends["prompt"] * 1e3] if lo_kev < ends["prompt"] * 1e3 < hi_kev else []
-        bps += [lo_kev, hi_kev]
-        er_kev, w_kev = gauss_legendre_grid(sorted(bps), nodes_per_segment)
-        resp = response_matrix(pe_per_kevnr * er_kev, sub_edges, pe_edges, smearing, efficiency=acceptance)
-        isotopes.append((nuc, nt, er_kev * 1e-3, w_kev * 1e-3, resp))
+    isotopes = [
+        _isotope(name, rn_fm, nt, (pe_lo, pe_hi), pe_per_kevnr, smearing, nodes_per_segment, sub_edges, pe_edges)
+        for name in ("Cs133", "I127")
+    ]
     engine = SpectrumEngine(source, isotopes, sin2_theta_w)
 
-    pdfs = {}
-    for grp, kind in (
-        ("prompt", "prompt_neutrinos"),
-        ("delayed", "delayed_neutrinos"),
-        ("neutrons", "prompt_neutrons"),
-    ):
-        _, p = loaders.load_csi2017_arrival_pdf(kind)
-        pdfs[grp] = p[t_sel]
+    pdfs = _arrival_pdfs(t_sel)
     group_shapes = {g: pdfs[GROUP_TIMING[g]] for g in FLAVOUR_GROUPS}
-
-    # Prompt beam neutrons: per-GWh 1-PE spectrum x exposure x acceptance, into 2-PE bins, x time PDF.
-    pn_edges, pn_gwh = loaders.load_csi2017_prompt_neutron_pe()
-    pn = pn_gwh * EXPOSURE_GWH * acceptance(0.5 * (pn_edges[1:] + pn_edges[:-1]))
-    pn_2pe = pn.reshape(-1, 2).sum(axis=1)[pe_sel]
-    prompt_neutrons = pn_2pe[:, None] * pdfs["neutrons"][None, :]
+    prompt_neutrons = _prompt_neutrons(pe_sel, pdfs["neutrons"])
 
     data = {
         "C": c_on[np.ix_(pe_sel, t_sel)],

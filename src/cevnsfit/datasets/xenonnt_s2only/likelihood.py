@@ -125,33 +125,7 @@ class S2OnlyLikelihood:
         self.cevns_src: list[int] = []
         rel_cevns: list[np.ndarray] = []
         for ri, r in enumerate(runs):
-            for s in r.sources:
-                shp = self.shapes.index(s.shape) if s.shape else -1
-                if shp >= 0 and not np.array_equal(s.anchors, self.shape_anchors[shp]):
-                    raise ParameterError(f"source {s.name} of {r.name}: anchors differ from the parameter's")
-                src = _Src(
-                    s.name,
-                    ri,
-                    idx.get(s.rate, -1) if s.rate else -1,
-                    idx[s.efficiency] if s.efficiency else -1,
-                    shp,
-                    s.anchors,
-                    None,
-                    None,
-                )
-                if s.name == release.CEVNS_SOURCE:
-                    resp = exp.data["response"][r.key]  # (n_a, n_E, B)
-                    if resp.shape[0] != s.anchors.size:
-                        raise ParameterError(f"{r.name}: {resp.shape[0]} response files for {s.anchors.size} anchors")
-                    fold.append(r.exposure_ty * resp)
-                    self.cevns_src.append(len(self.sources))
-                    rel_cevns.append(r.exposure_ty * s.templates)
-                else:
-                    tpl = r.exposure_ty * s.templates
-                    mu = tpl.sum(-1)
-                    src.mu = mu
-                    src.pmf = np.where(mu[:, None] > 0, tpl / np.where(mu > 0, mu, 1.0)[:, None], 0.0)
-                self.sources.append(src)
+            self._add_run_sources(exp, ri, r, idx, fold, rel_cevns)
         if len(self.cevns_src) != len(runs):
             raise ParameterError("every run needs exactly one CEvNS source")
         self.n_anchor = fold[0].shape[0]
@@ -164,6 +138,36 @@ class S2OnlyLikelihood:
             np.concatenate([np.asarray((counts or {}).get(r, exp.data["counts"][r]), float) for r in self.runs])
         )
         self._sm_cache: float | None = None
+
+    def _add_run_sources(self, exp, ri, r, idx, fold, rel_cevns) -> None:
+        """Run ``r``'s sources appended to ``self.sources`` (its CEvNS response to ``fold``)."""
+        for s in r.sources:
+            shp = self.shapes.index(s.shape) if s.shape else -1
+            if shp >= 0 and not np.array_equal(s.anchors, self.shape_anchors[shp]):
+                raise ParameterError(f"source {s.name} of {r.name}: anchors differ from the parameter's")
+            src = _Src(
+                s.name,
+                ri,
+                idx.get(s.rate, -1) if s.rate else -1,
+                idx[s.efficiency] if s.efficiency else -1,
+                shp,
+                s.anchors,
+                None,
+                None,
+            )
+            if s.name == release.CEVNS_SOURCE:
+                resp = exp.data["response"][r.key]  # (n_a, n_E, B)
+                if resp.shape[0] != s.anchors.size:
+                    raise ParameterError(f"{r.name}: {resp.shape[0]} response files for {s.anchors.size} anchors")
+                fold.append(r.exposure_ty * resp)
+                self.cevns_src.append(len(self.sources))
+                rel_cevns.append(r.exposure_ty * s.templates)
+            else:
+                tpl = r.exposure_ty * s.templates
+                mu = tpl.sum(-1)
+                src.mu = mu
+                src.pmf = np.where(mu[:, None] > 0, tpl / np.where(mu > 0, mu, 1.0)[:, None], 0.0)
+            self.sources.append(src)
 
     # --- bookkeeping ----------------------------------------------------------------------
     def _set_counts(self, counts):
