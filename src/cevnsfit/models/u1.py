@@ -83,10 +83,18 @@ class U1Charges:
             raise ParameterError(
                 "U(1) charges b, le, lmu, ltau are all 0: no Z' coupling (allowed: any finite, not all 0)"
             )
+        # looked up at every likelihood call: computed once (the dataclass is frozen)
+        leptons = {"nue": float(self.le), "numu": float(self.lmu), "nutau": float(self.ltau)}
+        object.__setattr__(self, "_leptons", leptons)
+        object.__setattr__(self, "_weights", {f: -v for f, v in leptons.items() if v})
+        object.__setattr__(self, "_finite", self.b == 0 and float(self.b - sum(leptons.values())) == 0)
 
     def lepton(self, flavour: str) -> float:
         """l_alpha of ``flavour`` (``"nue"``, ``"numu"``, ``"nutau"``)."""
-        return float({"nue": self.le, "numu": self.lmu, "nutau": self.ltau}[check_flavour(flavour)])
+        try:
+            return self._leptons[flavour]  # type: ignore[attr-defined]
+        except (KeyError, TypeError):
+            return float({"nue": self.le, "numu": self.lmu, "nutau": self.ltau}[check_flavour(flavour)])
 
     @property
     def em_trace(self) -> float:
@@ -97,7 +105,7 @@ class U1Charges:
     @property
     def loop_finite(self) -> bool:
         """True when the one-loop mixing is finite and computed here: b = 0 and sum l = 0."""
-        return self.b == 0 and self.em_trace == 0
+        return self._finite  # type: ignore[attr-defined]
 
     @property
     def anomaly_free(self) -> bool:
@@ -107,7 +115,7 @@ class U1Charges:
     @property
     def loop_weights(self) -> dict[str, float]:
         """{flavour: N_c Q_X Q_em} of the charged leptons (Q_em = -1): -l_alpha."""
-        return {f: -self.lepton(f) for f in FLAVOURS if self.lepton(f)}
+        return self._weights  # type: ignore[attr-defined]
 
     @property
     def label(self) -> str:
@@ -169,7 +177,7 @@ class GaugedU1(VectorMediator):
 
     def _setup(self, mzp_mev, g, eps, r, paper_sign) -> None:
         charges = self.charges
-        label = f"U(1)_{{{charges.label}}}"
+        label = _LazyLabel(charges)  # formatted only in an error message
         if mzp_mev is None or g is None:
             if self.ARGUMENTS_REQUIRED:
                 raise ParameterError(f"{self.NAME} needs mzp_mev (Z' mass, MeV) and {self.COUPLING} (coupling)")
@@ -262,6 +270,18 @@ class GaugedU1(VectorMediator):
             return {}
         g = self._expand(self.g, q2)
         return {fl: self.charges.lepton(fl) * g for fl in FLAVOURS if self.charges.lepton(fl)}
+
+
+class _LazyLabel:
+    """``U(1)_{<label>}`` of a set of charges, formatted when shown (error messages only)."""
+
+    def __init__(self, charges: U1Charges):
+        self.charges = charges
+
+    def __str__(self) -> str:
+        return f"U(1)_{{{self.charges.label}}}"
+
+    __format__ = lambda self, spec: format(str(self), spec)  # noqa: E731
 
 
 def _coupling_parameter(label: str, name: str = "g", low: float = 1e-6, high: float = 1e-2) -> Parameter:
