@@ -31,8 +31,8 @@ def prediction_summary(experiment: str, mode: str = "paper", model=None, **optio
             "counts": counts.tolist(),
         },
     }
-    if exp.name == "xenonnt":
-        _xenon_events(exp, model, out)
+    if callable(exp.info.get("events_per_run")):  # a rate prediction: events per run (the unit says how)
+        _run_events(exp, model, out)
     if model is not None:
         sm = out.pop("_sm_events", None) or float(exp.predict(None).sum())
         out["sm_total"] = sm
@@ -41,23 +41,16 @@ def prediction_summary(experiment: str, mode: str = "paper", model=None, **optio
     return out
 
 
-def _xenon_events(exp, model, out: dict) -> None:
-    """XENONnT: the prediction is a rate per (t y) and 0.1-keV slot; the summary's ``total`` is
-    the 8B CEvNS events of the selected runs at nominal nuisances (templates and exposures),
-    with ``per_run`` values and the rate in ``rate_per_ty``."""
-    from ..likelihoods.xenonnt import XenonLikelihood
-
-    like = XenonLikelihood(exp)
-
-    def events(m):
-        sig = like.signal(exp.predict(m))[0]
-        return {r: float(sig[like.run_of_bin == i].sum()) for i, r in enumerate(like.runs)}
-
+def _run_events(exp, model, out: dict) -> None:
+    """An experiment whose prediction is a rate (e.g. per t y and recoil slot) declares
+    ``info["events_per_run"](model) -> {run: events}``: the summary's ``total`` is then those
+    events, with ``per_run`` values and the rate in ``rate_per_ty``."""
+    events = exp.info["events_per_run"]
     per = events(model)
     out["rate_per_ty"] = out["total"]
     out["total"] = sum(per.values())
     out["per_run"] = per
-    out["unit"] = "events in the selected runs at nominal nuisances"
+    out["unit"] = exp.info.get("events_unit", "events per run")
     if model is not None:
         sm = events(None)
         out["sm_per_run"] = sm

@@ -211,7 +211,28 @@ def build(
         "sin2_theta_w": sin2_theta_w,
         "form_factor": "helm (Lewin-Smith)",
     }
-    return Experiment("xenonnt", mode, (Axis("recoil", edges, "keVnr"),), engine, data=data, info=info, matching=mode)
+    exp = Experiment("xenonnt", mode, (Axis("recoil", edges, "keVnr"),), engine, data=data, info=info, matching=mode)
+    # the prediction is a rate; what a reader wants is events per run (outputs.predictions)
+    exp.info["events_per_run"] = _events_per_run(exp)
+    exp.info["events_unit"] = "events in the selected runs at nominal nuisances"
+    return exp
+
+
+def _events_per_run(exp):
+    """``events(model) -> {run: 8B CEvNS events}`` at nominal nuisances (templates and
+    exposures of the selected runs); the likelihood is built on first use."""
+    cache: dict = {}
+
+    def events(model=None) -> dict:
+        from ...likelihoods.xenonnt import XenonLikelihood
+
+        if "like" not in cache:
+            cache["like"] = XenonLikelihood(exp)
+        like = cache["like"]
+        sig = like.signal(exp.predict(model))[0]
+        return {r: float(sig[like.run_of_bin == i].sum()) for i, r in enumerate(like.runs)}
+
+    return events
 
 
 def sm_rate(
