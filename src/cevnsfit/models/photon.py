@@ -36,6 +36,7 @@ option (paper/full) of the Z' models does not apply: these are the literature's 
 
 from __future__ import annotations
 
+import abc
 import math
 
 import numpy as np
@@ -68,8 +69,9 @@ class _PhotonExchange(Model):
     def __init__(self, **values):
         self._init_params(values)
 
+    @abc.abstractmethod
     def _qtilde(self, value: np.ndarray, q2: np.ndarray) -> np.ndarray:
-        raise NotImplementedError  # pragma: no cover - each model defines it
+        """Q~(Q^2) of one flavour pair's parameter ``value`` (each model's own formula)."""
 
     def couplings(self, nucleus, q2_mev2, matching: str = "paper", sin2_theta_w=None) -> Couplings:
         """dq[alpha] = -Z Q~_aa; fc[alpha] = Z^2 sum_{beta != alpha} Q~_ab^2 (module docstring)."""
