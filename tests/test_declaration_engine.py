@@ -788,3 +788,33 @@ def test_kernel_equals_numpy_with_grids():
     term.use_numba = False
     b = term.logl(sig)
     assert np.max(np.abs(2 * (a - b))) < 1e-8
+
+
+#: What the fast path of the test below saw (a module-level hook, named by the declaration).
+FAST_PATH_CALLS: list = []
+
+
+def recording_fast_path(comp, reference_total, engine, tol, shape):
+    """A declared ``fast_path`` that records its call and declines (returns None)."""
+    FAST_PATH_CALLS.append((comp.n_bins, reference_total, engine, tol, shape))
+    return None
+
+
+def test_declared_fast_path_is_called_with_auto_and_skipped_with_generic():
+    """``likelihood.<mode>.fast_path`` names the data set's compiled backend: ``backend: auto``
+    hands it the compiled declaration (and falls back to the generic engine when it declines);
+    ``backend: generic`` never calls it. A path that does not import is a clear error."""
+    from cevnsfit.likelihoods.declared import ProfiledBinned
+
+    decl, nom = rich_declaration()
+    decl["likelihood"]["full"]["fast_path"] = "test_declaration_engine:recording_fast_path"
+    FAST_PATH_CALLS.clear()
+    generic = build_term(load(decl, source="toy.yaml"), FixedExperiment(nom), "full", "full", backend="generic")
+    assert FAST_PATH_CALLS == []
+    auto = build_term(load(decl, source="toy.yaml"), FixedExperiment(nom), "full", "full")
+    assert len(FAST_PATH_CALLS) == 1 and FAST_PATH_CALLS[0][0] == nom.size
+    assert FAST_PATH_CALLS[0][1] == pytest.approx(nom.sum(), rel=1e-12)
+    assert isinstance(auto.term, ProfiledBinned) and isinstance(generic.term, ProfiledBinned)
+    decl["likelihood"]["full"]["fast_path"] = "test_declaration_engine:no_such_backend"
+    with pytest.raises(DeclarationError, match="no_such_backend"):
+        build_term(load(decl, source="toy.yaml"), FixedExperiment(nom), "full", "full")

@@ -68,7 +68,7 @@ from typing import Any
 import numpy as np
 from scipy import special
 
-from ..declaration import SOURCE_KEY, fail, shared_constraints
+from ..declaration import SOURCE_KEY, fail, import_object, shared_constraints
 from ..errors import DeclarationError, ParameterError, UnknownNameError
 from . import _declared_kernel as _kernel
 from .datasets import DatasetTerm
@@ -1422,7 +1422,11 @@ def _term_object(
         # no nuisances, no backgrounds: the Asimov Poisson of the reference analysis
         return AsimovPoisson(comp.n, n_bin_axes=1)
     if backend == "auto":
-        fast = templates_backend(comp, reference_total, engine, tol, shape)
+        fast = None
+        if "fast_path" in section:  # the data set's compiled backend, reading this declaration
+            fast = import_object(section["fast_path"])(comp, reference_total, engine, tol, shape)
+        if fast is None:
+            fast = templates_backend(comp, reference_total, engine, tol, shape)
         if fast is not None:
             return fast
     return ProfiledBinned(comp, reference_total, engine, tol)
