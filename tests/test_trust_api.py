@@ -261,3 +261,27 @@ def test_posterior_uses_declared_default_with_a_warning(totals):
     with pytest.warns(CevnsfitWarning, match="mzp_mev"):
         res = posterior(Problem(totals, "lmu-ltau", ["gx"]), sampler="grid", n_grid=101)
     assert res["fixed"]["mzp_mev"] == 20.0
+
+
+def test_options_for_a_data_set_outside_the_combination_are_refused():
+    """``likelihood(options=...)`` naming a data set that is not combined used to be ignored:
+    the PE window below would silently not apply. Now it is refused, naming the data set and
+    the combination; options for a combined data set still reach it."""
+    from cevnsfit.errors import UnknownNameError
+
+    with pytest.raises(UnknownNameError, match=r"'csi2017'.*not in the combination csi2020_totals"):
+        cevnsfit.likelihood("csi2020_totals", options={"csi2017": {"pe_window": (16, 30)}})
+    with pytest.raises(UnknownNameError, match="no option 'pe_window'"):
+        cevnsfit.likelihood("csi2020_totals", options={"csi2020_totals": {"pe_window": (16, 30)}})
+
+
+def test_neyman_fine_grid_size_is_two_integers():
+    """``neyman_exclusion(fine_n=...)`` used to truncate 50.5 to 50; it is refused like ``n``."""
+    from cevnsfit.inference.neyman import _segments, neyman_exclusion
+
+    with pytest.raises(ParameterError, match=r"fine_n must hold integers"):
+        neyman_exclusion(object.__new__(Problem), fine_n=(50.5, 60))  # refused before any work
+    # a neighbour skipped by t_skip (NaN) gives no interpolated end: the segment ends on the grid
+    x = np.arange(5.0)
+    segs = _segments(x, np.array([np.nan, -1.0, -1.0, 1.0, np.nan]))
+    assert segs == [(1.0, 2.5, False, False)]

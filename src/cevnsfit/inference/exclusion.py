@@ -43,18 +43,20 @@ DEFAULT_N = (101, 121)
 EVAL_CHUNK = 20000
 
 
-def _check_n(n) -> tuple[int, int]:
+def check_grid_n(n, name: str = "n") -> tuple[int, int]:
     """``n`` as two integers >= 2, refusing what would otherwise be truncated or cut."""
     try:
         items = list(n)
     except TypeError:
-        raise ParameterError(f"n must be a pair of integers (points per POI axis), got {n!r}") from None
+        raise ParameterError(f"{name} must be a pair of integers (points per POI axis), got {n!r}") from None
     if len(items) != 2:
-        raise ParameterError(f"n must be a pair of integers (points per POI axis, two POIs), got {len(items)}: {n!r}")
+        raise ParameterError(
+            f"{name} must be a pair of integers (points per POI axis, two POIs), got {len(items)}: {n!r}"
+        )
     out = []
     for k in items:
         if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer, float, np.floating)) or k != int(k):
-            raise ParameterError(f"n must hold integers (points per axis), got {k!r} in {n!r}")
+            raise ParameterError(f"{name} must hold integers (points per axis), got {k!r} in {n!r}")
         if int(k) < 2:
             raise ParameterError(f"an exclusion grid needs at least 2 points per axis, got {n!r}")
         out.append(int(k))
@@ -107,7 +109,7 @@ def exclusion(
         raise ParameterError(f"dof must be an integer >= 1, got {dof!r}")
     check_finite("z", z, positive=True)
     if axes is None:
-        n = _check_n(DEFAULT_N if n is None else n)
+        n = check_grid_n(DEFAULT_N if n is None else n)
         axes = [np.linspace(*p.internal_range, k) for p, k in zip(pars, n)]
     elif n is not None:
         raise ParameterError("give n (points per axis over the prior box) or axes (the grid itself), not both")

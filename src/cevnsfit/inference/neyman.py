@@ -43,7 +43,7 @@ from scipy import interpolate, stats
 
 from ..errors import ParameterError, ScanMismatchError
 from ..likelihoods.toy_grid import FixedPredictions
-from .exclusion import contour_lines
+from .exclusion import check_grid_n, contour_lines
 from .fits import profile_interval
 from .problem import Problem, ProblemSpec, memo_in_process
 from .scan import MANIFEST, _atomic_write, _canonical, _chunk_done, _chunk_path, _clear, axes_hash, run_tasks
@@ -477,8 +477,18 @@ def _segments(x: np.ndarray, d: np.ndarray) -> list[tuple[float, float, bool, bo
         j = i
         while j + 1 < x.size and inside[j + 1]:
             j += 1
-        lo = x[i] if i == 0 else x[i - 1] + (0 - d[i - 1]) / (d[i] - d[i - 1]) * (x[i] - x[i - 1])
-        hi = x[j] if j == x.size - 1 else x[j] + (0 - d[j]) / (d[j + 1] - d[j]) * (x[j + 1] - x[j])
+        # a neighbour without a value (a point skipped by t_skip: no toys there) gives no crossing
+        # to interpolate; the segment then ends at its last grid point inside
+        lo = (
+            x[i]
+            if i == 0 or not np.isfinite(d[i - 1])
+            else x[i - 1] + (0 - d[i - 1]) / (d[i] - d[i - 1]) * (x[i] - x[i - 1])
+        )
+        hi = (
+            x[j]
+            if j == x.size - 1 or not np.isfinite(d[j + 1])
+            else x[j] + (0 - d[j]) / (d[j + 1] - d[j]) * (x[j + 1] - x[j])
+        )
         segs.append((float(lo), float(hi), i == 0, j == x.size - 1))
         i = j + 1
     return segs
@@ -528,13 +538,15 @@ def neyman_exclusion(
     (``method = "neyman"``) plus ``t_critical`` on the fine grid and the ``construction``.
     """
     cl = cl_from_z(z) if cl is None else float(cl)
+    if fine_axes is None:
+        fine_n = check_grid_n(fine_n, "fine_n")  # refused before any work, never truncated
     local = problem.build() if isinstance(problem, ProblemSpec) else problem
     if len(local.poi) != 2:
         raise ParameterError(f"an exclusion map needs two parameters of interest, got {local.poi}")
     belt = neyman_belt(problem, n=n, cl=cl, **kw)
     pars = local.poi_parameters
     if fine_axes is None:
-        fine_axes = [np.linspace(p.internal_range[0], p.internal_range[1], int(k)) for p, k in zip(pars, fine_n)]
+        fine_axes = [np.linspace(p.internal_range[0], p.internal_range[1], k) for p, k in zip(pars, fine_n)]
     x, y = (np.asarray(a, dtype=float) for a in fine_axes)
     if logl_fine is None:
         logl_fine = local.logl(pars[0].from_internal(x)[:, None], pars[1].from_internal(y)[None, :])

@@ -172,6 +172,12 @@ def likelihood(
     if not names:
         raise UnknownNameError(f"no dataset given; allowed: {', '.join(_dataset_names())} (comma-separated to combine)")
     check_exposures(names, allow_overlap)
+    stray = sorted(set(options) - set(names))
+    if stray:  # options for a data set that is not combined would be silently ignored
+        raise UnknownNameError(
+            f"options given for data set(s) {', '.join(map(repr, stray))} that are not in the combination "
+            f"{'+'.join(names)}; options may name: {', '.join(names)}"
+        )
     terms = [dataset_term(n, mode, matching, **options.get(n, {})) for n in names]
     return Likelihood(terms, mode)
 
