@@ -172,3 +172,55 @@ def test_cli_dataset_spec(coh):
     assert json.loads(out.output)["datasets"] == ["coh_ar_750"]
     bad = r.invoke(main, ["predict", "--dataset-spec", __file__])
     assert bad.exit_code == 2 and "not valid YAML" in bad.output
+
+
+def _twin_spec(tmp_path, name="coh_ar_750_worker"):
+    d = yaml.safe_load(COH.read_text())
+    d["name"] = name
+    d["exposures"] = [f"{name}-exposure"]
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(d))
+    return path
+
+
+def test_a_problem_spec_carries_its_runtime_data_sets(tmp_path):
+    """A data set registered at run time (``--dataset-spec``) travels with the problem spec a
+    worker builds: a process that has never seen the file (here: after unregistering it) gets
+    the same likelihood. Built-in names carry nothing."""
+    from cevnsfit.datasets import register, registry, unregister
+    from cevnsfit.inference.problem import ProblemSpec
+
+    assert ProblemSpec(("csi2017",)).units == ()
+    name = register(cevnsfit.dataset_from_spec(_twin_spec(tmp_path)))
+    try:
+        spec = ProblemSpec((name,), "paper", {}, "lmu-ltau", ("gx",), {"mzp_mev": 20.0, "r": 1.0})
+        assert [u.name for u in spec.units] == [name]
+        ref = spec.build().logl(np.array([1e-4, 5e-4]))
+        unregister(name)
+        from cevnsfit.inference.scan import _LIKELIHOOD_CACHE
+
+        _LIKELIHOOD_CACHE.clear()
+        assert name not in registry()
+        again = spec.build().logl(np.array([1e-4, 5e-4]))  # registers the carried unit first
+        np.testing.assert_allclose(again, ref, rtol=1e-12)
+    finally:
+        unregister(name)
+
+
+@pytest.mark.slow
+def test_dataset_spec_reaches_the_workers_of_an_external_scheduler(tmp_path):
+    """``--dataset-spec``'s registration is per process; the workers of a Dask cluster that never
+    read the file compute the same exclusion map as the in-process scan."""
+    distributed = pytest.importorskip("distributed")
+    from cevnsfit.datasets import register, unregister
+
+    name = register(cevnsfit.dataset_from_spec(_twin_spec(tmp_path, "coh_ar_750_remote")))
+    axes = (np.linspace(1.0, 2.0, 4), np.linspace(-4.0, -2.5, 5))
+    try:
+        a = cevnsfit.Analysis(name, "lmu-ltau", poi=["mzp_mev", "gx"], fixed={"r": 1.0})
+        ref = a.exclusion(axes=axes)
+        with distributed.LocalCluster(n_workers=1, processes=True, threads_per_worker=1, dashboard_address=None) as c:
+            ex = a.exclusion(axes=axes, scheduler=c.scheduler_address, out_dir=tmp_path / "ck", chunk_size=10)
+        np.testing.assert_allclose(ex["t"], ref["t"], rtol=1e-12, atol=1e-10)
+    finally:
+        unregister(name)

@@ -394,8 +394,31 @@ def register(unit: DatasetUnit) -> str:
             "(choose another 'name' in the declaration)"
         )
     table[unit.name] = unit
+    _RUNTIME.add(unit.name)
     _clear_caches(unit.name)
     return unit.name
+
+
+#: Names added by :func:`register` in this process (not found by discovery).
+_RUNTIME: set[str] = set()
+
+
+def runtime_units(names) -> tuple[DatasetUnit, ...]:
+    """The units among ``names`` that were added by :func:`register` in this process (e.g. by
+    ``--dataset-spec``): what another process (a Dask worker) must register before it can build a
+    likelihood of these names (:func:`ensure_registered`)."""
+    table = registry()
+    return tuple(table[n] for n in dict.fromkeys(names) if n in _RUNTIME and n in table)
+
+
+def ensure_registered(units) -> None:
+    """Register each unit of :func:`runtime_units` sent from another process, unless this process
+    already knows its name (the same declaration: nothing to do; another one: refused by
+    :func:`register`)."""
+    for unit in units:
+        old = registry().get(unit.name)
+        if old is None or old.declaration != unit.declaration:
+            register(unit)
 
 
 def unregister(name: str) -> None:
@@ -404,6 +427,7 @@ def unregister(name: str) -> None:
     if unit is None or unit.origin.startswith("folder src/cevnsfit/datasets/"):
         return
     del registry()[name]
+    _RUNTIME.discard(name)
     _clear_caches(name)
 
 

@@ -189,10 +189,22 @@ class ProblemSpec:
     fixed: dict = field(default_factory=dict)
     profile: tuple = ()
     model_options: dict = field(default_factory=dict)
+    #: Data sets registered at run time in the sending process (``--dataset-spec``,
+    #: :func:`cevnsfit.datasets.registry.register`), filled in on creation and registered by the
+    #: worker that builds the problem.
+    units: tuple = ()
+
+    def __post_init__(self):
+        if not self.units:
+            from ..datasets.registry import runtime_units
+
+            object.__setattr__(self, "units", runtime_units(self.datasets))
 
     def build(self) -> Problem:
+        from ..datasets.registry import ensure_registered
         from .scan import cached_likelihood
 
+        ensure_registered(self.units)
         like = cached_likelihood(list(self.datasets), self.mode, self.options)
         return Problem(like, self.model, self.poi, self.fixed, self.profile, self.model_options)
 
