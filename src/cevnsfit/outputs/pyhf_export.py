@@ -234,9 +234,78 @@ def _csi2021_full(name: str, term, pred: np.ndarray) -> tuple[dict, dict]:
     return ws, _meta(spec, ours, 0.0, fitted)
 
 
-#: Full-mode term class name -> translation (one per kind of data set; the declarations of
-#: the data-set units will map onto the same functions).
-TRANSLATIONS = {"CennsFullLikelihood": _cenns_full, "Csi2021FullLikelihood": _csi2021_full}
+def _declared_full(name: str, term, pred: np.ndarray) -> tuple[dict, dict]:
+    """:class:`~cevnsfit.likelihoods.declared.ProfiledBinned` (a declared `full` likelihood, one
+    channel): each sample with its histosys entries and its one normal (or free) normalisation;
+    refused (naming the piece) for gridsys, per-bin factors, a normalisation on several samples,
+    lognormal/gamma constraints, several channels or mixed interpolations."""
+    from ..likelihoods.declared import CONSTRAINTS
+
+    c = term.c
+    why = (
+        "gridsys anchors"
+        if c.grid_names
+        else "per-bin factors"
+        if np.any(c.stat_kind)
+        else "several channels"
+        if len(c.channel_slices) != 1
+        else "a normalisation on several samples or a sample with several"
+        if np.any(c.incidence.sum(0) != 1) or np.any(c.incidence.sum(1) > 1) or np.any((c.incidence != 0) & (c.incidence != 1))
+        else "mixed histosys interpolations"
+        if c.quadratic.any() and not c.quadratic.all()
+        else None
+    )
+    kinds = [CONSTRAINTS[t] for t in c.ctype]
+    if why is None and any(k not in ("normal", "none") for k in kinds):
+        why = "a lognormal or gamma normalisation"
+    if why is not None:
+        raise ExportError(f"{name} (full) cannot be exported as a pyhf workspace: {why} (ProfiledBinned)")
+    spec = _Spec(name)
+    if c.alpha_names:
+        spec.codes["histosys"] = "code2" if c.quadratic.all() else "code0"
+    sig = np.asarray(pred, dtype=float).ravel()
+    kind_of: dict[str, str] = {}
+    for s_idx, sname in enumerate(c.sample_names):
+        sname = sname.split("/")[-1]
+        nom = sig * c.mask[s_idx] if c.is_signal[s_idx] else c.nominal[s_idx]
+        mods = []
+        for e in np.flatnonzero(c.entry_sample == s_idx):
+            scale = nom if c.relative[e] else 1.0  # relative on the signal: absolute at this point
+            mods.append(_histosys(c.alpha_names[c.entry_alpha[e]], nom + c.dplus[e] * scale, nom - c.dminus[e] * scale))
+            spec.params.append(_param(c.alpha_names[c.entry_alpha[e]], (-5.0, 5.0)))
+            spec.constrained += 1
+        for k in np.flatnonzero(c.incidence[s_idx]):
+            sigma = float(c.sigma[k]) if kinds[k] == "normal" else None
+            mod, kind = spec.normalisation(c.norm_names[k], nom, sigma, bool(mods), (-1.0, 5.0))
+            kind_of[c.norm_names[k]] = kind
+            mods.append(mod)
+        spec.sample(sname, nom, mods)
+    sig_norm = [c.norm_names[k] for k in np.flatnonzero(c.incidence[c.is_signal].sum(0))]
+    poi = "lumi" if sig_norm and kind_of[sig_norm[0]] == "lumi" else (sig_norm or list(c.alpha_names))[0]
+    ws = spec.workspace(term.n, poi)
+    lnl, best = term.profile(sig[None, :])
+    ours = -2.0 * float(lnl[0])
+    ours_const = sum(2.0 * math.log(float(c.sigma[k])) + LOG_2PI for k in range(len(kinds)) if kinds[k] == "normal")
+    ours_const += len(c.alpha_names) * LOG_2PI
+    fitted = {}
+    for j, pname in enumerate(term.names):
+        if j < len(c.norm_names):
+            a = math.expm1(float(best[0, j]))
+            kind = kind_of[pname]
+            key = "lumi" if kind == "lumi" else pname
+            fitted[key] = 1.0 + a if kind in ("lumi", "normfactor") else a / float(c.sigma[j])
+        else:
+            fitted[pname] = float(best[0, j])
+    return ws, _meta(spec, ours, ours_const, fitted)
+
+
+#: Full-mode term class name -> translation (one per kind of term; a declared likelihood maps
+#: onto the same functions through :func:`_declared_full`).
+TRANSLATIONS = {
+    "CennsFullLikelihood": _cenns_full,
+    "Csi2021FullLikelihood": _csi2021_full,
+    "ProfiledBinned": _declared_full,
+}
 
 #: Terms without a HistFactory equivalent and the nuisance that prevents it.
 REFUSED = {
@@ -320,7 +389,7 @@ def export_pyhf(datasets, model=None, params: dict | None = None, mode: str = "f
         why = REFUSED.get(kind, "no translation to HistFactory modifiers")
         raise ExportError(f"{names[0]} ({mode}) cannot be exported as a pyhf workspace: {why} ({kind})")
     pred = np.asarray(term.prediction(model), dtype=float)
-    if pred.ndim != len(term.term.bin_shape):
+    if pred.ndim != len(term.experiment.shape):
         raise ParameterError("export_pyhf takes one model point, not an array of points")
     if not np.all(np.isfinite(pred)):
         raise ParameterError(f"the prediction of {names[0]} at this point is not finite")
