@@ -1252,9 +1252,7 @@ class ProfiledBinned:
         def fval_sub(xx, i):
             return fval(xx, sub[i])
 
-        x2, f2, ok2, _ = projected_newton(
-            fun_sub, fval_sub, x0, lo, hi, tol=self.newton_tol, max_step=self.max_step
-        )
+        x2, f2, ok2, _ = projected_newton(fun_sub, fval_sub, x0, lo, hi, tol=self.newton_tol, max_step=self.max_step)
         every = np.arange(sub.size)
         g_right = fun_sub(x2 + held * 1e-9, every)[1]
         g_left = fun_sub(x2 - held * 1e-9, every)[1]

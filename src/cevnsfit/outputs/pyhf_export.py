@@ -250,7 +250,9 @@ def _declared_full(name: str, term, pred: np.ndarray) -> tuple[dict, dict]:
         else "several channels"
         if len(c.channel_slices) != 1
         else "a normalisation on several samples or a sample with several"
-        if np.any(c.incidence.sum(0) != 1) or np.any(c.incidence.sum(1) > 1) or np.any((c.incidence != 0) & (c.incidence != 1))
+        if np.any(c.incidence.sum(0) != 1)
+        or np.any(c.incidence.sum(1) > 1)
+        or np.any((c.incidence != 0) & (c.incidence != 1))
         else "mixed histosys interpolations"
         if c.quadratic.any() and not c.quadratic.all()
         else None
