@@ -28,8 +28,8 @@ The interpolation codes are not part of the JSON schema: they are pyhf options
 The offset between the two -2 ln L conventions is exact and recorded: both include the
 Poisson terms with ln n!; pyhf adds, for every constrained parameter, the normalisation of its
 unit Gaussian (ln 2 pi to -2 ln L) and for lumi ln(2 pi s^2); our `full` terms include
-(CENNS-10) or omit (CsI 2021) the Gaussian normalisations of their nuisances, in their own
-units. The metadata holds our -2 ln L at the best fit, the offset and the twice_nll pyhf
+(CENNS-10, and the declared likelihoods such as CsI 2021's) the Gaussian normalisations of their
+nuisances, in their own units. The metadata holds our -2 ln L at the best fit, the offset and the twice_nll pyhf
 should find (ours + offset), and the best-fit nuisances in the workspace's parameters.
 
 Nuisances without a HistFactory equivalent are refused with :class:`~cevnsfit.errors.ExportError`
@@ -198,42 +198,6 @@ def _cenns_full(name: str, term, pred: np.ndarray) -> tuple[dict, dict]:
     return ws, _meta(spec, ours, ours_const, fitted)
 
 
-def _csi2021_full(name: str, term, pred: np.ndarray) -> tuple[dict, dict]:
-    """:class:`~cevnsfit.datasets.csi2021.likelihood.Csi2021FullLikelihood`: CEvNS with the efficiency
-    and quenching variants (piecewise linear), the smooth steady state, BRN and NIN."""
-    from ..datasets.csi2021.likelihood import BRN, NIN, Csi2021FullLikelihood
-
-    assert isinstance(term, Csi2021FullLikelihood)
-    spec = _Spec(name)
-    spec.codes["histosys"] = "code0"  # our CsI 2021 morphs are piecewise linear
-    sig = np.asarray(pred, dtype=float).ravel()
-    mods = []
-    for mname, (up, dn) in term.morphs.items():
-        mods.append(_histosys(mname, sig * (1.0 + up), sig * (1.0 + dn)))
-        spec.params.append(_param(mname, (-5.0, 5.0)))
-        spec.constrained += 1
-    limits = term.limits()
-    sig_a = None if term.free_norm else term.norm_sigma
-    hi_a = limits[0][1] if limits[0][1] is not None else 1e3
-    mod, kind_a = spec.normalisation("norm_cevns", sig, sig_a, bool(mods), (limits[0][0], hi_a))
-    spec.sample("cevns", sig, [*mods, mod])
-    widths = {"ss": term.beta_sigma, "brn": BRN[1] / BRN[0], "nin": NIN[1] / NIN[0]}
-    noms = {"ss": term.ss, "brn": term.brn, "nin": term.nin}
-    for (comp, s), lim in zip(widths.items(), limits[1:4]):
-        m, _ = spec.normalisation(f"norm_{comp}", noms[comp], s, False, lim)
-        spec.sample(comp, noms[comp], [m])
-    ws = spec.workspace(term.n, "lumi" if kind_a == "lumi" else "norm_cevns")
-
-    lnl, best = term.profile(sig.reshape(term.bin_shape))
-    ours = -2.0 * float(lnl)
-    fitted = {"lumi" if kind_a == "lumi" else "norm_cevns": 1.0 + float(best[0])}
-    for j, comp in enumerate(("ss", "brn", "nin"), start=1):
-        fitted[f"norm_{comp}"] = float(best[j]) / widths[comp]
-    for j, mname in enumerate(term.morphs, start=4):
-        fitted[mname] = float(best[j])
-    return ws, _meta(spec, ours, 0.0, fitted)
-
-
 def _declared_full(name: str, term, pred: np.ndarray) -> tuple[dict, dict]:
     """:class:`~cevnsfit.likelihoods.declared.ProfiledBinned` (a declared `full` likelihood, one
     channel): each sample with its histosys entries and its one normal (or free) normalisation;
@@ -305,7 +269,6 @@ def _declared_full(name: str, term, pred: np.ndarray) -> tuple[dict, dict]:
 #: onto the same functions through :func:`_declared_full`).
 TRANSLATIONS = {
     "CennsFullLikelihood": _cenns_full,
-    "Csi2021FullLikelihood": _csi2021_full,
     "ProfiledBinned": _declared_full,
 }
 
