@@ -32,9 +32,14 @@ def _check_fit(ds, model, params, rel):
 def test_csi2021_sm_agrees_with_pyhf():
     _, meta = _check_fit("csi2021", *SM, rel=1e-9)
     assert meta["inexact_modifiers"] == [] and meta["modifier_settings"] == {"histosys": {"interpcode": "code0"}}
-    # the offset is pyhf's Gaussian normalisations (ours has none in CsI 2021): six unit Gaussians
-    # (steady state, BRN, NIN, efficiency, two quenching) and the lumi one of width 0.12
-    assert meta["offset"] == pytest.approx(6 * math.log(2 * math.pi) + math.log(2 * math.pi * 0.12**2), rel=1e-14)
+    # the offset is pyhf's Gaussian normalisations, six unit Gaussians (steady state, BRN, NIN,
+    # efficiency, two quenching) and the lumi one of width 0.12, less ours (the declared engine's:
+    # ln(2 pi sigma^2) for a, the steady state, BRN and NIN and ln 2 pi per morph), which leaves
+    # -2 ln of the three template widths: 1/sqrt(N_AC), 4/17, 2/5
+    from cevnsfit.experiments import get_experiment
+
+    n_ac = float(get_experiment("csi2021").data["AC"].sum())
+    assert meta["offset"] == pytest.approx(-2 * math.log(4 / 17 * 2 / 5 / math.sqrt(n_ac)), rel=1e-12)
 
 
 @pytest.mark.slow

@@ -195,7 +195,33 @@ def constraint_key(mod: dict) -> tuple:
     """What must agree between two uses of one nuisance name: type and constraint."""
     c = mod.get("constraint") or {}
     kind = mod["type"] if mod["type"] in ("histosys", "normfactor", "gridsys", "staterror", "shapesys") else "norm"
-    return (kind, c.get("type"), c.get("sigma"))
+    return (kind, c.get("type"), constraint_width(c))
+
+
+#: The ways a constraint gives its width (docs: datasets/format).
+WIDTH_KEYS = ("sigma", "sigma_record", "relative_record", "sigma_count")
+
+
+def constraint_width(c: dict):
+    """A constraint's width as declared: the number ``sigma``, else ``key=value`` of the other
+    width keys (a record or a count, resolved when the likelihood is built), or None."""
+    for k in WIDTH_KEYS:
+        if k in c:
+            return c[k] if k == "sigma" else f"{k}={c[k]}"
+    return None
+
+
+def _check_grid_widths(mod: dict, mpath: list, src) -> None:
+    """A gridsys parameter's constraint is in the parameter's units: a number ``sigma`` only."""
+    for i, prm in enumerate(mod.get("grid", {}).get("parameters", [])):
+        c = prm.get("constraint") or {}
+        other = [k for k in WIDTH_KEYS[1:] if k in c]
+        if other:
+            fail(
+                src,
+                mpath + ["grid", "parameters", i, "constraint", other[0]],
+                "a gridsys parameter's constraint takes a number 'sigma' (allowed: sigma)",
+            )
 
 
 def _check_experiment(exp: dict, src) -> int | None:
@@ -318,6 +344,7 @@ def _check_modifier(
     _check_stat_modifier(smp, mod, mpath, c, n_bins, stat_of, src)
     if t == "gridsys":
         _check_grid(mod, mpath, n_bins, "signal" in smp, src)
+        _check_grid_widths(mod, mpath, src)
     elif "grid" in mod:
         fail(src, mpath + ["grid"], f"'grid' belongs to gridsys modifiers only (this one is {t})")
     if t == "histosys":

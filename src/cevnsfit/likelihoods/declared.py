@@ -247,13 +247,58 @@ def _resolve(tmpl, exp, n_bins: int, where: list, src) -> np.ndarray:
         fail(src, where, f"template of {arr.size} bins for a channel of {n_bins} bins (wrong shape)")
     if np.any(arr < 0) or not np.all(np.isfinite(arr)):
         fail(src, where, "template counts must be finite and >= 0")
-    total = tmpl.get("total") if isinstance(tmpl, dict) else None
+    total = template_total(tmpl, where, src)
     if total is not None:
         s = arr.sum()
         if s <= 0:
             fail(src, where, "a template rescaled to a 'total' must have a positive sum")
         arr = arr * (float(total) / s)
     return arr
+
+
+def _record(key: str, where: list, src):
+    """The published record ``key`` (:mod:`cevnsfit.published`: the data sets' ``published``
+    lists); an unknown key is a :class:`DeclarationError` naming the declaration's key."""
+    from .. import published
+
+    try:
+        return published.get(key)
+    except UnknownNameError as exc:
+        fail(src, where, str(exc))
+
+
+def template_total(tmpl, where: list, src) -> float | None:
+    """The total a template is rescaled to: ``total`` (a number), ``total_record`` (the value of a
+    published record), or None (the template as given)."""
+    if not isinstance(tmpl, dict):
+        return None
+    if "total_record" in tmpl:
+        return float(_record(tmpl["total_record"], where + ["total_record"], src).value)
+    return tmpl.get("total")
+
+
+def constraint_sigma(c: dict, exp, where: list, src) -> float:
+    """The width of a normalisation's constraint (docs: datasets/format): ``sigma`` (a number),
+    ``sigma_record`` (the value of a published record), ``relative_record`` (a record's
+    uncertainty over its value), or ``sigma_count: {data: KEY}`` (1/sqrt(N), N the sum of the
+    experiment's counts ``KEY``: a normalisation measured by the count of a control sample,
+    Gaussian limit)."""
+    if "sigma_record" in c:
+        return float(_record(c["sigma_record"], where + ["sigma_record"], src).value)
+    if "relative_record" in c:
+        rec = _record(c["relative_record"], where + ["relative_record"], src)
+        return float(rec.sigma / rec.value)
+    if "sigma_count" in c:
+        ref = c["sigma_count"]
+        data = getattr(exp, "data", {})
+        if ref["data"] not in data:
+            known = ", ".join(sorted(data)) or "none"
+            fail(src, where + ["sigma_count", "data"], f"the experiment has no data {ref['data']!r}; known: {known}")
+        total = float(np.sum(data[ref["data"]]))
+        if not total > 0:
+            fail(src, where + ["sigma_count"], f"the counts {ref['data']!r} sum to {total:g}: need a positive count")
+        return 1.0 / np.sqrt(total)
+    return float(c["sigma"])
 
 
 def _param_name(part: Part, mod: dict) -> str:
@@ -370,7 +415,7 @@ def _collect_modifier(col: _Collected, blk: dict, mod: dict, mpath: list, sl: sl
         col.entries.append((len(col.is_signal) - 1, col.alpha_names.index(pname), mod, mpath, part, sl, nb))
         return
     c = mod.get("constraint", {"type": "none", "sigma": np.inf})
-    spec = (c["type"], float(c["sigma"]))
+    spec = (c["type"], constraint_sigma(c, part.experiment, mpath + ["constraint"], part.source))
     if pname in col.norm_spec and col.norm_spec[pname] != spec:
         fail(
             part.source,
@@ -1143,7 +1188,79 @@ class ProfiledBinned:
         )
         if self.T and not ok.all():
             self._settle_on_anchors(fun, fval, x, f, ok)
+        if self.J and not self.c.quadratic.all():
+            self._escape_kinks(fun, fval, x, f, ok)
+            if not ok.all():
+                self._settle_on_kinks(fun, fval, x, f, ok)
         return f, x, ok
+
+    def _escape_kinks(self, fun, fval, x, f, ok) -> None:
+        """Converged points with a ``linear`` histosys parameter at its kink alpha = 0 that is not a
+        minimum of the kinked function (-2 ln L descends into alpha < 0 or alpha > 0: the one-sided
+        derivatives are not left <= 0 <= right; Newton sees one side only) are profiled again from
+        alpha = -+0.5 on the descending side (in place, where that gives a lower minimum)."""
+        linear = self.K + np.unique(self.c.entry_alpha[~self.c.quadratic])
+        for _round in range(len(linear)):
+            rows = np.flatnonzero(ok & np.any(np.abs(x[:, linear]) < 1e-7, axis=1))
+            if rows.size == 0:
+                return
+            step = np.zeros((rows.size, len(self.names)))
+            step[:, linear] = np.abs(x[rows][:, linear]) < 1e-7
+            g_right = fun(x[rows] + step * 1e-9, rows)[1]
+            g_left = fun(x[rows] - step * 1e-9, rows)[1]
+            start = np.where((step > 0) & (g_left > 1e-6), -0.5, np.where((step > 0) & (g_right < -1e-6), 0.5, 0.0))
+            move = np.any(start != 0.0, axis=1)
+            if not move.any():
+                return
+            sub = rows[move]
+            x0 = np.where(start[move] != 0.0, start[move], x[sub])
+
+            def fun_sub(xx, i, sub=sub):
+                return fun(xx, sub[i])
+
+            def fval_sub(xx, i, sub=sub):
+                return fval(xx, sub[i])
+
+            x2, f2, ok2, _ = projected_newton(
+                fun_sub, fval_sub, x0, self.lower, self.upper, tol=self.newton_tol, max_step=self.max_step
+            )
+            better = ok2 & (f2 < f[sub])
+            x[sub[better]], f[sub[better]] = x2[better], f2[better]
+
+    def _settle_on_kinks(self, fun, fval, x, f, ok) -> None:
+        """Points the Newton engine left unconverged with a ``linear`` histosys parameter near
+        alpha = 0 (the kink of piecewise-linear interpolation, where Newton oscillates between
+        the two sides): those parameters (|alpha| < 0.05) are held at 0 and the others profiled
+        again; the result is accepted (in place) when it is a minimum of the kinked function,
+        i.e. in each held parameter the left derivative is <= 0 and the right one >= 0 (to
+        1e-6), and no higher than where Newton stopped; other points are left to MIGRAD."""
+        linear = self.K + np.unique(self.c.entry_alpha[~self.c.quadratic])
+        bad = np.flatnonzero(~ok)
+        held = np.zeros((bad.size, len(self.names)), bool)
+        held[:, linear] = np.abs(x[bad][:, linear]) < 0.05
+        try_ = held.any(1)
+        if not try_.any():
+            return
+        sub, held = bad[try_], held[try_]
+        x0 = np.where(held, 0.0, x[sub])
+        lo = np.where(held, 0.0, np.broadcast_to(self.lower, x0.shape))
+        hi = np.where(held, 0.0, np.broadcast_to(self.upper, x0.shape))
+
+        def fun_sub(xx, i):
+            return fun(xx, sub[i])
+
+        def fval_sub(xx, i):
+            return fval(xx, sub[i])
+
+        x2, f2, ok2, _ = projected_newton(fun_sub, fval_sub, x0, lo, hi, tol=self.newton_tol, max_step=self.max_step)
+        every = np.arange(sub.size)
+        g_right = fun_sub(x2 + held * 1e-9, every)[1]
+        g_left = fun_sub(x2 - held * 1e-9, every)[1]
+        kkt = np.all(~held | ((g_right >= -1e-6) & (g_left <= 1e-6)), axis=1)
+        accept = ok2 & kkt & (f2 <= f[sub] + 1e-9)
+        x[sub[accept]] = x2[accept]
+        f[sub[accept]] = f2[accept]
+        ok[sub[accept]] = True
 
     def _settle_on_anchors(self, fun, fval, x, f, ok) -> None:
         """Points the Newton engine left unconverged next to an interior grid anchor (the rule's

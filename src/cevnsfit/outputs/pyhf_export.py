@@ -28,8 +28,8 @@ The interpolation codes are not part of the JSON schema: they are pyhf options
 The offset between the two -2 ln L conventions is exact and recorded: both include the
 Poisson terms with ln n!; pyhf adds, for every constrained parameter, the normalisation of its
 unit Gaussian (ln 2 pi to -2 ln L) and for lumi ln(2 pi s^2); our `full` terms include
-(CENNS-10) or omit (CsI 2021) the Gaussian normalisations of their nuisances, in their own
-units. The metadata holds our -2 ln L at the best fit, the offset and the twice_nll pyhf
+(CENNS-10, and the declared likelihoods such as CsI 2021's) the Gaussian normalisations of their
+nuisances, in their own units. The metadata holds our -2 ln L at the best fit, the offset and the twice_nll pyhf
 should find (ours + offset), and the best-fit nuisances in the workspace's parameters.
 
 Nuisances without a HistFactory equivalent are refused with :class:`~cevnsfit.errors.ExportError`
@@ -198,45 +198,79 @@ def _cenns_full(name: str, term, pred: np.ndarray) -> tuple[dict, dict]:
     return ws, _meta(spec, ours, ours_const, fitted)
 
 
-def _csi2021_full(name: str, term, pred: np.ndarray) -> tuple[dict, dict]:
-    """:class:`~cevnsfit.datasets.csi2021.likelihood.Csi2021FullLikelihood`: CEvNS with the efficiency
-    and quenching variants (piecewise linear), the smooth steady state, BRN and NIN."""
-    from ..datasets.csi2021.likelihood import BRN, NIN, Csi2021FullLikelihood
+def _declared_full(name: str, term, pred: np.ndarray) -> tuple[dict, dict]:
+    """:class:`~cevnsfit.likelihoods.declared.ProfiledBinned` (a declared `full` likelihood, one
+    channel): each sample with its histosys entries and its one normal (or free) normalisation;
+    refused (naming the piece) for gridsys, per-bin factors, a normalisation on several samples,
+    lognormal/gamma constraints, several channels or mixed interpolations."""
+    from ..likelihoods.declared import CONSTRAINTS
 
-    assert isinstance(term, Csi2021FullLikelihood)
+    c = term.c
+    why = (
+        "gridsys anchors"
+        if c.grid_names
+        else "per-bin factors"
+        if np.any(c.stat_kind)
+        else "several channels"
+        if len(c.channel_slices) != 1
+        else "a normalisation on several samples or a sample with several"
+        if np.any(c.incidence.sum(0) != 1)
+        or np.any(c.incidence.sum(1) > 1)
+        or np.any((c.incidence != 0) & (c.incidence != 1))
+        else "mixed histosys interpolations"
+        if c.quadratic.any() and not c.quadratic.all()
+        else None
+    )
+    kinds = [CONSTRAINTS[t] for t in c.ctype]
+    if why is None and any(k not in ("normal", "none") for k in kinds):
+        why = "a lognormal or gamma normalisation"
+    if why is not None:
+        raise ExportError(f"{name} (full) cannot be exported as a pyhf workspace: {why} (ProfiledBinned)")
     spec = _Spec(name)
-    spec.codes["histosys"] = "code0"  # our CsI 2021 morphs are piecewise linear
+    if c.alpha_names:
+        spec.codes["histosys"] = "code2" if c.quadratic.all() else "code0"
     sig = np.asarray(pred, dtype=float).ravel()
-    mods = []
-    for mname, (up, dn) in term.morphs.items():
-        mods.append(_histosys(mname, sig * (1.0 + up), sig * (1.0 + dn)))
-        spec.params.append(_param(mname, (-5.0, 5.0)))
-        spec.constrained += 1
-    limits = term.limits()
-    sig_a = None if term.free_norm else term.norm_sigma
-    hi_a = limits[0][1] if limits[0][1] is not None else 1e3
-    mod, kind_a = spec.normalisation("norm_cevns", sig, sig_a, bool(mods), (limits[0][0], hi_a))
-    spec.sample("cevns", sig, [*mods, mod])
-    widths = {"ss": term.beta_sigma, "brn": BRN[1] / BRN[0], "nin": NIN[1] / NIN[0]}
-    noms = {"ss": term.ss, "brn": term.brn, "nin": term.nin}
-    for (comp, s), lim in zip(widths.items(), limits[1:4]):
-        m, _ = spec.normalisation(f"norm_{comp}", noms[comp], s, False, lim)
-        spec.sample(comp, noms[comp], [m])
-    ws = spec.workspace(term.n, "lumi" if kind_a == "lumi" else "norm_cevns")
+    kind_of: dict[str, str] = {}
+    for s_idx, sname in enumerate(c.sample_names):
+        sname = sname.split("/")[-1]
+        nom = sig * c.mask[s_idx] if c.is_signal[s_idx] else c.nominal[s_idx]
+        mods = []
+        for e in np.flatnonzero(c.entry_sample == s_idx):
+            scale = nom if c.relative[e] else 1.0  # relative on the signal: absolute at this point
+            mods.append(_histosys(c.alpha_names[c.entry_alpha[e]], nom + c.dplus[e] * scale, nom - c.dminus[e] * scale))
+            spec.params.append(_param(c.alpha_names[c.entry_alpha[e]], (-5.0, 5.0)))
+            spec.constrained += 1
+        for k in np.flatnonzero(c.incidence[s_idx]):
+            sigma = float(c.sigma[k]) if kinds[k] == "normal" else None
+            mod, kind = spec.normalisation(c.norm_names[k], nom, sigma, bool(mods), (-1.0, 5.0))
+            kind_of[c.norm_names[k]] = kind
+            mods.append(mod)
+        spec.sample(sname, nom, mods)
+    sig_norm = [c.norm_names[k] for k in np.flatnonzero(c.incidence[c.is_signal].sum(0))]
+    poi = "lumi" if sig_norm and kind_of[sig_norm[0]] == "lumi" else (sig_norm or list(c.alpha_names))[0]
+    ws = spec.workspace(term.n, poi)
+    lnl, best = term.profile(sig[None, :])
+    ours = -2.0 * float(lnl[0])
+    ours_const = sum(2.0 * math.log(float(c.sigma[k])) + LOG_2PI for k in range(len(kinds)) if kinds[k] == "normal")
+    ours_const += len(c.alpha_names) * LOG_2PI
+    fitted = {}
+    for j, pname in enumerate(term.names):
+        if j < len(c.norm_names):
+            a = math.expm1(float(best[0, j]))
+            kind = kind_of[pname]
+            key = "lumi" if kind == "lumi" else pname
+            fitted[key] = 1.0 + a if kind in ("lumi", "normfactor") else a / float(c.sigma[j])
+        else:
+            fitted[pname] = float(best[0, j])
+    return ws, _meta(spec, ours, ours_const, fitted)
 
-    lnl, best = term.profile(sig.reshape(term.bin_shape))
-    ours = -2.0 * float(lnl)
-    fitted = {"lumi" if kind_a == "lumi" else "norm_cevns": 1.0 + float(best[0])}
-    for j, comp in enumerate(("ss", "brn", "nin"), start=1):
-        fitted[f"norm_{comp}"] = float(best[j]) / widths[comp]
-    for j, mname in enumerate(term.morphs, start=4):
-        fitted[mname] = float(best[j])
-    return ws, _meta(spec, ours, 0.0, fitted)
 
-
-#: Full-mode term class name -> translation (one per kind of data set; the declarations of
-#: the data-set units will map onto the same functions).
-TRANSLATIONS = {"CennsFullLikelihood": _cenns_full, "Csi2021FullLikelihood": _csi2021_full}
+#: Full-mode term class name -> translation (one per kind of term; a declared likelihood maps
+#: onto the same functions through :func:`_declared_full`).
+TRANSLATIONS = {
+    "CennsFullLikelihood": _cenns_full,
+    "ProfiledBinned": _declared_full,
+}
 
 #: Terms without a HistFactory equivalent and the nuisance that prevents it.
 REFUSED = {
@@ -320,7 +354,7 @@ def export_pyhf(datasets, model=None, params: dict | None = None, mode: str = "f
         why = REFUSED.get(kind, "no translation to HistFactory modifiers")
         raise ExportError(f"{names[0]} ({mode}) cannot be exported as a pyhf workspace: {why} ({kind})")
     pred = np.asarray(term.prediction(model), dtype=float)
-    if pred.ndim != len(term.term.bin_shape):
+    if pred.ndim != len(term.experiment.shape):
         raise ParameterError("export_pyhf takes one model point, not an array of points")
     if not np.all(np.isfinite(pred)):
         raise ParameterError(f"the prediction of {names[0]} at this point is not finite")

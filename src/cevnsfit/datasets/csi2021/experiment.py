@@ -82,6 +82,65 @@ def timing_efficiency_per_bin(
     return (integral(hi) - integral(lo)) / (hi - lo)
 
 
+def exposure_ratio() -> tuple[float, float]:
+    """rho = (C - BRN - NIN)/AC from the PE >= 60 side band (0-6 us), and its statistical error
+    (BRN and NIN expected there from their release shapes, normalised to the published 17 and 5
+    events below 60 PE)."""
+    c = loaders.load_csi2021_events("C")
+    ac = loaders.load_csi2021_events("AC")
+    side = lambda ev: int(np.sum((ev[:, 0] >= 60.0) & (ev[:, 1] < 6.0)))  # noqa: E731
+    n_c, n_ac = side(c), side(ac)
+    expected = 0.0
+    for comp in ("brn", "nin"):
+        centres, values = loaders.load_csi2021_shape(f"{comp}_pe")
+        roi = values[centres < 60.0].sum()
+        expected += PUBLISHED[comp][0] * values[centres >= 60.0].sum() / roi
+    rho = (n_c - expected) / n_ac
+    return float(rho), float(rho * np.sqrt(1.0 / n_c + 1.0 / n_ac))
+
+
+def steady_state_template(ac, rho: float) -> np.ndarray:
+    """The smooth steady state in the coincidence window: rho x the product of the AC window's PE
+    and time marginals over its total, rho E_pe T_t / N_AC (the SS falls by ~30 % over 6 us)."""
+    ac = np.asarray(ac, dtype=float)
+    return rho * np.outer(ac.sum(axis=1), ac.sum(axis=0)) / ac.sum()
+
+
+#: The release's +-1 sigma variants: nuisance -> (option, plus variant, minus variant).
+VARIANTS = {
+    "efficiency": ("efficiency", "plus", "minus"),
+    "quenching0": ("quenching", "model0_plus", "model0_minus"),
+    "quenching1": ("quenching", "model1_plus", "model1_minus"),
+}
+
+
+def variant_predictions(efficiency: str = "nominal", quenching: str = "nominal", **opt) -> dict:
+    """SM predictions (144 bins) at the chosen variants (``sm``) and at each +-1 sigma variant of
+    :data:`VARIANTS` (``sm_<option>_<variant>``), the other options as given: the templates of
+    the full likelihood's efficiency and quenching morphs (their ratios to ``sm``)."""
+    from ...experiments import get_experiment  # the experiments' cache (built on first use)
+
+    base = {"efficiency": efficiency, "quenching": quenching, **opt}
+    base = {k: v for k, v in base.items() if k not in _DEFAULTS or v != _DEFAULTS[k]}  # the cache's keys
+    out = {"sm": get_experiment("csi2021", "paper", **base).predict()}
+    for key, up, dn in VARIANTS.values():
+        for variant in (up, dn):
+            out[f"sm_{key}_{variant}"] = get_experiment("csi2021", "paper", **{**base, key: variant}).predict()
+    return out
+
+
+#: Defaults of :func:`build`'s options (a default passed explicitly would be another cache entry).
+_DEFAULTS = {
+    "efficiency": "nominal",
+    "quenching": "nominal",
+    "timing_efficiency": True,
+    "rn_fm": RN_FM,
+    "sin2_theta_w": SIN2_THETA_W,
+    "nodes_per_segment": 8,
+    "max_width_kev": 2.0,
+}
+
+
 def build(
     mode: str = "paper",
     efficiency: str = "nominal",
@@ -134,6 +193,11 @@ def build(
         h_pe = np.histogram(c_pe, bins=PE_EDGES, weights=v_pe)[0] / v_pe.sum()
         h_t = np.histogram(c_t, bins=T_EDGES_US, weights=v_t)[0] / v_t.sum()
         data[f"{comp}_shape"] = np.outer(h_pe, h_t)  # fraction of the total in each bin
+    data["ss"] = steady_state_template(data["AC"], exposure_ratio()[0])
+    if mode == "full":  # the release's variants, for the full likelihood's morphs (docs: datasets/csi2021)
+        opts = dict(timing_efficiency=timing_efficiency, rn_fm=rn_fm, sin2_theta_w=sin2_theta_w)
+        opts.update(nodes_per_segment=nodes_per_segment, max_width_kev=max_width_kev)
+        data.update(variant_predictions(efficiency, quenching, **opts))
     info = {
         "mass_kg": MASS_KG,
         "distance_m": DISTANCE_M,

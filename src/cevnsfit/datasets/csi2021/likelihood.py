@@ -32,21 +32,21 @@ kept as the ``paper``-style choice; it fluctuates bin by bin and widens the CEvN
 
 from __future__ import annotations
 
+import copy
 from functools import cached_property
 
 import numpy as np
 from scipy import special
 
 from ... import published
-from ...errors import UnknownNameError
 from ...experiments import get_experiment
 from ...likelihoods.datasets import DatasetTerm
 from ...likelihoods.gaussian_poisson import log_smeared_poisson_sum
 from ...likelihoods.paper import _pair_keys, _tabulated_logl
-from ...likelihoods.profile import minimise, projected_newton
+from ...likelihoods.profile import minimise
 from ...likelihoods.stats import log_negbin
 from ...likelihoods.tables import get_table
-from . import loaders
+from . import experiment
 
 BRN = published.pair("coherent_csi2021_brn")
 NIN = published.pair("coherent_csi2021_nin")
@@ -59,19 +59,10 @@ VARIANTS = {
 }
 
 
-def exposure_ratio(exp) -> tuple[float, float]:
-    """rho = (C - BRN - NIN)/AC from the PE >= 60 side band (0-6 us), and its statistical error."""
-    c = loaders.load_csi2021_events("C")
-    ac = loaders.load_csi2021_events("AC")
-    side = lambda ev: int(np.sum((ev[:, 0] >= 60.0) & (ev[:, 1] < 6.0)))  # noqa: E731
-    n_c, n_ac = side(c), side(ac)
-    expected = 0.0
-    for comp, (norm, _) in (("brn", BRN), ("nin", NIN)):
-        centres, values = loaders.load_csi2021_shape(f"{comp}_pe")
-        roi = values[centres < 60.0].sum()
-        expected += norm * values[centres >= 60.0].sum() / roi
-    rho = (n_c - expected) / n_ac
-    return float(rho), float(rho * np.sqrt(1.0 / n_c + 1.0 / n_ac))
+def exposure_ratio(exp=None) -> tuple[float, float]:
+    """rho = (C - BRN - NIN)/AC from the PE >= 60 side band (0-6 us), and its statistical error
+    (:func:`cevnsfit.datasets.csi2021.experiment.exposure_ratio`; ``exp`` is not needed)."""
+    return experiment.exposure_ratio()
 
 
 def background_templates(exp) -> dict:
@@ -164,282 +155,6 @@ def profile_ss(n, m, s, rho):
     return (b + np.sqrt(b * b + 4.0 * rho * (rho + 1.0) * m * s)) / (2.0 * rho * (rho + 1.0))
 
 
-class Csi2021FullLikelihood:
-    """Profile likelihood over shared nuisances (module docstring):
-
-    -2 ln L = -2 sum_b [n_b ln lam_b - lam_b] + (a/0.12)^2 + (beta sqrt(N_AC))^2
-              + (b_BRN/(4/17))^2 + (b_NIN/(2/5))^2 + sum_v alpha_v^2,
-    lam_b = (1 + a) N_b(theta) (1 + sum_v delta_vb(alpha_v)) + rho (1 + beta) SS_b
-            + (1 + b_BRN) BRN_b + (1 + b_NIN) NIN_b.
-
-    Profiled within the bounds a in [-1, 2] (free normalisation: a >= -1), beta in [-0.5, 0.5],
-    b_BRN, b_NIN in [-1, 3], alpha_v in [-5, 5], from all nuisances at 0. ``engine="newton"``
-    (default): :meth:`_newton_batch`, batched over points, MIGRAD (:meth:`fit`) for any point it
-    does not converge on; ``engine="migrad"``: :meth:`fit` point by point.
-    """
-
-    PARAMS = ("a", "beta", "brn", "nin", "efficiency", "quenching0", "quenching1")
-    ENGINES = ("newton", "migrad")
-    newton_tol = 1e-9  # Newton: converged when the decrement / 2 (in -2 ln L) is below this
-    chunk = 256  # points per vectorised Newton batch
-    max_step = 0.5  # Newton: largest step per parameter and iteration
-    last_fallbacks = 0
-
-    def __init__(
-        self,
-        observed,
-        anti_coincidence,
-        brn,
-        nin,
-        rho,
-        morphs: dict,
-        norm_sigma=FULL_NORM_SIGMA,
-        free_norm: bool = False,
-        engine: str = "newton",
-    ):
-        if engine not in self.ENGINES:
-            raise UnknownNameError(f"engine must be one of {self.ENGINES}, got {engine!r}")
-        self.engine = engine
-        self.n = np.asarray(observed, float).ravel()
-        ac = np.asarray(anti_coincidence, float)
-        self.bin_shape = np.asarray(observed).shape
-        self.ss = rho * np.outer(ac.sum(axis=1), ac.sum(axis=0)).ravel() / ac.sum()
-        self.beta_sigma = 1.0 / np.sqrt(ac.sum())
-        self.brn, self.nin = brn.ravel(), nin.ravel()
-        self.rho = rho
-        self.morphs = {
-            k: (np.asarray(up).ravel() - 1.0, np.asarray(dn).ravel() - 1.0) for k, (up, dn) in morphs.items()
-        }
-        self.params = self.PARAMS[: 4 + len(self.morphs)]
-        self.norm_sigma = norm_sigma
-        self.free_norm = free_norm
-        self.const = -special.gammaln(self.n + 1).sum()
-
-    def limits(self) -> list:
-        """(low, high) per parameter (None: open), in the order of ``params``."""
-        return [(-1.0, None if self.free_norm else 2.0), (-0.5, 0.5), (-1.0, 3.0), (-1.0, 3.0)] + [(-5, 5)] * len(
-            self.morphs
-        )
-
-    def mean(self, pars, sig):
-        a, beta, nb, nn, *alphas = pars
-        factor = np.ones_like(sig)
-        for (up, dn), al in zip(self.morphs.values(), alphas):
-            factor = factor + (al * up if al >= 0 else -al * dn)
-        return (
-            np.maximum((1.0 + a) * sig * factor, 0.0)
-            + (1.0 + beta) * self.ss
-            + max(1.0 + nb, 0.0) * self.brn
-            + max(1.0 + nn, 0.0) * self.nin
-        )
-
-    def _nll(self, pars, sig):
-        a, beta, nb, nn, *alphas = pars
-        lam = np.maximum(self.mean(pars, sig), 1e-300)
-        pen = (beta / self.beta_sigma) ** 2 + (nb / (BRN[1] / BRN[0])) ** 2 + (nn / (NIN[1] / NIN[0])) ** 2
-        pen += sum(al * al for al in alphas)
-        if not self.free_norm:
-            pen += (a / self.norm_sigma) ** 2
-        return -2.0 * np.sum(special.xlogy(self.n, lam) - lam) + pen
-
-    def fit(self, sig, start=None, fixed: dict | None = None):
-        """Minimise -2 ln L over the nuisances for one prediction ``sig`` with the project's one
-        minimiser (:func:`~cevnsfit.likelihoods.profile.minimise`); returns the Minuit object.
-        The start is all nuisances at 0 (``start`` overrides), never an earlier call's solution."""
-        sig = np.asarray(sig, float).ravel()
-        x0 = np.zeros(len(self.params)) if start is None else np.asarray(start, float)
-        return minimise(
-            lambda p: self._nll(p, sig),
-            x0,
-            names=self.params,
-            limits=self.limits(),
-            fixed=fixed,
-            tol=0.1,
-            strategy=1,
-            retry=False,
-        )
-
-    def profile(self, pred) -> tuple[np.ndarray, np.ndarray]:
-        """(ln L_p, best-fit nuisances) per point, shapes ``points`` and ``points + (n_par,)``
-        (order of ``params``). Non-finite predictions give NaN."""
-        pred = np.asarray(pred, float)
-        pts = pred.shape[: pred.ndim - len(self.bin_shape)]
-        flat = pred.reshape((-1, int(np.prod(self.bin_shape))))
-        twice_nll = np.full(flat.shape[0], np.nan)
-        best = np.full((flat.shape[0], len(self.params)), np.nan)
-        idx = np.flatnonzero(np.all(np.isfinite(flat), axis=1))
-        if self.engine == "migrad":
-            twice_nll[idx], best[idx] = self._profile_migrad(flat[idx])
-        else:
-            failed = []
-            for lo in range(0, idx.size, self.chunk):
-                sl = idx[lo : lo + self.chunk]
-                twice_nll[sl], best[sl], ok = self._newton_batch(flat[sl])
-                failed.append(sl[~ok])
-            bad = np.concatenate(failed) if failed else np.zeros(0, int)
-            self.last_fallbacks = int(bad.size)
-            if bad.size:
-                f_m, x_m = self._profile_migrad(flat[bad])
-                better = ~(twice_nll[bad] <= f_m)
-                twice_nll[bad[better]], best[bad[better]] = f_m[better], x_m[better]
-        return (-0.5 * twice_nll + self.const).reshape(pts), best.reshape(pts + (len(self.params),))
-
-    def logl(self, pred):
-        return self.profile(pred)[0]
-
-    def nuisances(self, pred) -> dict[str, np.ndarray]:
-        """Best-fit nuisances by name (``params``), each of shape ``points``."""
-        best = self.profile(pred)[1]
-        return {k: best[..., j] for j, k in enumerate(self.params)}
-
-    def _profile_migrad(self, flat) -> tuple[np.ndarray, np.ndarray]:
-        """(-2 ln L_p without the constant, argmin) per row of ``flat``: :meth:`fit` per point."""
-        out = np.empty(flat.shape[0])
-        best = np.empty((flat.shape[0], len(self.params)))
-        for i, sig in enumerate(flat):
-            m = self.fit(sig)
-            out[i], best[i] = m.fval, np.array(m.values)
-        return out, best
-
-    def _newton_objective(self, flat, side) -> tuple:
-        """(fun, fval) for :meth:`_newton_batch`: -2 ln L without the constant, its gradient and
-        Hessian (docstring there) for the points ``flat``, with every alpha_v in the orthant
-        ``side`` (points x morphs, +1 or -1; read at each call, so the caller may change it)."""
-        nv = len(self.morphs)
-        up = np.array([m[0] for m in self.morphs.values()]).reshape(nv, -1)
-        dn = np.array([m[1] for m in self.morphs.values()]).reshape(nv, -1)
-        sig_pen = np.array(
-            [0.0 if self.free_norm else 1.0 / self.norm_sigma, 1.0 / self.beta_sigma, BRN[0] / BRN[1], NIN[0] / NIN[1]]
-            + [1.0] * nv
-        )
-        pen2 = sig_pen**2
-        fixed_bkg = np.stack([self.ss, self.brn, self.nin])  # (3, B)
-
-        def parts(x, idx):
-            sig = flat[idx]
-            al = x[:, 4:]
-            sd = side[idx]
-            slope = np.where((sd > 0)[:, :, None], up, -dn)  # (P, V, B)
-            factor = 1.0 + np.einsum("pv,pvb->pb", al, slope)
-            cev = (1.0 + x[:, :1]) * sig * factor
-            lam = (
-                np.maximum(cev, 0.0)
-                + (1.0 + x[:, 1:2]) * self.ss
-                + np.maximum(1.0 + x[:, 2:3], 0.0) * self.brn
-                + np.maximum(1.0 + x[:, 3:4], 0.0) * self.nin
-            )
-            lam = np.maximum(lam, 1e-300)
-            f = -2.0 * (special.xlogy(self.n, lam) - lam).sum(-1) + (x * x * pen2).sum(-1)
-            return f, sig, slope, factor, cev, lam
-
-        def fval(x, idx):
-            return parts(x, idx)[0]
-
-        def fun(x, idx):
-            f, sig, slope, factor, cev, lam = parts(x, idx)
-            live = cev > 0.0
-            r = self.n / lam
-            w = r - 1.0
-            q = r / lam
-            sig_live = np.where(live, sig, 0.0)
-            d_morph = sig_live[:, None, :] * slope  # d2lam/da dalpha_v, (P, V, B)
-            jac = np.concatenate(
-                [
-                    (sig_live * factor)[:, None, :],
-                    np.broadcast_to(fixed_bkg, (len(idx),) + fixed_bkg.shape),
-                    (1.0 + x[:, 0, None, None]) * d_morph,
-                ],
-                axis=1,
-            )
-            g = -2.0 * np.einsum("pb,pkb->pk", w, jac) + 2.0 * x * pen2
-            h = 2.0 * np.matmul(jac * q[:, None, :], np.swapaxes(jac, 1, 2))
-            h[:, np.arange(x.shape[1]), np.arange(x.shape[1])] += 2.0 * pen2
-            cross = -2.0 * np.einsum("pb,pvb->pv", w, d_morph)
-            h[:, 0, 4:] += cross
-            h[:, 4:, 0] += cross
-            return f, g, h
-
-        return fun, fval
-
-    def _newton_batch(self, flat) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(-2 ln L_p without the constant, argmin, converged) for a chunk of points: projected
-        Newton (:func:`~cevnsfit.likelihoods.profile.projected_newton`) with the exact Hessian
-
-            H = 2 sum_b [n_b/lam_b^2 J_b J_b^T - (n_b/lam_b - 1) d2lam_b] + penalty,
-
-        J_b = dlam_b/d(a, beta, b_BRN, b_NIN, alpha_v) = (N_b m_b, SS_b, BRN_b, NIN_b,
-        (1 + a) N_b delta'_vb), m_b = 1 + sum_v delta_vb; the only second derivatives of lam
-        are d2lam_b/da dalpha_v = N_b delta'_vb. The morphs are linear on each side of
-        alpha_v = 0 with a kink there (slope delta'_v = up_v - 1 above, 1 - dn_v below), so
-        every alpha_v is held in one orthant ([0, 5] or [-5, 0]) chosen by where -2 ln L
-        descends from its start at 0; a point whose alpha_v ends at the kink while -2 ln L
-        descends into the other orthant is re-run there (at most 4 times). CEvNS means clipped
-        at 0 (:meth:`mean`) carry no derivative."""
-        npts = flat.shape[0]
-        nv = len(self.morphs)
-        lim = self.limits()
-        lower = np.array([lo for lo, _ in lim], float)
-        upper = np.array([np.inf if hi is None else hi for _, hi in lim], float)
-        side = np.ones((npts, nv))
-        fun, fval = self._newton_objective(flat, side)
-
-        def orthant_bounds():
-            lo = np.broadcast_to(lower, (npts, lower.size)).copy()
-            hi = np.broadcast_to(upper, (npts, upper.size)).copy()
-            lo[:, 4:] = np.where(side > 0, 0.0, lower[4:])
-            hi[:, 4:] = np.where(side > 0, upper[4:], 0.0)
-            return lo, hi
-
-        def descent_sides(x, idx):
-            """Per alpha at 0: does -2 ln L descend into alpha > 0 (+1), alpha < 0 (-1), or neither (0)?"""
-            keep = side[idx].copy()
-            side[idx] = 1.0
-            g_plus = fun(x, idx)[1][:, 4:]
-            side[idx] = -1.0
-            g_minus = fun(x, idx)[1][:, 4:]
-            side[idx] = keep
-            down_plus, down_minus = g_plus < 0, g_minus > 0
-            return np.where(down_plus & (~down_minus | (-g_plus >= g_minus)), 1.0, np.where(down_minus, -1.0, 0.0))
-
-        all_idx = np.arange(npts)
-        x = np.zeros((npts, len(self.params)))
-        choice = descent_sides(x, all_idx)
-        side[:] = np.where(choice < 0, -1.0, 1.0)
-        f = np.empty(npts)
-        ok = np.zeros(npts, bool)
-        todo = all_idx
-        for _round in range(5):
-            lo, hi = orthant_bounds()
-            xt, ft, okt, _ = projected_newton(
-                _on_rows(fun, todo),
-                _on_rows(fval, todo),
-                x[todo],
-                lo[todo],
-                hi[todo],
-                tol=self.newton_tol,
-                max_step=self.max_step,
-            )
-            x[todo], f[todo], ok[todo] = xt, ft, okt
-            # alphas sitting on the kink while -2 ln L descends into the other orthant
-            at_kink = (x[todo, 4:] == 0.0) & ok[todo, None]
-            if not at_kink.any():
-                break
-            want = descent_sides(x[todo], todo)
-            flip = at_kink & (want != 0) & (want != side[todo])
-            rows = flip.any(-1)
-            if not rows.any():
-                break
-            side[todo] = np.where(flip, -side[todo], side[todo])
-            todo = todo[rows]
-            ok[todo] = False
-        return f, x, ok
-
-
-def _on_rows(fn, rows):
-    """``fn(x, idx)`` on a subset ``rows`` of a batch: idx indexes ``rows``."""
-    return lambda x, idx: fn(x, rows[idx])
-
-
 def _build_common(**opt):
     exp = get_experiment("csi2021", "paper", **opt)
     bkg = background_templates(exp)
@@ -453,56 +168,82 @@ def paper(mode, matching, exact: bool = False, **opt):
     return DatasetTerm("csi2021", exp, term, matching=matching, info={"rho": rho})
 
 
-def variant_morphs(**opt) -> dict:
-    """SM ratios variant/nominal per bin for the efficiency and quenching +-1 sigma variants."""
-    nominal = get_experiment("csi2021", "paper", **opt).predict()
-    safe = np.where(nominal > 0, nominal, 1.0)
-    morphs = {}
-    for name, (up, dn) in VARIANTS.items():
-        key = "efficiency" if name == "efficiency" else "quenching"
-        r_up = get_experiment("csi2021", "paper", **{**opt, key: up}).predict() / safe
-        r_dn = get_experiment("csi2021", "paper", **{**opt, key: dn}).predict() / safe
-        morphs[name] = (np.where(nominal > 0, r_up, 1.0), np.where(nominal > 0, r_dn, 1.0))
-    return morphs
+#: Box of the free-normalisation fit (linear parameters): a >= -1 free above, as the full likelihood's
+#: normalisations otherwise, and the morphs within +-5 sigma.
+FIT_LIMITS = {"a": (-1.0, None), "beta": (-0.5, 0.5), "brn": (-1.0, 3.0), "nin": (-1.0, 3.0)}
+MORPH_LIMIT = (-5.0, 5.0)
 
 
-def full(mode, matching, engine: str = "newton", **opt):
-    """CsI 2021 `full`: :class:`Csi2021FullLikelihood`; ``engine`` "newton" (default) or "migrad"."""
-    exp, bkg, rho = _build_common(**opt)
-    term = Csi2021FullLikelihood(
-        exp.data["C"], exp.data["AC"], bkg["brn"], bkg["nin"], rho, variant_morphs(**opt), engine=engine
-    )
-    return DatasetTerm("csi2021", exp, term, matching=matching, info={"rho": rho})
+def free_normalisation_term(mode: str = "full"):
+    """The declared `full` likelihood (the unit's ``dataset.yaml``) with the CEvNS normalisation
+    ``a`` free (a ``normfactor``) and, for ``mode="simple"``, without the efficiency and quenching
+    morphs: the generic engine's term on the SM experiment."""
+    from ...declaration import SOURCE_KEY
+    from ...likelihoods.declared import build_term
+    from ..registry import get_dataset
+
+    unit = get_dataset("csi2021")
+    section = copy.deepcopy(unit.declaration["likelihood"]["full"])
+    for ch in section["channels"]:
+        for smp in ch["samples"]:
+            mods = [m for m in smp.get("modifiers", []) if mode == "full" or m["type"] != "histosys"]
+            for m in mods:
+                if m["name"] == "a":
+                    m.pop("constraint")
+                    m["type"] = "normfactor"
+            smp["modifiers"] = mods
+    decl = {**unit.declaration, "likelihood": {"full": section}, SOURCE_KEY: unit.origin}
+    return build_term(decl, unit.experiment("full"), "full", backend="generic")
 
 
 def sm_normalisation_fit(mode: str = "full") -> dict:
     """Fit the CEvNS normalisation freely (SM shape) and report the fitted number of CEvNS events
     in the region, to compare with COHERENT's 306 +- 20 (arXiv:2110.07730). ``full`` includes the
-    efficiency and quenching nuisances, ``simple`` only the normalisations."""
-    exp, bkg, rho = _build_common()
-    sm = exp.predict()
-    morphs = variant_morphs() if mode == "full" else {}
-    term = Csi2021FullLikelihood(exp.data["C"], exp.data["AC"], bkg["brn"], bkg["nin"], rho, morphs, free_norm=True)
-    m = term.fit(sm)
+    efficiency and quenching nuisances, ``simple`` only the normalisations. The objective is the
+    declared likelihood (:func:`free_normalisation_term`) at fixed nuisances, in the linear
+    parameters (1 + a, ...) within :data:`FIT_LIMITS`: its minimum is the generic engine's profile
+    (projected Newton, exact to 1e-10 in -2 ln L), from which MIGRAD
+    (:func:`~cevnsfit.likelihoods.profile.minimise`, tolerance 1e-6, strategy 2) starts for the
+    errors (HESSE, and MINOS on ``a``); the no-CEvNS fit (a = -1) starts from all nuisances at 0."""
+    dt = free_normalisation_term(mode)
+    term = dt.term
+    sm = np.asarray(dt.prediction(None), dtype=float).reshape(1, -1)
+    names = term.names
+    k = len(term.c.norm_names)
+
+    def to_engine(pars):  # normalisations enter the engine as u = ln(1 + a)
+        p = np.atleast_2d(np.asarray(pars, dtype=float))
+        return np.concatenate([np.log(np.maximum(1.0 + p[:, :k], 1e-300)), p[:, k:]], axis=1)
+
+    def twice_nll(pars):
+        return float(term.twice_nll(sm, to_engine(pars))[0])
+
+    limits = [FIT_LIMITS[n] for n in names[:k]] + [MORPH_LIMIT] * (len(names) - k)
+    fit = dict(names=names, limits=limits, tol=1e-6, strategy=2, retry=False)
+    best = term.profile(sm)[1][0]  # the engine's exact minimum (projected Newton): MIGRAD's start
+    m = minimise(twice_nll, np.r_[np.expm1(best[:k]), best[k:]], **fit)
     m.hesse()
     m.minos("a")
-    m0 = term.fit(sm, fixed={"a": -1.0})
+    m0 = minimise(twice_nll, np.zeros(len(names)), fixed={"a": -1.0}, **fit)
     total = float(sm.sum())
     # fitted CEvNS events: the CEvNS component of the fitted mean (normalisation x morphs)
     pars = np.array(m.values)
-    fitted = float(term.mean(pars, sm.ravel()).sum() - term.mean(np.r_[-1.0, pars[1:]], sm.ravel()).sum())
+    lam = term._parts(to_engine(pars), sm)[1][6]
+    lam0 = term._parts(to_engine(np.r_[-1.0, pars[1:]]), sm)[1][6]
+    fitted = float(lam.sum() - lam0.sum())
     per_a = fitted / (1.0 + m.values["a"])
     me = m.merrors["a"]
+    ss = float(np.sum(dt.experiment.data["ss"]))
     return {
         "mode": mode,
         "cevns": [fitted, per_a * m.errors["a"]],
         "cevns_minos": [per_a * me.lower, per_a * me.upper],
         "sm_prediction": total,
-        "ss": float((1 + m.values["beta"]) * term.ss.sum()),
+        "ss": float((1 + m.values["beta"]) * ss),
         "brn": BRN[0] * (1 + m.values["brn"]),
         "nin": NIN[0] * (1 + m.values["nin"]),
-        "rho": rho,
-        "nuisances": {k: float(m.values[k]) for k in term.params[1:]},
+        "rho": exposure_ratio()[0],
+        "nuisances": {n: float(m.values[n]) for n in names[1:]},
         "published": {
             "cevns": list(published.pair("coherent_csi2021_cevns_fit")),
             "sm_prediction": published.get("coherent_csi2021_sm_events").value,
@@ -513,4 +254,4 @@ def sm_normalisation_fit(mode: str = "full") -> dict:
     }
 
 
-__all__ = ["Csi2021FullLikelihood", "Csi2021PaperLikelihood", "exposure_ratio", "profile_ss", "sm_normalisation_fit"]
+__all__ = ["Csi2021PaperLikelihood", "exposure_ratio", "free_normalisation_term", "profile_ss", "sm_normalisation_fit"]
