@@ -78,13 +78,13 @@ def tables(like) -> tuple:
         anchors[i, : a.size] = a
         n_anch[i] = a.size
     nr = len(like.runs)
-    cols = []
+    cols: list[list[int]] = []
     for r in range(nr):
-        c: set = set()
+        used: set[int] = set()
         for s in srcs:
             if s.run == r:
-                c |= {s.rate, s.eff, int(like.shape_index[s.shape]) if s.shape >= 0 else -1}
-        cols.append(sorted(c - {-1}))
+                used |= {s.rate, s.eff, int(like.shape_index[s.shape]) if s.shape >= 0 else -1}
+        cols.append(sorted(used - {-1}))
     ncol = max(len(c) for c in cols)
     run_cols = np.full((nr, ncol), -1, dtype=np.int64)
     for r, c in enumerate(cols):
@@ -327,8 +327,9 @@ def _chol_apply(lmat, rhs, out):
 def _direction(h, g, held, bufs):
     """Modified Newton direction d = -S (S H S)_mod^-1 S g on the free parameters (held: 0);
     returns the Newton decrement -g.d."""
-    sc, gg, d, a, lmat, tmp, rhs = bufs[0], bufs[1], bufs[2], bufs[3], bufs[4], bufs[5], bufs[6]
+    sc, gg, d, a, lmat, tmp, rhs, stats = bufs[0], bufs[1], bufs[2], bufs[3], bufs[4], bufs[5], bufs[6], bufs[7]
     k = g.size
+    stats[0] += 1
     for q in range(k):
         dg = abs(h[q, q])
         sc[q] = 1.0 / math.sqrt(dg) if (not held[q] and dg > 0.0) else 1.0
@@ -344,6 +345,7 @@ def _direction(h, g, held, bufs):
     if _chol_ok(a, lmat, tmp):
         _chol_apply(lmat, rhs, tmp)
     else:
+        stats[2] += 1
         w, v = np.linalg.eigh(a)
         wmax = 0.0
         for q in range(k):
@@ -372,6 +374,7 @@ def _projected_newton(x, lo, hi, cells, sig_mu, sig_pmf, tab, centres, inv_var, 
     (x updated in place): returns (f, converged)."""
     g, h, gt, ht, held, xt, dbufs = bufs
     d = dbufs[2]
+    stats = dbufs[7]
     k = x.size
     for q in range(k):
         x[q] = min(max(x[q], lo[q]), hi[q])
@@ -392,6 +395,7 @@ def _projected_newton(x, lo, hi, cells, sig_mu, sig_pmf, tab, centres, inv_var, 
                 xt[q] = min(max(x[q] + step * d[q], lo[q]), hi[q])
                 gd += g[q] * (xt[q] - x[q])
             ft = _evaluate(xt, cells, n_cut == 0, sig_mu, sig_pmf, tab, centres, inv_var, gt, ht, ws)
+            stats[1] += 1
             if math.isfinite(ft) and ft <= f + ARMIJO * gd + slack:
                 accepted = True
                 break
@@ -484,12 +488,22 @@ def _profile_loop(
         np.zeros((k, k)),
         np.zeros(k),
         np.zeros(k),
+        np.zeros(3, dtype=np.int64),
     )
-    bufs = (np.zeros(k), np.zeros((k, k)), np.zeros(k), np.zeros((k, k)), np.zeros(k, dtype=np.bool_), np.zeros(k), dbufs)
+    bufs = (
+        np.zeros(k),
+        np.zeros((k, k)),
+        np.zeros(k),
+        np.zeros((k, k)),
+        np.zeros(k, dtype=np.bool_),
+        np.zeros(k),
+        dbufs,
+    )
     cbufs = (np.zeros(ns, dtype=np.int64), np.zeros(ns, dtype=np.int64), np.zeros(k), np.zeros(k))
     out_x = np.empty((npts, k))
     out_f = np.empty(npts)
     out_ok = np.zeros(npts, dtype=np.bool_)
+    out_stats = np.zeros((npts, 3), dtype=np.int64)
     x = np.empty(k)
     xb = np.empty(k)
     s_qy = -1
@@ -497,6 +511,7 @@ def _profile_loop(
         if shape_par[s] == qy:
             s_qy = s
     for p in range(npts):
+        dbufs[7][:] = 0
         x[:] = x0[p]
         f, ok = _newton_cells(
             x, lo_all[p], hi_all[p], sig_mu[p], sig_pmf[p], tab, centres, inv_var, tol, max_rounds, bufs, ws, cbufs
@@ -520,7 +535,8 @@ def _profile_loop(
         out_x[p] = x
         out_f[p] = f
         out_ok[p] = ok
-    return out_x, out_f, out_ok
+        out_stats[p] = dbufs[7]
+    return out_x, out_f, out_ok, out_stats
 
 
 # --------------------------------------------------------------------------------------------
@@ -598,7 +614,15 @@ def _numpy_driver():
     env = dict(globals())
     env["_evaluate"] = _evaluate_numpy
     env["_chol"] = _chol_numpy
-    for name in ("_cell", "_chol_ok", "_chol_apply", "_direction", "_projected_newton", "_newton_cells", "_profile_loop"):
+    for name in (
+        "_cell",
+        "_chol_ok",
+        "_chol_apply",
+        "_direction",
+        "_projected_newton",
+        "_newton_cells",
+        "_profile_loop",
+    ):
         fun = globals()[name]
         py = getattr(fun, "py_func", fun)
         env[name] = types.FunctionType(py.__code__, env, name, py.__defaults__)
@@ -625,7 +649,8 @@ def profile(
     max_rounds,
     use_numba=None,
 ):
-    """Profile every point: returns (x (P, K), -2 ln L (P,), converged (P,)).
+    """Profile every point: returns (x (P, K), -2 ln L (P,), converged (P,), counts (P, 3)), the
+    counts per point being Newton directions, line-search evaluations and eigendecompositions.
 
     ``sig_mu`` (P, R, A) and ``sig_pmf`` (P, R, A, B) are the CEvNS totals and pmfs per run and
     anchor; point p is minimised from ``x0[p]`` within ``lo_all[p]``, ``hi_all[p]`` (equal for

@@ -138,7 +138,8 @@ class S2OnlyLikelihood:
         self.cevns_rate = idx.get(cevns_rate, -1)
         # sources
         self.sources: list[_Src] = []
-        fold, self.exposure = [], np.array([r.exposure_ty for r in runs])
+        fold: list[np.ndarray] = []
+        self.exposure = np.array([r.exposure_ty for r in runs])
         self.cevns_src: list[int] = []
         rel_cevns: list[np.ndarray] = []
         for ri, r in enumerate(runs):
@@ -464,7 +465,7 @@ class S2OnlyLikelihood:
             if use_kernel:
                 restart = np.zeros(rows.size, bool)
                 restart[big] = True
-                x, f, conv = _kernel.profile(
+                x, f, conv, _ = _kernel.profile(
                     mu_a, pmf_a, xa, lo_all[sl], hi_all[sl], restart, np.asarray(starts, float), qy,
                     self.SKIP_SAME_CELL, self.centres, self.inv_var, self._kernel_tables(), tol, self._max_rounds(),
                     use_numba=use_numba,
