@@ -51,7 +51,10 @@ COND_LIMIT = 1e10
 #: A restart replaces the first descent only when lower by more than this (as the batched path).
 BETTER = 1e-9
 
-_jit = jit()
+#: ``error_model="numpy"``: a division by zero gives inf/nan (as in numpy), no exception branch.
+_jit = jit(error_model="numpy")
+#: The same, inlined into the caller (a call passing the tables' 14 arrays costs more than the body).
+_jit_inline = jit(error_model="numpy", inline="always")
 HAVE_NUMBA = numba_module() is not None
 
 
@@ -124,7 +127,7 @@ def _cell(anchors, n_anch, s, z):
     return min(max(c, 0), n - 2)
 
 
-@_jit
+@_jit_inline
 def _source_terms(j, x, cells, sig_mu, sig_pmf, tab, t, t1, t2):
     """T_j (B,) of source j at x (and dT/dz, d2T/dz2 in t1, t2; zero without a shape)."""
     src_run, src_shape, src_cevns = tab[0], tab[3], tab[4]
