@@ -135,3 +135,12 @@ def test_without_numba_same_numbers(term, like, tmp_path):
     there = np.load(out)
     assert np.abs(here - there[0]).max() < SAME
     assert np.abs(here - there[1]).max() < 1e-9
+
+
+def test_kernel_non_finite_prediction(term, like):
+    # a non-finite prediction gives NaN (not converged, not sent to MIGRAD); the others are unaffected
+    sm = like.fold(term.prediction(None))
+    out = like.fit_folded(np.stack([sm, sm * np.nan, sm * np.inf, 2.0 * sm]), method="kernel")
+    assert np.isnan(out["twice_nll"][1:3]).all() and not out["converged"][1:3].any() and out["n_fallback"] == 0
+    ref = like.fit_folded(np.stack([sm, 2.0 * sm]), method="batched")["twice_nll"]
+    assert np.abs(out["twice_nll"][[0, 3]] - ref).max() <= SAME

@@ -347,6 +347,9 @@ def _direction(h, g, held, bufs):
         rhs[q] = gg[q] * sc[q]
     if _chol_ok(a, lmat, tmp):
         _chol_apply(lmat, rhs, tmp)
+    elif not np.all(np.isfinite(a)):  # no direction (a non-finite Hessian): not converged
+        for q in range(k):
+            tmp[q] = np.nan
     else:
         stats[2] += 1
         w, v = np.linalg.eigh(a)
@@ -516,6 +519,10 @@ def _profile_loop(
     for p in range(npts):
         dbufs[7][:] = 0
         x[:] = x0[p]
+        if not (np.all(np.isfinite(sig_mu[p])) and np.all(np.isfinite(sig_pmf[p]))):
+            out_x[p] = x  # a non-finite prediction: -2 ln L is NaN, not converged
+            out_f[p] = np.nan
+            continue
         f, ok = _newton_cells(
             x, lo_all[p], hi_all[p], sig_mu[p], sig_pmf[p], tab, centres, inv_var, tol, max_rounds, bufs, ws, cbufs
         )

@@ -22,8 +22,11 @@ experiment's prediction) times the release's response matrix at each ``t_qy`` an
 run's livetime. :meth:`S2OnlyLikelihood.fit_folded` takes folded anchors directly, so the
 release's own CEvNS templates give the release's model exactly (the alea cross-check).
 
-Profiling: all nuisances per point with :func:`~cevnsfit.likelihoods.profile.projected_newton`
-(exact gradient and Hessian of -2 ln L, vectorised over points). The morphing has a kink at
+Profiling: all nuisances per point by projected Newton steps (exact gradient and Hessian of
+-2 ln L), with one of two engines running the same algorithm (``method``): the compiled
+per-point kernel of :mod:`._kernel` (``"kernel"``; the default ``"auto"`` when numba is
+installed) or :func:`~cevnsfit.likelihoods.profile.projected_newton` vectorised over points
+(``"batched"``). The morphing has a kink at
 every anchor, so each shape parameter is confined to one anchor cell per Newton run; a point that
 ends on a cell edge moves to the neighbouring cell when the one-sided derivative there still
 points outward, and is profiled again. Points whose CEvNS prediction exceeds
