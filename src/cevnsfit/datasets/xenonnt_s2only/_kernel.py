@@ -156,7 +156,8 @@ def _source_terms(j, x, cells, sig_mu, sig_pmf, tab, t, t1, t2):
         m1 = bkg_mu[j, c + 1]
     dm = m1 - m0
     m = m0 + u * dm
-    dm_h = dm / hh
+    inv_h = 1.0 / hh
+    dm_h = dm * inv_h
     for b in range(nb):
         if cev:
             p0 = sig_pmf[r, c, b]
@@ -166,7 +167,7 @@ def _source_terms(j, x, cells, sig_mu, sig_pmf, tab, t, t1, t2):
             p1 = bkg_pmf[j, c + 1, b]
         dp = p1 - p0
         p = p0 + u * dp
-        dp_h = dp / hh
+        dp_h = dp * inv_h
         t[j, b] = m * p
         t1[j, b] = dm_h * p + m * dp_h
         t2[j, b] = 2.0 * dm_h * dp_h
@@ -181,7 +182,7 @@ def _evaluate(x, cells, want, sig_mu, sig_pmf, tab, centres, inv_var, g, h, ws):
     and the Hessian accumulated on the parameters each run's bins depend on (at most 7 of 16)."""
     src_run, src_rate, src_eff, src_shape = tab[0], tab[1], tab[2], tab[3]
     shape_par, counts, run_cols, run_ncols, scal = tab[9], tab[10], tab[11], tab[12], tab[13]
-    t, t1, t2, mu, jac = ws
+    t, t1, t2, mu, jac, wv, cv = ws
     k = x.size
     nj = src_run.size
     nb = t.shape[1]
@@ -213,6 +214,10 @@ def _evaluate(x, cells, want, sig_mu, sig_pmf, tab, centres, inv_var, g, h, ws):
         for q in range(k):
             jac[b, q] = 0.0
     # Jacobian rows and the second-derivative terms sum_b w_b d2mu_b (w = 1 - n / mu)
+    for b in range(nbt):
+        nm = counts[b] / mu[b]
+        wv[b] = 1.0 - nm
+        cv[b] = nm / mu[b]
     for j in range(nj):
         ir = src_rate[j]
         ie = src_eff[j]
@@ -225,7 +230,7 @@ def _evaluate(x, cells, want, sig_mu, sig_pmf, tab, centres, inv_var, g, h, ws):
         v_t1 = 0.0
         v_t2 = 0.0
         for b in range(nb):
-            w = 1.0 - counts[o + b] / mu[o + b]
+            w = wv[o + b]
             if ir >= 0:
                 jac[o + b, ir] += ee * t[j, b]
             if ie >= 0:
@@ -249,8 +254,8 @@ def _evaluate(x, cells, want, sig_mu, sig_pmf, tab, centres, inv_var, g, h, ws):
     # gradient and Gauss-Newton part on each run's parameters
     for b in range(nbt):
         r = b // nb
-        w = 1.0 - counts[b] / mu[b]
-        cw = counts[b] / (mu[b] * mu[b])
+        w = wv[b]
+        cw = cv[b]
         nc = run_ncols[r]
         for i in range(nc):
             qa = run_cols[r, i]
@@ -272,8 +277,9 @@ def _evaluate(x, cells, want, sig_mu, sig_pmf, tab, centres, inv_var, g, h, ws):
 
 
 @_jit
-def _chol(a, lmat):
-    """Cholesky factor of a (lower, in lmat); False if a is not positive definite."""
+def _chol(a, lmat, dinv):
+    """Cholesky factor of a (lower, in lmat; the reciprocal diagonal in dinv); False if a is not
+    positive definite."""
     k = a.shape[0]
     for q in range(k):
         for q2 in range(q + 1):
@@ -284,53 +290,64 @@ def _chol(a, lmat):
                 if not v > 0.0:
                     return False
                 lmat[q, q] = math.sqrt(v)
+                dinv[q] = 1.0 / lmat[q, q]
             else:
-                lmat[q, q2] = v / lmat[q2, q2]
+                lmat[q, q2] = v * dinv[q2]
     return True
 
 
 @_jit
-def _chol_ok(a, lmat, tmp):
+def _chol_ok(a, lmat, dinv, tmp):
     """Cholesky of a, accepted only if trace(a) trace(a^-1) < COND_LIMIT (no eigenvalue below
     the floor of the eigen-based direction); trace(a^-1) = |L^-1|_F^2."""
-    if not _chol(a, lmat):
+    if not _chol(a, lmat, dinv):
         return False
     k = a.shape[0]
     tr = 0.0
     for q in range(k):
         tr += a[q, q]
     tr_inv = 0.0
-    for c in range(k):  # column c of L^-1 by forward substitution
-        for q in range(k):
+    for c in range(k):  # column c of L^-1 (zero above the diagonal) by forward substitution
+        for q in range(c, k):
             v = 1.0 if q == c else 0.0
             for s in range(c, q):
                 v -= lmat[q, s] * tmp[s]
-            tmp[q] = v / lmat[q, q] if q >= c else 0.0
+            tmp[q] = v * dinv[q]
             tr_inv += tmp[q] * tmp[q]
     return tr * tr_inv < COND_LIMIT
 
 
 @_jit
-def _chol_apply(lmat, rhs, out):
+def _chol_apply(lmat, dinv, rhs, out):
     """Solve L L^T out = rhs."""
     k = rhs.size
     for q in range(k):
         v = rhs[q]
         for s in range(q):
             v -= lmat[q, s] * out[s]
-        out[q] = v / lmat[q, q]
+        out[q] = v * dinv[q]
     for q in range(k - 1, -1, -1):
         v = out[q]
         for s in range(q + 1, k):
             v -= lmat[s, q] * out[s]
-        out[q] = v / lmat[q, q]
+        out[q] = v * dinv[q]
 
 
 @_jit
 def _direction(h, g, held, bufs):
     """Modified Newton direction d = -S (S H S)_mod^-1 S g on the free parameters (held: 0);
     returns the Newton decrement -g.d."""
-    sc, gg, d, a, lmat, tmp, rhs, stats = bufs[0], bufs[1], bufs[2], bufs[3], bufs[4], bufs[5], bufs[6], bufs[7]
+    sc, gg, d, a, lmat, tmp, rhs, stats, sc2 = (
+        bufs[0],
+        bufs[1],
+        bufs[2],
+        bufs[3],
+        bufs[4],
+        bufs[5],
+        bufs[6],
+        bufs[7],
+        bufs[8],
+    )
     k = g.size
     stats[0] += 1
     for q in range(k):
@@ -345,8 +362,8 @@ def _direction(h, g, held, bufs):
                 a[q, q2] = 0.5 * (h[q, q2] + h[q2, q]) * sc[q] * sc[q2]
     for q in range(k):
         rhs[q] = gg[q] * sc[q]
-    if _chol_ok(a, lmat, tmp):
-        _chol_apply(lmat, rhs, tmp)
+    if _chol_ok(a, lmat, sc2, tmp):
+        _chol_apply(lmat, sc2, rhs, tmp)
     elif not np.all(np.isfinite(a)):  # no direction (a non-finite Hessian): not converged
         for q in range(k):
             tmp[q] = np.nan
@@ -485,7 +502,15 @@ def _profile_loop(
     nb = tab[6].shape[2]
     ns = tab[8].size
     anchors, n_anch, shape_par = tab[7], tab[8], tab[9]
-    ws = (np.zeros((nj, nb)), np.zeros((nj, nb)), np.zeros((nj, nb)), np.zeros(nbt), np.zeros((nbt, k)))
+    ws = (
+        np.zeros((nj, nb)),
+        np.zeros((nj, nb)),
+        np.zeros((nj, nb)),
+        np.zeros(nbt),
+        np.zeros((nbt, k)),
+        np.zeros(nbt),
+        np.zeros(nbt),
+    )
     dbufs = (
         np.zeros(k),
         np.zeros(k),
@@ -495,6 +520,7 @@ def _profile_loop(
         np.zeros(k),
         np.zeros(k),
         np.zeros(3, dtype=np.int64),
+        np.zeros(k),
     )
     bufs = (
         np.zeros(k),
@@ -608,12 +634,13 @@ def _evaluate_numpy(x, cells, want, sig_mu, sig_pmf, tab, centres, inv_var, g, h
     return f
 
 
-def _chol_numpy(a, lmat):
+def _chol_numpy(a, lmat, dinv):
     """:func:`_chol` with numpy's Cholesky."""
     try:
         lmat[:] = np.linalg.cholesky(a)
     except np.linalg.LinAlgError:
         return False
+    dinv[:] = 1.0 / np.diag(lmat)
     return True
 
 
