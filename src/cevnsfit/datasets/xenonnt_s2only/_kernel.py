@@ -277,11 +277,10 @@ def _evaluate(x, cells, want, sig_mu, sig_pmf, tab, centres, inv_var, g, h, ws):
 
 
 @_jit
-def _chol(a, lmat, dinv):
-    """Cholesky factor of a (lower, in lmat; the reciprocal diagonal in dinv); False if a is not
-    positive definite."""
-    k = a.shape[0]
-    for q in range(k):
+def _chol(a, m, lmat, dinv):
+    """Cholesky factor of the leading m x m block of a (lower, in lmat; the reciprocal diagonal
+    in dinv); False if it is not positive definite."""
+    for q in range(m):
         for q2 in range(q + 1):
             v = a[q, q2]
             for s in range(q2):
@@ -297,18 +296,18 @@ def _chol(a, lmat, dinv):
 
 
 @_jit
-def _chol_ok(a, lmat, dinv, tmp):
-    """Cholesky of a, accepted only if trace(a) trace(a^-1) < COND_LIMIT (no eigenvalue below
-    the floor of the eigen-based direction); trace(a^-1) = |L^-1|_F^2."""
-    if not _chol(a, lmat, dinv):
+def _chol_ok(a, m, n_held, lmat, dinv, tmp):
+    """Cholesky of the leading m x m block of a, accepted only if trace(A) trace(A^-1) <
+    COND_LIMIT for A = that block plus ``n_held`` unit rows (the held parameters), i.e. no
+    eigenvalue of A is below the floor of the eigen-based direction; trace = |L^-1|_F^2."""
+    if not _chol(a, m, lmat, dinv):
         return False
-    k = a.shape[0]
-    tr = 0.0
-    for q in range(k):
+    tr = float(n_held)
+    for q in range(m):
         tr += a[q, q]
-    tr_inv = 0.0
-    for c in range(k):  # column c of L^-1 (zero above the diagonal) by forward substitution
-        for q in range(c, k):
+    tr_inv = float(n_held)
+    for c in range(m):  # column c of L^-1 (zero above the diagonal) by forward substitution
+        for q in range(c, m):
             v = 1.0 if q == c else 0.0
             for s in range(c, q):
                 v -= lmat[q, s] * tmp[s]
@@ -318,17 +317,16 @@ def _chol_ok(a, lmat, dinv, tmp):
 
 
 @_jit
-def _chol_apply(lmat, dinv, rhs, out):
-    """Solve L L^T out = rhs."""
-    k = rhs.size
-    for q in range(k):
+def _chol_apply(lmat, m, dinv, rhs, out):
+    """Solve L L^T out = rhs on the leading m entries."""
+    for q in range(m):
         v = rhs[q]
         for s in range(q):
             v -= lmat[q, s] * out[s]
         out[q] = v * dinv[q]
-    for q in range(k - 1, -1, -1):
+    for q in range(m - 1, -1, -1):
         v = out[q]
-        for s in range(q + 1, k):
+        for s in range(q + 1, m):
             v -= lmat[s, q] * out[s]
         out[q] = v * dinv[q]
 
@@ -336,8 +334,9 @@ def _chol_apply(lmat, dinv, rhs, out):
 @_jit
 def _direction(h, g, held, bufs):
     """Modified Newton direction d = -S (S H S)_mod^-1 S g on the free parameters (held: 0);
-    returns the Newton decrement -g.d."""
-    sc, gg, d, a, lmat, tmp, rhs, stats, sc2 = (
+    returns the Newton decrement -g.d. The scaled Hessian is built on the free parameters only
+    (the held ones are unit rows in the batched path: eigenvalue 1, no coupling)."""
+    sc, gg, d, a, lmat, tmp, rhs, stats, dinv, idx = (
         bufs[0],
         bufs[1],
         bufs[2],
@@ -347,46 +346,57 @@ def _direction(h, g, held, bufs):
         bufs[6],
         bufs[7],
         bufs[8],
+        bufs[9],
     )
     k = g.size
     stats[0] += 1
+    m = 0
     for q in range(k):
         dg = abs(h[q, q])
         sc[q] = 1.0 / math.sqrt(dg) if (not held[q] and dg > 0.0) else 1.0
         gg[q] = 0.0 if held[q] else g[q]
-    for q in range(k):
-        for q2 in range(k):
-            if held[q] or held[q2]:
-                a[q, q2] = 1.0 if q == q2 else 0.0
-            else:
-                a[q, q2] = 0.5 * (h[q, q2] + h[q2, q]) * sc[q] * sc[q2]
-    for q in range(k):
-        rhs[q] = gg[q] * sc[q]
-    if _chol_ok(a, lmat, sc2, tmp):
-        _chol_apply(lmat, sc2, rhs, tmp)
-    elif not np.all(np.isfinite(a)):  # no direction (a non-finite Hessian): not converged
-        for q in range(k):
-            tmp[q] = np.nan
-    else:
+        if not held[q]:
+            idx[m] = q
+            m += 1
+    for i in range(m):
+        q = idx[i]
+        rhs[i] = gg[q] * sc[q]
+        for i2 in range(m):
+            q2 = idx[i2]
+            a[i, i2] = 0.5 * (h[q, q2] + h[q2, q]) * sc[q] * sc[q2]
+    finite = True
+    for i in range(m):
+        for i2 in range(m):
+            finite = finite and math.isfinite(a[i, i2])
+    if not finite:  # no direction (a non-finite Hessian): not converged
+        for i in range(m):
+            tmp[i] = np.nan
+    elif not _chol_ok(a, m, k - m, lmat, dinv, tmp):
         stats[2] += 1
-        w, v = np.linalg.eigh(a)
-        wmax = 0.0
-        for q in range(k):
-            wmax = max(wmax, abs(w[q]))
-        for q in range(k):
-            w[q] = max(abs(w[q]), 1e-10 * wmax + 1e-300)
-        for q in range(k):
-            tmp[q] = 0.0
-        for c in range(k):
+        w, v = np.linalg.eigh(np.ascontiguousarray(a[:m, :m]))
+        wmax = 1.0 if m < k else 0.0  # the held parameters' unit eigenvalues
+        for i in range(m):
+            wmax = max(wmax, abs(w[i]))
+        for i in range(m):
+            w[i] = max(abs(w[i]), 1e-10 * wmax + 1e-300)
+        for i in range(m):
+            tmp[i] = 0.0
+        for c in range(m):
             pc = 0.0
-            for q in range(k):
-                pc += v[q, c] * rhs[q]
+            for i in range(m):
+                pc += v[i, c] * rhs[i]
             pc /= w[c]
-            for q in range(k):
-                tmp[q] += v[q, c] * pc
+            for i in range(m):
+                tmp[i] += v[i, c] * pc
+    else:
+        _chol_apply(lmat, m, dinv, rhs, tmp)
+    for q in range(k):
+        d[q] = 0.0
+    for i in range(m):
+        q = idx[i]
+        d[q] = -sc[q] * tmp[i]
     dec = 0.0
     for q in range(k):
-        d[q] = 0.0 if held[q] else -sc[q] * tmp[q]
         dec -= gg[q] * d[q]
     return dec
 
@@ -521,6 +531,7 @@ def _profile_loop(
         np.zeros(k),
         np.zeros(3, dtype=np.int64),
         np.zeros(k),
+        np.zeros(k, dtype=np.int64),
     )
     bufs = (
         np.zeros(k),
@@ -634,13 +645,13 @@ def _evaluate_numpy(x, cells, want, sig_mu, sig_pmf, tab, centres, inv_var, g, h
     return f
 
 
-def _chol_numpy(a, lmat, dinv):
+def _chol_numpy(a, m, lmat, dinv):
     """:func:`_chol` with numpy's Cholesky."""
     try:
-        lmat[:] = np.linalg.cholesky(a)
+        lmat[:m, :m] = np.linalg.cholesky(a[:m, :m])
     except np.linalg.LinAlgError:
         return False
-    dinv[:] = 1.0 / np.diag(lmat)
+    dinv[:m] = 1.0 / np.diag(lmat[:m, :m])
     return True
 
 
