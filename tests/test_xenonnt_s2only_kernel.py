@@ -144,3 +144,14 @@ def test_kernel_non_finite_prediction(term, like):
     assert np.isnan(out["twice_nll"][1:3]).all() and not out["converged"][1:3].any() and out["n_fallback"] == 0
     ref = like.fit_folded(np.stack([sm, 2.0 * sm]), method="batched")["twice_nll"]
     assert np.abs(out["twice_nll"][[0, 3]] - ref).max() <= SAME
+
+
+@pytest.mark.skipif(not _kernel.HAVE_NUMBA, reason="numba not installed")
+def test_kernel_cached_on_disk_and_compiled_once(term, like):
+    # cache=True (numba keeps the machine code), and writeable or read-only inputs share one compilation
+    disp = _kernel._profile_loop
+    assert type(disp._cache).__name__ != "NullCache"
+    sm = like.fold(term.prediction(None))
+    like.fit_folded(sm, method="kernel")
+    like.fit_folded(np.broadcast_to(sm, (3,) + sm.shape), fixed={"t_qy": np.zeros(3)}, method="kernel")
+    assert len(disp.signatures) == 1

@@ -39,7 +39,7 @@ import types
 
 import numpy as np
 
-from cevnsfit._numba import jit, numba_module
+from cevnsfit._numba import jit, numba_module, readonly
 
 MU_FLOOR = 1e-50
 #: Armijo constant, largest number of step halvings and Newton iterations (as the batched path).
@@ -711,19 +711,20 @@ def profile(
     if use and not HAVE_NUMBA:
         raise RuntimeError("numba is not available")
     f64 = np.float64
+    # inputs are only read: read-only views whatever their origin, one compilation (cevnsfit._numba.readonly)
     args = (
-        np.ascontiguousarray(sig_mu, dtype=f64),
-        np.ascontiguousarray(sig_pmf, dtype=f64),
-        np.ascontiguousarray(x0, dtype=f64),
-        np.ascontiguousarray(lo_all, dtype=f64),
-        np.ascontiguousarray(hi_all, dtype=f64),
-        np.ascontiguousarray(restart, dtype=np.bool_),
-        np.ascontiguousarray(t_starts, dtype=f64).reshape(-1),
+        readonly(np.ascontiguousarray(sig_mu, dtype=f64)),
+        readonly(np.ascontiguousarray(sig_pmf, dtype=f64)),
+        readonly(np.ascontiguousarray(x0, dtype=f64)),
+        readonly(np.ascontiguousarray(lo_all, dtype=f64)),
+        readonly(np.ascontiguousarray(hi_all, dtype=f64)),
+        readonly(np.ascontiguousarray(restart, dtype=np.bool_)),
+        readonly(np.ascontiguousarray(t_starts, dtype=f64).reshape(-1)),
         int(qy),
         bool(skip_same_cell),
-        np.ascontiguousarray(centres, dtype=f64),
-        np.ascontiguousarray(inv_var, dtype=f64),
-        tabs,
+        readonly(np.ascontiguousarray(centres, dtype=f64)),
+        readonly(np.ascontiguousarray(inv_var, dtype=f64)),
+        tuple(readonly(np.ascontiguousarray(a)) for a in tabs),
         float(tol),
         int(max_rounds),
     )
