@@ -22,8 +22,11 @@ experiment's prediction) times the release's response matrix at each ``t_qy`` an
 run's livetime. :meth:`S2OnlyLikelihood.fit_folded` takes folded anchors directly, so the
 release's own CEvNS templates give the release's model exactly (the alea cross-check).
 
-Profiling: all nuisances per point with :func:`~cevnsfit.likelihoods.profile.projected_newton`
-(exact gradient and Hessian of -2 ln L, vectorised over points). The morphing has a kink at
+Profiling: all nuisances per point by projected Newton steps (exact gradient and Hessian of
+-2 ln L), with one of two engines running the same algorithm (``method``): the compiled
+per-point kernel of :mod:`._kernel` (``"kernel"``; the default ``"auto"`` when numba is
+installed) or :func:`~cevnsfit.likelihoods.profile.projected_newton` vectorised over points
+(``"batched"``). The morphing has a kink at
 every anchor, so each shape parameter is confined to one anchor cell per Newton run; a point that
 ends on a cell edge moves to the neighbouring cell when the one-sided derivative there still
 points outward, and is profiled again. Points whose CEvNS prediction exceeds
@@ -44,11 +47,20 @@ from scipy.special import gammaln
 from cevnsfit.errors import ParameterError, UnknownNameError
 from cevnsfit.likelihoods.profile import minimise, projected_newton
 
-from . import release
+from . import _kernel, release
 
 FLUX_OPTIONS = ("constrained", "free")
+#: Profile engines: ``kernel`` (the compiled per-point kernel, :mod:`._kernel`), ``batched`` (the
+#: numpy path vectorised over points), ``auto`` (the kernel when numba is available).
+METHODS = ("auto", "kernel", "batched")
 _MU_FLOOR = 1e-50
 _CHUNK = 2048
+
+
+def _check_method(method: str) -> str:
+    if method not in METHODS:
+        raise UnknownNameError(f"xenonnt_s2only method must be one of {', '.join(METHODS)}, got {method!r}")
+    return method
 
 
 @dataclass
@@ -78,9 +90,17 @@ class S2OnlyLikelihood:
     #: Skip a t_qy start in the anchor cell where the first descent ended.
     SKIP_SAME_CELL = True
 
-    def __init__(self, exp, flux: str = "constrained", counts: dict | None = None, centres: dict | None = None):
+    def __init__(
+        self,
+        exp,
+        flux: str = "constrained",
+        counts: dict | None = None,
+        centres: dict | None = None,
+        method: str = "auto",
+    ):
         if flux not in FLUX_OPTIONS:
             raise UnknownNameError(f"xenonnt_s2only flux must be one of {', '.join(FLUX_OPTIONS)}, got {flux!r}")
+        self.method = _check_method(method)
         self.exp = exp
         self.flux = flux
         params = exp.data["params"]
@@ -121,7 +141,8 @@ class S2OnlyLikelihood:
         self.cevns_rate = idx.get(cevns_rate, -1)
         # sources
         self.sources: list[_Src] = []
-        fold, self.exposure = [], np.array([r.exposure_ty for r in runs])
+        fold: list[np.ndarray] = []
+        self.exposure = np.array([r.exposure_ty for r in runs])
         self.cevns_src: list[int] = []
         rel_cevns: list[np.ndarray] = []
         for ri, r in enumerate(runs):
@@ -176,6 +197,7 @@ class S2OnlyLikelihood:
             raise ParameterError(f"counts must be {self.n_bins} non-negative numbers, got shape {counts.shape}")
         self.counts = counts
         self.const = 2.0 * float(gammaln(counts + 1.0).sum())
+        self._tables: tuple | None = None
 
     @property
     def NUISANCES(self) -> list[dict]:  # noqa: N802  (the term protocol's name)
@@ -349,6 +371,16 @@ class S2OnlyLikelihood:
             todo = todo[moved]
         return x, f, conv
 
+    def _max_rounds(self) -> int:
+        """Largest number of Newton runs per start (cell moves + 1), as in :meth:`_newton`."""
+        return 4 * sum(a.size for a in self.shape_anchors)
+
+    def _kernel_tables(self) -> tuple:
+        """The kernel's parameter-independent arrays (:func:`._kernel.tables`), for these counts."""
+        if self._tables is None:
+            self._tables = _kernel.tables(self)
+        return self._tables
+
     def _sm_total(self) -> float:
         if self._sm_cache is None:
             self._sm_cache = float(self.fold(self.exp.predict())[..., self._nominal_anchor(), :].sum())
@@ -371,14 +403,33 @@ class S2OnlyLikelihood:
         a = self.shape_anchors[self.shapes.index(release.CHARGE_YIELD)] if release.CHARGE_YIELD in self.shapes else None
         return int(np.argmin(np.abs(a))) if a is not None else 0
 
+    def _engine(self, method: str | None, use_numba: bool | None) -> tuple[bool, bool | None]:
+        """(use the kernel, its use_numba) for a ``method`` (None: the likelihood's)."""
+        method = self.method if method is None else _check_method(method)
+        if method == "auto":
+            return (_kernel.HAVE_NUMBA if use_numba is None else True), use_numba
+        return method == "kernel", use_numba
+
     def fit_folded(
-        self, folded, fixed: dict | None = None, tol: float = 1e-9, migrad_fallback: bool = True, starts=None
+        self,
+        folded,
+        fixed: dict | None = None,
+        tol: float = 1e-9,
+        migrad_fallback: bool = True,
+        starts=None,
+        method: str | None = None,
+        use_numba: bool | None = None,
     ) -> dict:
         """Profile -2 ln L over every nuisance not in ``fixed`` for CEvNS anchors ``folded``
         (points + (R, n_a, B), events). ``fixed`` maps nuisance names to values (scalars or
         arrays broadcast to the points). ``starts``: the extra t_qy starts of large predictions
-        (default ``_T_STARTS``). Returns the nuisances at the minimum per point,
-        ``twice_nll`` and ``converged``, each of shape points."""
+        (default ``_T_STARTS``). ``method``: one of :data:`METHODS` (default: the likelihood's);
+        ``use_numba`` (kernel only): False runs the kernel's plain-Python twin (tests). Returns
+        the nuisances at the minimum per point, ``twice_nll`` and ``converged``, each of shape
+        points.
+
+        Kept long: the starts, restarts and fallback of both engines in one place, so that they
+        share every rule."""
         folded = np.asarray(folded, dtype=float)
         pshape = folded.shape[:-3]
         flat = folded.reshape((-1,) + folded.shape[-3:])
@@ -403,6 +454,7 @@ class S2OnlyLikelihood:
         qy = self.names.index(release.CHARGE_YIELD) if release.CHARGE_YIELD in self.names else -1
         c_free = self.cevns_rate >= 0 and not (fixed and self.names[self.cevns_rate] in fixed)
         starts = self._T_STARTS if starts is None else tuple(starts)
+        use_kernel, use_numba = self._engine(method, use_numba)
         for lo in range(0, npts, _CHUNK):
             sl = slice(lo, min(lo + _CHUNK, npts))
             mu_a, pmf_a = self._mu_pmf(flat[sl])
@@ -413,6 +465,16 @@ class S2OnlyLikelihood:
             if c_free and big.size:  # a large prediction: start where the CEvNS signal is the SM's
                 j = self.cevns_rate
                 xa[big, j] = np.clip(xa[big, j] * sm / total[big], self.lower[j], self.upper[j])
+            if use_kernel:
+                restart = np.zeros(rows.size, bool)
+                restart[big] = True
+                x, f, conv, _ = _kernel.profile(
+                    mu_a, pmf_a, xa, lo_all[sl], hi_all[sl], restart, np.asarray(starts, float), qy,
+                    self.SKIP_SAME_CELL, self.centres, self.inv_var, self._kernel_tables(), tol, self._max_rounds(),
+                    use_numba=use_numba,
+                )  # fmt: skip
+                xs[sl], fs[sl], ok[sl] = x, f, conv
+                continue
             x, f, conv = self._newton(xa, rows, mu_a, pmf_a, lo_all[sl], hi_all[sl], tol)
             if qy >= 0:
                 big = big[lo_all[sl][big, qy] < hi_all[sl][big, qy]]
@@ -449,9 +511,9 @@ class S2OnlyLikelihood:
         out["n_fallback"] = int(bad.size)
         return out
 
-    def fit(self, pred, fixed: dict | None = None, tol: float = 1e-9) -> dict:
+    def fit(self, pred, fixed: dict | None = None, tol: float = 1e-9, method: str | None = None) -> dict:
         """:meth:`fit_folded` for predictions ``pred`` (points + (n_E,))."""
-        return self.fit_folded(self.fold(pred), fixed, tol)
+        return self.fit_folded(self.fold(pred), fixed, tol, method=method)
 
     def logl(self, pred) -> np.ndarray:
         """Profile ln L per point (= -twice_nll / 2; Poisson ln Gamma terms included, the
