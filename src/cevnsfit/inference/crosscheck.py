@@ -25,19 +25,10 @@ from dataclasses import dataclass
 import numpy as np
 from iminuit import Minuit
 
+from ..datasets.cenns10.templates import COMPONENTS, RELATIVE_WIDTHS, SHAPE_SYSTEMATICS, TEMPLATE_KEYS, release_morph
 from ..errors import ParameterError, UnknownNameError
 from ..experiments import get_experiment
-from ..likelihoods.morph import (
-    COMPONENTS,
-    RELATIVE_WIDTHS,
-    SHAPE_SYSTEMATICS,
-    TEMPLATE_KEYS,
-    TemplateMorph,
-    interpolation_weights,
-    mirrored_shape,
-    release_morph,
-    unit_shape,
-)
+from ..likelihoods.morph import TemplateMorph, interpolation_weights, mirrored_shape, unit_shape
 from ..likelihoods.profile import minimise
 from ..likelihoods.stats import log_poisson
 
