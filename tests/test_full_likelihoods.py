@@ -7,10 +7,11 @@ from scipy import optimize, stats
 
 import cevnsfit
 from cevnsfit.datasets import registry
+from cevnsfit.datasets.cenns10.crosscheck import build_model
 from cevnsfit.datasets.cenns10.templates import release_morph
 from cevnsfit.errors import ParameterError, UnknownNameError
 from cevnsfit.experiments import get_experiment
-from cevnsfit.inference.crosscheck import build_model, fit_model
+from cevnsfit.inference.crosscheck import fit_model
 from cevnsfit.likelihoods import paper
 from cevnsfit.likelihoods.full import CennsFullLikelihood, CsiFullLikelihood, profile_flat_background
 from cevnsfit.likelihoods.morph import interpolation_slopes, interpolation_weights
