@@ -1,7 +1,7 @@
 """Compiled kernel of :class:`~cevnsfit.likelihoods.full.CennsFullLikelihood`'s Newton profile
 (docs: performance).
 
-:meth:`cevnsfit.likelihoods.full.CennsFullLikelihood._newton_batch` needs, per Newton
+:meth:`cevnsfit.likelihoods.full.CennsFullLikelihood._profile_newton` needs, per Newton
 iteration and point, -2 ln L with its gradient and Hessian in the nuisances summed over the
 bins. With numpy that is a few dozen passes over (points x nuisances x bins) arrays;
 :func:`cenns_loop` does it in one pass per point, bin by bin, when numba is importable

@@ -52,7 +52,7 @@ from .morph import (
     interpolation_weights,
     unit_shape,
 )
-from .profile import ProfileEngine, projected_newton
+from .profile import ProfileEngine, profile_batch
 
 _LOG_SQRT_2PI = 0.5 * np.log(2.0 * np.pi)
 U_MAX = 30.0  # exp(30) ~ 1e13: caps 1 + a so a wild MIGRAD step cannot overflow
@@ -163,24 +163,24 @@ class ProfiledTerm(abc.ABC):
         return engine.profile(flat)
 
     def _profile_newton(self, flat) -> tuple[np.ndarray, np.ndarray]:
-        """(-2 ln L_p, argmin) per row of ``flat``: :meth:`_newton_batch` on chunks of
-        :attr:`chunk` points; points it does not converge on are profiled with MIGRAD
-        (:meth:`_profile_migrad`, same starts) and keep the lower of the two minima.
-        ``last_fallbacks`` counts them (for diagnostics)."""
-        out = np.full(flat.shape[0], np.nan)
-        best = np.full((flat.shape[0], len(self.names)), np.nan)
-        idx = np.flatnonzero(np.all(np.isfinite(flat), axis=1))
-        failed = []
-        for lo in range(0, idx.size, self.chunk):
-            sl = idx[lo : lo + self.chunk]
-            out[sl], best[sl], ok = self._newton_batch(flat[sl])
-            failed.append(sl[~ok])
-        bad = np.concatenate(failed) if failed else np.zeros(0, int)
-        self.last_fallbacks = int(bad.size)
-        if bad.size:
-            f_m, x_m = self._profile_migrad(flat[bad])
-            better = ~(out[bad] <= f_m)
-            out[bad[better]], best[bad[better]] = f_m[better], x_m[better]
+        """(-2 ln L_p, argmin) per row of ``flat``: the project's profile engine
+        (:func:`~cevnsfit.likelihoods.profile.profile_batch`): projected Newton on
+        :meth:`_newton_objective` from the best of :meth:`_batch_starts`, steps of at most
+        :attr:`max_step` per parameter, the normalisations u_k capped at 30 as in
+        :meth:`_evaluate`; MIGRAD (:meth:`_profile_migrad`, same starts) for the points it does
+        not converge on, keeping the lower minimum. ``last_fallbacks`` counts them."""
+        upper = np.array([U_MAX if n.startswith("ln1p_") else np.inf for n in self.names])
+        out, best, self.last_fallbacks = profile_batch(
+            flat,
+            len(self.names),
+            self._newton_objective,
+            self._batch_starts,
+            self._profile_migrad,
+            upper=upper,
+            chunk=self.chunk,
+            tol=self.newton_tol,
+            max_step=self.max_step,
+        )
         return out, best
 
     def _batch_starts(self, flat) -> list[np.ndarray]:
@@ -194,30 +194,6 @@ class ProfiledTerm(abc.ABC):
             resc[far, 0] = np.log(self.reference_total / total[far])
             cands.append(resc)
         return cands
-
-    def _best_start(self, flat, fval) -> np.ndarray:
-        """Per point the candidate start of lowest objective (the first one on ties, as
-        :class:`~cevnsfit.likelihoods.profile.ProfileEngine`)."""
-        cands = self._batch_starts(flat)
-        idx = np.arange(flat.shape[0])
-        x0 = cands[0].copy()
-        f0 = fval(x0, idx)
-        for c in cands[1:]:
-            fc = fval(c, idx)
-            lower = fc < f0
-            x0[lower], f0[lower] = c[lower], fc[lower]
-        return x0
-
-    def _newton_batch(self, flat) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(-2 ln L_p, argmin, converged) for a chunk of points: projected Newton
-        (:func:`~cevnsfit.likelihoods.profile.projected_newton`) on :meth:`_newton_objective`
-        from the best start (:meth:`_best_start`), steps of at most 2 per parameter, the
-        normalisations u_k capped at 30 as in :meth:`_evaluate`."""
-        fun, fval = self._newton_objective(flat)
-        x0 = self._best_start(flat, fval)
-        upper = np.array([U_MAX if n.startswith("ln1p_") else np.inf for n in self.names])
-        x, f, ok, _ = projected_newton(fun, fval, x0, -np.inf, upper, tol=self.newton_tol, max_step=self.max_step)
-        return f, x, ok
 
     @abc.abstractmethod
     def _newton_objective(self, flat) -> tuple[Callable, Callable]:
@@ -365,7 +341,7 @@ class CennsFullLikelihood(ProfiledTerm):
         return -(ll + self.const), -np.concatenate([g_u, g_alpha])
 
     def _kernel_objective(self, flat):
-        """(fun, fval) of :meth:`_newton_batch` through the compiled kernel
+        """(fun, fval) of :meth:`_profile_newton` through the compiled kernel
         (:func:`cevnsfit.likelihoods._full_kernels.cenns_loop`, same formulas)."""
         kernel = _kernels.CENNS_KERNEL
         if kernel is None:
@@ -394,7 +370,7 @@ class CennsFullLikelihood(ProfiledTerm):
         return fun, fval
 
     def _newton_objective(self, flat, use_numba: bool | None = None):
-        """(fun, fval) for :meth:`_newton_batch`: F = -2 ln L in (u_k, alpha_j), exact Hessian:
+        """(fun, fval) for :meth:`_profile_newton`: F = -2 ln L in (u_k, alpha_j), exact Hessian:
 
             F_xy = 2 sum_i [n_i/lam_i^2 dlam_i/dx dlam_i/dy - w_i d2lam_i/dxdy] + penalty terms,
 

@@ -175,7 +175,7 @@ class CsiFullLikelihood(ProfiledTerm):
         return np.array(self._b, dtype=float)
 
     def _newton_objective(self, flat):
-        """(fun, fval) for :meth:`_newton_batch`: the objective in (u, v) = (ln(1 + a), ln(1 + c)) profiled over the
+        """(fun, fval) for :meth:`_profile_newton`: the objective in (u, v) = (ln(1 + a), ln(1 + c)) profiled over the
         steady-state means, f(u, v) = min_b F(u, v, b), F = -2 ln L. With b* the exact inner
         maximum (:func:`profile_flat_background`, vectorised over points x rows), the envelope
         theorem gives grad f = dF/d(u, v) at b*, and implicit differentiation the Hessian
