@@ -32,7 +32,7 @@ import numpy as np
 from scipy import optimize
 
 from ..errors import ParameterError
-from ..likelihoods.morph import TemplateMorph, interpolation_slopes, interpolation_weights
+from ..likelihoods.morph import TemplateMorph, interpolation_weights
 from ..likelihoods.profile import minimise, projected_newton
 from ..likelihoods.stats import log_poisson
 
@@ -167,11 +167,6 @@ class CrosscheckModel:
         return f, g, h
 
 
-def _check_interpolation(model: CrosscheckModel) -> None:
-    if model.morph is not None:
-        interpolation_slopes(np.zeros(len(model.morph)), model.morph.interpolation)  # validates
-
-
 class _Fitter:
     """Minimisations of one model and data set on the profile engine: projected Newton over
     all parameters with some of them held (bounds lower = upper), MIGRAD for a fit Newton does
@@ -263,7 +258,6 @@ def fit_model(
         raise ParameterError(f"counts must have {model.shapes.shape[1]} bins, got {counts.size}")
     if aux is not None and np.shape(aux) != model.aux.shape:
         raise ParameterError(f"aux must have {model.aux.size} entries, got {np.size(aux)}")
-    _check_interpolation(model)
     k = model.n_components
     start = np.concatenate(
         [[max(counts.sum() - model.centres[1:].sum(), 1.0)], model.aux[: k - 1], np.zeros(len(model.nuisances))]

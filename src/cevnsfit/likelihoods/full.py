@@ -103,12 +103,6 @@ class ProfiledTerm(abc.ABC):
             self._cache_x = x.copy()
         return self._cache
 
-    def _fcn(self, x):
-        return self._eval_cached(x)[0]
-
-    def _grad(self, x):
-        return self._eval_cached(x)[1]
-
     def _starts(self, pred) -> list[np.ndarray]:
         """Candidate starts (fixed, independent of earlier points or calls): all nuisances at 0,
         and with a prediction far above the SM the CEvNS normalisation rescaled to it."""

@@ -120,17 +120,6 @@ class TemplateMorph:
         dp, dm = interpolation_slopes(alphas, self.interpolation)
         return dp[:, None] * self.delta_plus + dm[:, None] * self.delta_minus
 
-    def subset(self, component: int) -> TemplateMorph:
-        """The nuisances acting on one component."""
-        sel = np.asarray(self.component_of) == component
-        return TemplateMorph(
-            tuple(n for n, s in zip(self.names, sel) if s),
-            np.asarray(self.component_of)[sel],
-            self.delta_plus[sel],
-            self.delta_minus[sel],
-            self.interpolation,
-        )
-
     def relative_to(self, nominal) -> TemplateMorph:
         """The same morph divided bin by bin by ``nominal`` (0 where nominal = 0): turns an
         additive shift of a unit template p into the multiplicative factor p(alpha)/p - 1."""
