@@ -1,5 +1,5 @@
-"""Template fit of binned counts with one normalisation per component (docs: datasets/cenns10,
-the argon cross-check; the data set's unit builds the model and runs it).
+"""Template fit of binned counts with one normalisation per component (docs: statistics; a
+data set's unit builds the model and runs the fit, e.g. the argon cross-check of Table I).
 
 The counts n_i are fitted with one global normalisation per component k,
 
