@@ -6,24 +6,21 @@ code likelihood per point. Both are timed in the same run, compiled (numba) and 
 ``ms_per_point`` of the pairs (the machine may be loaded: ratios, not absolute times).
 Run: OPENBLAS_NUM_THREADS=1 python -m pytest benchmarks/test_bench_declared.py --benchmark-enable."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 import cevnsfit
-from cevnsfit.datasets import DatasetUnit
+from cevnsfit.datasets import get_dataset
 from cevnsfit.likelihoods import _declared_kernel, _full_kernels
 from cevnsfit.models import LmuLtau
 
 N = 1_000
-FIXTURE = Path(__file__).resolve().parents[1] / "tests" / "data" / "cenns10_full_declared.yaml"
 
 
 @pytest.fixture(scope="module")
 def terms():
-    code = cevnsfit.likelihood("cenns10", mode="full").terms[0]
-    generic = DatasetUnit.from_yaml(FIXTURE).term("full", backend="generic")
+    code = cevnsfit.likelihood("cenns10", mode="full").terms[0]  # backend auto: CennsFullLikelihood
+    generic = get_dataset("cenns10").term("full", backend="generic")
     rng = np.random.default_rng(7)
     m, g = 10 ** rng.uniform(0.5, 3, N), 10 ** rng.uniform(-4, -1, N)
     pred = code.prediction(LmuLtau(m, g, 1.0))

@@ -12,17 +12,12 @@ from click.testing import CliRunner
 from scipy import stats
 
 from cevnsfit.cli import main
+from cevnsfit.datasets.cenns10.crosscheck import argon_crosscheck, build_model
 from cevnsfit.datasets.cenns10.loaders import load_cenns10_projection
+from cevnsfit.datasets.cenns10.templates import COMPONENTS, SHAPE_SYSTEMATICS
 from cevnsfit.errors import ParameterError, UnknownNameError
 from cevnsfit.experiments import get_experiment
-from cevnsfit.inference.crosscheck import (
-    COMPONENTS,
-    SHAPE_SYSTEMATICS,
-    argon_crosscheck,
-    build_model,
-    fit_model,
-    poisson_logpmf,
-)
+from cevnsfit.inference.crosscheck import fit_model, poisson_logpmf
 
 TABLE2 = {"cevns": (159.0, 43.0), "ss": (3131.0, 23.0), "prompt_brn": (553.0, 34.0), "delayed_brn": (10.0, 11.0)}
 
@@ -161,3 +156,115 @@ def test_cli_table_lists_coherent_values():
     out = CliRunner().invoke(main, ["crosscheck-argon", "--shape-systematics"])
     assert out.exit_code == 0, out.output
     assert "159 ± 43" in out.output and "prompt_brn_timing_width" in out.output
+
+
+def test_engine_minimum_minos_and_significance_against_migrad():
+    """The profile engine's minimum is at least as low as MIGRAD's (run directly, tight), its
+    MINOS crossings lie where MIGRAD's profile with N_cevns fixed is 1 above the minimum, and the
+    significance is MIGRAD's profile at N_cevns = 0."""
+    from cevnsfit.likelihoods.profile import minimise
+
+    exp = get_experiment("cenns10")
+    model, counts = build_model(exp), exp.data["data"].ravel()
+    fit = fit_model(model, counts)
+
+    def migrad(fixed=None):
+        start = [fit[k][0] for k in COMPONENTS]
+        m = minimise(
+            lambda p: model.twice_nll(p, counts),
+            start,
+            grad=lambda p: model.grad_twice_nll(p, counts),
+            names=model.parameters,
+            errors=[10.0, 25.0, 30.0, 10.0],
+            fixed=fixed,
+            tol=1e-7,
+            strategy=2,
+        )
+        return m.fval
+
+    assert fit["nll_min"] <= migrad() + 1e-9
+    for offset in fit["cevns_minos"]:
+        assert migrad({"cevns": fit["cevns"][0] + offset}) - fit["nll_min"] == pytest.approx(1.0, abs=1e-6)
+    assert migrad({"cevns": 0.0}) - fit["nll_min"] == pytest.approx(fit["significance_cevns"] ** 2, abs=1e-6)
+
+
+def test_fit_falls_back_to_migrad_when_newton_does_not_converge(monkeypatch):
+    """A fit the Newton engine does not converge on goes to MIGRAD (same minimum to 1e-6)."""
+    from cevnsfit.inference import crosscheck
+
+    exp = get_experiment("cenns10")
+    model, counts = build_model(exp), exp.data["data"].ravel()
+    ref = fit_model(model, counts, minos=False, significance=False)
+
+    def not_converged(fun, fval, x0, lower, upper, **kw):
+        return x0, fval(x0, np.arange(len(x0))), np.zeros(len(x0), bool), np.zeros(len(x0), int)
+
+    monkeypatch.setattr(crosscheck, "projected_newton", not_converged)
+    got = fit_model(model, counts, minos=False, significance=False)
+    assert got["valid"]
+    for k in COMPONENTS:
+        assert got[k][0] == pytest.approx(ref[k][0], rel=1e-5)
+    assert got["nll_min"] == pytest.approx(ref["nll_min"], abs=1e-6)
+
+
+def test_exact_hessian_matches_finite_differences():
+    """CrosscheckModel.derivatives: the Hessian (both morph rules, alpha inside and outside
+    [-1, 1]) equals central differences of its exact gradient."""
+    from cevnsfit.datasets.cenns10.templates import release_morph
+    from cevnsfit.inference.crosscheck import CrosscheckModel
+
+    exp = get_experiment("cenns10")
+    base = build_model(exp, shape_systematics=True)
+    counts = exp.data["data"].ravel()
+    x = np.array([150.0, 3140.0, 520.0, 20.0, 0.4, -0.3, 1.6, -1.4, 0.2])
+    for rule in ("linear", "quadratic"):
+        morph = release_morph(exp.data, interpolation=rule)
+        model = CrosscheckModel(base.shapes, base.centres, base.sigmas, morph, base.components)
+        _, g, h = model.derivatives(x, counts)
+        for i in range(x.size):
+            step = np.zeros(x.size)
+            step[i] = 1e-5 * max(abs(x[i]), 1.0)
+            num = (model.grad_twice_nll(x + step, counts) - model.grad_twice_nll(x - step, counts)) / (2 * step[i])
+            np.testing.assert_allclose(h[:, i], num, rtol=1e-5, atol=1e-6, err_msg=f"{rule} {i}")
+        fd = (
+            model.twice_nll(x + 1e-6 * np.eye(x.size)[0], counts)
+            - model.twice_nll(x - 1e-6 * np.eye(x.size)[0], counts)
+        ) / 2e-6
+        assert fd == pytest.approx(g[0], rel=1e-5)
+
+
+def test_crosscheck_is_the_declared_likelihood_profiled_by_the_generic_engine():
+    """The cross-check written in the declaration format (the unit's full-mode declaration with
+    the release's CEvNS template at 128 events, a free CEvNS normalisation and the linear morph)
+    and profiled by the generic declared engine has the cross-check's minimum: same totals and
+    pulls, and -2 ln L higher by exactly the Gaussian normalisation constants the cross-check
+    leaves out, 2 ln(sigma_k sqrt(2 pi)) per background width (25/3152, 0.30, 1.00) and
+    ln(2 pi) per shape nuisance."""
+    import copy
+
+    from cevnsfit.datasets import get_dataset
+    from cevnsfit.likelihoods.declared import build_term
+
+    exp = get_experiment("cenns10")
+    decl = copy.deepcopy(get_dataset("cenns10").declaration)
+    section = decl["likelihood"]["full"]
+    section["interpolation"] = "linear"
+    samples = section["channels"][0]["samples"]
+    shape_mods = [
+        {**m, "data": {k: v for k, v in m["data"].items() if k != "nominal"}} for m in samples[0]["modifiers"][1:]
+    ]
+    samples[0] = {
+        "name": "cevns",
+        "template": {"data": "cevns_template", "total": 128.0},
+        "modifiers": [{"name": "cevns_norm", "type": "normsys"}, *shape_mods],
+    }
+    term = build_term(decl, exp, "full", "full", engine="migrad", tol=1e-8)
+    lnl, best = term.term.profile(np.zeros((1, int(np.prod(exp.shape)))))
+    fit = fit_model(build_model(exp, shape_systematics=True), exp.data["data"], minos=False, significance=False)
+    totals = {"cevns": 128.0, "ss": 3152.0, "prompt_brn": 497.0, "delayed_brn": 33.0}
+    for j, k in enumerate(COMPONENTS):
+        assert totals[k] * np.exp(best[0, j]) == pytest.approx(fit[k][0], rel=2e-6)
+    for j, k in enumerate(SHAPE_SYSTEMATICS):
+        assert best[0, 4 + j] == pytest.approx(fit["pulls"][k][0], abs=2e-6)
+    const = 2.0 * np.log(np.array([25.0 / 3152.0, 0.30, 1.00]) * np.sqrt(2 * np.pi)).sum() + 5 * np.log(2 * np.pi)
+    assert -2.0 * lnl[0] - const == pytest.approx(fit["nll_min"], abs=1e-6)

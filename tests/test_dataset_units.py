@@ -54,7 +54,7 @@ def test_builtin_units_are_folders_with_a_declaration():
         # every name the declaration gives resolves to code
         for mode in unit.modes:
             spec = unit.declaration["likelihood"][mode]
-            if "channels" in spec:  # declared: the generic engine (csi2021 full)
+            if "channels" in spec:  # a declared mode (the declared engine runs it)
                 continue
             for key in ("builder", "backend"):
                 assert callable(import_object(spec[key], name))

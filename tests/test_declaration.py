@@ -296,14 +296,34 @@ def test_shared_nuisance_is_profiled_once():
 
 @pytest.fixture(scope="module")
 def cenns10_full():
-    import cevnsfit
-    from cevnsfit.datasets import DatasetUnit
-    from cevnsfit.experiments import get_experiment
+    from cevnsfit.datasets import get_dataset
 
-    unit = DatasetUnit.from_yaml("tests/data/cenns10_full_declared.yaml")
-    exp = unit.experiment("full")  # the code builder named in the declaration
-    assert exp.name == "cenns10" and exp.shape == get_experiment("cenns10", "full").shape
-    return unit.term("full", backend="generic"), cevnsfit.likelihood("cenns10", mode="full").terms[0]
+    return get_dataset("cenns10").term("full", backend="generic"), code_cenns10_full()
+
+
+def code_cenns10_full():
+    """CENNS-10's full likelihood built in code, independently of its declaration: the class
+    CennsFullLikelihood on the release templates at the central-value totals (SS 3152 +- 25,
+    prompt BRN 497 +- 30 %, delayed BRN 33 +- 100 %, companion Table 2), the 13 % CEvNS width
+    and the release's five shape variations (quadratic morph)."""
+    from cevnsfit.datasets.cenns10.templates import release_morph
+    from cevnsfit.experiments import get_experiment
+    from cevnsfit.likelihoods.datasets import DatasetTerm
+    from cevnsfit.likelihoods.full import CennsFullLikelihood
+
+    exp = get_experiment("cenns10", "full")
+    cv = {"ss": (3152.0, 25.0 / 3152.0), "prompt_brn": (497.0, 0.30), "delayed_brn": (33.0, 1.00)}
+    bkg = {k: exp.data[k] * (total / exp.data[k].sum()) for k, (total, _) in cv.items()}
+    term = CennsFullLikelihood(
+        exp.data["data"],
+        bkg,
+        {k: s for k, (_, s) in cv.items()},
+        release_morph(exp.data, interpolation="quadratic"),
+        cevns_nominal=exp.data["cevns_template"],
+        cevns_sigma=0.13,
+        reference_total=float(exp.predict(None).sum()),
+    )
+    return DatasetTerm("cenns10", exp, term, matching="full")
 
 
 def _prior_box(n, seed):
@@ -312,8 +332,8 @@ def _prior_box(n, seed):
 
 
 def test_cenns10_full_declared_equals_code(cenns10_full):
-    """The CENNS-10 full likelihood written as a declaration (tests/data/cenns10_full_declared.yaml)
-    equals CennsFullLikelihood to 1e-8 in -2 ln L at the SM and 20 prior-box points."""
+    """The CENNS-10 full likelihood as its unit declares it (generic engine) equals
+    CennsFullLikelihood built in code (:func:`code_cenns10_full`) to 1e-8 in -2 ln L at the SM and 20 prior-box points."""
     from cevnsfit.models import LmuLtau
 
     declared, code = cenns10_full
@@ -329,12 +349,12 @@ def test_cenns10_full_declared_equals_code(cenns10_full):
 def test_cenns10_backend_is_chosen_automatically_and_equals_the_generic_path(cenns10_full):
     """backend="auto" reads the same declaration into the compiled CENNS-style kernel; it equals
     the generic engine to 1e-8 in -2 ln L over prior-box points."""
-    from cevnsfit.datasets import DatasetUnit
+    from cevnsfit.datasets import get_dataset
     from cevnsfit.likelihoods.full import CennsFullLikelihood
     from cevnsfit.models import LmuLtau
 
     generic, code = cenns10_full
-    auto = DatasetUnit.from_yaml("tests/data/cenns10_full_declared.yaml").term("full")
+    auto = get_dataset("cenns10").term("full")
     assert isinstance(auto.term, CennsFullLikelihood) and isinstance(generic.term, ProfiledBinned)
     m, g = _prior_box(20, seed=19)
     pred = code.prediction(LmuLtau(np.r_[m, 20.0], np.r_[g, 0.0], 1.0))

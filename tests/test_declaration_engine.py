@@ -10,7 +10,7 @@ from cevnsfit.declaration import load
 from cevnsfit.errors import DeclarationError, ParameterError
 from cevnsfit.likelihoods import _declared_kernel
 from cevnsfit.likelihoods.declared import build_term
-from test_declaration import FixedExperiment, projection
+from test_declaration import FixedExperiment, code_cenns10_full, projection
 
 needs_numba = pytest.mark.skipif(not _declared_kernel.HAVE_NUMBA, reason="numba not importable")
 
@@ -143,12 +143,11 @@ def test_compiled_and_numpy_profiles_agree():
 def test_cenns10_generic_engine_both_paths_equal_the_code_likelihood():
     """The declared CENNS-10 full likelihood through the generic engine, compiled and numpy,
     equals CennsFullLikelihood to 1e-8 in -2 ln L over prior-box points of L_mu-L_tau."""
-    import cevnsfit
-    from cevnsfit.datasets import DatasetUnit
+    from cevnsfit.datasets import get_dataset
     from cevnsfit.models import LmuLtau
 
-    generic = DatasetUnit.from_yaml("tests/data/cenns10_full_declared.yaml").term("full", backend="generic")
-    code = cevnsfit.likelihood("cenns10", mode="full").terms[0]
+    generic = get_dataset("cenns10").term("full", backend="generic")
+    code = code_cenns10_full()
     rng = np.random.default_rng(21)
     m, g = 10 ** rng.uniform(0.5, 3, 12), 10 ** rng.uniform(-4, -1, 12)
     pred = code.prediction(LmuLtau(m, g, 1.0))

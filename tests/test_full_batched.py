@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import cevnsfit
-from cevnsfit.errors import ParameterError, UnknownNameError
+from cevnsfit.errors import UnknownNameError
 from cevnsfit.likelihoods import _full_kernels
 from cevnsfit.likelihoods.profile import projected_newton
 from cevnsfit.models import LmuLtau
@@ -188,13 +188,6 @@ def test_engine_option_and_errors():
         assert like.terms[0].term.engine == "migrad"
         with pytest.raises(UnknownNameError, match="engine"):
             cevnsfit.likelihood(name, mode="full", options={name: {"engine": "bfgs"}})
-    # the linear morph has a kink at 0: profiled by MIGRAD, Newton refused
-    linear = cevnsfit.likelihood("cenns10", mode="full", options={"cenns10": {"interpolation": "linear"}})
-    assert linear.terms[0].term.engine == "migrad"
-    with pytest.raises(ParameterError, match="quadratic"):
-        cevnsfit.likelihood(
-            "cenns10", mode="full", options={"cenns10": {"interpolation": "linear", "engine": "newton"}}
-        )
 
 
 def test_steady_state_is_the_one_at_the_newton_optimum():

@@ -7,12 +7,15 @@ from scipy import optimize, stats
 
 import cevnsfit
 from cevnsfit.datasets import registry
+from cevnsfit.datasets.cenns10.crosscheck import build_model
+from cevnsfit.datasets.cenns10.templates import release_morph
+from cevnsfit.datasets.csi2017.full import CsiFullLikelihood, profile_flat_background
 from cevnsfit.errors import ParameterError, UnknownNameError
 from cevnsfit.experiments import get_experiment
-from cevnsfit.inference.crosscheck import build_model, fit_model
+from cevnsfit.inference.crosscheck import fit_model
 from cevnsfit.likelihoods import paper
-from cevnsfit.likelihoods.full import CennsFullLikelihood, CsiFullLikelihood, profile_flat_background
-from cevnsfit.likelihoods.morph import interpolation_slopes, interpolation_weights, release_morph
+from cevnsfit.likelihoods.full import CennsFullLikelihood
+from cevnsfit.likelihoods.morph import interpolation_slopes, interpolation_weights
 from cevnsfit.models import LmuLtau
 
 GX = np.array([0.0, 3e-4, 1e-3, 3e-3, 2e-2])
@@ -126,6 +129,22 @@ def test_analytic_gradient_matches_finite_differences(which, csi, cenns):
 # -- CENNS-10: the argon cross-check and the profile property ---------------------------------
 
 
+def _cenns_full_variant(interpolation):
+    """The unit's declared full likelihood with the CEvNS constraint removed and the morph
+    interpolation set (a variant written in the declaration format, as a user would)."""
+    import copy
+
+    from cevnsfit.datasets import get_dataset
+    from cevnsfit.likelihoods.declared import build_term
+
+    decl = copy.deepcopy(get_dataset("cenns10").declaration)
+    section = decl["likelihood"]["full"]
+    section["interpolation"] = interpolation
+    del section["channels"][0]["samples"][0]["modifiers"][0]["constraint"]  # unconstrained
+    engine = "migrad" if interpolation == "linear" else "newton"  # the linear morph has a kink at 0
+    return build_term(decl, get_experiment("cenns10", "full"), "full", "full", engine=engine)
+
+
 def test_cenns_full_at_sm_reproduces_the_argon_crosscheck():
     """With the CEvNS constraint removed and the cross-check's linear morph, the full profile at
     g_x = 0 is the cross-check fit: same minimum, N_cevns = 128 (1 + a_1) = its best fit."""
@@ -133,11 +152,9 @@ def test_cenns_full_at_sm_reproduces_the_argon_crosscheck():
     xc = fit_model(build_model(exp, shape_systematics=True), exp.data["data"], minos=False, significance=False)
     results = {}
     for interp in ("linear", "quadratic"):
-        term = cevnsfit.likelihood(
-            "cenns10", mode="full", options={"cenns10": {"cevns_sigma": None, "interpolation": interp}}
-        ).terms[0]
-        nuis = term.term.nuisances(term.prediction(LmuLtau(20.0, 0.0)))
-        results[interp] = 128.0 * (1.0 + nuis["cevns"])
+        term = _cenns_full_variant(interp)
+        _, best = term.term.profile(term.prediction(LmuLtau(20.0, 0.0)))
+        results[interp] = 128.0 * np.exp(np.ravel(best)[0])  # u = ln(1 + a) of the CEvNS normalisation
     assert results["linear"] == pytest.approx(xc["cevns"][0], rel=2e-3)
     # default (smooth) morph: consistent with the cross-check within its error (~43 events)
     assert abs(results["quadratic"] - xc["cevns"][0]) < 0.25 * xc["cevns"][1]
@@ -217,8 +234,10 @@ def test_all_full_builders_registered_and_simple_terms_reuse_paper_classes():
 
 
 def test_bad_options_and_shapes_raise():
-    with pytest.raises(UnknownNameError, match="interpolation"):
-        cevnsfit.likelihood("cenns10", mode="full", options={"cenns10": {"interpolation": "cubic"}})
+    # CENNS-10's full mode is declared: variants (interpolation, constraints) are declarations
+    for option in ("interpolation", "cevns_sigma", "shape_systematics"):
+        with pytest.raises(UnknownNameError, match=option):
+            cevnsfit.likelihood("cenns10", mode="full", options={"cenns10": {option: "linear"}})
     csi_term = cevnsfit.likelihood("csi2017", mode="full").terms[0].term
     with pytest.raises(ParameterError, match="bin shape"):
         csi_term.logl(np.ones((3, 5)))

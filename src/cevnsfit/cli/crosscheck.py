@@ -22,7 +22,8 @@ from cevnsfit.cli import main
 )
 def crosscheck_argon(as_json: bool, shape_systematics: bool, mode: str, cevns_template: str) -> None:
     """Fit CENNS-10 Analysis A with one normalisation per component (``argon_crosscheck``)."""
-    from cevnsfit.inference.crosscheck import COMPONENTS, argon_crosscheck
+    from cevnsfit.datasets.cenns10.crosscheck import argon_crosscheck
+    from cevnsfit.datasets.cenns10.templates import COMPONENTS
 
     res = argon_crosscheck(mode=mode, shape_systematics=shape_systematics, cevns_template=cevns_template)
     if as_json:

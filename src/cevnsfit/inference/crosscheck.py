@@ -1,21 +1,27 @@
-"""CENNS-10 argon cross-check: the release's own template fit (docs: datasets/cenns10, the argon cross-check).
+"""Template fit of binned counts with one normalisation per component (docs: statistics; a
+data set's unit builds the model and runs the fit, e.g. the argon cross-check of Table I).
 
-The CENNS-10 Analysis A data (12 x 8 x 10 bins in energy, F90, t_trig) are fitted with one
-global normalisation per component k in (CEvNS, SS, prompt BRN, delayed BRN),
+The counts n_i are fitted with one global normalisation per component k,
 
     mu_i(N, alpha) = sum_k N_k p_ki(alpha),      sum_i p_ki = 1,
 
-where p_k is the release's template of component k normalised to unit sum (so N_k is the
-fitted total number of events of k in the whole grid). The test statistic minimised is
+where p_k is the template of component k normalised to unit sum (so N_k is the fitted total of
+k in the whole grid). The test statistic minimised is
 
     -2 ln L(N, alpha) = -2 sum_i [ n_i ln mu_i - mu_i - ln Gamma(n_i + 1) ]
-                        + sum_{k != CEvNS} ((N_k - c_k) / sigma_k)^2 + sum_j alpha_j^2,
+                        + sum_{k >= 1} ((N_k - c_k) / sigma_k)^2 + sum_j alpha_j^2,
 
-with flat (unconstrained) CEvNS, Gaussian constraints on the backgrounds centred on the
-release's central values (SS 3152 +- 25, prompt BRN 497 +- 30 %, delayed BRN 33 +- 100 %;
-companion document arXiv:2006.12659, Table 2) and, optionally, one unit-Gaussian nuisance
-alpha_j per shape systematic of the release. The result is compared with COHERENT's own fit
-(companion Table 2: CEvNS 159 +- 43, SS 3131 +- 23, prompt BRN 553 +- 34, delayed BRN 10 +- 11).
+with the first component (the parameter of interest) unconstrained, Gaussian constraints on
+the others and, optionally, one unit-Gaussian nuisance alpha_j per shape systematic
+(:class:`~cevnsfit.likelihoods.morph.TemplateMorph`).
+
+The minimisation runs on the project's profile engine (:mod:`cevnsfit.likelihoods.profile`):
+projected Newton with the exact gradient and Hessian of -2 ln L (:meth:`CrosscheckModel.derivatives`),
+converged to a Newton decrement / 2 below :data:`NEWTON_TOL`, with MIGRAD
+(:func:`~cevnsfit.likelihoods.profile.minimise`) for a fit it does not converge on. Errors are
+sqrt(diag 2 H^-1) of that exact Hessian; the MINOS interval of the parameter of interest is
+where its profile (the others re-minimised by the same engine) rises by 1, found by bracketing
+and Brent's method; its significance is the profile at 0 (Wilks, one degree of freedom).
 """
 
 from __future__ import annotations
@@ -23,39 +29,31 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from iminuit import Minuit
+from scipy import optimize
 
-from ..errors import ParameterError, UnknownNameError
-from ..experiments import get_experiment
-from ..likelihoods.morph import (
-    COMPONENTS,
-    RELATIVE_WIDTHS,
-    SHAPE_SYSTEMATICS,
-    TEMPLATE_KEYS,
-    TemplateMorph,
-    interpolation_weights,
-    mirrored_shape,
-    release_morph,
-    unit_shape,
-)
-from ..likelihoods.profile import minimise
+from ..errors import ParameterError
+from ..likelihoods.morph import TemplateMorph, interpolation_weights
+from ..likelihoods.profile import minimise, projected_newton
 from ..likelihoods.stats import log_poisson
 
 #: ln P(n | mu) (kept under its old name; :func:`cevnsfit.likelihoods.stats.log_poisson`).
 poisson_logpmf = log_poisson
 
-CEVNS_TEMPLATES = ("release", "computed")
 _TINY = 1e-300  # floor on mu: a morph that drives a bin negative is (heavily) disfavoured, not NaN
+#: Newton convergence of the template fit: decrement / 2 in -2 ln L (the fit is cheap, so it is
+#: converged far below MIGRAD's EDM, 2e-3 tol = 2e-9 at tol 1e-6).
+NEWTON_TOL = 1e-13
 
 
 @dataclass(frozen=True)
 class CrosscheckModel:
     """Binned template model mu_i(N, alpha) with Gaussian constraints (module docstring).
 
-    ``shapes``: (4, n_bins) unit-sum templates in :data:`COMPONENTS` order. ``centres``/``sigmas``:
-    (4,) constraint centres and widths (NaN/inf for the free CEvNS total). ``morph``: the shape
-    nuisances (:class:`cevnsfit.likelihoods.morph.TemplateMorph`, "linear" rule = pyhf histosys
-    code 0), each acting on the component ``morph.component_of[j]``:
+    ``shapes``: (K, n_bins) unit-sum templates, one per entry of ``components`` (the first is
+    the unconstrained parameter of interest). ``centres``/``sigmas``: (K,) constraint centres and
+    widths (NaN/inf for the free first total). ``morph``: the shape nuisances
+    (:class:`cevnsfit.likelihoods.morph.TemplateMorph`), each acting on the component
+    ``morph.component_of[j]``; with the "linear" rule (pyhf histosys code 0)
 
         p_k(alpha) = p_k + sum_{j on k} [ alpha_j (p_j^+ - p_k)  if alpha_j >= 0
                                           alpha_j (p_k - p_j^-)  if alpha_j < 0 ].
@@ -68,6 +66,7 @@ class CrosscheckModel:
     centres: np.ndarray
     sigmas: np.ndarray
     morph: TemplateMorph | None = None
+    components: tuple = ()
 
     @property
     def nuisances(self) -> tuple:
@@ -75,10 +74,15 @@ class CrosscheckModel:
 
     @property
     def parameters(self) -> tuple:
-        return COMPONENTS + self.nuisances
+        comps = self.components or tuple(f"n{k}" for k in range(self.shapes.shape[0]))
+        return tuple(comps) + self.nuisances
+
+    @property
+    def n_components(self) -> int:
+        return int(self.shapes.shape[0])
 
     def expected(self, totals, alphas=()) -> np.ndarray:
-        """mu_i for totals N (4,) and nuisances alpha (n_nuisances,); shape (n_bins,)."""
+        """mu_i for totals N (K,) and nuisances alpha (n_nuisances,); shape (n_bins,)."""
         totals = np.asarray(totals, dtype=float)
         mu = totals @ self.shapes
         if self.nuisances:
@@ -87,7 +91,7 @@ class CrosscheckModel:
 
     @property
     def aux(self) -> np.ndarray:
-        """Nominal auxiliary data a = (c_ss, c_prompt, c_delayed, 0, ..., 0): the constraint centres."""
+        """Nominal auxiliary data a = (c_1, ..., c_{K-1}, 0, ..., 0): the constraint centres."""
         return np.concatenate([self.centres[1:], np.zeros(len(self.nuisances))])
 
     def asimov(self, totals, alphas=()) -> tuple[np.ndarray, np.ndarray]:
@@ -97,178 +101,186 @@ class CrosscheckModel:
         return self.expected(totals, alphas), np.concatenate([totals[1:], alphas])
 
     def twice_nll(self, params, counts, aux=None) -> float:
-        """-2 ln L at ``params`` = (N_cevns, N_ss, N_prompt, N_delayed, alpha_1, ...).
+        """-2 ln L at ``params`` = (N_1, ..., N_K, alpha_1, ...).
 
         ``aux`` overrides the auxiliary data (the centres of the Gaussian constraints on
-        N_ss, N_prompt, N_delayed, alpha_1, ...), e.g. for an Asimov dataset.
+        N_2, ..., N_K, alpha_1, ...), e.g. for an Asimov dataset.
         """
-        params = np.asarray(params, dtype=float)
-        totals, alphas = params[:4], params[4:]
-        mu = np.maximum(self.expected(totals, alphas), _TINY)
-        a = self.aux if aux is None else np.asarray(aux, dtype=float)
-        pulls = (totals[1:] - a[:3]) / self.sigmas[1:]
-        shifts = alphas - a[3:]
-        return float(-2.0 * np.sum(log_poisson(counts, mu)) + pulls @ pulls + shifts @ shifts)
+        return self.derivatives(params, counts, aux, order=0)[0]
 
     def grad_twice_nll(self, params, counts, aux=None) -> np.ndarray:
-        """Gradient of :meth:`twice_nll`: d/dtheta = -2 sum_i (n_i/mu_i - 1) dmu_i/dtheta + constraints,
-        with dmu_i/dN_k = p_ki(alpha) and dmu_i/dalpha_j = N_k(j) delta^+-_ji (side of alpha_j)."""
+        """Gradient of :meth:`twice_nll` (:meth:`derivatives`)."""
+        return self.derivatives(params, counts, aux, order=1)[1]
+
+    def derivatives(self, params, counts, aux=None, order: int = 2) -> tuple:
+        """(-2 ln L, gradient, Hessian) at ``params`` (up to ``order``; the rest None):
+
+            d/dtheta = -2 sum_i w_i dmu_i/dtheta + constraints,    w_i = n_i/mu_i - 1,
+            d2/dtheta dphi = 2 sum_i [n_i/mu_i^2 dmu_i/dtheta dmu_i/dphi - w_i d2mu_i/dtheta dphi]
+                             + 2/sigma_k^2 (constrained N_k) + 2 (alpha_j),
+
+        with dmu_i/dN_k = p_ki(alpha), dmu_i/dalpha_j = N_k(j) J_ji (J = f_+' D^+ + f_-' D^-, the
+        side of alpha_j for the linear rule), d2mu_i/dN_k dalpha_j = J_ji (j on k) and
+        d2mu_i/dalpha_j^2 = N_k(j) (D^+ - D^-)_ji inside |alpha_j| <= 1 for the quadratic rule (0
+        for the linear one). Bins whose mean is floored at 1e-300 carry no derivative."""
         params = np.asarray(params, dtype=float)
-        totals, alphas = params[:4], params[4:]
-        mu = np.maximum(self.expected(totals, alphas), _TINY)
-        w = -2.0 * (np.asarray(counts, dtype=float) / mu - 1.0)  # (n_bins,)
+        k = self.n_components
+        totals, alphas = params[:k], params[k:]
+        n = np.asarray(counts, dtype=float)
         a = self.aux if aux is None else np.asarray(aux, dtype=float)
-        g_tot = self.shapes @ w
+        raw = self.expected(totals, alphas)
+        mu = np.maximum(raw, _TINY)
+        pulls = (totals[1:] - a[: k - 1]) / self.sigmas[1:]
+        shifts = alphas - a[k - 1 :]
+        f = float(-2.0 * np.sum(log_poisson(n, mu)) + pulls @ pulls + shifts @ shifts)
+        if order == 0:
+            return f, None, None
+        live = raw > _TINY
+        w = np.where(live, n / mu - 1.0, 0.0)
+        dmu = [self.shapes]  # (K, B) at alpha = 0, morph shifts added below
         if self.nuisances:
             comp = self.morph.component_of
-            dw = self.morph.jacobian(alphas) @ w  # (J,)
-            # d shift / d N_k = sum_{j on k} [f_+ D^+ + f_- D^-]_j (= alpha_j delta_j for the linear rule)
             fp, fm = interpolation_weights(alphas, self.morph.interpolation)
-            g_tot = g_tot + np.bincount(
-                comp, weights=fp * (self.morph.delta_plus @ w) + fm * (self.morph.delta_minus @ w), minlength=4
-            )
-            g_alpha = totals[comp] * dw + 2.0 * (alphas - a[3:])
-        else:
-            g_alpha = np.zeros(0)
-        g_tot[1:] += 2.0 * (totals[1:] - a[:3]) / self.sigmas[1:] ** 2
-        return np.concatenate([g_tot, g_alpha])
+            per = fp[:, None] * self.morph.delta_plus + fm[:, None] * self.morph.delta_minus  # (J, B)
+            shapes = self.shapes + np.stack([per[comp == c].sum(0) for c in range(k)])
+            jac = self.morph.jacobian(alphas)  # (J, B)
+            dmu = [shapes, totals[comp][:, None] * jac]
+        d = np.concatenate(dmu)  # (K + J, B)
+        g = -2.0 * (d @ w)
+        g[1:k] += 2.0 * pulls / self.sigmas[1:]
+        g[k:] += 2.0 * shifts
+        if order == 1:
+            return f, g, None
+        q = np.where(live, n / mu**2, 0.0)
+        h = 2.0 * (d * q) @ d.T
+        h[np.arange(1, k), np.arange(1, k)] += 2.0 / self.sigmas[1:] ** 2
+        if self.nuisances:
+            ja = k + np.arange(len(comp))
+            cross = -2.0 * (jac @ w)  # d2mu/dN_k dalpha_j = J_j
+            h[comp, ja] += cross
+            h[ja, comp] += cross
+            h[ja, ja] += 2.0
+            if self.morph.interpolation == "quadratic":
+                inside = np.abs(alphas) <= 1.0
+                curv = (self.morph.delta_plus - self.morph.delta_minus) @ w
+                h[ja, ja] += np.where(inside, -2.0 * totals[comp] * curv, 0.0)
+        return f, g, h
 
 
-def build_model(exp, shape_systematics: bool = False, cevns_template: str = "release") -> CrosscheckModel:
-    """The cross-check model of an experiment holding the CENNS-10 release templates.
+class _Fitter:
+    """Minimisations of one model and data set on the profile engine: projected Newton over
+    all parameters with some of them held (bounds lower = upper), MIGRAD for a fit Newton does
+    not converge on (keeping the lower minimum)."""
 
-    ``cevns_template="computed"`` takes the CEvNS shape from ``exp.predict()`` (our SM
-    prediction) instead of the release's template; the release's CEvNS shape variations are
-    then applied as the same additive shifts p^+- - p_release around it.
-    """
-    if cevns_template not in CEVNS_TEMPLATES:
-        raise UnknownNameError(f"cevns_template must be one of {CEVNS_TEMPLATES}, got {cevns_template!r}")
-    release = {k: unit_shape(exp.data[TEMPLATE_KEYS[k]]) for k in COMPONENTS}
-    shapes = dict(release)
-    if cevns_template == "computed":
-        shapes["cevns"] = unit_shape(exp.predict())
-    cv = exp.info["cv"]
-    centres = np.array([np.nan] + [cv[k][0] for k in COMPONENTS[1:]])
-    sigmas = np.array([np.inf, cv["ss"][1]] + [RELATIVE_WIDTHS[k] * cv[k][0] for k in COMPONENTS[2:]])
-    model = dict(shapes=np.stack([shapes[k] for k in COMPONENTS]), centres=centres, sigmas=sigmas)
-    if shape_systematics:
-        model["morph"] = release_morph(exp.data, COMPONENTS, SHAPE_SYSTEMATICS, interpolation="linear")
-    return CrosscheckModel(**model)
+    def __init__(self, model: CrosscheckModel, counts, aux, tol: float):
+        self.model, self.counts, self.aux, self.tol = model, counts, aux, tol
+        self.all_converged = True
 
+    def _fun(self, x, idx):
+        out = [self.model.derivatives(xi, self.counts, self.aux) for xi in x]
+        return np.array([o[0] for o in out]), np.stack([o[1] for o in out]), np.stack([o[2] for o in out])
 
-def _minuit(model, counts, aux, start, tol, fixed=None) -> Minuit:
-    """MIGRAD (strategy 2) on -2 ln L through the project's one minimiser."""
-    return minimise(
-        lambda p: model.twice_nll(p, counts, aux),
-        start,
-        grad=lambda p: model.grad_twice_nll(p, counts, aux),
-        names=model.parameters,
-        errors=[10.0, 25.0, 30.0, 10.0] + [0.5] * len(model.nuisances),
-        fixed=fixed,
-        tol=tol,
-        strategy=2,
-        retry=False,
-    )
+    def _fval(self, x, idx):
+        return np.array([self.model.derivatives(xi, self.counts, self.aux, order=0)[0] for xi in x])
 
-
-def _hessian_errors(model, counts, aux, x, scale) -> np.ndarray:
-    """Standard errors sqrt(diag 2 H^-1) of -2 ln L at its minimum ``x``, with H the central
-    difference of the exact gradient (:meth:`CrosscheckModel.grad_twice_nll`) over steps of 1e-4
-    of HESSE's errors ``scale``. HESSE's own numerical second derivatives move at the 1e-6 level
-    between iminuit versions (2.33 moved the CEvNS error by 1.5e-6); these do not."""
-    h = 1e-4 * np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)
-    hess = np.empty((x.size, x.size))
-    for i in range(x.size):
-        step = np.zeros(x.size)
-        step[i] = h[i]
-        hess[:, i] = (model.grad_twice_nll(x + step, counts, aux) - model.grad_twice_nll(x - step, counts, aux)) / (
-            2.0 * h[i]
+    def fit(self, start, held: dict | None = None) -> tuple[float, np.ndarray]:
+        """(min -2 ln L, argmin) from ``start`` with ``held`` {index: value} fixed."""
+        x0 = np.array(start, dtype=float)
+        lo, hi = np.full(x0.size, -np.inf), np.full(x0.size, np.inf)
+        for i, v in (held or {}).items():
+            x0[i] = lo[i] = hi[i] = v
+        x, f, ok, _ = projected_newton(self._fun, self._fval, x0[None, :], lo, hi, tol=NEWTON_TOL)
+        if ok[0]:
+            return float(f[0]), x[0]
+        names = self.model.parameters
+        m = minimise(
+            lambda p: self.model.twice_nll(p, self.counts, self.aux),
+            x0,
+            grad=lambda p: self.model.grad_twice_nll(p, self.counts, self.aux),
+            names=names,
+            errors=np.maximum(0.1 * np.abs(x0), 0.5),
+            fixed={names[i]: v for i, v in (held or {}).items()},
+            tol=self.tol,
+            strategy=2,
         )
-    hess = 0.5 * (hess + hess.T)
-    return np.sqrt(np.diag(2.0 * np.linalg.inv(hess)))
+        self.all_converged = self.all_converged and bool(m.valid)
+        if np.isfinite(f[0]) and f[0] <= m.fval:
+            return float(f[0]), x[0]
+        return float(m.fval), np.array(m.values)
+
+    def errors(self, x) -> np.ndarray:
+        """sqrt(diag 2 H^-1) with H the exact Hessian of -2 ln L at ``x``."""
+        h = self.model.derivatives(x, self.counts, self.aux)[2]
+        return np.sqrt(np.diag(2.0 * np.linalg.inv(h)))
+
+    def minos(self, x, f_min: float, err: float, index: int = 0) -> tuple[float, float, bool]:
+        """(lower, upper) offsets of parameter ``index`` where its profile rises by 1 above
+        ``f_min`` (bracketed from the Hessian error, then Brent to 1e-9 of it); valid when both
+        crossings were bracketed."""
+
+        def excess(v):
+            return self.fit(x, {index: v})[0] - f_min - 1.0
+
+        out, valid = [], True
+        for side in (-1.0, 1.0):
+            step, inner, found = err, x[index], False
+            for _ in range(30):
+                outer = x[index] + side * step
+                if excess(outer) > 0.0:
+                    found = True
+                    break
+                inner, step = outer, 2.0 * step
+            if not found:
+                out.append(side * np.inf)
+                valid = False
+                continue
+            root = optimize.brentq(excess, inner, outer, xtol=1e-9 * err, rtol=1e-14)
+            out.append(root - x[index])
+        return out[0], out[1], valid
 
 
 def fit_model(
     model: CrosscheckModel, counts, aux=None, minos: bool = True, significance: bool = True, tol: float = 1e-6
 ) -> dict:
-    """Minimise -2 ln L with MIGRAD (strategy 2), errors from the exact gradient's Hessian
-    (:func:`_hessian_errors`), MINOS for N_cevns.
+    """Minimise -2 ln L on the profile engine (module docstring), errors sqrt(diag 2 H^-1) from
+    the exact Hessian, the MINOS interval of the first component (the parameter of interest).
 
-    Starts from the release's central values (CEvNS: data total minus backgrounds, alpha = 0);
-    ``aux`` overrides the constraint centres (:meth:`CrosscheckModel.twice_nll`); ``tol`` is
-    MIGRAD's (EDM < 2e-3 tol; tight because it is cheap here and makes Asimov closure exact to
-    ~1e-6 rather than ~1e-4).
-    ``significance_cevns`` = sqrt(t) with t = -2 ln L(N_cevns = 0, rest profiled) - min(-2 ln L)
+    Starts from the constraint centres (first component: data total minus the others' centres,
+    alpha = 0); ``aux`` overrides the constraint centres (:meth:`CrosscheckModel.twice_nll`);
+    ``tol`` is MIGRAD's for a fit Newton does not converge on.
+    ``significance_<poi>`` = sqrt(t) with t = -2 ln L(N_poi = 0, rest profiled) - min(-2 ln L)
     (Wilks, one degree of freedom, one-sided: Z = sqrt(t)). Returns a JSON-ready dict: each
-    component and ``pulls[nuisance]`` as [best, hesse_error], ``cevns_minos`` [low, high].
+    component and ``pulls[nuisance]`` as [best, error], ``<poi>_minos`` [low, high] (offsets),
+    ``valid`` (every minimisation converged and both MINOS crossings found), ``nll_min``.
     """
     counts = np.asarray(counts, dtype=float).ravel()
     if counts.shape != model.shapes.shape[1:]:
         raise ParameterError(f"counts must have {model.shapes.shape[1]} bins, got {counts.size}")
     if aux is not None and np.shape(aux) != model.aux.shape:
         raise ParameterError(f"aux must have {model.aux.size} entries, got {np.size(aux)}")
+    k = model.n_components
     start = np.concatenate(
-        [[max(counts.sum() - model.centres[1:].sum(), 1.0)], model.aux[:3], np.zeros(len(model.nuisances))]
+        [[max(counts.sum() - model.centres[1:].sum(), 1.0)], model.aux[: k - 1], np.zeros(len(model.nuisances))]
     )
-    m = _minuit(model, counts, aux, start, tol)
-    m.hesse()
-    valid = bool(m.valid)
-    x = np.array(m.values)
-    err = _hessian_errors(model, counts, aux, x, np.array(m.errors))
-    out = {k: [float(m.values[k]), float(err[i])] for i, k in enumerate(COMPONENTS)}
+    fitter = _Fitter(model, counts, aux, tol)
+    f_min, x = fitter.fit(start)
+    err = fitter.errors(x)
+    names = model.parameters
+    poi = names[0]
+    out: dict = {c: [float(x[i]), float(err[i])] for i, c in enumerate(names[:k])}
+    valid = True
     if minos:
-        m.minos("cevns")
-        me = m.merrors["cevns"]
-        out["cevns_minos"] = [float(me.lower), float(me.upper)]
-        valid = valid and bool(me.is_valid)
+        lo, hi, ok = fitter.minos(x, f_min, float(err[0]))
+        out[f"{poi}_minos"] = [float(lo), float(hi)]
+        valid = valid and ok
     if model.nuisances:
-        out["pulls"] = {k: [float(m.values[k]), float(err[4 + j])] for j, k in enumerate(model.nuisances)}
-    out["valid"] = valid
-    out["nll_min"] = float(m.fval)
+        out["pulls"] = {c: [float(x[k + j]), float(err[k + j])] for j, c in enumerate(model.nuisances)}
     if significance:
-        m0 = _minuit(model, counts, aux, np.array(m.values), tol, fixed={"cevns": 0.0})
-        t = max(float(m0.fval) - float(m.fval), 0.0)
-        out["significance_cevns"] = float(np.sqrt(t))
+        f0, _ = fitter.fit(x, {0: 0.0})
+        out[f"significance_{poi}"] = float(np.sqrt(max(f0 - f_min, 0.0)))
+    out["valid"] = bool(valid and fitter.all_converged)
+    out["nll_min"] = f_min
     return out
 
 
-def argon_crosscheck(mode: str = "paper", shape_systematics: bool = False, cevns_template: str = "release") -> dict:
-    """Fit the CENNS-10 Analysis A data as COHERENT did (docs: datasets/cenns10, the argon cross-check).
-
-    Minimises, over N = (N_cevns, N_ss, N_prompt, N_delayed) and shape nuisances alpha,
-
-        -2 ln L = -2 sum_i [n_i ln mu_i - mu_i - ln Gamma(n_i + 1)]
-                  + ((N_ss - 3152)/25)^2 + ((N_prompt - 497)/(0.3 * 497))^2
-                  + ((N_delayed - 33)/33)^2 + sum_j alpha_j^2,
-        mu_i = sum_k N_k p_ki(alpha),
-
-    over all 960 bins, p_k the release templates at unit sum (see :class:`CrosscheckModel` for
-    the shape morphing). Returns a JSON-ready dict: ``cevns``, ``ss``, ``prompt_brn``,
-    ``delayed_brn`` as [best, hesse_error]; ``cevns_minos`` [low, high]; ``published``
-    (companion Table 2); ``valid``; ``nll_min``; ``significance_cevns``. With
-    ``shape_systematics`` the same fit with the five shape nuisances of the release is added
-    under ``systematics`` (shifted best fits and ``pulls``). ``cevns_template="computed"`` uses
-    our SM prediction ``exp.predict()`` for the CEvNS shape.
-    """
-    exp = get_experiment("cenns10", mode)
-    counts = exp.data["data"]
-    out = fit_model(build_model(exp, False, cevns_template), counts)
-    out["published"] = {k: [float(v) for v in exp.info["best_fit"][k]] for k in COMPONENTS}
-    out["cevns_template"] = cevns_template
-    out["mode"] = mode
-    if shape_systematics:
-        out["systematics"] = fit_model(build_model(exp, True, cevns_template), counts)
-    return out
-
-
-__all__ = [
-    "COMPONENTS",
-    "SHAPE_SYSTEMATICS",
-    "CrosscheckModel",
-    "argon_crosscheck",
-    "build_model",
-    "fit_model",
-    "mirrored_shape",
-    "poisson_logpmf",
-    "unit_shape",
-]
+__all__ = ["NEWTON_TOL", "CrosscheckModel", "fit_model", "poisson_logpmf"]

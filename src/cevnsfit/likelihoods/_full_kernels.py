@@ -1,8 +1,9 @@
-"""Compiled kernel of the CENNS-10 `full`-mode Newton profile (docs: performance).
+"""Compiled kernel of :class:`~cevnsfit.likelihoods.full.CennsFullLikelihood`'s Newton profile
+(docs: performance).
 
-:meth:`cevnsfit.likelihoods.full.CennsFullLikelihood._newton_batch` needs, per Newton
-iteration and point, -2 ln L with its gradient and Hessian in the 9 nuisances summed over the
-960 bins. With numpy that is a few dozen passes over (points x nuisances x bins) arrays;
+:meth:`cevnsfit.likelihoods.full.CennsFullLikelihood._profile_newton` needs, per Newton
+iteration and point, -2 ln L with its gradient and Hessian in the nuisances summed over the
+bins. With numpy that is a few dozen passes over (points x nuisances x bins) arrays;
 :func:`cenns_loop` does it in one pass per point, bin by bin, when numba is importable
 (``pip install cevnsfit[fast]``). Without numba, or with ``CEVNSFIT_NO_NUMBA=1``, the numpy
 implementation in :mod:`cevnsfit.likelihoods.full` is used; the two agree to rounding

@@ -1585,6 +1585,8 @@ def templates_backend(comp: Compiled, reference_total, engine: str, tol: float, 
     if not tmpl:
         return None
     names = [c.sample_names[s] for s in tmpl]
+    short = [n.rsplit("/", 1)[-1] for n in names]  # channel/sample: the sample alone when unique
+    names = short if len(set(short)) == len(short) else names
     backgrounds = {n: c.nominal[s] for n, s in zip(names, tmpl)}
     sigmas = {n: float(c.sigma[k_of[s]]) for n, s in zip(names, tmpl)}
     morph, nominal = None, None

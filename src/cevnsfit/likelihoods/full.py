@@ -1,8 +1,7 @@
 """`full`-mode likelihoods (docs: statistics; docs: datasets): one set of nuisance parameters
-shared by all bins of an experiment, profiled per parameter point (batched Newton; MIGRAD).
-
-The data sets' units build terms of these classes (their ``dataset.yaml`` names the builder,
-e.g. ``cevnsfit.datasets.csi2017.likelihood:full``); each term maps a prediction of shape
+shared by all bins of an experiment, profiled per parameter point by the project's profile
+engine (:mod:`cevnsfit.likelihoods.profile`: batched projected Newton, MIGRAD per point for
+the points it does not converge on). Each term maps a prediction of shape
 ``points + experiment.shape`` to the profile log-likelihood
 
     ln L_p(theta) = max_nu ln L(theta, nu),      shape ``points``,
@@ -10,34 +9,31 @@ e.g. ``cevnsfit.datasets.csi2017.likelihood:full``); each term maps a prediction
 including every normalisation constant (Poisson factorials, Gaussian normalisations), so one
 object returns values with the same additive constant on every call.
 
-* ``csi2017``: :class:`CsiFullLikelihood` (Poisson-smeared PE response, prompt beam neutrons,
-  one CEvNS and one neutron normalisation, a flat-in-time steady state per PE bin measured by
-  the anti-coincidence window).
-* ``cenns10``: :class:`CennsFullLikelihood` (release 3D templates, four normalisations and the
-  release's five +-1 sigma shape variations as morphs).
-* ``ccm``, ``csi2020_totals``, ``cenns10_totals``: the `paper` likelihoods (Asimov Poisson
-  without nuisances; chi-square of totals, whose closed-form minimum already is a profile) on
-  the full-mode experiments.
+* :class:`ProfiledTerm`: the profiling shared by every such term (a data set's unit may
+  subclass it for a likelihood the declared format cannot express).
+* :class:`CennsFullLikelihood`: a signal (the model's prediction) and templates with one
+  normalisation each and ``shape_only`` quadratic morphs: the compiled fast path of the declared
+  likelihoods of that structure (:func:`cevnsfit.likelihoods.declared.templates_backend`).
 
-Profiling (both classes): normalisation nuisances a_k enter through u_k = ln(1 + a_k), so
-the minimisers work without bounds and the physical boundary 1 + a_k = 0 (a rate far above the
-data) is approached with a vanishing gradient instead of a wall; the profile maximum is
-reparametrisation invariant. Every point starts from the best of (all nuisances at 0, CEvNS
-normalisation rescaled to the SM total), independently of the other points and of earlier
-calls. Two engines (option ``engine``, objective -2 ln L, :mod:`cevnsfit.likelihoods.profile`):
+Normalisation nuisances a_k enter through u_k = ln(1 + a_k), so the minimisers work without
+bounds and the physical boundary 1 + a_k = 0 (a rate far above the data) is approached with a
+vanishing gradient instead of a wall; the profile maximum is reparametrisation invariant. Every
+point starts from the best of (all nuisances at 0, signal normalisation rescaled to the SM
+total), independently of the other points and of earlier calls. Two engines (option
+``engine``, objective -2 ln L):
 
-* ``"newton"`` (default): projected Newton vectorised over points
-  (:func:`~cevnsfit.likelihoods.profile.projected_newton`) with the exact gradient and Hessian
-  of -2 ln L in the nuisances (Poisson and Gaussian sums over bins, so the Hessian costs about
-  as much as the gradient), a backtracking line search and steps of at most 2 per parameter,
-  converged when the Newton decrement / 2 is below 1e-9. Any point that does not converge is
-  profiled with MIGRAD from the same start and keeps the lower of the two minima
-  (``term.last_fallbacks`` counts them). The CENNS-10 sums run in a compiled kernel when numba
-  is installed (:mod:`cevnsfit.likelihoods._full_kernels`; numpy otherwise, same numbers).
-* ``"migrad"``: MIGRAD point by point with analytic gradients through the project's one
-  profile engine (:class:`~cevnsfit.likelihoods.profile.ProfileEngine`), retried with
-  strategies 1 and 2 if it reports an invalid minimum. CENNS-10 with the linear morph
-  interpolation (a kink at alpha = 0) always uses it.
+* ``"newton"`` (default): :func:`~cevnsfit.likelihoods.profile.profile_points` with projected
+  Newton vectorised over points (:func:`~cevnsfit.likelihoods.profile.projected_newton`), the
+  exact gradient and Hessian of -2 ln L in the nuisances (Poisson and Gaussian sums over bins,
+  so the Hessian costs about as much as the gradient), a backtracking line search and steps of
+  at most 2 per parameter, converged when the Newton decrement / 2 is below 1e-9. Any point
+  that does not converge is profiled with MIGRAD from the same start and keeps the lower of the
+  two minima (``term.last_fallbacks`` counts them). :class:`CennsFullLikelihood`'s sums run in
+  a compiled kernel when numba is installed (:mod:`cevnsfit.likelihoods._full_kernels`; numpy
+  otherwise, same numbers).
+* ``"migrad"``: MIGRAD point by point with analytic gradients
+  (:class:`~cevnsfit.likelihoods.profile.ProfileEngine`), retried with strategies 1 and 2 if it
+  reports an invalid minimum. A linear morph (a kink at alpha = 0) always uses it.
 """
 
 from __future__ import annotations
@@ -48,7 +44,6 @@ from collections.abc import Callable
 import numpy as np
 from scipy import special
 
-from .. import published
 from ..errors import ParameterError, UnknownNameError
 from . import _full_kernels as _kernels
 from .morph import (
@@ -57,73 +52,21 @@ from .morph import (
     interpolation_weights,
     unit_shape,
 )
-from .profile import ProfileEngine, projected_newton
+from .profile import ProfileEngine, profile_batch
 
 _LOG_SQRT_2PI = 0.5 * np.log(2.0 * np.pi)
-_U_MAX = 30.0  # exp(30) ~ 1e13: caps 1 + a so a wild MIGRAD step cannot overflow
+U_MAX = 30.0  # exp(30) ~ 1e13: caps 1 + a so a wild MIGRAD step cannot overflow
 _LAM_FLOOR = 1e-12  # floor on a bin mean driven <= 0 by a morph: heavily disfavoured, finite
-#: CsI steady-state models of :class:`CsiFullLikelihood`.
-STEADY_STATE_MODELS = ("flat", "per_bin")
 #: Profiling methods of the full-mode terms: batched Newton (with MIGRAD for the points it does
 #: not converge on) or MIGRAD point by point.
 ENGINES = ("newton", "migrad")
 
 
-def _log_gauss_norm(sigma: float) -> float:
+def log_gauss_norm(sigma: float) -> float:
     return -np.log(sigma) - _LOG_SQRT_2PI
 
 
-def profile_flat_background(counts, signal, aux_counts, n_time: int, start=None) -> np.ndarray:
-    """Per row p, the steady-state mean per time bin b_p >= 0 that maximises
-
-        l_p(b) = sum_t [C_pt ln(s_pt + b) - (s_pt + b)] + A_p ln(T b) - T b,
-
-    the Poisson likelihood of the coincidence counts C_pt (mean s_pt + b) times that of the
-    anti-coincidence total A_p = sum_t AC_pt (mean T b, T = ``n_time`` bins of equal width).
-
-    The stationarity condition g(b) = dl/db = sum_t C_pt/(s_pt + b) + A_p/b - 2T = 0 has a
-    convex, decreasing g, so the root is unique and Newton's method converges monotonically
-    from any point left of it; a Newton step from the right lands left of the root. The
-    iteration starts at ``start`` (e.g. the previous solution; default the lower bound
-    b_lo = (A_p + sum_{t: s_pt = 0} C_pt) / (2T), where g(b_lo) >= 0), is clamped to b >= b_lo
-    after the first step, and stops at relative step 1e-13. If b_lo = 0 and g(0) <= 0 the
-    maximum is at the boundary b = 0. Vectorised over rows (array shapes (P, T), (P, T), (P,)).
-
-    >>> b = profile_flat_background(np.array([[3.0, 5.0]]), np.array([[1.0, 2.0]]), np.array([6.0]), 2)
-    >>> g = 3 / (1 + b) + 5 / (2 + b) + 6 / b - 4
-    >>> bool(abs(g[0]) < 1e-12)
-    True
-    """
-    c = np.asarray(counts, dtype=float)
-    s = np.asarray(signal, dtype=float)
-    a = np.asarray(aux_counts, dtype=float)
-    two_t = 2.0 * n_time
-    zero = s <= 0.0
-    lo = (a + np.where(zero, c, 0.0).sum(-1)) / two_t
-    # rows with lo = 0 have A = 0 and C = 0 wherever s = 0: g(0) is finite
-    with np.errstate(divide="ignore", invalid="ignore"):
-        g0 = np.where(zero, 0.0, c / s).sum(-1) - two_t
-    boundary = (lo <= 0.0) & (g0 <= 0.0)
-    b = lo.copy() if start is None else np.maximum(np.asarray(start, dtype=float), lo)
-    has_a = a > 0
-    for _it in range(200):
-        lam = s + b[..., None]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            r = np.where(lam > 0, c / lam, 0.0)
-            inv_b = np.where(has_a, 1.0 / b, 0.0)
-        g = r.sum(-1) + a * inv_b - two_t
-        gp = -(np.where(lam > 0, r / lam, 0.0)).sum(-1) - a * inv_b * inv_b
-        with np.errstate(divide="ignore", invalid="ignore"):
-            step = np.where(gp < 0, -g / gp, 0.0)
-        new = np.maximum(b + step, lo)
-        done = np.abs(new - b) <= 1e-13 * np.maximum(new, 1e-300)
-        b = new
-        if np.all(done | boundary):
-            break
-    return np.where(boundary, 0.0, b)
-
-
-class _ProfiledTerm(abc.ABC):
+class ProfiledTerm(abc.ABC):
     """Maximise ln L over the nuisances at every parameter point: batched Newton
     (``engine="newton"``, :meth:`_profile_newton`) or MIGRAD point by point (``"migrad"``).
 
@@ -159,12 +102,6 @@ class _ProfiledTerm(abc.ABC):
             self._cache = self._evaluate(x)
             self._cache_x = x.copy()
         return self._cache
-
-    def _fcn(self, x):
-        return self._eval_cached(x)[0]
-
-    def _grad(self, x):
-        return self._eval_cached(x)[1]
 
     def _starts(self, pred) -> list[np.ndarray]:
         """Candidate starts (fixed, independent of earlier points or calls): all nuisances at 0,
@@ -220,24 +157,24 @@ class _ProfiledTerm(abc.ABC):
         return engine.profile(flat)
 
     def _profile_newton(self, flat) -> tuple[np.ndarray, np.ndarray]:
-        """(-2 ln L_p, argmin) per row of ``flat``: :meth:`_newton_batch` on chunks of
-        :attr:`chunk` points; points it does not converge on are profiled with MIGRAD
-        (:meth:`_profile_migrad`, same starts) and keep the lower of the two minima.
-        ``last_fallbacks`` counts them (for diagnostics)."""
-        out = np.full(flat.shape[0], np.nan)
-        best = np.full((flat.shape[0], len(self.names)), np.nan)
-        idx = np.flatnonzero(np.all(np.isfinite(flat), axis=1))
-        failed = []
-        for lo in range(0, idx.size, self.chunk):
-            sl = idx[lo : lo + self.chunk]
-            out[sl], best[sl], ok = self._newton_batch(flat[sl])
-            failed.append(sl[~ok])
-        bad = np.concatenate(failed) if failed else np.zeros(0, int)
-        self.last_fallbacks = int(bad.size)
-        if bad.size:
-            f_m, x_m = self._profile_migrad(flat[bad])
-            better = ~(out[bad] <= f_m)
-            out[bad[better]], best[bad[better]] = f_m[better], x_m[better]
+        """(-2 ln L_p, argmin) per row of ``flat``: the project's profile engine
+        (:func:`~cevnsfit.likelihoods.profile.profile_batch`): projected Newton on
+        :meth:`_newton_objective` from the best of :meth:`_batch_starts`, steps of at most
+        :attr:`max_step` per parameter, the normalisations u_k capped at 30 as in
+        :meth:`_evaluate`; MIGRAD (:meth:`_profile_migrad`, same starts) for the points it does
+        not converge on, keeping the lower minimum. ``last_fallbacks`` counts them."""
+        upper = np.array([U_MAX if n.startswith("ln1p_") else np.inf for n in self.names])
+        out, best, self.last_fallbacks = profile_batch(
+            flat,
+            len(self.names),
+            self._newton_objective,
+            self._batch_starts,
+            self._profile_migrad,
+            upper=upper,
+            chunk=self.chunk,
+            tol=self.newton_tol,
+            max_step=self.max_step,
+        )
         return out, best
 
     def _batch_starts(self, flat) -> list[np.ndarray]:
@@ -251,30 +188,6 @@ class _ProfiledTerm(abc.ABC):
             resc[far, 0] = np.log(self.reference_total / total[far])
             cands.append(resc)
         return cands
-
-    def _best_start(self, flat, fval) -> np.ndarray:
-        """Per point the candidate start of lowest objective (the first one on ties, as
-        :class:`~cevnsfit.likelihoods.profile.ProfileEngine`)."""
-        cands = self._batch_starts(flat)
-        idx = np.arange(flat.shape[0])
-        x0 = cands[0].copy()
-        f0 = fval(x0, idx)
-        for c in cands[1:]:
-            fc = fval(c, idx)
-            lower = fc < f0
-            x0[lower], f0[lower] = c[lower], fc[lower]
-        return x0
-
-    def _newton_batch(self, flat) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(-2 ln L_p, argmin, converged) for a chunk of points: projected Newton
-        (:func:`~cevnsfit.likelihoods.profile.projected_newton`) on :meth:`_newton_objective`
-        from the best start (:meth:`_best_start`), steps of at most 2 per parameter, the
-        normalisations u_k capped at 30 as in :meth:`_evaluate`."""
-        fun, fval = self._newton_objective(flat)
-        x0 = self._best_start(flat, fval)
-        upper = np.array([_U_MAX if n.startswith("ln1p_") else np.inf for n in self.names])
-        x, f, ok, _ = projected_newton(fun, fval, x0, -np.inf, upper, tol=self.newton_tol, max_step=self.max_step)
-        return f, x, ok
 
     @abc.abstractmethod
     def _newton_objective(self, flat) -> tuple[Callable, Callable]:
@@ -305,202 +218,26 @@ class _ProfiledTerm(abc.ABC):
         return out
 
 
-class CsiFullLikelihood(_ProfiledTerm):
-    """CsI 2017 in `full` mode: one likelihood over all PE x time bins b = (p, t),
-
-        ln L = sum_b ln P(C_b; lam_b) + sum_p ln P(A_p; T b_p)
-               + ln N(a; 0, sigma_a) + ln N(c; 0, sigma_c),
-        lam_b = (1 + a) N_b(theta) + b_p + (1 + c) PN_b,
-
-    profiled over a (CEvNS normalisation, sigma_a = 0.28, shared by all bins), c (prompt
-    beam-neutron normalisation, sigma_c = 0.25, release YAML) and the steady-state means b_p.
-    The steady state is flat in arrival time within a PE bin p (as COHERENT modelled it) with
-    mean b_p per time bin, measured by the anti-coincidence total A_p = sum_t AC_pt over the
-    T time bins of the window (Poisson mean T b_p). The b_p are bin-local: for fixed (a, c)
-    each is maximised exactly (:func:`profile_flat_background`) inside the objective, and
-    by the envelope theorem the gradient in (a, c) is the partial derivative at b_p*:
-
-        d ln L / da = sum_b (C_b/lam_b - 1) N_b - a/sigma_a^2   (and likewise for c with PN_b).
-
-    The minimisers profile u = ln(1 + a), v = ln(1 + c). ``prompt_neutrons=None`` drops the neutron
-    term (and c). ``steady_state="per_bin"`` replaces the flat-in-time model by one free mean per
-    PE x time bin measured by its own AC count (the `paper` mode's background model, here
-    profiled instead of marginalised; T = 1 and p runs over all bins). Constant:
-    -sum ln C_b! - sum ln A_p! + Gaussian normalisations. Arrays ``c``, ``ac``, ``n``, ``pn``
-    are stored per steady-state row p: (rows, T), (rows,), (rows, T), (rows, T).
-    """
-
-    def __init__(
-        self,
-        observed,
-        anti_coincidence,
-        prompt_neutrons=None,
-        sigma_norm: float = published.get("csi2017_prediction_sigma").value,
-        sigma_neutrons: float = published.get("csi2017_prompt_neutron_sigma").value,
-        steady_state: str = "flat",
-        reference_total: float | None = None,
-        tol: float | None = None,
-        engine: str | None = None,
-    ):
-        super().__init__(engine)
-        c = np.asarray(observed, dtype=float)
-        if c.ndim != 2:
-            raise ParameterError(f"observed must be (PE bins, time bins), got shape {c.shape}")
-        if steady_state not in STEADY_STATE_MODELS:
-            raise UnknownNameError(f"steady_state must be one of {STEADY_STATE_MODELS}, got {steady_state!r}")
-        self.bin_shape = c.shape
-        self.steady_state_model = steady_state
-        ac = np.asarray(anti_coincidence, dtype=float)
-        rows = c.shape if steady_state == "flat" else (c.size, 1)
-        self.c = c.reshape(rows)
-        self.ac = ac.reshape(rows).sum(-1)
-        self.n_time = rows[1]
-        self.pn = None if prompt_neutrons is None else np.asarray(prompt_neutrons, dtype=float).reshape(rows)
-        self.sigma_a, self.sigma_c = float(sigma_norm), float(sigma_neutrons)
-        self.names = ("ln1p_cevns",) + (() if self.pn is None else ("ln1p_neutrons",))
-        self.steps = np.array([0.1, 0.1][: len(self.names)])
-        self.reference_total = reference_total
-        self.tol = tol or self.tol
-        self.const = float(
-            -special.gammaln(self.c + 1).sum()
-            - special.gammaln(self.ac + 1).sum()
-            + _log_gauss_norm(self.sigma_a)
-            + (0.0 if self.pn is None else _log_gauss_norm(self.sigma_c))
-        )
-        self._b = None
-
-    def _set_point(self, pred):
-        self.n = pred.reshape(self.c.shape)
-        self._cache_x = None
-
-    def _evaluate(self, x):
-        u = np.minimum(x, _U_MAX)
-        ya = np.exp(u[0])
-        s = ya * self.n
-        if self.pn is not None:
-            yc = np.exp(u[1])
-            s = s + yc * self.pn
-        b = profile_flat_background(self.c, s, self.ac, self.n_time, start=self._b)
-        self._b = b
-        lam = s + b[:, None]
-        tb = self.n_time * b
-        ll = (special.xlogy(self.c, lam) - lam).sum() + (special.xlogy(self.ac, tb) - tb).sum()
-        a = ya - 1.0
-        ll -= 0.5 * (a / self.sigma_a) ** 2
-        with np.errstate(divide="ignore", invalid="ignore"):
-            w = np.where(lam > 0, self.c / lam, 0.0) - 1.0
-        grad = [ya * ((w * self.n).sum() - a / self.sigma_a**2)]
-        if self.pn is not None:
-            c = yc - 1.0
-            ll -= 0.5 * (c / self.sigma_c) ** 2
-            grad.append(yc * ((w * self.pn).sum() - c / self.sigma_c**2))
-        return -(ll + self.const), -np.array(grad)
-
-    def profile(self, pred):
-        self._b = None
-        return super().profile(pred)
-
-    def steady_state(self, pred) -> np.ndarray:
-        """Best-fit steady-state mean per time bin b_p* per row p at one prediction."""
-        self.profile(np.asarray(pred, dtype=float).reshape(self.bin_shape))
-        return np.array(self._b, dtype=float)
-
-    def _newton_objective(self, flat):
-        """(fun, fval) for :meth:`_newton_batch`: the objective in (u, v) = (ln(1 + a), ln(1 + c)) profiled over the
-        steady-state means, f(u, v) = min_b F(u, v, b), F = -2 ln L. With b* the exact inner
-        maximum (:func:`profile_flat_background`, vectorised over points x rows), the envelope
-        theorem gives grad f = dF/d(u, v) at b*, and implicit differentiation the Hessian
-
-            d2f = F_xx - sum_p F_xb_p F_b_px / F_b_pb_p      (x = u, v; F_bb is diagonal),
-
-        F_b_pb_p = 2 [sum_t C_pt / lam_pt^2 + A_p / b_p^2] (rows with b_p* = 0 on the boundary
-        keep b_p = 0 under small moves and have no term). The inner solutions of the last
-        evaluation warm-start the next one (the inner root is unique, so the values do not
-        depend on it beyond its 1e-13 relative tolerance)."""
-        npts = flat.shape[0]
-        rows, n_time = self.c.shape
-        n = flat.reshape((npts,) + self.c.shape)
-        cc = np.broadcast_to(self.c, n.shape)
-        ac = np.broadcast_to(self.ac, (npts, rows))
-        b_prev = np.zeros((npts, rows))
-        has_pn = self.pn is not None
-
-        def evaluate(x, idx, hessian):
-            u = np.minimum(x, _U_MAX)
-            ya = np.exp(u[:, 0])
-            big_a = ya[:, None, None] * n[idx]
-            s = big_a
-            if has_pn:
-                yc = np.exp(u[:, 1])
-                big_c = yc[:, None, None] * self.pn
-                s = s + big_c
-            c, a_cnt = cc[idx], ac[idx]
-            b = profile_flat_background(
-                c.reshape(-1, n_time), s.reshape(-1, n_time), a_cnt.ravel(), n_time, start=b_prev[idx].ravel()
-            ).reshape(len(idx), rows)
-            b_prev[idx] = b
-            lam = s + b[:, :, None]
-            tb = n_time * b
-            ll = (special.xlogy(c, lam) - lam).sum((1, 2)) + (special.xlogy(a_cnt, tb) - tb).sum(1)
-            a = ya - 1.0
-            ll -= 0.5 * (a / self.sigma_a) ** 2
-            if has_pn:
-                ll -= 0.5 * ((yc - 1.0) / self.sigma_c) ** 2
-            f = -2.0 * (ll + self.const)
-            if not hessian:
-                return f
-            with np.errstate(divide="ignore", invalid="ignore"):
-                r = np.where(lam > 0, c / lam, 0.0)
-                q = np.where(lam > 0, r / lam, 0.0)
-                inner = b > 0
-                fbb = 2.0 * (q.sum(-1) + np.where(inner, a_cnt / b**2, 0.0))
-                schur = np.where(inner & (fbb > 0), 1.0 / fbb, 0.0)
-            w = r - 1.0
-            comps = [(big_a, ya, self.sigma_a)] + ([(big_c, yc, self.sigma_c)] if has_pn else [])
-            k = len(comps)
-            g = np.empty((len(idx), k))
-            h = np.empty((len(idx), k, k))
-            fxb = [2.0 * (q * z).sum(-1) for z, _, _ in comps]
-            for i, (zi, yi, si) in enumerate(comps):
-                g[:, i] = -2.0 * ((w * zi).sum((1, 2)) - yi * (yi - 1.0) / si**2)
-                for j in range(i + 1):
-                    zj = comps[j][0]
-                    hij = 2.0 * (q * zi * zj).sum((1, 2)) - (fxb[i] * fxb[j] * schur).sum(-1)
-                    if i == j:
-                        hij += -2.0 * (w * zi).sum((1, 2)) + 2.0 * yi * (2.0 * yi - 1.0) / si**2
-                    h[:, i, j] = h[:, j, i] = hij
-            return f, g, h
-
-        def fval(x, idx):
-            return evaluate(x, idx, False)
-
-        def fun(x, idx):
-            return evaluate(x, idx, True)
-
-        return fun, fval
-
-
-class CennsFullLikelihood(_ProfiledTerm):
-    """CENNS-10 in `full` mode: one likelihood over the 12 x 8 x 10 (E, F90, t) grid,
+class CennsFullLikelihood(ProfiledTerm):
+    """A signal and K templates with one normalisation each and shape morphs:
 
         ln L = sum_i ln P(n_i; lam_i) + sum_k ln N(a_k; 0, s_k) + sum_j ln N(alpha_j; 0, 1),
-        lam_i = (1 + a_1) S_i(theta) r_i(alpha) + sum_{k = SS, pBRN, dBRN} (1 + a_k) T_k p_ki(alpha),
+        lam_i = (1 + a_1) S_i(theta) r_i(alpha) + sum_{k >= 2} (1 + a_k) T_k p_ki(alpha),
 
-    profiled over the four normalisations a_k and the release's five +-1 sigma shape
-    variations alpha_j. Backgrounds: release templates at unit sum p_k times the release
-    central-value totals T_k (SS 3152, prompt BRN 497, delayed BRN 33) with s_k = 25/3152,
-    0.30, 1.00 (as in the argon cross-check, docs: datasets/cenns10); CEvNS: the model prediction
-    S(theta) with s_1 = 0.13 (prediction uncertainty; ``cevns_sigma=None`` removes the
-    constraint, as in the cross-check). Shape morphs (:mod:`cevnsfit.likelihoods.morph`):
+    profiled over the normalisations a_k and the shape variations alpha_j. Backgrounds
+    (``backgrounds``, counts per bin): templates at unit sum p_k times their totals T_k, widths
+    s_k (``sigmas``); the signal: the model prediction S(theta) with width s_1 =
+    ``cevns_sigma`` (None: unconstrained). Shape morphs (:mod:`cevnsfit.likelihoods.morph`):
 
         p_k(alpha) = p_k + sum_{j on k} [f_+(alpha_j) D_j^+ + f_-(alpha_j) D_j^-],
-        r_i(alpha) = p_cevns,i(alpha) / p_cevns,i  (1 where the nominal template p_cevns,i = 0),
+        r_i(alpha) = p_sig,i(alpha) / p_sig,i  (1 where the nominal template p_sig,i = 0),
 
-    i.e. the CEvNS morphs (F90, timing mean) act multiplicatively on the prediction bin by bin,
-    so a BSM spectrum keeps its own energy dependence while inheriting the release's F90 and
-    timing shape uncertainty. ``interpolation="quadratic"`` (default: smooth, pyhf code 2) or
-    ``"linear"`` (pyhf code 0, the cross-check's). Bin means driven <= 0 by a morph are floored
-    at 1e-12. ``morph.component_of`` indexes ("cevns",) + tuple(backgrounds).
+    i.e. the signal morphs act multiplicatively on the prediction bin by bin, relative to the
+    release's nominal signal template ``cevns_nominal``, so a BSM spectrum keeps its own energy
+    dependence while inheriting the release's shape uncertainty. ``interpolation="quadratic"``
+    (smooth, pyhf code 2) or ``"linear"`` (pyhf code 0; profiled by MIGRAD). Bin means driven
+    <= 0 by a morph are floored at 1e-12. ``morph.component_of`` indexes ("cevns",) +
+    tuple(backgrounds).
 
     Analytic gradient, u_k = ln(1 + a_k), w_i = n_i/lam_i - 1:
 
@@ -508,7 +245,7 @@ class CennsFullLikelihood(_ProfiledTerm):
         d ln L / d alpha_j = (1 + a_k) sum_i w_i Y_ki J_ji - alpha_j,
 
     X_1 = S r(alpha), X_k = T_k p_k(alpha); Y_1 = S, Y_k = T_k; J_j = f_+' D_j^+ + f_-' D_j^-
-    (relative to the nominal CEvNS template for CEvNS morphs).
+    (relative to the nominal signal template for signal morphs).
     """
 
     #: compiled kernel for the Newton profile: None = when numba is importable, True/False = force
@@ -521,7 +258,8 @@ class CennsFullLikelihood(_ProfiledTerm):
         sigmas: dict,
         morph: TemplateMorph | None,
         cevns_nominal=None,
-        cevns_sigma: float | None = published.get("cenns10_prediction_sigma").value,
+        *,
+        cevns_sigma: float | None,
         reference_total: float | None = None,
         tol: float | None = None,
         engine: str | None = None,
@@ -558,8 +296,8 @@ class CennsFullLikelihood(_ProfiledTerm):
         self._finite = np.isfinite(self.sig)
         self._sig_safe = np.where(self._finite, self.sig, 1.0)
         self._x_bkg0 = self.shapes * self.totals[:, None]
-        log_norm = sum(_log_gauss_norm(s) for s in self.sig[self._finite])
-        self.const = float(-special.gammaln(self.n + 1).sum() + log_norm + n_alpha * _log_gauss_norm(1.0))
+        log_norm = sum(log_gauss_norm(s) for s in self.sig[self._finite])
+        self.const = float(-special.gammaln(self.n + 1).sum() + log_norm + n_alpha * log_gauss_norm(1.0))
         if self.morph is not None and self.morph.interpolation != "quadratic":
             # the linear morph has a kink at alpha = 0, where Newton's quadratic model fails
             if engine == "newton":
@@ -572,7 +310,7 @@ class CennsFullLikelihood(_ProfiledTerm):
 
     def _evaluate(self, x):
         k = len(self.bkg_names) + 1
-        y = np.exp(np.minimum(x[:k], _U_MAX))
+        y = np.exp(np.minimum(x[:k], U_MAX))
         alphas = x[k:]
         if self.morph is not None:
             fp, fm = interpolation_weights(alphas, self.morph.interpolation)
@@ -597,7 +335,7 @@ class CennsFullLikelihood(_ProfiledTerm):
         return -(ll + self.const), -np.concatenate([g_u, g_alpha])
 
     def _kernel_objective(self, flat):
-        """(fun, fval) of :meth:`_newton_batch` through the compiled kernel
+        """(fun, fval) of :meth:`_profile_newton` through the compiled kernel
         (:func:`cevnsfit.likelihoods._full_kernels.cenns_loop`, same formulas)."""
         kernel = _kernels.CENNS_KERNEL
         if kernel is None:
@@ -610,7 +348,7 @@ class CennsFullLikelihood(_ProfiledTerm):
             comp = np.zeros(0, np.int64)
         sig = np.ascontiguousarray(flat, dtype=float)
         finite = self._finite.astype(float)
-        args = (self.n, self._x_bkg0, dplus, dminus, comp, finite, self._sig_safe, self.const, _LAM_FLOOR, _U_MAX)
+        args = (self.n, self._x_bkg0, dplus, dminus, comp, finite, self._sig_safe, self.const, _LAM_FLOOR, U_MAX)
 
         def fun(x, idx):
             m = len(idx)
@@ -626,7 +364,7 @@ class CennsFullLikelihood(_ProfiledTerm):
         return fun, fval
 
     def _newton_objective(self, flat, use_numba: bool | None = None):
-        """(fun, fval) for :meth:`_newton_batch`: F = -2 ln L in (u_k, alpha_j), exact Hessian:
+        """(fun, fval) for :meth:`_profile_newton`: F = -2 ln L in (u_k, alpha_j), exact Hessian:
 
             F_xy = 2 sum_i [n_i/lam_i^2 dlam_i/dx dlam_i/dy - w_i d2lam_i/dxdy] + penalty terms,
 
@@ -650,7 +388,7 @@ class CennsFullLikelihood(_ProfiledTerm):
             on_sig = (comp == 0)[None, :, None]
 
         def parts(x, idx):
-            y = np.exp(np.minimum(x[:, :k1], _U_MAX))
+            y = np.exp(np.minimum(x[:, :k1], U_MAX))
             s = sig[idx]
             if morph is not None:
                 alphas = x[:, k1:]
@@ -707,9 +445,4 @@ class CennsFullLikelihood(_ProfiledTerm):
         return fun, fval
 
 
-__all__ = [
-    "STEADY_STATE_MODELS",
-    "CennsFullLikelihood",
-    "CsiFullLikelihood",
-    "profile_flat_background",
-]
+__all__ = ["ENGINES", "U_MAX", "CennsFullLikelihood", "ProfiledTerm", "log_gauss_norm"]

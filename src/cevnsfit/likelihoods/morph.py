@@ -1,4 +1,4 @@
-"""Template morphs: the CENNS-10 release's +-1 sigma shape variations as interpolated nuisances.
+"""Template morphs: a release's +-1 sigma shape variations of a template as interpolated nuisances.
 
 A shape nuisance alpha_j moves the nominal template p of its component k between the
 release's -1 sigma (p_j^-) and +1 sigma (p_j^+) variants, bin by bin ("vertical" morph):
@@ -10,7 +10,7 @@ with two interpolation rules (pyhf's ``histosys`` interpolation codes, Cranmer e
 CERN-OPEN-2012-016, section 4.1):
 
 * ``"linear"`` (code 0): f_+ = max(alpha, 0), f_- = min(alpha, 0). Piecewise linear, with a
-  kink at alpha = 0 when D^+ != D^-; used by the argon cross-check.
+  kink at alpha = 0 when D^+ != D^-.
 * ``"quadratic"`` (code 2): for |alpha| <= 1 the parabola through the three templates,
   f_+ = (alpha + alpha^2)/2, f_- = (alpha - alpha^2)/2; beyond, the tangent at +-1
   (f_+ = (3 alpha - 1)/2, f_- = (1 - alpha)/2 for alpha > 1; f_+ = -(alpha + 1)/2,
@@ -33,22 +33,6 @@ import numpy as np
 
 from ..errors import ParameterError, UnknownNameError
 
-#: Fitted CENNS-10 components and the ``Experiment.data`` key of each one's template.
-COMPONENTS = ("cevns", "ss", "prompt_brn", "delayed_brn")
-TEMPLATE_KEYS = {"cevns": "cevns_template", "ss": "ss", "prompt_brn": "prompt_brn", "delayed_brn": "delayed_brn"}
-#: Gaussian-constraint widths of the CENNS-10 backgrounds relative to the release central value
-#: (docs: datasets/cenns10, the argon cross-check). The SS width is absolute (25 events, companion Table 2;
-#: = sqrt(15762)/5 from the off-beam count).
-RELATIVE_WIDTHS = {"prompt_brn": 0.30, "delayed_brn": 1.00}
-#: CENNS-10 shape nuisances: component, +1 sigma template key, -1 sigma template key (None:
-#: single-sided, mirrored).
-SHAPE_SYSTEMATICS = {
-    "cevns_f90": ("cevns", "cevns_f90_plus", "cevns_f90_minus"),
-    "cevns_timing_mean": ("cevns", "cevns_timing_mean", None),
-    "prompt_brn_energy": ("prompt_brn", "prompt_brn_energy_plus", "prompt_brn_energy_minus"),
-    "prompt_brn_timing_mean": ("prompt_brn", "prompt_brn_timing_mean_plus", "prompt_brn_timing_mean_minus"),
-    "prompt_brn_timing_width": ("prompt_brn", "prompt_brn_timing_width", None),
-}
 INTERPOLATIONS = ("linear", "quadratic")
 
 
@@ -136,17 +120,6 @@ class TemplateMorph:
         dp, dm = interpolation_slopes(alphas, self.interpolation)
         return dp[:, None] * self.delta_plus + dm[:, None] * self.delta_minus
 
-    def subset(self, component: int) -> TemplateMorph:
-        """The nuisances acting on one component."""
-        sel = np.asarray(self.component_of) == component
-        return TemplateMorph(
-            tuple(n for n, s in zip(self.names, sel) if s),
-            np.asarray(self.component_of)[sel],
-            self.delta_plus[sel],
-            self.delta_minus[sel],
-            self.interpolation,
-        )
-
     def relative_to(self, nominal) -> TemplateMorph:
         """The same morph divided bin by bin by ``nominal`` (0 where nominal = 0): turns an
         additive shift of a unit template p into the multiplicative factor p(alpha)/p - 1."""
@@ -157,36 +130,11 @@ class TemplateMorph:
         )
 
 
-def release_morph(data: dict, components=COMPONENTS, systematics=None, interpolation: str = "linear") -> TemplateMorph:
-    """The release's shape variations as a :class:`TemplateMorph` on unit-sum templates.
-
-    ``data`` holds the nominal templates (keys :data:`TEMPLATE_KEYS`) and the variants
-    (keys of :data:`SHAPE_SYSTEMATICS`, or of ``systematics`` with the same layout).
-    """
-    systematics = SHAPE_SYSTEMATICS if systematics is None else systematics
-    comp, dplus, dminus = [], [], []
-    for comp_name, plus_key, minus_key in systematics.values():
-        p0 = unit_shape(data[TEMPLATE_KEYS[comp_name]])
-        plus = unit_shape(data[plus_key])
-        minus = mirrored_shape(p0, plus) if minus_key is None else unit_shape(data[minus_key])
-        comp.append(list(components).index(comp_name))
-        dplus.append(plus - p0)
-        dminus.append(p0 - minus)
-    return TemplateMorph(
-        tuple(systematics), np.array(comp, dtype=int), np.stack(dplus), np.stack(dminus), interpolation
-    )
-
-
 __all__ = [
-    "COMPONENTS",
     "INTERPOLATIONS",
-    "RELATIVE_WIDTHS",
-    "SHAPE_SYSTEMATICS",
-    "TEMPLATE_KEYS",
     "TemplateMorph",
     "interpolation_slopes",
     "interpolation_weights",
     "mirrored_shape",
-    "release_morph",
     "unit_shape",
 ]

@@ -383,4 +383,58 @@ def projected_newton(
     return x, f_all, converged, iterations
 
 
-__all__ = ["DEFAULT_TOL", "ProfileEngine", "batched_newton", "minimise", "projected_newton"]
+def profile_batch(
+    flat,
+    n_par: int,
+    objective: Callable,
+    starts: Callable,
+    migrad: Callable,
+    *,
+    lower=-np.inf,
+    upper=np.inf,
+    chunk: int = 128,
+    tol: float = 1e-9,
+    max_step=np.inf,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Profile ``n_par`` nuisances at every row of ``flat`` (points x bins): projected Newton
+    (:func:`projected_newton`) on chunks of ``chunk`` rows, then MIGRAD for the rows it does not
+    converge on, keeping the lower of the two minima. Rows that are not finite get NaN.
+
+    ``objective(rows) -> (fun, fval)`` of :func:`projected_newton` for those rows (an index
+    array ``idx`` in ``fun(x, idx)`` indexes ``rows``); ``starts(rows) -> [x, ...]`` candidate
+    starts, each (len(rows), n_par): per row the one of lowest objective is used (the first on
+    ties), fixed and independent of the other rows and of earlier calls; ``migrad(rows) ->
+    (twice_nll, argmin)`` the MIGRAD profile of those rows (e.g. :meth:`ProfileEngine.profile`
+    from the same starts). ``lower``/``upper``/``tol``/``max_step``: of :func:`projected_newton`.
+
+    Returns (twice_nll (points,), argmin (points, n_par), number of rows sent to MIGRAD).
+    """
+    flat = np.asarray(flat, dtype=float)
+    out = np.full(flat.shape[0], np.nan)
+    best = np.full((flat.shape[0], n_par), np.nan)
+    idx = np.flatnonzero(np.all(np.isfinite(flat), axis=1))
+    failed = []
+    for lo in range(0, idx.size, chunk):
+        sl = idx[lo : lo + chunk]
+        rows = flat[sl]
+        fun, fval = objective(rows)
+        every = np.arange(sl.size)
+        cands = starts(rows)
+        x0 = np.array(cands[0], dtype=float)
+        f0 = fval(x0, every)
+        for c in cands[1:]:
+            fc = fval(c, every)
+            lower_f = fc < f0
+            x0[lower_f], f0[lower_f] = c[lower_f], fc[lower_f]
+        x, f, ok, _ = projected_newton(fun, fval, x0, lower, upper, tol=tol, max_step=max_step)
+        out[sl], best[sl] = f, x
+        failed.append(sl[~ok])
+    bad = np.concatenate(failed) if failed else np.zeros(0, int)
+    if bad.size:
+        f_m, x_m = migrad(flat[bad])
+        better = ~(out[bad] <= f_m)
+        out[bad[better]], best[bad[better]] = f_m[better], x_m[better]
+    return out, best, int(bad.size)
+
+
+__all__ = ["DEFAULT_TOL", "ProfileEngine", "batched_newton", "minimise", "profile_batch", "projected_newton"]

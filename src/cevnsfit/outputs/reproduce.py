@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from .._provenance import source_revision
+from ..datasets.cenns10.crosscheck import argon_crosscheck
 from ..datasets.csi2021.likelihood import sm_normalisation_fit
 from ..experiments import get_experiment
-from ..inference.crosscheck import argon_crosscheck
 from ..inference.exclusion import LOG10_GX_RANGE, LOG10_MZP_RANGE, exclusion_map
 from ..inference.fits import chi2_totals, fit_gx, wilks
 from ..inference.neyman import chernoff, neyman_exclusion, neyman_interval, profile_interval_boundary

@@ -55,7 +55,7 @@ def release_best_fit() -> dict:
 
 def crosscheck_rows() -> list[dict]:
     """The argon cross-check's best fits and errors against the release (docs: datasets/cenns10)."""
-    from ...inference.crosscheck import argon_crosscheck
+    from .crosscheck import argon_crosscheck
 
     rows = []
     ar = argon_crosscheck()

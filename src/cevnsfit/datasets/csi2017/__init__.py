@@ -2,5 +2,6 @@
 
 ``dataset.yaml`` declares the release, exposure, options, nuisances, published numbers and
 validation rows; :mod:`.loaders` reads the release, :mod:`.experiment` builds the detector,
-:mod:`.likelihood` couples it to the paper- and full-mode terms; ``docs.md`` is its page.
+:mod:`.likelihood` couples it to the paper- and full-mode terms, :mod:`.full` holds the full
+mode's backend :class:`~.full.CsiFullLikelihood`; ``docs.md`` is its page.
 """

@@ -1,6 +1,6 @@
 """CsI 2017 likelihood builders (named by the unit's ``dataset.yaml``): the paper mode's per-bin
 marginalised :class:`~cevnsfit.likelihoods.paper.CsiPaperLikelihood` and the full mode's
-profiled :class:`~cevnsfit.likelihoods.full.CsiFullLikelihood` (docs: datasets/csi2017)."""
+profiled :class:`~cevnsfit.datasets.csi2017.full.CsiFullLikelihood` (docs: datasets/csi2017)."""
 
 from __future__ import annotations
 
@@ -35,11 +35,11 @@ def paper(
 
 
 def full(mode, matching, **options):
-    """CsI 2017 `full`: :class:`~cevnsfit.likelihoods.full.CsiFullLikelihood` on the full-mode
+    """CsI 2017 `full`: :class:`~cevnsfit.datasets.csi2017.full.CsiFullLikelihood` on the full-mode
     experiment (Poisson-smeared PE). Options: the experiment's (``pe_window``, ``smearing``, ...)
     and ``sigma_norm`` (0.28), ``sigma_neutrons`` (0.25), ``prompt_neutrons`` (True),
     ``steady_state`` ("flat"), ``tol`` (MIGRAD), ``engine`` ("newton" or "migrad")."""
-    from ...likelihoods.full import CsiFullLikelihood
+    from .full import CsiFullLikelihood
 
     like, exp_opt = split_options(options, _FULL_KEYS)
     exp = get_experiment("csi2017", "full", **exp_opt)
