@@ -5,10 +5,12 @@ import pytest
 from scipy import stats
 
 import cevnsfit
+from cevnsfit.datasets.cenns10.paper import CennsPaperLikelihood
+from cevnsfit.datasets.csi2017.paper import CsiPaperLikelihood
 from cevnsfit.errors import ParameterError
 from cevnsfit.inference.toys import lrt_statistic, toy_calibration, toy_likelihood
 from cevnsfit.likelihoods import DatasetTerm, Likelihood
-from cevnsfit.likelihoods.paper import CennsPaperLikelihood, CsiPaperLikelihood, TotalsChi2
+from cevnsfit.likelihoods.paper import TotalsChi2
 
 
 class LinearCount:

@@ -1,9 +1,8 @@
 """Per-bin ln L tables for the `paper`-mode terms (docs/performance.md).
 
-With the data fixed, each bin's marginalised ln L_b of a per-bin marginalised term
-(:class:`~cevnsfit.likelihoods.paper.CsiPaperLikelihood`,
-:class:`~cevnsfit.likelihoods.paper.CennsPaperLikelihood`, and any data-set unit's per-bin term,
-which passes :func:`get_table` its kind, data arrays, options and exact evaluation) is a function of one number,
+With the data fixed, each bin's marginalised ln L_b of a per-bin marginalised term (a data-set unit's per-bin term,
+which passes :func:`get_table` its kind, data arrays, options and exact evaluation) is a function
+of one number,
 the bin's expected CEvNS signal N_b >= 0. :class:`BinTable` tabulates it once per data set
 with the exact evaluation (truncated Gaussian moments,
 :mod:`cevnsfit.likelihoods.gaussian_poisson`, vectorised over bins) and interpolates:

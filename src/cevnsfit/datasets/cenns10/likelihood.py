@@ -1,5 +1,5 @@
 """CENNS-10 paper-mode likelihood builder (named by the unit's ``dataset.yaml``):
-:class:`~cevnsfit.likelihoods.paper.CennsPaperLikelihood` (docs: datasets/cenns10). The full
+:class:`~cevnsfit.datasets.cenns10.paper.CennsPaperLikelihood` (docs: datasets/cenns10). The full
 mode is declared in ``dataset.yaml`` (channels, samples, modifiers) and profiled by the declared
 engine, evaluated by the compiled :class:`~cevnsfit.likelihoods.full.CennsFullLikelihood`."""
 
@@ -22,7 +22,7 @@ def background_templates(exp) -> tuple[dict, dict]:
 
 
 def paper(mode, matching, quadrature: str = "exact", n_nodes: int = 16, exact: bool = False, **opt):
-    from ...likelihoods.paper import CennsPaperLikelihood
+    from .paper import CennsPaperLikelihood
 
     exp = get_experiment("cenns10", "paper", **opt)
     bkg, sig = background_templates(exp)

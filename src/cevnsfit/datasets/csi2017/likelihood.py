@@ -1,5 +1,5 @@
 """CsI 2017 likelihood builders (named by the unit's ``dataset.yaml``): the paper mode's per-bin
-marginalised :class:`~cevnsfit.likelihoods.paper.CsiPaperLikelihood` and the full mode's
+marginalised :class:`~cevnsfit.datasets.csi2017.paper.CsiPaperLikelihood` and the full mode's
 profiled :class:`~cevnsfit.datasets.csi2017.full.CsiFullLikelihood` (docs: datasets/csi2017)."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ def paper(
     exact: bool = False,
     **opt,
 ):
-    from ...likelihoods.paper import CsiPaperLikelihood
+    from .paper import CsiPaperLikelihood
 
     exp = get_experiment("csi2017", "paper", **opt)
     term = CsiPaperLikelihood(

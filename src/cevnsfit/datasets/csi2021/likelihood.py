@@ -42,7 +42,7 @@ from ... import published
 from ...experiments import get_experiment
 from ...likelihoods.datasets import DatasetTerm
 from ...likelihoods.gaussian_poisson import log_smeared_poisson_sum
-from ...likelihoods.paper import _pair_keys, _tabulated_logl
+from ...likelihoods.paper import pair_keys, tabulated_logl
 from ...likelihoods.profile import minimise
 from ...likelihoods.stats import log_negbin
 from ...likelihoods.tables import get_table
@@ -112,7 +112,7 @@ class Csi2021PaperLikelihood:
         return self._table
 
     def logl(self, pred):
-        return _tabulated_logl(self, pred, self._logl_bins, self.table)
+        return tabulated_logl(self, pred, self._logl_bins, self.table)
 
     def _logl_bins(self, sig: np.ndarray) -> np.ndarray:
         """Per-bin ln L_b for signals ``sig`` (points, bins), evaluated directly."""
@@ -122,7 +122,7 @@ class Csi2021PaperLikelihood:
 
     def bin_keys(self) -> np.ndarray:
         """Per-bin data keys (:mod:`cevnsfit.likelihoods.toy_grid`): (count, AC count)."""
-        return _pair_keys(self.counts, self.n_ac.ravel())
+        return pair_keys(self.counts, self.n_ac.ravel())
 
     def logl_bins_at(self, sig: np.ndarray, index: np.ndarray) -> np.ndarray:
         """Exact per-bin ln L_b of the bins ``index`` for signals ``sig`` (points, len(index))."""
