@@ -11,7 +11,7 @@ experiment's "energy axis" is the 46 mono-energetic template energies T = 0.5, 0
 tonne-year in each 0.1-keV slot, dR/dT(T) x 0.1 keV (a rectangle rule, as XENONnT's
 recasting does). The detector response -- folding with the mono-energetic efficiency
 templates per run and (t_ly, t_qy) anchor, exposures and backgrounds -- is applied by the
-likelihood (:mod:`cevnsfit.likelihoods.xenonnt`) using the templates in ``exp.data``.
+likelihood (:mod:`cevnsfit.datasets.xenonnt.backend`) using the templates in ``exp.data``.
 
 Units. B_g from the source is in MeV^-1 s^-1 per target per unit Q_V^2 (flux in MeV^2
 s^-1 = cm^-2 s^-1 / CM2_IN_INV_MEV2); times the targets per tonne, the seconds per year
@@ -224,7 +224,7 @@ def _events_per_run(exp):
     cache: dict = {}
 
     def events(model=None) -> dict:
-        from ...likelihoods.xenonnt import XenonLikelihood
+        from .backend import XenonLikelihood
 
         if "like" not in cache:
             cache["like"] = XenonLikelihood(exp)

@@ -1,5 +1,5 @@
 """The XENONnT likelihood builder (named by the unit's ``dataset.yaml``): the backend
-:class:`~cevnsfit.likelihoods.xenonnt.XenonLikelihood` on this unit's experiment."""
+:class:`~cevnsfit.datasets.xenonnt.backend.XenonLikelihood` on this unit's experiment."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ def build(
     nuisance with the SNO constraint N(1, 0.0381), for new-physics fits) or ``"free"`` (the 8B
     measurement). ``sr2_ac_sigma``: the unpublished SR2 accidental-coincidence uncertainty
     (default 0.0576, an assumption). The same profiled likelihood in both modes."""
-    from ...likelihoods.xenonnt import SR2_AC_SIGMA_DEFAULT, XenonLikelihood
+    from .backend import SR2_AC_SIGMA_DEFAULT, XenonLikelihood
 
     if flux not in ("constrained", "free"):
         raise UnknownNameError(f"xenonnt flux must be 'constrained' or 'free', got {flux!r}")

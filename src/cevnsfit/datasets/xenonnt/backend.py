@@ -22,7 +22,7 @@ N(0, 1) in [-3, 3]. **The SR2 accidental-coincidence uncertainty is not publishe
 default 0.0576 (as SR1) is an assumption; the docs page shows how the results move with it.
 
 Profiling (``method="newton"``, the default) runs a per-point projected Newton with the exact
-Hessian in :mod:`cevnsfit.likelihoods._xenon_kernel` (compiled with numba when available, a
+Hessian in :mod:`cevnsfit.datasets.xenonnt._kernel` (compiled with numba when available, a
 numpy twin of the same algorithm otherwise): only the bins with events carry a per-bin term,
 the prediction is folded lazily at the (t_ly, t_qy) anchors the minimiser visits, and points
 near the SM start from the SM best fit. ``method="reference"`` keeps the earlier profile with
@@ -38,10 +38,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import gammaln
 
-from .. import published
-from ..errors import ParameterError, UnknownNameError
-from . import _xenon_kernel
-from .profile import batched_newton, minimise
+from ... import published
+from ...errors import ParameterError, UnknownNameError
+from ...likelihoods.profile import batched_newton, minimise
+from . import _kernel as _xenon_kernel
 
 N_ANCHORS = 7
 ANCHOR_MIN = -3.0
@@ -374,7 +374,7 @@ class XenonLikelihood:
         return self._sm_events
 
     def _fit_newton(self, flat, fixed_flat, free, tol, use_numba):
-        """The per-point Newton (:func:`cevnsfit.likelihoods._xenon_kernel.profile`).
+        """The per-point Newton (:func:`cevnsfit.datasets.xenonnt._kernel.profile`).
 
         Points up to ``RESTART_ABOVE_SM`` times the SM rate start from the SM best fit. Larger
         ones start from the nominal nuisances and from the six ``_T_STARTS``, with phi (when
