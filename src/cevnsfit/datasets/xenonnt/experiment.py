@@ -202,6 +202,7 @@ def build(
         "grid_kev": GRID_KEV.copy(),
         "yield_anchors": loaders.XENONNT_YIELD_ANCHORS.copy(),
     }
+    data.update(declared_arrays(data["run_data"], runs))
     info = {
         "target": "natural xenon",
         "runs": runs,
@@ -216,6 +217,31 @@ def build(
     exp.info["events_per_run"] = _events_per_run(exp)
     exp.info["events_unit"] = "events in the selected runs at nominal nuisances"
     return exp
+
+
+def declared_arrays(run_data: dict, runs) -> dict:
+    """The arrays the unit's declared likelihood (``dataset.yaml``) names, per run r: observed
+    ``counts_r`` (81,), the expected accidental-coincidence and ER templates ``ac_r``, ``er_r``
+    and the neutron templates at the 7 x 7 (t_ly, t_qy) anchors ``neutron_r`` (7, 7, 81) (events
+    in the run: template x exposure) with the nominal one ``neutron_nominal_r`` (the anchor
+    (0, 0)); and ``fold`` (46, 7, 7, 81 x runs): the mono-energetic efficiency templates x
+    exposure, which fold the prediction (events per t y per 0.1-keV slot) into the runs' bins
+    at each anchor."""
+    out: dict = {}
+    centre = N_ANCHOR_CENTRE
+    for r in runs:
+        rd, x = run_data[r], run_data[r]["exposure_ty"]
+        out[f"counts_{r}"] = np.asarray(rd["counts"], dtype=float)
+        out[f"ac_{r}"] = x * np.asarray(rd["ac"], dtype=float)
+        out[f"er_{r}"] = x * np.asarray(rd["er"], dtype=float)
+        out[f"neutron_{r}"] = x * np.asarray(rd["rg"], dtype=float)
+        out[f"neutron_nominal_{r}"] = out[f"neutron_{r}"][centre, centre]
+    out["fold"] = np.concatenate([run_data[r]["exposure_ty"] * np.asarray(run_data[r]["mono"]) for r in runs], axis=-1)
+    return out
+
+
+#: Index of the anchor t = 0 on the integer (t_ly, t_qy) grid -3..3.
+N_ANCHOR_CENTRE = 3
 
 
 def _events_per_run(exp):
@@ -259,6 +285,7 @@ __all__ = [
     "TEMPLATE_MAX_KEV",
     "build",
     "check_runs",
+    "declared_arrays",
     "lewin_smith_rn_fm",
     "load_run",
     "sm_rate",

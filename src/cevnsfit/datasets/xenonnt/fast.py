@@ -1,0 +1,2 @@
+def backend(comp, reference_total, engine, tol, shape=None):
+    return None
