@@ -155,6 +155,8 @@ class Compiled:
     norm_lo: np.ndarray | None = None  # (K,) lower bound of each normalisation factor y (``bounds``; None: 0)
     norm_hi: np.ndarray | None = None  # (K,) upper bound (None: none)
     anchor_fold: np.ndarray | None = None  # (n_pred, anchors, B): section ``fold``, prediction -> bins per anchor
+    restart_above: float = np.inf  # section ``restarts.above``: multiple of the SM signal total
+    restart_grid: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (n, T) grid-parameter starts
 
     @property
     def names(self) -> tuple:
@@ -549,6 +551,12 @@ def compile_parts(parts: list[Part]) -> Compiled:
     ctype = np.array([CONSTRAINTS.index(col.norm_spec[k][0]) for k in col.norm_names], dtype=int)
     bounds = np.array([col.norm_bounds.get(k, (0.0, np.inf)) for k in col.norm_names], dtype=float).reshape(-1, 2)
     folds = [_fold_array(p) for p in parts if "fold" in p.section]
+    rs = parts[0].section.get("restarts") if len(parts) == 1 else None
+    if rs is not None:
+        starts = np.array(rs["grid"], dtype=float).reshape(len(rs["grid"]), -1)
+        if starts.shape[1] != len(grid_names):
+            fail(parts[0].source, ["likelihood", "restarts", "grid"], f"each start needs {len(grid_names)} grid values")
+        anchor["restart_above"], anchor["restart_grid"] = float(rs["above"]), starts
     if folds and len(parts) > 1:
         fail(parts[0].source, ["likelihood", "fold"], "a folded prediction cannot be joined with other data sets")
     if folds:
@@ -1287,7 +1295,41 @@ class ProfiledBinned:
         )
         if self.T and not ok.all():
             self._settle_on_anchors(fun, fval, x, f, ok)
+        self._restart(flat, cands[-1], fun, fval, x, f, ok)
         return f, x, ok
+
+    def _restart(self, flat, base, fun, fval, x, f, ok) -> None:
+        """Section ``restarts``: points whose signal exceeds ``above`` x the SM signal total are
+        profiled again from each of the declared grid-parameter starts (the other nuisances as in
+        ``base``: the signal normalisation rescaled to the SM total), first with the grid
+        parameters held there, then released; the lowest -2 ln L is kept (in place). For a profile multimodal in the grid parameters (a large signal can be moved
+        out of the analysis region by the yields, docs: datasets/format)."""
+        c = self.c
+        if not c.restart_grid.size or not self.reference_total:
+            return
+        total = (self._unpack(flat)[0] * self._sig_any).sum(-1)
+        big = np.flatnonzero(total > c.restart_above * self.reference_total)
+        if big.size == 0:
+            return
+
+        def fun_b(xx, i):
+            return fun(xx, big[i])
+
+        def fval_b(xx, i):
+            return fval(xx, big[i])
+
+        g = slice(self.K + self.J, None)
+        for start in c.restart_grid:
+            x0 = base[big].copy()
+            x0[:, g] = start
+            lo, hi = self.lower.copy(), self.upper.copy()
+            lo[g] = hi[g] = start  # first profiled at the start's grid values, then released
+            x1, _f1, _ok1, _ = projected_newton(fun_b, fval_b, x0, lo, hi, tol=self.newton_tol, max_step=self.max_step)
+            x2, f2, ok2, _ = projected_newton(
+                fun_b, fval_b, x1, self.lower, self.upper, tol=self.newton_tol, max_step=self.max_step
+            )
+            better = ok2 & (f2 < f[big])
+            x[big[better]], f[big[better]], ok[big[better]] = x2[better], f2[better], True
 
     def _settle_on_anchors(self, fun, fval, x, f, ok) -> None:
         """Points the Newton engine left unconverged next to an interior grid anchor (the rule's
