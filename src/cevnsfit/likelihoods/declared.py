@@ -156,6 +156,7 @@ class Compiled:
     norm_hi: np.ndarray | None = None  # (K,) upper bound (None: none)
     anchor_fold: np.ndarray | None = None  # (n_pred, anchors, B): section ``fold``, prediction -> bins per anchor
     restart_above: float = np.inf  # section ``restarts.above``: multiple of the SM signal total
+    sm_prediction: np.ndarray | None = None  # the experiment's SM prediction (flattened; set by build_term)
     restart_grid: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (n, T) grid-parameter starts
 
     @property
@@ -1705,6 +1706,7 @@ def build_term(decl: dict, experiment, mode: str = "paper", matching: str | None
     part = Part(section, experiment, matching, decl["name"], str(src), opt["share"], prefix="")
     comp = compile_parts([part])
     sig_sm = np.asarray(experiment.predict(None, matching=matching), dtype=float).ravel()
+    comp.sm_prediction = sig_sm.copy()
     if comp.anchor_fold is not None:  # the prediction folded at the anchors
         sig_sm = sig_sm @ comp.anchor_fold.reshape(comp.anchor_fold.shape[0], -1)
     if comp.anchor_shape:  # predictions at the anchors: the nominal one
