@@ -22,7 +22,9 @@ def _box(name: str, n: int, seed: int):
     params = {}
     for p in model_class(name).PARAMETERS:
         lo, hi = p.prior_low, p.prior_high
-        params[p.name] = 10 ** rng.uniform(np.log10(lo), np.log10(hi), n) if p.prior == "log-uniform" else rng.uniform(lo, hi, n)
+        params[p.name] = (
+            10 ** rng.uniform(np.log10(lo), np.log10(hi), n) if p.prior == "log-uniform" else rng.uniform(lo, hi, n)
+        )
     return model_from_name(name, **params)
 
 
@@ -77,8 +79,9 @@ def test_declared_widths_are_the_published_records():
     assert widths["a_sr1"] == published.get("xenonnt_ac_sigma_sr1").value
     assert widths["r_er"] == published.get("xenonnt_er_sigma").value
     assert widths["r_n"] == published.get("xenonnt_neutron_sigma").value
-    assert section is get_dataset("xenonnt").declaration["likelihood"]["paper"] or section == (
-        get_dataset("xenonnt").declaration["likelihood"]["paper"]
+    assert (
+        section is get_dataset("xenonnt").declaration["likelihood"]["paper"]
+        or section == (get_dataset("xenonnt").declaration["likelihood"]["paper"])
     )
 
 

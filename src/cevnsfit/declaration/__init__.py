@@ -390,7 +390,11 @@ def _check_bounds(mod: dict, mpath: list, src) -> None:
     if "bounds" not in mod:
         return
     if mod["type"] not in ("normfactor", "normsys", "lumi"):
-        fail(src, mpath + ["bounds"], f"'bounds' belongs to normfactor/normsys/lumi modifiers (this one is {mod['type']})")
+        fail(
+            src,
+            mpath + ["bounds"],
+            f"'bounds' belongs to normfactor/normsys/lumi modifiers (this one is {mod['type']})",
+        )
     lo, hi = (float(v) for v in mod["bounds"])
     if not lo <= 1.0 <= hi or lo >= hi:
         fail(src, mpath + ["bounds"], f"bounds [{lo:g}, {hi:g}] must hold the nominal factor 1 with lo < hi")

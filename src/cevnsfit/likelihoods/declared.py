@@ -350,7 +350,9 @@ def _fold_array(part: Part) -> np.ndarray:
     key = part.section["fold"]
     data = getattr(part.experiment, "data", {})
     if key not in data:
-        fail(part.source, ["likelihood", "fold"], f"the experiment has no data {key!r}; known: {', '.join(sorted(data))}")
+        fail(
+            part.source, ["likelihood", "fold"], f"the experiment has no data {key!r}; known: {', '.join(sorted(data))}"
+        )
     arr = np.asarray(data[key], dtype=float)
     n_pred = int(np.prod(part.experiment.shape))
     if arr.ndim < 3 or arr.shape[0] != n_pred:
