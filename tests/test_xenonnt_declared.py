@@ -143,3 +143,21 @@ def test_fast_path_equals_generic_engine_over_the_prior_box(runs, flux, sr2):
     )
     diff = fast.logl_prediction(preds) - generic.logl_prediction(preds)
     assert np.abs(2.0 * diff).max() < 1e-8, (np.argmax(np.abs(diff)), diff.min(), diff.max())
+
+
+def test_total_shape_gradient_and_hessian_against_finite_differences():
+    """The generic engine's exact gradient and Hessian of the declared XENONnT -2 ln L (the
+    total_shape rule's curvature inside a cell included) against central differences."""
+    term = get_dataset("xenonnt").term("full", runs=("sr0", "sr1"), backend="generic")
+    pb = term.term
+    pred = term.prediction(None)[None] * 3.0
+    x = np.array([[0.02, -0.1, 0.05, 0.3, -0.2, 0.1, 0.37, -1.41]])  # u for the factors, then t
+    f, g, h = pb._fun(x, pred)
+    eps = 1e-5
+    for i in range(x.shape[1]):
+        dx = np.zeros_like(x)
+        dx[0, i] = eps
+        fp, gp, _ = pb._fun(x + dx, pred)
+        fm, gm, _ = pb._fun(x - dx, pred)
+        assert g[0, i] == pytest.approx((fp[0] - fm[0]) / (2 * eps), rel=1e-6, abs=1e-6)
+        assert h[0, :, i] == pytest.approx((gp[0] - gm[0]) / (2 * eps), rel=1e-5, abs=1e-5)
