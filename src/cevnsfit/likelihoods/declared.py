@@ -25,7 +25,7 @@ Beyond HistFactory's shape modifiers:
   bounded to its anchors (no extrapolation) with an optional normal constraint. With
   ``templates: prediction`` the signal's anchor templates are the model's predictions at each
   anchor (the experiment's ``anchor_shape`` axes, :meth:`ProfiledBinned._unpack`).
-* ``gridsys`` with ``interpolation: total_shape`` (blueice's rule, XENONnT): the template's total
+* ``gridsys`` with ``interpolation: total_shape`` (blueice's rule): the template's total
   and unit-sum shape interpolated separately and multiplied (:func:`grid_total_shape`; its
   curvature inside a cell enters the Hessian); ``templates: {data: key}`` an experiment array of
   all anchors; a section's ``fold`` maps the experiment's prediction into the channels' bins at

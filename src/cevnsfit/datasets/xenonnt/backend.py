@@ -443,6 +443,9 @@ class XenonLikelihood:
             self._restart_large(flat[sl], mu_s, pmf_s, free, x0, tol, xs[sl], fs[sl], ok[sl])
         return xs, fs, ok
 
+    #: Why :func:`cevnsfit.outputs.pyhf_export.export_pyhf` cannot translate this term.
+    PYHF_REFUSAL = "the two-dimensional (t_ly, t_qy) anchor interpolation of the templates (blueice's rule)"
+
     #: Predictions above this multiple of the SM 8B rate are profiled from several starts: there the
     #: light/charge-yield nuisances can move a large signal out of the region of interest, and the
     #: profile over (t_ly, t_qy) becomes multimodal. From the SM best fit, one Newton descent
