@@ -563,8 +563,15 @@ def compile_parts(parts: list[Part]) -> Compiled:
     rs = parts[0].section.get("restarts") if len(parts) == 1 else None
     if rs is not None:
         starts = np.array(rs["grid"], dtype=float).reshape(len(rs["grid"]), -1)
-        if starts.shape[1] != len(grid_names):
-            fail(parts[0].source, ["likelihood", "restarts", "grid"], f"each start needs {len(grid_names)} grid values")
+        lo = np.array([grid_spec[k][0][0] for k in grid_names])
+        hi = np.array([grid_spec[k][0][-1] for k in grid_names])
+        if starts.shape[1] != len(grid_names) or np.any(starts < lo) or np.any(starts > hi):
+            fail(
+                parts[0].source,
+                ["likelihood", "restarts", "grid"],
+                f"each start needs {len(grid_names)} values of {', '.join(grid_names) or 'the grid parameters'} "
+                "inside their anchors",
+            )
         anchor["restart_above"], anchor["restart_grid"] = float(rs["above"]), starts
     if folds and len(parts) > 1:
         fail(parts[0].source, ["likelihood", "fold"], "a folded prediction cannot be joined with other data sets")

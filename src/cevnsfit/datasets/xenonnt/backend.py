@@ -86,6 +86,12 @@ class XenonLikelihood:
     (t y) per 0.1-keV slot.
     """
 
+    #: The SM prediction when built without an experiment (:mod:`cevnsfit.datasets.xenonnt.fast`).
+    _sm_pred: np.ndarray | None = None
+    #: Constant added to -2 ln L (the Gaussian normalisations, when built from a declaration).
+    _norm_const: float = 0.0
+    sr2_ac_sigma: float | None
+
     def __init__(
         self,
         exp,
@@ -162,7 +168,7 @@ class XenonLikelihood:
     def _set_counts(self, counts):
         self.counts = np.asarray(counts, dtype=float)
         # Poisson ln Gamma terms (plus the Gaussian normalisations when built from a declaration)
-        self.const = 2.0 * gammaln(self.counts + 1.0).sum() + self.__dict__.get("_norm_const", 0.0)
+        self.const = 2.0 * gammaln(self.counts + 1.0).sum() + self._norm_const
         self._nonzero = np.flatnonzero(self.counts > 0)
         nr = len(self.runs)
         ac_nz = np.zeros((self._nonzero.size, nr))
@@ -455,11 +461,18 @@ class XenonLikelihood:
     #: The same for the earlier batched profile (``method="reference"``), which needs restarts
     #: from ~9x the SM (it stops in local minima from a single start there).
     REFERENCE_RESTART_ABOVE_SM = 5.0
-    _T_STARTS = ((-2.5, -2.5), (-2.5, 0.0), (-2.5, 2.5), (0.0, -2.5), (2.5, -2.5), (2.5, 2.5))
+    _T_STARTS: tuple[tuple[float, ...], ...] = (
+        (-2.5, -2.5),
+        (-2.5, 0.0),
+        (-2.5, 2.5),
+        (0.0, -2.5),
+        (2.5, -2.5),
+        (2.5, 2.5),
+    )
     #: The start always released in t by the Newton: at the lowest light and charge yields a
     #: large signal falls below threshold, a minimum the fixed-t ranking undervalues because
     #: its constraint cost (t_ly^2 + t_qy^2 = 12.5) is paid up front.
-    _T_CORNER = (-2.5, -2.5)
+    _T_CORNER: tuple[float, ...] = (-2.5, -2.5)
 
     def _restart_large(self, pred, mu_s, pmf_s, free, x0, tol, xs, fs, ok):
         """Re-profile the points with a very large prediction from starts spread over the

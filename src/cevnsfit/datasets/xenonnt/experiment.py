@@ -46,7 +46,7 @@ SECONDS_PER_YEAR = 365.25 * 86400.0
 XENON_Z = 54
 
 
-def lewin_smith_rn_fm(A: int, s_fm: float = HELM_S_FM) -> float:
+def lewin_smith_rn_fm(A: float, s_fm: float = HELM_S_FM) -> float:
     """rms radius R_n of the Helm form factor whose box radius follows Lewin & Smith,
     Astropart. Phys. 6 (1996) 87: R0^2 = c^2 + 7/3 pi^2 a^2 - 5 s^2, c = 1.23 A^1/3 - 0.60 fm,
     a = 0.52 fm; :class:`~cevnsfit.physics.nucleus.Nucleus` takes R_n^2 = 3/5 R0^2 + 3 s^2.

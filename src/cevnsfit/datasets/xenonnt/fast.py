@@ -69,6 +69,7 @@ def backend(comp: Compiled, reference_total=None, engine: str = "newton", tol: f
     ac = np.concatenate([c.nominal[idx[f"{r}/ac"], s] for r, s in zip(runs, sl)])
     er = np.concatenate([c.nominal[idx[f"{r}/er"], s] for r, s in zip(runs, sl)])
     nn = np.concatenate([st["grids"][f"{r}/neutron"].diff[..., s] for r, s in zip(runs, sl)], axis=-1)
+    assert c.anchor_fold is not None  # (_structure)
     fold = c.anchor_fold.reshape((c.anchor_fold.shape[0], N_ANCHORS, N_ANCHORS, -1))
     lo = np.zeros(len(norm)) if c.norm_lo is None else c.norm_lo
     hi = np.full(len(norm), np.inf) if c.norm_hi is None else c.norm_hi
