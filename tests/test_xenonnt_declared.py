@@ -161,3 +161,31 @@ def test_total_shape_gradient_and_hessian_against_finite_differences():
         fm, gm, _ = pb._fun(x - dx, pred)
         assert g[0, i] == pytest.approx((fp[0] - fm[0]) / (2 * eps), rel=1e-6, abs=1e-6)
         assert h[0, :, i] == pytest.approx((gp[0] - gm[0]) / (2 * eps), rel=1e-5, abs=1e-5)
+
+
+def test_new_declaration_keys_are_checked():
+    """bounds on a factor must hold 1; a missing fold array and a restart outside the anchors are
+    refused with a DeclarationError naming the key."""
+    import copy
+
+    from cevnsfit.declaration import check
+    from cevnsfit.errors import DeclarationError
+    from cevnsfit.likelihoods.declared import build_term
+
+    unit = get_dataset("xenonnt")
+    decl = copy.deepcopy(unit.declaration)
+    decl["likelihood"]["full"]["channels"][0]["samples"][1]["modifiers"][0]["bounds"] = [2.0, 3.0]
+    with pytest.raises(DeclarationError, match="bounds"):
+        check(decl, "xenonnt")
+    term = unit.term("full", runs=("sr0",))
+    for key, value, match in (
+        ("fold", "nofold", "fold"),
+        ("restarts", {"above": 5.0, "grid": [[4.0, 0.0]]}, "restarts"),
+    ):
+        bad = copy.deepcopy(unit.declaration)
+        section = bad["likelihood"]["full"]
+        section.pop("builder")
+        section["channels"] = section["channels"][:1]
+        section[key] = value
+        with pytest.raises(DeclarationError, match=match):
+            build_term(bad, term.experiment, "full", "full")
