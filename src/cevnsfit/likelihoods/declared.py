@@ -242,7 +242,7 @@ def grid_interpolate(entry: GridEntry, theta: np.ndarray, diff: np.ndarray | Non
     return val, [d1, d2], cross
 
 
-def grid_total_shape(entry: GridEntry, theta: np.ndarray, tmpl: np.ndarray | None = None):
+def grid_total_shape(entry: GridEntry, theta: np.ndarray, tmpl: np.ndarray | None = None, mask=None):
     """Grid rule ``total_shape`` (blueice's ``GridInterpolator`` morpher, Aalbers et al.): the
     template's total M and its unit-sum shape p_b = T_b / M (0 where M = 0) are each
     interpolated linearly (1D) or bilinearly (2D) on the cell of :func:`grid_cell`, and
@@ -250,29 +250,31 @@ def grid_total_shape(entry: GridEntry, theta: np.ndarray, tmpl: np.ndarray | Non
     (G, [dG/dtheta_i], d2G/dtheta_1 dtheta_2 or None, [d2G/dtheta_i^2]) (each (P, B); the
     diagonal curvature 2 M_i p_i is not zero inside a cell). ``tmpl``: per-point raw anchor
     templates (P, m_1, m_2, B) of one channel (``templates: prediction``), else the entry's
-    ``diff`` (its raw templates (m_1, m_2, B), the sample moving by G - entry.g0)."""
+    ``diff`` (its raw templates (m_1, m_2, B), the sample moving by G - entry.g0); ``mask`` (B,)
+    selects the channel's bins of per-point templates. Only the cell's corners are formed."""
     per_point = tmpl is not None
     t = entry.diff if tmpl is None else tmpl
-    tot = t.sum(-1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        pmf = np.where(tot[..., None] > 0, t / tot[..., None], 0.0)
     rows = np.arange(theta.shape[0])
 
-    def corner(a, i, j):
-        return a[rows, i, j] if per_point else a[i, j]
+    def corner(i, j):
+        """(total (P, 1), shape (P, B)) of the template at anchor (i, j) per point."""
+        c = t[rows, i, j] if per_point else t[i, j]
+        if mask is not None:
+            c = c * mask
+        tot = c.sum(-1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return tot, np.where(tot > 0, c / tot, 0.0)
 
     i, fx, hx = grid_cell(entry.anchors[0], theta[:, 0])
     if len(entry.params) == 1:
         j = np.zeros_like(i)
-        m0, m1 = corner(tot, i, j)[:, None], corner(tot, i + 1, j)[:, None]
-        p0, p1 = corner(pmf, i, j), corner(pmf, i + 1, j)
+        (m0, p0), (m1, p1) = corner(i, j), corner(i + 1, j)
         f = fx[:, None]
         m, p = m0 + f * (m1 - m0), p0 + f * (p1 - p0)
         mx, px = (m1 - m0) / hx[:, None], (p1 - p0) / hx[:, None]
         return m * p, [mx * p + m * px], None, [2.0 * mx * px]
     j, fy, hy = grid_cell(entry.anchors[1], theta[:, 1])
-    m00, m10, m01, m11 = (corner(tot, i + a, j + b)[:, None] for a, b in ((0, 0), (1, 0), (0, 1), (1, 1)))
-    p00, p10, p01, p11 = (corner(pmf, i + a, j + b) for a, b in ((0, 0), (1, 0), (0, 1), (1, 1)))
+    (m00, p00), (m10, p10), (m01, p01), (m11, p11) = (corner(i + a, j + b) for a, b in ((0, 0), (1, 0), (0, 1), (1, 1)))
     fx, fy, hx, hy = fx[:, None], fy[:, None], hx[:, None], hy[:, None]
 
     def bil(a00, a10, a01, a11):
@@ -1002,12 +1004,14 @@ class ProfiledBinned:
         entry on its own channel)."""
         base = self.K + self.J
         out = []
+        raw = None
         for ge in self.c.grids:
             theta = x[:, [base + i for i in ge.params]]
             if ge.rule == "total_shape":
                 if ge.per_point:
-                    own = (pdiff + (sig0 * self._sig_any)[:, None, None, :]) * ge.diff
-                    val, d, cross, diag = grid_total_shape(ge, theta, own)
+                    if raw is None:  # the per-point anchor templates themselves
+                        raw = pdiff + (sig0 * self._sig_any)[:, None, None, :]
+                    val, d, cross, diag = grid_total_shape(ge, theta, raw, mask=ge.diff)
                     out.append((val - sig0 * ge.diff, d, cross, diag))
                 else:
                     val, d, cross, diag = grid_total_shape(ge, theta)
