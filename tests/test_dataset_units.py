@@ -54,10 +54,10 @@ def test_builtin_units_are_folders_with_a_declaration():
         # every name the declaration gives resolves to code
         for mode in unit.modes:
             spec = unit.declaration["likelihood"][mode]
-            if "channels" in spec:  # a declared mode (the declared engine runs it)
-                continue
-            for key in ("builder", "backend"):
-                assert callable(import_object(spec[key], name))
+            assert "channels" in spec or {"builder", "backend"} <= set(spec)
+            for key in ("builder", "backend", "fast_path"):
+                if key in spec:
+                    assert callable(import_object(spec[key], name))
 
 
 def test_releases_come_from_the_units():

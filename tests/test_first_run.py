@@ -74,7 +74,8 @@ def test_warmup_command_and_its_bad_input(fresh_cache):
 
 
 def _dispatchers():
-    from cevnsfit.likelihoods import _full_kernels, _xenon_kernel, gaussian_poisson, toy_grid
+    from cevnsfit.datasets.xenonnt import _kernel as _xenon_kernel
+    from cevnsfit.likelihoods import _full_kernels, gaussian_poisson, toy_grid
 
     found = {
         "tables._sum_loop": tables._NUMBA_KERNEL,
@@ -86,7 +87,7 @@ def _dispatchers():
     for name in dir(_xenon_kernel):
         obj = getattr(_xenon_kernel, name)
         if hasattr(obj, "py_func") and hasattr(obj, "signatures"):
-            found[f"_xenon_kernel.{name}"] = obj
+            found[f"xenonnt._kernel.{name}"] = obj
     return found
 
 

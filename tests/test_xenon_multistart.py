@@ -6,9 +6,9 @@ minimum that 37 fully released starts find (the nominal nuisances plus a 6 x 6 g
 import numpy as np
 import pytest
 
+from cevnsfit.datasets.xenonnt import _kernel as _xenon_kernel
 from cevnsfit.datasets.xenonnt import experiment as xe
-from cevnsfit.likelihoods import _xenon_kernel
-from cevnsfit.likelihoods.xenonnt import XenonLikelihood
+from cevnsfit.datasets.xenonnt.backend import XenonLikelihood
 from cevnsfit.models import LmuLtau
 
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from cevnsfit.datasets.xenonnt import _kernel as _xenon_kernel
 from cevnsfit.datasets.xenonnt import experiment as xe
+from cevnsfit.datasets.xenonnt.backend import XenonLikelihood
 from cevnsfit.errors import UnknownNameError
-from cevnsfit.likelihoods import _xenon_kernel
-from cevnsfit.likelihoods.xenonnt import XenonLikelihood
 from cevnsfit.models import LmuLtau, model_from_name
 
 # the L_mu - L_tau point of test_xenonnt: ~130x the SM 8B rate, multimodal in (t_ly, t_qy)
@@ -116,9 +116,9 @@ def test_without_numba_same_numbers(exp01, tmp_path):
     here = like.fit(preds)["twice_nll"]
     code = (
         "import numpy as np, sys\n"
-        "from cevnsfit.likelihoods import _xenon_kernel\n"
+        "from cevnsfit.datasets.xenonnt import _kernel as _xenon_kernel\n"
         "from cevnsfit.datasets.xenonnt import experiment as xe\n"
-        "from cevnsfit.likelihoods.xenonnt import XenonLikelihood\n"
+        "from cevnsfit.datasets.xenonnt.backend import XenonLikelihood\n"
         "assert not _xenon_kernel.HAVE_NUMBA\n"
         "preds = np.load(sys.argv[1])\n"
         "f = XenonLikelihood(xe.build(runs=('sr0', 'sr1'))).fit(preds)['twice_nll']\n"
@@ -127,7 +127,7 @@ def test_without_numba_same_numbers(exp01, tmp_path):
     src, out = tmp_path / "preds.npy", tmp_path / "f.npy"
     np.save(src, preds)
     env = dict(os.environ, CEVNSFIT_NO_NUMBA="1")
-    src_dir = str(Path(_xenon_kernel.__file__).resolve().parents[2])
+    src_dir = str(Path(_xenon_kernel.__file__).resolve().parents[3])
     env["PYTHONPATH"] = os.pathsep.join([src_dir, env.get("PYTHONPATH", "")])
     subprocess.run([sys.executable, "-c", code, str(src), str(out)], check=True, env=env, timeout=600)
     there = np.load(out)

@@ -10,8 +10,8 @@ from cevnsfit import published
 from cevnsfit.datasets.xenonnt import experiment as xe
 from cevnsfit.datasets.xenonnt import loaders
 from cevnsfit.datasets.xenonnt.analysis import b8_measurement
+from cevnsfit.datasets.xenonnt.backend import XenonLikelihood
 from cevnsfit.errors import DataFileError, UnknownNameError
-from cevnsfit.likelihoods.xenonnt import XenonLikelihood
 from cevnsfit.physics.flux import FluxGroup
 from cevnsfit.physics.sources import TabulatedSource
 

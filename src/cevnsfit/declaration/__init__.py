@@ -342,6 +342,7 @@ def _check_modifier(
             "gridsys: one per parameter, under grid.parameters)",
         )
     _check_stat_modifier(smp, mod, mpath, c, n_bins, stat_of, src)
+    _check_bounds(mod, mpath, src)
     if t == "gridsys":
         _check_grid(mod, mpath, n_bins, "signal" in smp, src)
         _check_grid_widths(mod, mpath, src)
@@ -410,6 +411,22 @@ def _check_stat_modifier(smp: dict, mod: dict, mpath: list, c: int, n_bins: int 
         )
 
 
+def _check_bounds(mod: dict, mpath: list, src) -> None:
+    """``bounds`` [lo, hi] of a normalisation factor: on normfactor/normsys/lumi only, lo < hi,
+    with the nominal factor 1 inside."""
+    if "bounds" not in mod:
+        return
+    if mod["type"] not in ("normfactor", "normsys", "lumi"):
+        fail(
+            src,
+            mpath + ["bounds"],
+            f"'bounds' belongs to normfactor/normsys/lumi modifiers (this one is {mod['type']})",
+        )
+    lo, hi = (float(v) for v in mod["bounds"])
+    if not lo <= 1.0 <= hi or lo >= hi:
+        fail(src, mpath + ["bounds"], f"bounds [{lo:g}, {hi:g}] must hold the nominal factor 1 with lo < hi")
+
+
 def _check_grid(mod: dict, mpath: list, n_bins: int | None, signal: bool, src) -> None:
     """A gridsys modifier: strictly increasing anchors with the nominal inside, normal constraints,
     one template per anchor of the declared bins, the release nominal exactly on the signal."""
@@ -441,6 +458,12 @@ def _check_grid(mod: dict, mpath: list, n_bins: int | None, signal: bool, src) -
             fail(src, mpath + ["grid", "templates"], "'prediction' anchors belong to the signal sample only")
         if "nominal" in grid:
             fail(src, mpath + ["grid", "nominal"], "with 'prediction' anchors the nominal is the model's own")
+        return
+    if grid.get("interpolation") == "total_shape" and signal:
+        fail(src, mpath + ["grid", "interpolation"], "total_shape on the signal takes 'prediction' anchors")
+    if isinstance(grid["templates"], dict):  # one experiment data array (shape checked when built)
+        if signal:
+            fail(src, mpath + ["grid", "templates"], "an anchor data array belongs to a template sample")
         return
     if len(grid["templates"]) != int(np.prod(dims)):
         fail(

@@ -25,6 +25,12 @@ Beyond HistFactory's shape modifiers:
   bounded to its anchors (no extrapolation) with an optional normal constraint. With
   ``templates: prediction`` the signal's anchor templates are the model's predictions at each
   anchor (the experiment's ``anchor_shape`` axes, :meth:`ProfiledBinned._unpack`).
+* ``gridsys`` with ``interpolation: total_shape`` (blueice's rule): the template's total
+  and unit-sum shape interpolated separately and multiplied (:func:`grid_total_shape`; its
+  curvature inside a cell enters the Hessian); ``templates: {data: key}`` an experiment array of
+  all anchors; a section's ``fold`` maps the experiment's prediction into the channels' bins at
+  each anchor; ``bounds`` on a normalisation factor; ``restarts`` from declared grid starts
+  for large signals (:meth:`ProfiledBinned._restart`).
 * ``staterror``/``shapesys``: one factor gamma_b per bin on the templates carrying it (normal
   N(1, delta_b) or Poisson Pois(tau_b; gamma_b tau_b), Barlow-Beeston lite), at its closed-form
   optimum (:func:`stat_optimum`) at every evaluation; the engine profiles
@@ -152,6 +158,12 @@ class Compiled:
     )  # (B,) 0 none, 1 staterror (normal), 2 shapesys (Poisson)
     stat_delta: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (B,) staterror relative width
     stat_tau: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (B,) shapesys auxiliary count (N/sigma)^2
+    norm_lo: np.ndarray | None = None  # (K,) lower bound of each normalisation factor y (``bounds``; None: 0)
+    norm_hi: np.ndarray | None = None  # (K,) upper bound (None: none)
+    anchor_fold: np.ndarray | None = None  # (n_pred, anchors, B): section ``fold``, prediction -> bins per anchor
+    restart_above: float = np.inf  # section ``restarts.above``: multiple of the SM signal total
+    sm_prediction: np.ndarray | None = None  # the experiment's SM prediction (flattened; set by build_term)
+    restart_grid: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (n, T) grid-parameter starts
 
     @property
     def names(self) -> tuple:
@@ -174,6 +186,8 @@ class GridEntry:
     diff: np.ndarray
     relative: bool
     per_point: bool = False  # templates: prediction (the model's prediction at each anchor, per point)
+    rule: str = "bilinear"  # or "total_shape" (:func:`grid_total_shape`)
+    g0: np.ndarray | None = None  # total_shape: the interpolation at the nominal parameters (B,)
 
 
 class _PerPoint:
@@ -226,6 +240,53 @@ def grid_interpolate(entry: GridEntry, theta: np.ndarray, diff: np.ndarray | Non
     d2 = ((1 - fx) * (t01 - t00) + fx * (t11 - t10)) / hy[:, None]
     cross = (t11 - t10 - t01 + t00) / (hx * hy)[:, None]
     return val, [d1, d2], cross
+
+
+def grid_total_shape(entry: GridEntry, theta: np.ndarray, tmpl: np.ndarray | None = None, mask=None):
+    """Grid rule ``total_shape`` (blueice's ``GridInterpolator`` morpher, Aalbers et al.): the
+    template's total M and its unit-sum shape p_b = T_b / M (0 where M = 0) are each
+    interpolated linearly (1D) or bilinearly (2D) on the cell of :func:`grid_cell`, and
+    G_b = M(theta) p_b(theta) -- exact at the anchors, not linear in the counts. Returns
+    (G, [dG/dtheta_i], d2G/dtheta_1 dtheta_2 or None, [d2G/dtheta_i^2]) (each (P, B); the
+    diagonal curvature 2 M_i p_i is not zero inside a cell). ``tmpl``: per-point raw anchor
+    templates (P, m_1, m_2, B) of one channel (``templates: prediction``), else the entry's
+    ``diff`` (its raw templates (m_1, m_2, B), the sample moving by G - entry.g0); ``mask`` (B,)
+    selects the channel's bins of per-point templates. Only the cell's corners are formed."""
+    per_point = tmpl is not None
+    t = entry.diff if tmpl is None else tmpl
+    rows = np.arange(theta.shape[0])
+
+    def corner(i, j):
+        """(total (P, 1), shape (P, B)) of the template at anchor (i, j) per point."""
+        c = t[rows, i, j] if per_point else t[i, j]
+        if mask is not None:
+            c = c * mask
+        tot = c.sum(-1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return tot, np.where(tot > 0, c / tot, 0.0)
+
+    i, fx, hx = grid_cell(entry.anchors[0], theta[:, 0])
+    if len(entry.params) == 1:
+        j = np.zeros_like(i)
+        (m0, p0), (m1, p1) = corner(i, j), corner(i + 1, j)
+        f = fx[:, None]
+        m, p = m0 + f * (m1 - m0), p0 + f * (p1 - p0)
+        mx, px = (m1 - m0) / hx[:, None], (p1 - p0) / hx[:, None]
+        return m * p, [mx * p + m * px], None, [2.0 * mx * px]
+    j, fy, hy = grid_cell(entry.anchors[1], theta[:, 1])
+    (m00, p00), (m10, p10), (m01, p01), (m11, p11) = (corner(i + a, j + b) for a, b in ((0, 0), (1, 0), (0, 1), (1, 1)))
+    fx, fy, hx, hy = fx[:, None], fy[:, None], hx[:, None], hy[:, None]
+
+    def bil(a00, a10, a01, a11):
+        val = (1 - fx) * (1 - fy) * a00 + fx * (1 - fy) * a10 + (1 - fx) * fy * a01 + fx * fy * a11
+        dx = ((1 - fy) * (a10 - a00) + fy * (a11 - a01)) / hx
+        dy = ((1 - fx) * (a01 - a00) + fx * (a11 - a10)) / hy
+        return val, dx, dy, (a11 - a10 - a01 + a00) / (hx * hy)
+
+    m, mx, my, mxy = bil(m00, m10, m01, m11)
+    p, px, py, pxy = bil(p00, p10, p01, p11)
+    cross = mxy * p + mx * py + my * px + m * pxy
+    return m * p, [mx * p + m * px, my * p + m * py], cross, [2.0 * mx * px, 2.0 * my * py]
 
 
 def _resolve(tmpl, exp, n_bins: int, where: list, src) -> np.ndarray:
@@ -315,6 +376,8 @@ def _channel_blocks(parts: list[Part]) -> tuple[list[dict], dict, int]:
     slices = {}
     for part in parts:
         pred_bins = int(np.prod(part.experiment.shape))
+        if "fold" in part.section:  # the prediction folded into the channels' bins
+            pred_bins = int(np.shape(_fold_array(part))[-1])
         start = offset
         for c, ch in enumerate(part.section["channels"]):
             n_bins = ch.get("bins", pred_bins if len(part.section["channels"]) == 1 else None)
@@ -331,6 +394,27 @@ def _channel_blocks(parts: list[Part]) -> tuple[list[dict], dict, int]:
                 f"(shape {tuple(part.experiment.shape)})",
             )
     return blocks, slices, offset
+
+
+def _fold_array(part: Part) -> np.ndarray:
+    """The section's ``fold``: the experiment data array (prediction bins, anchors..., channel bins)
+    mapping the experiment's prediction to the channels' bins at each anchor of the signal's
+    ``prediction`` gridsys."""
+    key = part.section["fold"]
+    data = getattr(part.experiment, "data", {})
+    if key not in data:
+        fail(
+            part.source, ["likelihood", "fold"], f"the experiment has no data {key!r}; known: {', '.join(sorted(data))}"
+        )
+    arr = np.asarray(data[key], dtype=float)
+    n_pred = int(np.prod(part.experiment.shape))
+    if arr.ndim < 3 or arr.shape[0] != n_pred:
+        fail(
+            part.source,
+            ["likelihood", "fold"],
+            f"fold {key!r} of shape {arr.shape}: needs (prediction bins {n_pred}, anchors..., channel bins)",
+        )
+    return arr
 
 
 @dataclass
@@ -352,6 +436,7 @@ class _Collected:
     grid_names: list[str] = field(default_factory=list)
     grid_mods: list[tuple] = field(default_factory=list)
     stat_mods: list[tuple] = field(default_factory=list)
+    norm_bounds: dict[str, tuple] = field(default_factory=dict)
 
 
 def _collect_samples(blocks: list[dict], n_total: int) -> _Collected:
@@ -427,6 +512,10 @@ def _collect_modifier(col: _Collected, blk: dict, mod: dict, mpath: list, sl: sl
     if pname not in col.norm_spec:
         col.norm_spec[pname] = spec
         col.norm_names.append(pname)
+    if "bounds" in mod:
+        bounds = (float(mod["bounds"][0]), float(mod["bounds"][1]))
+        if col.norm_bounds.setdefault(pname, bounds) != bounds:
+            fail(part.source, mpath + ["bounds"], f"nuisance {pname!r} has conflicting bounds {bounds}")
     inc[pname] = inc.get(pname, 0.0) + 1.0
 
 
@@ -516,6 +605,25 @@ def compile_parts(parts: list[Part]) -> Compiled:
     stat = _stat_arrays(col.stat_mods, is_signal_a, nominal_a, n_total)
     anchor = _prediction_anchors(grids, col.entries, col.grid_mods, grid_spec, grid_names)
     ctype = np.array([CONSTRAINTS.index(col.norm_spec[k][0]) for k in col.norm_names], dtype=int)
+    bounds = np.array([col.norm_bounds.get(k, (0.0, np.inf)) for k in col.norm_names], dtype=float).reshape(-1, 2)
+    folds = [_fold_array(p) for p in parts if "fold" in p.section]
+    rs = parts[0].section.get("restarts") if len(parts) == 1 else None
+    if rs is not None:
+        starts = np.array(rs["grid"], dtype=float).reshape(len(rs["grid"]), -1)
+        lo = np.array([grid_spec[k][0][0] for k in grid_names])
+        hi = np.array([grid_spec[k][0][-1] for k in grid_names])
+        if starts.shape[1] != len(grid_names) or np.any(starts < lo) or np.any(starts > hi):
+            fail(
+                parts[0].source,
+                ["likelihood", "restarts", "grid"],
+                f"each start needs {len(grid_names)} values of {', '.join(grid_names) or 'the grid parameters'} "
+                "inside their anchors",
+            )
+        anchor["restart_above"], anchor["restart_grid"] = float(rs["above"]), starts
+    if folds and len(parts) > 1:
+        fail(parts[0].source, ["likelihood", "fold"], "a folded prediction cannot be joined with other data sets")
+    if folds:
+        anchor["anchor_fold"] = folds[0].reshape(folds[0].shape[0], -1, folds[0].shape[-1])
     sigma = np.array([col.norm_spec[k][1] for k in col.norm_names], dtype=float)
     return Compiled(
         n=col.n,
@@ -536,6 +644,8 @@ def compile_parts(parts: list[Part]) -> Compiled:
         grid_nominal=np.array([grid_spec[k][1] for k in grid_names], dtype=float),
         grid_sigma=np.array([grid_spec[k][2] for k in grid_names], dtype=float),
         grids=grids,
+        norm_lo=bounds[:, 0] if col.norm_bounds else None,
+        norm_hi=bounds[:, 1] if col.norm_bounds else None,
         **hist,
         **stat,
         **anchor,
@@ -551,9 +661,12 @@ def _prediction_anchors(grids, entries, grid_mods, grid_spec, grid_names) -> dic
         return {}
     k, ge = pp[0]
     _s, _i, mod, mpath, part, _sl, _nb = grid_mods[k]
-    others = [e for e in entries if e[0] == ge.sample] + [g for g in grids if g.sample == ge.sample and g is not ge]
-    if len(pp) > 1 or others:
+    on = {g.sample for _k, g in pp}
+    others = [e for e in entries if e[0] in on] + [g for g in grids if g.sample in on and not g.per_point]
+    if len(on) < len(pp) or others:
         fail(part.source, mpath, "a signal with 'prediction' anchors carries no other histosys or gridsys")
+    if any((g.params, g.rule) != (ge.params, ge.rule) for _k, g in pp):
+        fail(part.source, mpath, "the signals' 'prediction' grids (one per channel) need the same parameters and rule")
     dims = tuple(a.size for a in ge.anchors)
     eye = np.eye(int(np.prod(dims))).reshape(dims + ((1,) if len(dims) == 1 else ()) + (-1,))
     theta0 = np.array([[grid_spec[grid_names[i]][1] for i in ge.params]])
@@ -672,10 +785,16 @@ def _grid_entry(s_idx, idx, mod, mpath, part, sl, nb, n_total, grid_spec, grid_n
     anchors = tuple(np.array(grid_spec[grid_names[i]][0]) for i in idx)
     dims = tuple(a.size for a in anchors)
     tmpls = grid["templates"]
+    rule = grid.get("interpolation", "bilinear")
+    theta0 = np.array([[grid_spec[grid_names[i]][1] for i in idx]])
+    if rule == "total_shape" and not all(np.any(a == t) for a, t in zip(anchors, theta0[0])):
+        fail(part.source, mpath + ["grid", "interpolation"], "total_shape needs the nominal parameters on an anchor")
     if tmpls == "prediction":
         if not signal:
             fail(part.source, mpath + ["grid", "templates"], "'prediction' anchors belong to the signal sample only")
         shape = tuple(getattr(part.experiment, "anchor_shape", ()))
+        if "fold" in part.section:
+            shape = tuple(_fold_array(part).shape[1:-1])
         if shape != dims:
             fail(
                 part.source,
@@ -683,7 +802,21 @@ def _grid_entry(s_idx, idx, mod, mpath, part, sl, nb, n_total, grid_spec, grid_n
                 f"'prediction' needs an experiment predicting at the {' x '.join(map(str, dims))} anchors "
                 f"(Experiment.anchor_shape), this one has anchor_shape {shape or 'none'}",
             )
-        return GridEntry(s_idx, tuple(idx), anchors, np.zeros(0), False, per_point=True)
+        chan = np.zeros(n_total)
+        chan[sl] = 1.0  # the channel this entry moves
+        return GridEntry(s_idx, tuple(idx), anchors, chan, False, per_point=True, rule=rule)
+    if isinstance(tmpls, dict):  # one experiment data array: anchors + (bins,)
+        arr = np.asarray(getattr(part.experiment, "data", {}).get(tmpls["data"], np.zeros(0)), dtype=float)
+        if arr.shape != dims + (nb,):
+            fail(
+                part.source,
+                mpath + ["grid", "templates", "data"],
+                f"experiment data {tmpls['data']!r} of shape {arr.shape}; needs the anchors and bins {dims + (nb,)}",
+            )
+        if np.any(arr < 0) or not np.all(np.isfinite(arr)):
+            fail(part.source, mpath + ["grid", "templates"], "template counts must be finite and >= 0")
+        tmpls = list(arr.reshape(-1, nb))
+        tmpls = [{"counts": t} for t in tmpls]
     if len(tmpls) != int(np.prod(dims)):
         fail(
             part.source,
@@ -700,8 +833,14 @@ def _grid_entry(s_idx, idx, mod, mpath, part, sl, nb, n_total, grid_spec, grid_n
         nom = _resolve(grid["nominal"], part.experiment, nb, mpath + ["grid", "nominal"], part.source)
     elif "nominal" in grid:
         fail(part.source, mpath + ["grid", "nominal"], "'nominal' belongs to a gridsys on the signal sample only")
-    entry = GridEntry(s_idx, tuple(idx), anchors, arr, signal)
-    theta0 = np.array([[grid_spec[grid_names[i]][1] for i in idx]])
+    entry = GridEntry(s_idx, tuple(idx), anchors, arr, signal, rule=rule)
+    if rule == "total_shape":  # raw templates (the rule is not linear in them) and G at the nominal
+        if signal:
+            fail(part.source, mpath + ["grid", "interpolation"], "total_shape on the signal takes 'prediction' anchors")
+        full = np.zeros(arr.shape[:-1] + (n_total,))
+        full[..., sl] = arr
+        entry = replace(entry, diff=full)
+        return replace(entry, g0=grid_total_shape(entry, theta0)[0][0])
     arr = arr - grid_interpolate(entry, theta0)[0][0]
     if signal:
         arr = arr * np.divide(1.0, nom, out=np.zeros_like(nom), where=nom > 0)
@@ -795,6 +934,9 @@ class ProfiledBinned:
         self.const = float(2.0 * special.gammaln(self.n + 1.0).sum() + const_k.sum() + self.J * _LN_2PI)
         self._n_anchor = int(np.prod(comp.anchor_shape)) if comp.anchor_shape else 0
         self._width = comp.n_bins * max(self._n_anchor, 1)  # values per point of a prediction
+        if comp.anchor_fold is not None:  # the prediction folded at the anchors (section ``fold``)
+            self._width = comp.anchor_fold.shape[0]
+            self._fold = np.ascontiguousarray(comp.anchor_fold.reshape(self._width, -1))
         self._has_stat = bool(np.any(comp.stat_kind))
         if self._has_stat:
             kind, d2, tau = comp.stat_kind, comp.stat_delta**2, comp.stat_tau
@@ -813,6 +955,8 @@ class ProfiledBinned:
         self._sig = np.flatnonzero(comp.is_signal)
         self._tmpl = np.flatnonzero(~comp.is_signal)
         self._sig_mask = comp.mask[self._sig]
+        self._sig_any = comp.mask[comp.is_signal].max(0) if self._sig.size else np.zeros(comp.n_bins)
+        self._per_point = [ge for ge in comp.grids if ge.per_point]
         self._tmpl_nominal = comp.nominal[self._tmpl]
         self._rel = comp.relative
         self._dd = comp.dplus - comp.dminus
@@ -821,6 +965,10 @@ class ProfiledBinned:
         g_lo, g_hi = comp.grid_lo, comp.grid_hi
         self.upper = np.concatenate([np.full(self.K, _U_MAX), np.full(self.J, np.inf), g_hi])
         self.lower = np.concatenate([np.full(self.K + self.J, -np.inf), g_lo])
+        if comp.norm_lo is not None and comp.norm_hi is not None:  # ``bounds`` of the factors y = e^u
+            with np.errstate(divide="ignore"):
+                self.lower[: self.K] = np.log(comp.norm_lo)
+                self.upper[: self.K] = np.minimum(np.log(comp.norm_hi), _U_MAX)
         self.NUISANCES = _nuisance_records(comp)
 
     # -- the objective, vectorised over points --
@@ -858,8 +1006,8 @@ class ProfiledBinned:
                 on_sig = on_sig + cp[:, rel] @ c.dplus[rel] + cm[:, rel] @ c.dminus[rel]
             if ab.any():
                 lam_raw = lam_raw + cp[:, ab] @ c.dplus[ab] + cm[:, ab] @ c.dminus[ab]
-        grid = self._grid_eval(x, pdiff)
-        for ge, (val, _d, _x) in zip(c.grids, grid):
+        grid = self._grid_eval(x, pdiff, sig)
+        for ge, (val, _d, _x, _dd) in zip(c.grids, grid):
             if ge.relative:
                 on_sig = on_sig + ys[:, ge.sample, None] * val
             else:
@@ -894,21 +1042,40 @@ class ProfiledBinned:
             f = f + np.where(self._g_con, dt * dt / self._g_s2, 0.0).sum(-1)
         return f, (u, y, ys, al, fp, fm, lam_raw, lam, grid, st)
 
-    def _grid_eval(self, x, pdiff=None) -> list:
-        """:func:`grid_interpolate` of every gridsys entry at the parameters of x (``pdiff``: the
-        per-point anchor templates of a ``prediction`` entry)."""
+    def _grid_eval(self, x, pdiff=None, sig0=None) -> list:
+        """(value, slopes, cross term, diagonal curvature or None) of every gridsys entry at the
+        parameters of x: :func:`grid_interpolate` or :func:`grid_total_shape` (``pdiff``: the
+        per-point anchor templates minus the nominal ``sig0`` of ``prediction`` entries, each
+        entry on its own channel)."""
         base = self.K + self.J
-        return [
-            grid_interpolate(ge, x[:, [base + i for i in ge.params]], pdiff if ge.per_point else None)
-            for ge in self.c.grids
-        ]
+        out = []
+        raw = None
+        for ge in self.c.grids:
+            theta = x[:, [base + i for i in ge.params]]
+            if ge.rule == "total_shape":
+                if ge.per_point:
+                    if raw is None:  # the per-point anchor templates themselves
+                        raw = pdiff + (sig0 * self._sig_any)[:, None, None, :]
+                    val, d, cross, diag = grid_total_shape(ge, theta, raw, mask=ge.diff)
+                    out.append((val - sig0 * ge.diff, d, cross, diag))
+                else:
+                    val, d, cross, diag = grid_total_shape(ge, theta)
+                    out.append((val - ge.g0, d, cross, diag))
+                continue
+            own = None
+            if ge.per_point:
+                own = pdiff if len(self._per_point) == 1 else pdiff * ge.diff
+            out.append((*grid_interpolate(ge, theta, own), None))
+        return out
 
     def _unpack(self, sig):
         """(the signal at the nominal anchors (P, B), per-point anchor templates minus it
-        (P, m_1, m_2, B) or None) of predictions (P, width)."""
+        (P, m_1, m_2, B) or None) of predictions (P, width) (folded first with a ``fold``)."""
         if not self._n_anchor:
             return sig, None
         c = self.c
+        if c.anchor_fold is not None:
+            sig = sig @ self._fold
         a = sig.reshape(sig.shape[0], self._n_anchor, c.n_bins)
         sig0 = np.einsum("a,pab->pb", c.anchor_w0, a)
         dims = c.anchor_shape + ((1,) if len(c.anchor_shape) == 1 else ())
@@ -985,7 +1152,7 @@ class ProfiledBinned:
         yx = np.empty((sig.shape[0], n_s, sig.shape[1]))
         gshift: dict[int, np.ndarray] = {}
         gabs: dict[int, np.ndarray] = {}  # absolute shifts on a signal (prediction anchors)
-        for ge, (val, _d, _x) in zip(c.grids, grid):
+        for ge, (val, _d, _x, _dd) in zip(c.grids, grid):
             tgt = gabs if (c.is_signal[ge.sample] and not ge.relative) else gshift
             tgt[ge.sample] = tgt[ge.sample] + val if ge.sample in tgt else val
         for s_idx in range(n_s):
@@ -1043,7 +1210,7 @@ class ProfiledBinned:
         if self.T:
             # dlam/dtheta_t = sum_{grid entries on t} Y_s dG/dtheta_t (x sig on the signal)
             base = k + self.J
-            for ge, (_v, dg, cross) in zip(c.grids, grid):
+            for ge, (_v, dg, cross, diag) in zip(c.grids, grid):
                 scale = ys[:, ge.sample, None] * (sig if ge.relative else 1.0)
                 if factor is not None:
                     scale = scale * factor[ge.sample]
@@ -1055,6 +1222,9 @@ class ProfiledBinned:
                         v_t = np.einsum("pb,pb->p", dgs[i], w)
                         curvm[:, :k, base + t] -= 2.0 * m_s * v_t[:, None]
                         curvm[:, base + t, :k] -= 2.0 * m_s * v_t[:, None]
+                if diag is not None and w is not None:  # total_shape: curvature inside a cell
+                    for i, t in enumerate(ge.params):
+                        curvm[:, base + t, base + t] -= 2.0 * np.einsum("pb,pb->p", diag[i] * scale, w)
                 if cross is not None and w is not None:  # the bilinear cross term
                     v_x = 2.0 * np.einsum("pb,pb->p", cross * scale, w)
                     t1, t2 = base + ge.params[0], base + ge.params[1]
@@ -1138,6 +1308,8 @@ class ProfiledBinned:
         None = when numba is importable; True/False force)."""
         if self._n_anchor or self._has_stat:  # prediction anchors, per-bin factors: the numpy path
             return False
+        if any(ge.rule != "bilinear" for ge in self.c.grids):  # total_shape: the numpy path
+            return False
         return bool(_kernel.HAVE_NUMBA if self.use_numba is None else self.use_numba)
 
     def _objective(self, flat):
@@ -1192,6 +1364,7 @@ class ProfiledBinned:
             self._escape_kinks(fun, fval, x, f, ok)
             if not ok.all():
                 self._settle_on_kinks(fun, fval, x, f, ok)
+        self._restart(flat, cands[-1], fun, fval, x, f, ok)
         return f, x, ok
 
     def _escape_kinks(self, fun, fval, x, f, ok) -> None:
@@ -1261,6 +1434,39 @@ class ProfiledBinned:
         x[sub[accept]] = x2[accept]
         f[sub[accept]] = f2[accept]
         ok[sub[accept]] = True
+
+    def _restart(self, flat, base, fun, fval, x, f, ok) -> None:
+        """Section ``restarts``: points whose signal exceeds ``above`` x the SM signal total are
+        profiled again from each of the declared grid-parameter starts (the other nuisances as in
+        ``base``: the signal normalisation rescaled to the SM total), first with the grid
+        parameters held there, then released; the lowest -2 ln L is kept (in place). For a profile multimodal in the grid parameters (a large signal can be moved
+        out of the analysis region by the yields, docs: datasets/format)."""
+        c = self.c
+        if not c.restart_grid.size or not self.reference_total:
+            return
+        total = (self._unpack(flat)[0] * self._sig_any).sum(-1)
+        big = np.flatnonzero(total > c.restart_above * self.reference_total)
+        if big.size == 0:
+            return
+
+        def fun_b(xx, i):
+            return fun(xx, big[i])
+
+        def fval_b(xx, i):
+            return fval(xx, big[i])
+
+        g = slice(self.K + self.J, None)
+        for start in c.restart_grid:
+            x0 = base[big].copy()
+            x0[:, g] = start
+            lo, hi = self.lower.copy(), self.upper.copy()
+            lo[g] = hi[g] = start  # first profiled at the start's grid values, then released
+            x1, _f1, _ok1, _ = projected_newton(fun_b, fval_b, x0, lo, hi, tol=self.newton_tol, max_step=self.max_step)
+            x2, f2, ok2, _ = projected_newton(
+                fun_b, fval_b, x1, self.lower, self.upper, tol=self.newton_tol, max_step=self.max_step
+            )
+            better = ok2 & (f2 < f[big])
+            x[big[better]], f[big[better]], ok[big[better]] = x2[better], f2[better], True
 
     def _settle_on_anchors(self, fun, fval, x, f, ok) -> None:
         """Points the Newton engine left unconverged next to an interior grid anchor (the rule's
@@ -1638,6 +1844,9 @@ def build_term(decl: dict, experiment, mode: str = "paper", matching: str | None
     part = Part(section, experiment, matching, decl["name"], str(src), opt["share"], prefix="")
     comp = compile_parts([part])
     sig_sm = np.asarray(experiment.predict(None, matching=matching), dtype=float).ravel()
+    comp.sm_prediction = sig_sm.copy()
+    if comp.anchor_fold is not None:  # the prediction folded at the anchors
+        sig_sm = sig_sm @ comp.anchor_fold.reshape(comp.anchor_fold.shape[0], -1)
     if comp.anchor_shape:  # predictions at the anchors: the nominal one
         sig_sm = comp.anchor_w0 @ sig_sm.reshape(-1, comp.n_bins)
     if comp.asimov:

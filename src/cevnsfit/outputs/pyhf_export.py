@@ -272,12 +272,12 @@ TRANSLATIONS = {
     "ProfiledBinned": _declared_full,
 }
 
-#: Terms without a HistFactory equivalent and the nuisance that prevents it.
+#: Terms without a HistFactory equivalent and the nuisance that prevents it (a data set's own
+#: backend class says so itself, in its attribute ``PYHF_REFUSAL``).
 REFUSED = {
     "CsiPaperLikelihood": "the per-bin marginalisation of the steady state and the normalisation (paper mode)",
     "CennsPaperLikelihood": "the per-bin marginalisation of the normalisation and the backgrounds (paper mode)",
     "Csi2021PaperLikelihood": "the per-bin marginalisation of the steady state and the normalisations (paper mode)",
-    "XenonLikelihood": "the two-dimensional (t_ly, t_qy) anchor interpolation of the templates",
     "TotalsChi2": "a chi-square of totals with a profiled normalisation in closed form",
     "CsiFullLikelihood": "the steady state profiled per PE bin inside the objective (not translated yet)",
 }
@@ -351,7 +351,7 @@ def export_pyhf(datasets, model=None, params: dict | None = None, mode: str = "f
     term = like.terms[0]
     kind = type(term.term).__name__
     if kind not in TRANSLATIONS:
-        why = REFUSED.get(kind, "no translation to HistFactory modifiers")
+        why = getattr(term.term, "PYHF_REFUSAL", None) or REFUSED.get(kind, "no translation to HistFactory modifiers")
         raise ExportError(f"{names[0]} ({mode}) cannot be exported as a pyhf workspace: {why} ({kind})")
     pred = np.asarray(term.prediction(model), dtype=float)
     if pred.ndim != len(term.experiment.shape):

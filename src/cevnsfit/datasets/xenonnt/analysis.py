@@ -1,5 +1,5 @@
 """XENONnT validation numbers and the 8B flux measurement (docs: datasets/xenonnt), with the
-XENONnT likelihood backend :class:`~cevnsfit.likelihoods.xenonnt.XenonLikelihood`."""
+XENONnT likelihood backend :class:`~cevnsfit.datasets.xenonnt.backend.XenonLikelihood`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from ... import published
-from ...likelihoods.xenonnt import SR2_AC_SIGMA_DEFAULT, XenonLikelihood
+from .backend import SR2_AC_SIGMA_DEFAULT, XenonLikelihood
 
 
 def validation(runs=("sr0", "sr1"), exp=None) -> dict:

@@ -11,7 +11,7 @@ experiment's "energy axis" is the 46 mono-energetic template energies T = 0.5, 0
 tonne-year in each 0.1-keV slot, dR/dT(T) x 0.1 keV (a rectangle rule, as XENONnT's
 recasting does). The detector response -- folding with the mono-energetic efficiency
 templates per run and (t_ly, t_qy) anchor, exposures and backgrounds -- is applied by the
-likelihood (:mod:`cevnsfit.likelihoods.xenonnt`) using the templates in ``exp.data``.
+likelihood (:mod:`cevnsfit.datasets.xenonnt.backend`) using the templates in ``exp.data``.
 
 Units. B_g from the source is in MeV^-1 s^-1 per target per unit Q_V^2 (flux in MeV^2
 s^-1 = cm^-2 s^-1 / CM2_IN_INV_MEV2); times the targets per tonne, the seconds per year
@@ -46,7 +46,7 @@ SECONDS_PER_YEAR = 365.25 * 86400.0
 XENON_Z = 54
 
 
-def lewin_smith_rn_fm(A: int, s_fm: float = HELM_S_FM) -> float:
+def lewin_smith_rn_fm(A: float, s_fm: float = HELM_S_FM) -> float:
     """rms radius R_n of the Helm form factor whose box radius follows Lewin & Smith,
     Astropart. Phys. 6 (1996) 87: R0^2 = c^2 + 7/3 pi^2 a^2 - 5 s^2, c = 1.23 A^1/3 - 0.60 fm,
     a = 0.52 fm; :class:`~cevnsfit.physics.nucleus.Nucleus` takes R_n^2 = 3/5 R0^2 + 3 s^2.
@@ -202,6 +202,7 @@ def build(
         "grid_kev": GRID_KEV.copy(),
         "yield_anchors": loaders.XENONNT_YIELD_ANCHORS.copy(),
     }
+    data.update(declared_arrays(data["run_data"], runs))
     info = {
         "target": "natural xenon",
         "runs": runs,
@@ -218,13 +219,38 @@ def build(
     return exp
 
 
+def declared_arrays(run_data: dict, runs) -> dict:
+    """The arrays the unit's declared likelihood (``dataset.yaml``) names, per run r: observed
+    ``counts_r`` (81,), the expected accidental-coincidence and ER templates ``ac_r``, ``er_r``
+    and the neutron templates at the 7 x 7 (t_ly, t_qy) anchors ``neutron_r`` (7, 7, 81) (events
+    in the run: template x exposure) with the nominal one ``neutron_nominal_r`` (the anchor
+    (0, 0)); and ``fold`` (46, 7, 7, 81 x runs): the mono-energetic efficiency templates x
+    exposure, which fold the prediction (events per t y per 0.1-keV slot) into the runs' bins
+    at each anchor."""
+    out: dict = {}
+    centre = N_ANCHOR_CENTRE
+    for r in runs:
+        rd, x = run_data[r], run_data[r]["exposure_ty"]
+        out[f"counts_{r}"] = np.asarray(rd["counts"], dtype=float)
+        out[f"ac_{r}"] = x * np.asarray(rd["ac"], dtype=float)
+        out[f"er_{r}"] = x * np.asarray(rd["er"], dtype=float)
+        out[f"neutron_{r}"] = x * np.asarray(rd["rg"], dtype=float)
+        out[f"neutron_nominal_{r}"] = out[f"neutron_{r}"][centre, centre]
+    out["fold"] = np.concatenate([run_data[r]["exposure_ty"] * np.asarray(run_data[r]["mono"]) for r in runs], axis=-1)
+    return out
+
+
+#: Index of the anchor t = 0 on the integer (t_ly, t_qy) grid -3..3.
+N_ANCHOR_CENTRE = 3
+
+
 def _events_per_run(exp):
     """``events(model) -> {run: 8B CEvNS events}`` at nominal nuisances (templates and
     exposures of the selected runs); the likelihood is built on first use."""
     cache: dict = {}
 
     def events(model=None) -> dict:
-        from ...likelihoods.xenonnt import XenonLikelihood
+        from .backend import XenonLikelihood
 
         if "like" not in cache:
             cache["like"] = XenonLikelihood(exp)
@@ -259,6 +285,7 @@ __all__ = [
     "TEMPLATE_MAX_KEV",
     "build",
     "check_runs",
+    "declared_arrays",
     "lewin_smith_rn_fm",
     "load_run",
     "sm_rate",

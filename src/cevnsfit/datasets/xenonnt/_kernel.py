@@ -1,6 +1,6 @@
 """Per-point profile of the XENONnT 8B likelihood (docs: datasets, xenonnt -- ``docs/datasets/xenonnt.md``).
 
-The objective is the one of :class:`~cevnsfit.likelihoods.xenonnt.XenonLikelihood`,
+The objective is the one of :class:`~cevnsfit.datasets.xenonnt.backend.XenonLikelihood`,
 
     -2 ln L = 2 sum_b [mu_b - n_b ln mu_b] + const + sum_k (theta_k - c_k)^2 / sigma_k^2,
 
@@ -41,7 +41,7 @@ import types
 
 import numpy as np
 
-from .._numba import jit, numba_module
+from ..._numba import jit, numba_module
 
 N_ANCHORS = 7
 ANCHOR_MIN = -3.0

@@ -22,7 +22,7 @@ N(0, 1) in [-3, 3]. **The SR2 accidental-coincidence uncertainty is not publishe
 default 0.0576 (as SR1) is an assumption; the docs page shows how the results move with it.
 
 Profiling (``method="newton"``, the default) runs a per-point projected Newton with the exact
-Hessian in :mod:`cevnsfit.likelihoods._xenon_kernel` (compiled with numba when available, a
+Hessian in :mod:`cevnsfit.datasets.xenonnt._kernel` (compiled with numba when available, a
 numpy twin of the same algorithm otherwise): only the bins with events carry a per-bin term,
 the prediction is folded lazily at the (t_ly, t_qy) anchors the minimiser visits, and points
 near the SM start from the SM best fit. ``method="reference"`` keeps the earlier profile with
@@ -38,10 +38,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import gammaln
 
-from .. import published
-from ..errors import ParameterError, UnknownNameError
-from . import _xenon_kernel
-from .profile import batched_newton, minimise
+from ... import published
+from ...errors import ParameterError, UnknownNameError
+from ...likelihoods.profile import batched_newton, minimise
+from . import _kernel as _xenon_kernel
 
 N_ANCHORS = 7
 ANCHOR_MIN = -3.0
@@ -86,6 +86,12 @@ class XenonLikelihood:
     (t y) per 0.1-keV slot.
     """
 
+    #: The SM prediction when built without an experiment (:mod:`cevnsfit.datasets.xenonnt.fast`).
+    _sm_pred: np.ndarray | None = None
+    #: Constant added to -2 ln L (the Gaussian normalisations, when built from a declaration).
+    _norm_const: float = 0.0
+    sr2_ac_sigma: float | None
+
     def __init__(
         self,
         exp,
@@ -102,31 +108,16 @@ class XenonLikelihood:
         if phi_sigma is None:
             phi_sigma = published.get("xenonnt_b8_flux_sno").sigma / published.get("xenonnt_b8_flux_sno").value
         self.exp = exp
-        self.runs = tuple(exp.data["runs"])
+        self._sm_pred = None
+        runs = tuple(exp.data["runs"])
         self.phi_sigma = None if phi_free else float(phi_sigma)
         if sr2_ac_sigma is None or not (0 < float(sr2_ac_sigma) < 10):
             raise ParameterError(f"sr2_ac_sigma must be a positive relative uncertainty, got {sr2_ac_sigma}")
         self.sr2_ac_sigma = float(sr2_ac_sigma)
         rd = exp.data["run_data"]
-        nb = 81
-        self.n_bins = nb * len(self.runs)
-        self.run_of_bin = np.repeat(np.arange(len(self.runs)), nb)
-        self.counts = np.concatenate([np.asarray((counts or {}).get(r, rd[r]["counts"]), float) for r in self.runs])
-        self.exposure = np.array([rd[r]["exposure_ty"] for r in self.runs])
-        self.ac = np.concatenate([rd[r]["exposure_ty"] * rd[r]["ac"] for r in self.runs])
-        self.er = np.concatenate([rd[r]["exposure_ty"] * rd[r]["er"] for r in self.runs])
-        # neutron anchors: mu (7, 7, R) and pmf (7, 7, B)
-        nn = np.concatenate([rd[r]["exposure_ty"] * rd[r]["rg"] for r in self.runs], axis=-1)
-        self._nn = nn
-        self.n_mu, self.n_pmf = self._mu_pmf(nn[None])
-        self.n_mu, self.n_pmf = self.n_mu[0], self.n_pmf[0]
-        # mono templates times exposure: (46, 7*7*B)
-        mono = np.concatenate([rd[r]["exposure_ty"] * rd[r]["mono"] for r in self.runs], axis=-1)
-        self.mono = np.ascontiguousarray(mono.reshape(mono.shape[0], -1))
-        self.n_slots = mono.shape[0]
         sig = {k: published.get(f"xenonnt_{k}_sigma").value for k in ("signal_eff", "er", "neutron")}
         nus = [Nuisance("phi", 1.0, self.phi_sigma, (0.0, 100.0)), Nuisance("eps", 1.0, sig["signal_eff"], (0.5, 1.5))]
-        for r in self.runs:
+        for r in runs:
             nus.append(Nuisance(f"a_{r}", 1.0, AC_SIGMA.get(r, self.sr2_ac_sigma), (0.0, 100.0)))
         nus += [
             Nuisance("r_er", 1.0, sig["er"], (0.0, 100.0)),
@@ -134,6 +125,34 @@ class XenonLikelihood:
             Nuisance("t_ly", 0.0, 1.0, (-3.0, 3.0)),
             Nuisance("t_qy", 0.0, 1.0, (-3.0, 3.0)),
         ]
+        self._setup(
+            runs,
+            np.concatenate([np.asarray((counts or {}).get(r, rd[r]["counts"]), float) for r in runs]),
+            np.concatenate([rd[r]["exposure_ty"] * rd[r]["ac"] for r in runs]),
+            np.concatenate([rd[r]["exposure_ty"] * rd[r]["er"] for r in runs]),
+            np.concatenate([rd[r]["exposure_ty"] * rd[r]["rg"] for r in runs], axis=-1),
+            np.concatenate([rd[r]["exposure_ty"] * rd[r]["mono"] for r in runs], axis=-1),
+            nus,
+            centres,
+        )
+        self.exposure = np.array([rd[r]["exposure_ty"] for r in runs])
+
+    def _setup(self, runs, counts, ac, er, nn, mono, nus, centres) -> None:
+        """The arrays of the term (events in the selected runs, runs' bins concatenated): counts
+        (B,), ac, er (B,), neutron anchors nn (7, 7, B), mono (46, 7, 7, B), nuisances."""
+        nb = 81
+        self.runs = tuple(runs)
+        self.n_bins = nb * len(self.runs)
+        self.run_of_bin = np.repeat(np.arange(len(self.runs)), nb)
+        self.counts = np.asarray(counts, dtype=float)
+        self.ac, self.er = np.asarray(ac, dtype=float), np.asarray(er, dtype=float)
+        # neutron anchors: mu (7, 7, R) and pmf (7, 7, B)
+        self._nn = nn
+        self.n_mu, self.n_pmf = self._mu_pmf(nn[None])
+        self.n_mu, self.n_pmf = self.n_mu[0], self.n_pmf[0]
+        # mono templates times exposure: (46, 7*7*B)
+        self.mono = np.ascontiguousarray(mono.reshape(mono.shape[0], -1))
+        self.n_slots = mono.shape[0]
         self._nuisances = nus
         self.names = tuple(n.name for n in nus)
         self.nominal = np.array([n.nominal for n in nus])
@@ -148,7 +167,8 @@ class XenonLikelihood:
 
     def _set_counts(self, counts):
         self.counts = np.asarray(counts, dtype=float)
-        self.const = 2.0 * gammaln(self.counts + 1.0).sum()
+        # Poisson ln Gamma terms (plus the Gaussian normalisations when built from a declaration)
+        self.const = 2.0 * gammaln(self.counts + 1.0).sum() + self._norm_const
         self._nonzero = np.flatnonzero(self.counts > 0)
         nr = len(self.runs)
         ac_nz = np.zeros((self._nonzero.size, nr))
@@ -352,7 +372,7 @@ class XenonLikelihood:
         cached = self.__dict__.get("_sm_fit")
         if cached is not None and cached[0] == key:
             return cached[1]
-        sm = np.atleast_2d(self.exp.predict())
+        sm = np.atleast_2d(self._sm_prediction())
         x0 = self.nominal[None].copy()
         free = np.ones(len(self.names), bool)
         x, _, _, _ = _xenon_kernel.profile(
@@ -362,19 +382,23 @@ class XenonLikelihood:
         self._sm_fit = (key, x[0])
         return x[0]
 
+    def _sm_prediction(self) -> np.ndarray:
+        """The SM prediction (46,): the experiment's, or the one the term was built with."""
+        return self.exp.predict() if self._sm_pred is None else self._sm_pred
+
     def _sm_total(self) -> float:
         if self.__dict__.get("_sm_rate") is None:
-            self._sm_rate = float(np.sum(self.exp.predict()))
+            self._sm_rate = float(np.sum(self._sm_prediction()))
         return self._sm_rate
 
     def _sm_signal(self) -> float:
         """Expected SM 8B events at the nominal nuisances (where the restarts start phi)."""
         if self.__dict__.get("_sm_events") is None:
-            self._sm_events = float(self.signal(self.exp.predict()).sum())
+            self._sm_events = float(self.signal(self._sm_prediction()).sum())
         return self._sm_events
 
     def _fit_newton(self, flat, fixed_flat, free, tol, use_numba):
-        """The per-point Newton (:func:`cevnsfit.likelihoods._xenon_kernel.profile`).
+        """The per-point Newton (:func:`cevnsfit.datasets.xenonnt._kernel.profile`).
 
         Points up to ``RESTART_ABOVE_SM`` times the SM rate start from the SM best fit. Larger
         ones start from the nominal nuisances and from the six ``_T_STARTS``, with phi (when
@@ -425,6 +449,9 @@ class XenonLikelihood:
             self._restart_large(flat[sl], mu_s, pmf_s, free, x0, tol, xs[sl], fs[sl], ok[sl])
         return xs, fs, ok
 
+    #: Why :func:`cevnsfit.outputs.pyhf_export.export_pyhf` cannot translate this term.
+    PYHF_REFUSAL = "the two-dimensional (t_ly, t_qy) anchor interpolation of the templates (blueice's rule)"
+
     #: Predictions above this multiple of the SM 8B rate are profiled from several starts: there the
     #: light/charge-yield nuisances can move a large signal out of the region of interest, and the
     #: profile over (t_ly, t_qy) becomes multimodal. From the SM best fit, one Newton descent
@@ -434,11 +461,18 @@ class XenonLikelihood:
     #: The same for the earlier batched profile (``method="reference"``), which needs restarts
     #: from ~9x the SM (it stops in local minima from a single start there).
     REFERENCE_RESTART_ABOVE_SM = 5.0
-    _T_STARTS = ((-2.5, -2.5), (-2.5, 0.0), (-2.5, 2.5), (0.0, -2.5), (2.5, -2.5), (2.5, 2.5))
+    _T_STARTS: tuple[tuple[float, ...], ...] = (
+        (-2.5, -2.5),
+        (-2.5, 0.0),
+        (-2.5, 2.5),
+        (0.0, -2.5),
+        (2.5, -2.5),
+        (2.5, 2.5),
+    )
     #: The start always released in t by the Newton: at the lowest light and charge yields a
     #: large signal falls below threshold, a minimum the fixed-t ranking undervalues because
     #: its constraint cost (t_ly^2 + t_qy^2 = 12.5) is paid up front.
-    _T_CORNER = (-2.5, -2.5)
+    _T_CORNER: tuple[float, ...] = (-2.5, -2.5)
 
     def _restart_large(self, pred, mu_s, pmf_s, free, x0, tol, xs, fs, ok):
         """Re-profile the points with a very large prediction from starts spread over the
