@@ -79,20 +79,93 @@ def test_generic_engine_equals_s2only_likelihood_near_the_sm():
     assert np.abs(diff).max() < 1e-8, diff
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("runs, flux", CASES)
-def test_generic_engine_equals_s2only_likelihood_over_the_prior_box(runs, flux):
-    """SM + 100 L_mu - L_tau + 30 scalar-mediator points of the prior box: -2 ln L to 1e-8."""
-    term, _ = _terms(runs, flux)
-    preds = np.concatenate(
+def _box_preds(term):
+    return np.concatenate(
         [
             term.prediction(None)[None],
             term.prediction(_box("lmu-ltau", 100, seed=21)),
             term.prediction(_box("scalar", 30, seed=22)),
         ]
     )
+
+
+def _generic_nuisances(term, ref, pred) -> np.ndarray:
+    """The generic engine's best fit at one prediction in S2OnlyLikelihood's order and units
+    (the engine profiles u = ln y of a normalisation y)."""
+    _, best = term.term.profile(pred[None])
+    c = term.term.c
+    vals = dict(zip(c.names, np.concatenate([np.exp(best[0, : len(c.norm_names)]), best[0, len(c.norm_names) :]])))
+    return np.array([vals[k] for k in ref.names])
+
+
+#: Points of the prior box where the profile has two local minima (the charge yield at its lowest
+#: anchor, a large signal, and SR1's cathode shape t_sys_sr1 with a minimum on each side of the
+#: kink of blueice's rule at its nominal anchor 0): the two engines' Newton runs, started
+#: differently, end in different ones (by -0.0178 and +0.0061 in -2 ln L). At most this many.
+BIMODAL_MAX = 2
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("runs, flux", CASES)
+def test_generic_engine_equals_s2only_likelihood_over_the_prior_box(runs, flux):
+    """SM + 100 L_mu - L_tau + 30 scalar-mediator points of the prior box: -2 ln L to 1e-8, except
+    at most BIMODAL_MAX points (of 524 in the four cases) where each engine ends in another of two
+    local minima: there S2OnlyLikelihood's own objective at the generic engine's best fit equals
+    the generic -2 ln L to 1e-8 (the same function), and MIGRAD started from each best fit stays
+    at it to 1e-6 (both are minima)."""
+    term, ref = _terms(runs, flux)
+    preds = _box_preds(term)
     diff = _compare(runs, flux, preds)
-    assert np.abs(diff).max() < 1e-8, (np.argmax(np.abs(diff)), diff.min(), diff.max())
+    bad = np.flatnonzero(np.abs(diff) > 1e-8)
+    assert bad.size <= BIMODAL_MAX, (bad, diff[bad])
+    for i in bad:
+        x_gen = _generic_nuisances(term, ref, preds[i])
+        f_gen = -2.0 * float(term.logl_prediction(preds[i][None])[0]) - _gauss_constant(ref)
+        f_s2 = ref.fit(preds[i][None])
+        x_s2 = np.array([f_s2[k][0] for k in ref.names])
+        assert ref.twice_nll_folded(ref.fold(preds[i]), x_gen) == pytest.approx(f_gen, abs=1e-8)
+        for x, f in ((x_gen, f_gen), (x_s2, float(f_s2["twice_nll"][0]))):
+            assert ref.fit_migrad(preds[i], start=x)["twice_nll"] == pytest.approx(f, abs=1e-6)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("runs, flux", CASES)
+def test_fast_path_equals_generic_engine_over_the_prior_box(runs, flux):
+    """backend auto (the compiled kernel on the Compiled arrays) against backend generic: -2 ln L
+    to 1e-8 at the SM and 130 prior-box points, except at the bimodal points above, where the fast
+    path gives S2OnlyLikelihood's value (the same kernel) to 1e-8."""
+    from cevnsfit.datasets.xenonnt_s2only.fast import DeclaredS2Only
+
+    term, ref = _terms(runs, flux)
+    fast, _ = _terms(runs, flux, "auto")
+    assert isinstance(fast.term, DeclaredS2Only) and fast.term.exp is None
+    preds = _box_preds(term)
+    diff = -2.0 * (fast.logl_prediction(preds) - term.logl_prediction(preds))
+    bad = np.flatnonzero(np.abs(diff) > 1e-8)
+    assert bad.size <= BIMODAL_MAX, (bad, diff[bad])
+    if bad.size:
+        own = ref.fit(preds[bad])["twice_nll"]
+        np.testing.assert_allclose(-2.0 * fast.logl_prediction(preds[bad]) - _gauss_constant(ref), own, rtol=0, atol=1e-8)
+
+
+def test_fast_path_near_the_sm_and_its_tables_are_the_declarations():
+    """The fast path's templates, fold and counts equal S2OnlyLikelihood's (read from the release
+    by its own code) to rounding; near the SM its -2 ln L equals the generic engine's to 1e-8."""
+    term, ref = _terms(("sr0", "sr1", "sr2"), "constrained")
+    fast, _ = _terms(("sr0", "sr1", "sr2"), "constrained", "auto")
+    f = fast.term
+    np.testing.assert_array_equal(f.counts, ref.counts)
+    np.testing.assert_allclose(f.fold_matrix, ref.fold_matrix, rtol=1e-15, atol=0)
+    by_name = {(ref.runs[s.run], s.name): s for s in ref.sources}
+    for s in f.sources:
+        r = by_name[(f.runs[s.run], s.name)]
+        if s.mu is not None:
+            np.testing.assert_allclose(s.mu, r.mu, rtol=1e-14)
+            np.testing.assert_allclose(s.pmf, r.pmf, rtol=1e-13, atol=1e-300)
+    sm = term.prediction(None)
+    preds = sm * np.array([0.0, 0.5, 1.0, 2.0, 5.0, 40.0])[:, None]
+    diff = -2.0 * (fast.logl_prediction(preds) - term.logl_prediction(preds))
+    assert np.abs(diff).max() < 1e-8, diff
 
 
 def test_bad_backend_is_refused():

@@ -70,7 +70,8 @@ def _sources(c: Compiled, st: dict, runs: list) -> tuple[list[_Src], list[np.nda
     """The :class:`_Src` of every sample (in channel order) and the per-run signal fold, or None."""
     grid_of = {ge.sample: ge for ge in c.grids}
     sources, folds = [], []
-    for s, name in enumerate(c.sample_names):
+    for s, full in enumerate(c.sample_names):
+        name = full.rsplit("/", 1)[-1]  # channel/sample: the source's name
         run = runs.index(next(r for r, sl in c.channel_slices.items() if c.mask[s, sl].all()))
         sl = c.channel_slices[runs[run]]
         norms = _norms_of(c, s)
