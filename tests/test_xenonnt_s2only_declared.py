@@ -145,7 +145,9 @@ def test_fast_path_equals_generic_engine_over_the_prior_box(runs, flux):
     assert bad.size <= BIMODAL_MAX, (bad, diff[bad])
     if bad.size:
         own = ref.fit(preds[bad])["twice_nll"]
-        np.testing.assert_allclose(-2.0 * fast.logl_prediction(preds[bad]) - _gauss_constant(ref), own, rtol=0, atol=1e-8)
+        np.testing.assert_allclose(
+            -2.0 * fast.logl_prediction(preds[bad]) - _gauss_constant(ref), own, rtol=0, atol=1e-8
+        )
 
 
 def test_fast_path_near_the_sm_and_its_tables_are_the_declarations():

@@ -100,13 +100,18 @@ def section(exp, flux: str = "constrained", extra: dict | None = None) -> dict:
                 mods.append(_grid(params[s.shape], {"data": f"{s.name}_templates"}))
             samples.append({"name": s.name, "template": {"data": f"{s.name}_nominal"}, "modifiers": mods})
         channels.append(
-            {"name": run.key, "bins": int(run.edges.size - 1), "data": {"counts": {"data": f"counts_{run.key}"}}, "samples": samples}
+            {
+                "name": run.key,
+                "bins": int(run.edges.size - 1),
+                "data": {"counts": {"data": f"counts_{run.key}"}},
+                "samples": samples,
+            }
         )
     out: dict = {"channels": channels}
     extra = copy.deepcopy(extra or {})
     rs = extra.pop("restarts", None)
     if rs is not None:  # starts given for the charge yield: the other grid parameters at their nominal
-        grid_params = []
+        grid_params: list[dict] = []
         for ch in channels:
             for smp in ch["samples"]:
                 for m in smp["modifiers"]:

@@ -69,6 +69,8 @@ def _structure(c: Compiled) -> dict | None:
 def _sources(c: Compiled, st: dict, runs: list) -> tuple[list[_Src], list[np.ndarray]] | None:
     """The :class:`_Src` of every sample (in channel order) and the per-run signal fold, or None."""
     grid_of = {ge.sample: ge for ge in c.grids}
+    fold_all = c.anchor_fold
+    assert fold_all is not None  # (_structure)
     sources, folds = [], []
     for s, full in enumerate(c.sample_names):
         name = full.rsplit("/", 1)[-1]  # channel/sample: the source's name
@@ -80,7 +82,7 @@ def _sources(c: Compiled, st: dict, runs: list) -> tuple[list[_Src], list[np.nda
             if ge is None or not np.array_equal(ge.diff[sl], np.ones(st["nb"])):
                 return None
             rate, eff = st["rate"], next((k for k in norms if k != st["rate"]), -1)
-            folds.append(c.anchor_fold[:, :, sl])
+            folds.append(fold_all[:, :, sl])
             sources.append(_Src(name, run, rate, eff, st["qy"], np.array(ge.anchors[0]), None, None))
             continue
         rate = norms[0] if norms else -1
@@ -118,7 +120,7 @@ def backend(comp: Compiled, reference_total=None, engine: str = "newton", tol: f
     free = np.array([CONSTRAINTS[t] == "none" for t in c.ctype])
     sig_n = np.where(free, np.nan, c.sigma)
     sig_g = np.where(np.isfinite(c.grid_sigma), c.grid_sigma, np.nan)
-    anchors = {}
+    anchors: dict[int, np.ndarray] = {}
     for ge in c.grids:
         anchors.setdefault(ge.params[0], np.array(ge.anchors[0]))
     like = object.__new__(DeclaredS2Only)
@@ -150,8 +152,8 @@ def backend(comp: Compiled, reference_total=None, engine: str = "newton", tol: f
     like.cevns_rate = st["rate"]
     like.sources = sources
     like.cevns_src = [j for j, s in enumerate(sources) if s.mu is None]
-    like.exposure = None
-    like.release_cevns = None
+    like.exposure = np.full(len(runs), np.nan)  # not in the declaration (validation only)
+    like.release_cevns = np.zeros((len(runs), 0, st["nb"]))  # the release's CEvNS templates: not declared
     like.n_anchor = folds[0].shape[1]
     like.n_energy = folds[0].shape[0]
     like.fold_matrix = np.ascontiguousarray(np.stack(folds, 1).reshape(like.n_energy, -1))

@@ -86,7 +86,7 @@ class S2OnlyLikelihood:
 
     #: Predictions whose CEvNS total exceeds this multiple of the SM's also start from ``_T_STARTS``.
     RESTART_ABOVE_SM = 3.0
-    _T_STARTS = (-3.0,)
+    _T_STARTS: tuple[float, ...] = (-3.0,)
     #: Skip a t_qy start in the anchor cell where the first descent ended.
     SKIP_SAME_CELL = True
     #: The CEvNS source's shape parameter (the restarts' and the nominal anchor's).
