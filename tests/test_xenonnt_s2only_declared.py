@@ -175,3 +175,16 @@ def test_bad_backend_is_refused():
         declared.build("full", backend="fast")
     with pytest.raises(UnknownNameError, match="backend"):
         get_dataset("xenonnt_s2only").term("full", backend="fast")
+
+
+def test_fast_path_toys_keep_the_fast_path():
+    """A toy of the declared term (fast path) is again the fast path (no experiment needed) and
+    its profile is finite; the SM's ln L is the generic engine's to 1e-8."""
+    from cevnsfit.datasets.xenonnt_s2only.fast import DeclaredS2Only
+
+    term, _ = _terms(("sr0", "sr1", "sr2"), "constrained", "auto")
+    generic, _ = _terms(("sr0", "sr1", "sr2"), "constrained")
+    toy = term.pseudo_data(np.random.default_rng(3))
+    assert isinstance(toy.term, DeclaredS2Only)
+    assert np.isfinite(toy.logl(None))
+    assert abs(float(term.logl(None)) - float(generic.logl(None))) < 5e-9

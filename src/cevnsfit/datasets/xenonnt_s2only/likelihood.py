@@ -595,7 +595,7 @@ class S2OnlyLikelihood:
         """A copy with Poisson counts drawn at the expectation of ``pred`` at nuisances x
         (default nominal) and the constraint centres drawn from their Gaussians (clipped)."""
         mu = self.expectation(pred, x)
-        new = object.__new__(S2OnlyLikelihood)
+        new = object.__new__(type(self))
         new.__dict__.update(self.__dict__)
         new._set_counts(rng.poisson(mu).astype(float))
         sig = np.where(np.isfinite(self.sigma), self.sigma, 0.0)
