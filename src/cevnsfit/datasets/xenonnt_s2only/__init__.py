@@ -76,10 +76,12 @@ def experiment(mode: str = "paper", **options):
 
 
 def term(mode: str = "paper", matching: str | None = None, **options):
-    """The likelihood term (:class:`~cevnsfit.likelihoods.datasets.DatasetTerm`). ``flux``:
-    ``"constrained"`` (the CEvNS rate multiplier with the release's Gaussian constraint, as the
-    release does; for new-physics fits) or ``"free"``; other options as :func:`experiment`.
-    Profiled in both modes."""
+    """The hand-written likelihood term (:class:`~cevnsfit.likelihoods.datasets.DatasetTerm`
+    holding an :class:`S2OnlyLikelihood` read from the release, with its extra methods; the unit's
+    term through the registry is the declared one, :mod:`.declared`). ``flux``:
+        ``"constrained"`` (the CEvNS rate multiplier with the release's Gaussian constraint, as the
+        release does; for new-physics fits) or ``"free"``; other options as :func:`experiment`.
+        Profiled in both modes."""
     from cevnsfit.likelihoods.datasets import DatasetTerm
 
     _check_mode(mode)

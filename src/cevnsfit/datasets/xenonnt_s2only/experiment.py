@@ -85,6 +85,27 @@ def _model():
     return release.statistical_model()
 
 
+def _declared_arrays(params, run_objs, response) -> dict:
+    """The arrays the declared likelihood names (``{data: key}``; :mod:`.declared`): ``fold``
+    (recoil slots, t_qy anchors, 7 x runs cS2 bins; the response x livetime), ``counts_<run>``
+    and, per background source, ``<source>_templates`` (anchors, bins) and ``<source>_nominal``
+    (bins; the template at the shape parameter's nominal anchor) in events (template x livetime)."""
+    out: dict = {}
+    fold = []
+    for r in run_objs:
+        fold.append(r.exposure_ty * np.transpose(response[r.key], (1, 0, 2)))
+        out[f"counts_{r.key}"] = release.observed_counts(r)
+        for s in r.sources:
+            if s.name == release.CEVNS_SOURCE:
+                continue
+            tpl = r.exposure_ty * np.asarray(s.templates, dtype=float)
+            out[f"{s.name}_templates"] = tpl
+            k0 = int(np.argmin(np.abs(np.asarray(s.anchors) - params[s.shape].nominal))) if s.shape else 0
+            out[f"{s.name}_nominal"] = tpl[k0]
+    out["fold"] = np.concatenate(fold, axis=-1)
+    return out
+
+
 def build(mode: str = "paper", runs=None, source=None, sin2_theta_w: float = SIN2_THETA_W, form_factor: str = "helm"):
     """The experiment; ``data`` holds the parsed statistical model (``params``, ``runs``),
     the response per run (``response``: (anchors, 50, bins)), the anchors and observed counts."""
@@ -118,6 +139,7 @@ def build(mode: str = "paper", runs=None, source=None, sin2_theta_w: float = SIN
         "energies_kev": energies,
         "widths_kev": widths,
     }
+    data.update(_declared_arrays(params, run_objs, response))
     info = {
         "target": "natural xenon",
         "runs": keys,

@@ -86,9 +86,11 @@ class S2OnlyLikelihood:
 
     #: Predictions whose CEvNS total exceeds this multiple of the SM's also start from ``_T_STARTS``.
     RESTART_ABOVE_SM = 3.0
-    _T_STARTS = (-3.0,)
+    _T_STARTS: tuple[float, ...] = (-3.0,)
     #: Skip a t_qy start in the anchor cell where the first descent ended.
     SKIP_SAME_CELL = True
+    #: The CEvNS source's shape parameter (the restarts' and the nominal anchor's).
+    charge_yield = release.CHARGE_YIELD
 
     def __init__(
         self,
@@ -383,7 +385,7 @@ class S2OnlyLikelihood:
 
     def _sm_total(self) -> float:
         if self._sm_cache is None:
-            self._sm_cache = float(self.fold(self.exp.predict())[..., self._nominal_anchor(), :].sum())
+            self._sm_cache = float(self.fold(self._sm_prediction())[..., self._nominal_anchor(), :].sum())
         return self._sm_cache
 
     def _sm_start(self) -> np.ndarray:
@@ -391,7 +393,7 @@ class S2OnlyLikelihood:
         key = (self.counts.tobytes(), self.centres.tobytes(), self.inv_var.tobytes())
         cached = self.__dict__.get("_sm_fit")
         if cached is None or cached[0] != key:
-            folded = self.fold(self.exp.predict())[None]
+            folded = self.fold(self._sm_prediction())[None]
             mu_a, pmf_a = self._mu_pmf(folded)
             x0 = np.clip(self.centres, self.lower, self.upper)[None]
             lo, hi = self.lower[None].copy(), self.upper[None].copy()
@@ -399,8 +401,13 @@ class S2OnlyLikelihood:
             self._sm_fit = cached = (key, x[0])
         return cached[1]
 
+    def _sm_prediction(self) -> np.ndarray:
+        """The experiment's SM prediction (n_E,)."""
+        return self.exp.predict()
+
     def _nominal_anchor(self) -> int:
-        a = self.shape_anchors[self.shapes.index(release.CHARGE_YIELD)] if release.CHARGE_YIELD in self.shapes else None
+        cy = self.charge_yield
+        a = self.shape_anchors[self.shapes.index(cy)] if cy in self.shapes else None
         return int(np.argmin(np.abs(a))) if a is not None else 0
 
     def _engine(self, method: str | None, use_numba: bool | None) -> tuple[bool, bool | None]:
@@ -451,7 +458,7 @@ class S2OnlyLikelihood:
         fs = np.empty(npts)
         ok = np.empty(npts, bool)
         sm = self._sm_total()
-        qy = self.names.index(release.CHARGE_YIELD) if release.CHARGE_YIELD in self.names else -1
+        qy = self.names.index(self.charge_yield) if self.charge_yield in self.names else -1
         c_free = self.cevns_rate >= 0 and not (fixed and self.names[self.cevns_rate] in fixed)
         starts = self._T_STARTS if starts is None else tuple(starts)
         use_kernel, use_numba = self._engine(method, use_numba)
@@ -479,7 +486,7 @@ class S2OnlyLikelihood:
             if qy >= 0:
                 big = big[lo_all[sl][big, qy] < hi_all[sl][big, qy]]
             if qy >= 0 and big.size:
-                a_qy = self.shape_anchors[self.shapes.index(release.CHARGE_YIELD)]
+                a_qy = self.shape_anchors[self.shapes.index(self.charge_yield)]
                 for tq in starts:
                     # a start in the anchor cell where the first descent already ended is skipped
                     cell = np.clip(np.searchsorted(a_qy, tq, side="right") - 1, 0, a_qy.size - 2)
@@ -588,7 +595,7 @@ class S2OnlyLikelihood:
         """A copy with Poisson counts drawn at the expectation of ``pred`` at nuisances x
         (default nominal) and the constraint centres drawn from their Gaussians (clipped)."""
         mu = self.expectation(pred, x)
-        new = object.__new__(S2OnlyLikelihood)
+        new = object.__new__(type(self))
         new.__dict__.update(self.__dict__)
         new._set_counts(rng.poisson(mu).astype(float))
         sig = np.where(np.isfinite(self.sigma), self.sigma, 0.0)
