@@ -893,7 +893,9 @@ def group_optimum(n, a, c, index, aux, tau, groups: GroupSums | None = None):
     condition h(gamma) = sum_b n_b a_b / (gamma a_b + c_b) + A_g / gamma - (sum_b a_b + tau_g) = 0
     has a convex decreasing h, so its root is unique and Newton's method from any point left of it
     increases monotonically to it. The start gamma_lo = (A_g + sum_{b: c_b = 0} n_b) / (sum_b a_b +
-    tau_g) has h(gamma_lo) >= 0; the iteration is clamped to gamma >= gamma_lo and stops at relative
+    tau_g) has h(gamma_lo) >= 0; the iteration starts at the larger of gamma_lo and the moment estimate
+    (A_g + sum_b (n_b - c_b)) / (sum_b a_b + tau_g) (a first step from right of the root lands left of
+    it), is clamped to gamma >= gamma_lo and stops at relative
     step 1e-13. If gamma_lo = 0 and h(0) <= 0 the maximum is on the boundary gamma = 0.
 
     Returns (gamma per bin (P, B) (1 outside the groups), gamma per group (P, G), free (P, G: not
@@ -917,7 +919,9 @@ def group_optimum(n, a, c, index, aux, tau, groups: GroupSums | None = None):
         h0 = gs.sum(np.where(live & ~zero, n * a / c, 0.0)) - denom
     boundary = (lo <= 0.0) & (h0 <= 0.0)
     has_a = aux > 0
-    gam = lo.copy()
+    # start at the moment estimate (A_g + sum n - sum c) / (sum a + tau_g) when right of gamma_lo: a
+    # Newton step from right of the root lands left of it (h convex), from where it is monotone
+    gam = np.maximum(lo, (aux + gs.sum(np.where(live, n - c, 0.0))) / safe_den)
     for _it in range(200):
         lam = gs.spread(gam) * a + c
         with np.errstate(divide="ignore", invalid="ignore"):
