@@ -1,6 +1,7 @@
 """CsI 2017 likelihood builders (named by the unit's ``dataset.yaml``): the paper mode's per-bin
 marginalised :class:`~cevnsfit.datasets.csi2017.paper.CsiPaperLikelihood` and the full mode's
-profiled :class:`~cevnsfit.datasets.csi2017.full.CsiFullLikelihood` (docs: datasets/csi2017)."""
+declared likelihood (``dataset.yaml``) with the options applied, profiled by the generic engine
+(:class:`~cevnsfit.likelihoods.declared.ProfiledBinned`; docs: datasets/csi2017)."""
 
 from __future__ import annotations
 
