@@ -118,8 +118,8 @@ def test_unknown_key_lists_the_allowed_keys():
 
 def test_unknown_modifier_type():
     decl = projection()
-    decl["likelihood"]["full"]["channels"][0]["samples"][0]["modifiers"][0]["type"] = "shapefactor"
-    _error(decl, r"modifiers\[0\]\.type: 'shapefactor' is not allowed; allowed: 'normfactor', 'normsys'")
+    decl["likelihood"]["full"]["channels"][0]["samples"][0]["modifiers"][0]["type"] = "lumisys"
+    _error(decl, r"modifiers\[0\]\.type: 'lumisys' is not allowed; allowed: 'normfactor', 'normsys'")
 
 
 def test_binning_that_does_not_match_the_data_length():

@@ -9,11 +9,11 @@ import cevnsfit
 from cevnsfit.datasets import registry
 from cevnsfit.datasets.cenns10.crosscheck import build_model
 from cevnsfit.datasets.cenns10.templates import release_morph
-from cevnsfit.datasets.csi2017.full import CsiFullLikelihood, profile_flat_background
 from cevnsfit.errors import ParameterError, UnknownNameError
 from cevnsfit.experiments import get_experiment
 from cevnsfit.inference.crosscheck import fit_model
 from cevnsfit.likelihoods import paper
+from cevnsfit.likelihoods.declared import ProfiledBinned
 from cevnsfit.likelihoods.full import CennsFullLikelihood
 from cevnsfit.likelihoods.morph import interpolation_slopes, interpolation_weights
 from cevnsfit.models import LmuLtau
@@ -31,64 +31,27 @@ def cenns():
     return cevnsfit.likelihood("cenns10", mode="full").terms[0]
 
 
-def _csi_logl(term, a, c, b):
+def _csi_logl(term, a, c, b, pred=None):
     """ln L of the CsI full model written out with scipy (independent of the implementation)."""
-    t = term.term
-    lam = (1 + a) * t.n + (1 + c) * t.pn + np.asarray(b)[:, None]
+    d = term.experiment.data
+    pred = term.prediction(None) if pred is None else pred
+    lam = (1 + a) * pred + (1 + c) * d["prompt_neutrons"] + np.asarray(b)[:, None]
     return (
-        stats.poisson.logpmf(t.c, lam).sum()
-        + stats.poisson.logpmf(t.ac, t.n_time * np.asarray(b)).sum()
+        stats.poisson.logpmf(d["C"], lam).sum()
+        + stats.poisson.logpmf(d["AC"].sum(1), d["C"].shape[1] * np.asarray(b)).sum()
         + stats.norm.logpdf(a, 0, 0.28)
         + stats.norm.logpdf(c, 0, 0.25)
     )
 
 
-# -- CsI steady state: closed-form Newton profile against brute force ------------------------
-
-
-@pytest.mark.parametrize("seed", range(6))
-def test_steady_state_profile_equals_brute_force_for_one_pe_bin(seed):
-    rng = np.random.default_rng(seed)
-    s = rng.uniform(0.0, 6.0, 12) * (rng.uniform(size=12) > 0.2)  # some bins without signal
-    c = rng.poisson(s + 2.5).astype(float)
-    a = float(rng.poisson(30)) if seed else 0.0  # seed 0: empty AC window
-
-    def nll(b):
-        return -(stats.poisson.logpmf(c, s + b).sum() + (stats.poisson.logpmf(a, 12 * b) if b > 0 else 0.0))
-
-    brute = optimize.minimize_scalar(nll, bounds=(1e-12, 50.0), method="bounded", options={"xatol": 1e-12}).x
-    ours = profile_flat_background(c[None, :], s[None, :], np.array([a]), 12)[0]
-    assert nll(ours) <= nll(brute) + 1e-9
-    assert ours == pytest.approx(brute, rel=1e-5, abs=1e-6)
-
-
-def test_steady_state_single_bin_closed_form():
-    # T = 1 (per-bin steady state): C/(s + b) + A/b = 2 is a quadratic in b
-    c, s, a = np.array([7.0, 0.0, 3.0, 12.0]), np.array([2.0, 1.5, 0.0, 30.0]), np.array([4.0, 2.0, 0.0, 1.0])
-    q = 2 * s - c - a
-    closed = (-q + np.sqrt(q * q + 8 * a * s)) / 4
-    closed[2] = c[2] / 2  # s = 0: b = (C + A)/2
-    ours = profile_flat_background(c[:, None], s[:, None], a, 1)
-    np.testing.assert_allclose(ours, closed, rtol=1e-12)
-    per_bin = cevnsfit.likelihood("csi2017", mode="full", options={"csi2017": {"steady_state": "per_bin"}})
-    assert per_bin.terms[0].term.c.shape == (144, 1) and np.isfinite(per_bin.logl_sm())
-
-
-def test_steady_state_boundary_and_warm_start():
-    # no AC counts and data below the signal: the maximum sits on b = 0
-    b = profile_flat_background(np.array([[0.0, 1.0]]), np.array([[2.0, 3.0]]), np.array([0.0]), 2)
-    assert b[0] == 0.0
-    c, s, a = np.array([[4.0, 9.0, 1.0]]), np.array([[1.0, 0.5, 0.2]]), np.array([20.0])
-    ref = profile_flat_background(c, s, a, 3)
-    for start in (1e-3, 1.0, 1e3):  # from either side of the root
-        assert profile_flat_background(c, s, a, 3, start=np.array([start]))[0] == pytest.approx(ref[0], rel=1e-12)
+# -- CsI steady state: the declared shapefactor against brute force ---------------------------
+# (the per-PE-bin root solve itself: tests/test_declaration_shapefactor.py)
 
 
 def test_csi_profile_equals_joint_numeric_maximisation(csi):
     # one scipy maximisation over all 14 nuisances (a, c, b_1..b_12) at the SM point
-    t = csi.term
-    t.profile(csi.prediction(None))
-    p0 = np.concatenate([[0.0, 0.0], t.ac / t.n_time])
+    d = csi.experiment.data
+    p0 = np.concatenate([[0.0, 0.0], d["AC"].sum(1) / d["C"].shape[1]])
     res = optimize.minimize(
         lambda p: -_csi_logl(csi, p[0], p[1], p[2:]),
         p0,
@@ -96,28 +59,30 @@ def test_csi_profile_equals_joint_numeric_maximisation(csi):
         bounds=[(-0.99, 3)] * 2 + [(1e-6, None)] * 12,
         options={"ftol": 1e-15, "gtol": 1e-10},
     )
-    ours = t.logl(csi.prediction(None))
+    ours = csi.term.logl(csi.prediction(None))
     assert ours == pytest.approx(-res.fun, abs=2e-5)
     assert ours >= -res.fun - 1e-6
 
 
 def test_csi_prompt_neutrons_enter_the_full_model(csi):
     assert csi.experiment.info["smearing"] == "poisson"
-    assert csi.term.pn is not None and 3.0 < csi.term.pn.sum() < 8.0
-    nuis = csi.term.nuisances(csi.prediction(None))
-    assert abs(nuis["cevns"]) < 0.5 and abs(nuis["neutrons"]) < 0.5
+    assert 3.0 < csi.experiment.data["prompt_neutrons"].sum() < 8.0
+    best = csi.term.profile(csi.prediction(None))[1]
+    nuis = dict(zip(csi.term.names, np.expm1(best.ravel())))  # u = ln(1 + a)
+    assert set(nuis) == {"cevns_norm", "prompt_neutron_norm"}
+    assert abs(nuis["cevns_norm"]) < 0.5 and abs(nuis["prompt_neutron_norm"]) < 0.5
+    per_bin = cevnsfit.likelihood("csi2017", mode="full", options={"csi2017": {"steady_state": "per_bin"}})
+    assert per_bin.terms[0].term.c.group_aux.size == 144 and np.isfinite(per_bin.logl_sm())
 
 
 # -- analytic gradients ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("which", ["csi", "cenns"])
-def test_analytic_gradient_matches_finite_differences(which, csi, cenns):
-    term = (csi if which == "csi" else cenns).term
-    pred = (csi if which == "csi" else cenns).prediction(LmuLtau(20.0, 1.2e-3))
+def test_analytic_gradient_matches_finite_differences(cenns):
+    # (CsI 2017's declared engine: tests/test_full_batched.py, test_exact_hessians_...)
+    term = cenns.term
+    pred = cenns.prediction(LmuLtau(20.0, 1.2e-3))
     term._set_point(pred.ravel())
-    if which == "csi":
-        term._b = None
     rng = np.random.default_rng(3)
     x = rng.normal(0, 0.2, len(term.names))
     f0, g = term._evaluate(x)
@@ -174,10 +139,11 @@ def test_profile_is_not_below_nuisances_at_zero(which, csi, cenns):
     preds = term.prediction(LmuLtau(20.0, GX))
     prof = term.term.logl(preds)
     for p, lp in zip(preds, prof):
-        term.term._set_point(p.ravel())
         if which == "csi":  # a = c = 0, steady state at its AC-only estimate
-            fixed = _csi_logl(term, 0.0, 0.0, term.term.ac / term.term.n_time)
+            d = term.experiment.data
+            fixed = _csi_logl(term, 0.0, 0.0, d["AC"].sum(1) / d["C"].shape[1], p)
         else:
+            term.term._set_point(p.ravel())
             fixed = -term.term._evaluate(np.zeros(len(term.term.names)))[0]
         assert lp >= fixed - 1e-9
         assert lp > fixed + 1e-3  # and the nuisances do move
@@ -239,9 +205,9 @@ def test_bad_options_and_shapes_raise():
         with pytest.raises(UnknownNameError, match=option):
             cevnsfit.likelihood("cenns10", mode="full", options={"cenns10": {option: "linear"}})
     csi_term = cevnsfit.likelihood("csi2017", mode="full").terms[0].term
-    with pytest.raises(ParameterError, match="bin shape"):
+    with pytest.raises(ParameterError, match="does not end in 144 bins"):
         csi_term.logl(np.ones((3, 5)))
-    assert isinstance(csi_term, CsiFullLikelihood)
+    assert isinstance(csi_term, ProfiledBinned)  # declared (the unit's dataset.yaml)
     assert CennsFullLikelihood.__doc__ and "r_i(alpha)" in CennsFullLikelihood.__doc__
 
 

@@ -194,7 +194,11 @@ def template_length(tmpl: Any) -> int | None:
 def constraint_key(mod: dict) -> tuple:
     """What must agree between two uses of one nuisance name: type and constraint."""
     c = mod.get("constraint") or {}
-    kind = mod["type"] if mod["type"] in ("histosys", "normfactor", "gridsys", "staterror", "shapesys") else "norm"
+    kind = (
+        mod["type"]
+        if mod["type"] in ("histosys", "normfactor", "gridsys", "staterror", "shapesys", "shapefactor")
+        else "norm"
+    )
     return (kind, c.get("type"), constraint_width(c))
 
 
@@ -334,14 +338,15 @@ def _check_modifier(
     t = mod["type"]
     if t in ("normsys", "lumi") and "constraint" not in mod:
         fail(src, mpath, f"a {t} modifier needs 'constraint' (type: normal, lognormal or gamma; sigma)")
-    if t in ("normfactor", "histosys", "gridsys", "staterror", "shapesys") and "constraint" in mod:
+    if t in ("normfactor", "histosys", "gridsys", "staterror", "shapesys", "shapefactor") and "constraint" in mod:
         fail(
             src,
             mpath + ["constraint"],
             f"a {t} modifier takes no 'constraint' (normfactor: unconstrained; histosys: normal(0, 1); "
-            "gridsys: one per parameter, under grid.parameters)",
+            "gridsys: one per parameter, under grid.parameters; shapefactor: its 'aux' count)",
         )
     _check_stat_modifier(smp, mod, mpath, c, n_bins, stat_of, src)
+    _check_group_modifier(smp, mod, mpath, n_bins, src)
     _check_bounds(mod, mpath, src)
     if t == "gridsys":
         _check_grid(mod, mpath, n_bins, "signal" in smp, src)
@@ -409,6 +414,25 @@ def _check_stat_modifier(smp: dict, mod: dict, mpath: list, c: int, n_bins: int 
             mpath + ["uncertainties"],
             f"'uncertainties' belongs to staterror/shapesys only (this one is {t})",
         )
+
+
+def _check_group_modifier(smp: dict, mod: dict, mpath: list, n_bins: int | None, src) -> None:
+    """'groups', 'aux', 'tau' only on shapefactor (a template; 'tau' with 'aux'), one value per bin."""
+    t = mod["type"]
+    keys = ("groups", "aux", "tau")
+    if t != "shapefactor":
+        bad = next((k for k in keys if k in mod), None)
+        if bad is not None:
+            fail(src, mpath + [bad], f"{bad!r} belongs to shapefactor modifiers only (this one is {t})")
+        return
+    if "signal" in smp:
+        fail(src, mpath, "a shapefactor modifier acts on templates only (this sample is the signal)")
+    if "tau" in mod and "aux" not in mod:
+        fail(src, mpath + ["tau"], "'tau' scales the auxiliary count: give 'aux' too (allowed: aux, or neither)")
+    for k in ("groups", "aux"):
+        n_t = template_length(mod.get(k))
+        if n_t is not None and n_bins is not None and n_t != n_bins:
+            fail(src, mpath + [k, "counts"], f"{n_t} values for a channel of {n_bins} bins (wrong shape)")
 
 
 def _check_bounds(mod: dict, mpath: list, src) -> None:

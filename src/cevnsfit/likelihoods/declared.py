@@ -35,6 +35,13 @@ Beyond HistFactory's shape modifiers:
   N(1, delta_b) or Poisson Pois(tau_b; gamma_b tau_b), Barlow-Beeston lite), at its closed-form
   optimum (:func:`stat_optimum`) at every evaluation; the engine profiles
   F(x) = min_gamma F(x, gamma) with the Schur-complement Hessian (:meth:`ProfiledBinned._fun`).
+* ``shapefactor`` (HistFactory's free factor, extended): one factor gamma_g >= 0 per **group** of
+  bins (``groups``; default one group per bin) on the templates carrying it, free or measured by
+  an auxiliary Poisson count A_g = sum_{b in g} aux_b ~ Pois(gamma_g tau_g), tau_g =
+  tau sum_{b in g} N_b (``aux``, ``tau``: the auxiliary exposure over the channel's), e.g. a
+  steady-state background flat within a group and measured off-beam; at its optimum per group
+  (a vectorised monotone Newton root solve, :func:`group_optimum`) at every evaluation, with the
+  group Schur-complement Hessian.
 
 The objective, gradient and Hessian of declarations without these run in a compiled kernel
 (:mod:`cevnsfit.likelihoods._declared_kernel`) when numba is importable, with this module's
@@ -91,6 +98,8 @@ _EMPTY2, _EMPTY3 = np.empty((0, 0)), np.empty((0, 0, 0))
 CONSTRAINTS = ("none", "normal", "lognormal", "gamma")
 #: Per-bin modifiers (one factor per bin, profiled in closed form): normal and Poisson constraints.
 STAT_TYPES = ("staterror", "shapesys")
+#: Per-group free factors with an optional auxiliary Poisson measurement (profiled by a root solve).
+GROUP_TYPES = ("shapefactor",)
 #: Likelihood options every declared term accepts.
 TERM_OPTIONS = ("share", "engine", "tol", "backend")
 #: ``backend`` option: ``auto`` (a compiled fast path when the declaration has its structure) or
@@ -164,6 +173,10 @@ class Compiled:
     restart_above: float = np.inf  # section ``restarts.above``: multiple of the SM signal total
     sm_prediction: np.ndarray | None = None  # the experiment's SM prediction (flattened; set by build_term)
     restart_grid: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (n, T) grid-parameter starts
+    group_sample: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # (S,) carries a shapefactor
+    group_index: np.ndarray = field(default_factory=lambda: np.zeros(0, int))  # (B,) group of each bin (-1: none)
+    group_aux: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (G,) auxiliary count A_g
+    group_tau: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (G,) its mean per unit factor tau_g
 
     @property
     def names(self) -> tuple:
@@ -436,6 +449,7 @@ class _Collected:
     grid_names: list[str] = field(default_factory=list)
     grid_mods: list[tuple] = field(default_factory=list)
     stat_mods: list[tuple] = field(default_factory=list)
+    group_mods: list[tuple] = field(default_factory=list)
     norm_bounds: dict[str, tuple] = field(default_factory=dict)
 
 
@@ -485,6 +499,9 @@ def _collect_modifier(col: _Collected, blk: dict, mod: dict, mpath: list, sl: sl
     pname = _param_name(part, mod)
     if mod["type"] in STAT_TYPES:
         col.stat_mods.append((len(col.is_signal) - 1, blk, mod, mpath))
+        return
+    if mod["type"] in GROUP_TYPES:
+        col.group_mods.append((len(col.is_signal) - 1, blk, mod, mpath))
         return
     if mod["type"] == "gridsys":
         params = _grid_params(part, mod, mpath, col.grid_spec, col.grid_names)
@@ -603,6 +620,10 @@ def compile_parts(parts: list[Part]) -> Compiled:
         for s_idx, idx, mod, mpath, part, sl, nb in col.grid_mods
     )
     stat = _stat_arrays(col.stat_mods, is_signal_a, nominal_a, n_total)
+    if col.group_mods and col.stat_mods:
+        _s, blk, _m, mpath = col.group_mods[0]
+        fail(blk["part"].source, mpath, "a declaration takes shapefactor or staterror/shapesys factors, not both")
+    stat.update(_group_arrays(col.group_mods, is_signal_a, nominal_a, n_total))
     anchor = _prediction_anchors(grids, col.entries, col.grid_mods, grid_spec, grid_names)
     ctype = np.array([CONSTRAINTS.index(col.norm_spec[k][0]) for k in col.norm_names], dtype=int)
     bounds = np.array([col.norm_bounds.get(k, (0.0, np.inf)) for k in col.norm_names], dtype=float).reshape(-1, 2)
@@ -754,6 +775,177 @@ def stat_optimum(n, a, c, kind, delta, tau):
     return gamma, free, pen, pen2
 
 
+def _group_arrays(group_mods, is_signal, nominal, n_total) -> dict:
+    """The ``shapefactor`` groups of the compiled channels (one modifier name per channel, on
+    templates only, declared alike on every sample carrying it): the group of each bin (labels
+    ``groups`` per bin, default one group per bin; numbered over the channels in order), the
+    auxiliary counts A_g = sum_{b in g} aux_b and tau_g = tau sum_{b in g} sum_s N_sb over the
+    samples carrying it (no ``aux``: A_g = tau_g = 0, a free factor)."""
+    if not group_mods:
+        return {}
+    per_channel: dict[int, dict] = {}
+    group_sample = np.zeros(is_signal.size, bool)
+    for s_idx, blk, mod, mpath in group_mods:
+        part = blk["part"]
+        if is_signal[s_idx]:
+            fail(part.source, mpath, "a shapefactor modifier acts on templates only (this sample is the signal)")
+        spec = {k: mod.get(k) for k in ("name", "groups", "aux", "tau")}
+        ch = per_channel.setdefault(id(blk), {"blk": blk, "spec": spec, "mpath": mpath, "n": 0.0})
+        if ch["spec"] != spec:
+            fail(
+                part.source,
+                mpath,
+                f"one shapefactor per channel, declared alike on every sample carrying it: {spec} here, "
+                f"{ch['spec']} at {ch['mpath']}",
+            )
+        sl = slice(blk["start"], blk["start"] + blk["bins"])
+        ch["n"] = ch["n"] + nominal[s_idx, sl]
+        group_sample[s_idx] = True
+    index = np.full(n_total, -1, dtype=int)
+    aux_g: list[np.ndarray] = []
+    tau_g: list[np.ndarray] = []
+    for ch in per_channel.values():
+        blk, spec, mpath = ch["blk"], ch["spec"], ch["mpath"]
+        part, nb = blk["part"], blk["bins"]
+        sl = slice(blk["start"], blk["start"] + nb)
+        if spec["groups"] is None:
+            local = np.arange(nb)
+        else:
+            labels = _resolve(spec["groups"], part.experiment, nb, mpath + ["groups"], part.source)
+            if np.any(labels != np.round(labels)):
+                fail(part.source, mpath + ["groups"], "group labels must be integers (one per bin)")
+            local = np.unique(labels, return_inverse=True)[1].ravel()
+        n_g = int(local.max()) + 1
+        onehot = (local[:, None] == np.arange(n_g)[None, :]).astype(float)  # (bins, groups)
+        size = np.asarray(ch["n"], dtype=float) * np.ones(nb)
+        n_sum = size @ onehot
+        if np.any(n_sum <= 0):
+            fail(
+                part.source,
+                mpath,
+                f"shapefactor group {int(np.argmax(n_sum <= 0))} has an empty template (the factor scales nothing)",
+            )
+        if spec["aux"] is None:
+            if spec["tau"] is not None:
+                fail(part.source, mpath + ["tau"], "'tau' scales the auxiliary count: give 'aux' too")
+            aux = np.zeros(n_g)
+            tau = np.zeros(n_g)
+        else:
+            aux = _resolve(spec["aux"], part.experiment, nb, mpath + ["aux"], part.source) @ onehot
+            ratio = 1.0 if spec["tau"] is None else float(spec["tau"])
+            if not ratio > 0:
+                fail(part.source, mpath + ["tau"], f"tau must be > 0 (the auxiliary exposure ratio), got {ratio}")
+            tau = ratio * n_sum
+        index[sl] = local + sum(a.size for a in aux_g)
+        aux_g.append(aux)
+        tau_g.append(tau)
+    return {
+        "group_sample": group_sample,
+        "group_index": index,
+        "group_aux": np.concatenate(aux_g),
+        "group_tau": np.concatenate(tau_g),
+    }
+
+
+class GroupSums:
+    """Sums of per-bin arrays over the ``shapefactor`` groups and their spread back to the bins:
+    a reshape when the groups are contiguous blocks of equal size (e.g. PE rows of a PE x time
+    channel, or one bin each), else a product with the (bins, groups) incidence matrix."""
+
+    def __init__(self, index: np.ndarray, n_groups: int):
+        self.index, self.n_groups, self.n_bins = np.asarray(index, dtype=int), int(n_groups), int(np.size(index))
+        pos = np.flatnonzero(self.index >= 0)
+        self.block: tuple | None = None
+        if pos.size and pos.size % self.n_groups == 0:
+            size = pos.size // self.n_groups
+            lo = int(pos[0])
+            if np.array_equal(pos, np.arange(lo, lo + pos.size)) and np.array_equal(
+                self.index[pos], np.repeat(np.arange(self.n_groups), size)
+            ):
+                self.block = (lo, lo + pos.size, size)
+        self.onehot = (self.index[:, None] == np.arange(self.n_groups)[None, :]).astype(float)
+
+    def sum(self, x: np.ndarray) -> np.ndarray:
+        """(..., bins) -> (..., groups): the sum over each group's bins."""
+        if self.block is None:
+            return x @ self.onehot
+        lo, hi, size = self.block
+        part = x[..., lo:hi]
+        return part if size == 1 else part.reshape(x.shape[:-1] + (self.n_groups, size)).sum(-1)
+
+    def spread(self, g: np.ndarray, fill: float = 0.0) -> np.ndarray:
+        """(..., groups) -> (..., bins): each group's value on its bins, ``fill`` elsewhere."""
+        if self.block is None:
+            return np.where(self.index >= 0, g @ self.onehot.T, fill)
+        lo, hi, size = self.block
+        out = np.full(g.shape[:-1] + (self.n_bins,), fill)
+        out[..., lo:hi] = g if size == 1 else np.repeat(g, size, axis=-1)
+        return out
+
+
+def group_optimum(n, a, c, index, aux, tau, groups: GroupSums | None = None):
+    """Per group g the factor gamma_g >= 0 maximising
+
+        l_g(gamma) = sum_{b in g} [n_b ln(gamma a_b + c_b) - gamma a_b] + A_g ln(gamma) - tau_g gamma
+
+    (a: the expected counts of the samples carrying the ``shapefactor``, c: the others; arrays
+    (P, B); ``index`` (B,) the group of each bin, -1 none; A_g, tau_g (G,)). The stationarity
+    condition h(gamma) = sum_b n_b a_b / (gamma a_b + c_b) + A_g / gamma - (sum_b a_b + tau_g) = 0
+    has a convex decreasing h, so its root is unique and Newton's method from any point left of it
+    increases monotonically to it. The start gamma_lo = (A_g + sum_{b: c_b = 0} n_b) / (sum_b a_b +
+    tau_g) has h(gamma_lo) >= 0; the iteration starts at the larger of gamma_lo and the moment estimate
+    (A_g + sum_b (n_b - c_b)) / (sum_b a_b + tau_g) (a first step from right of the root lands left of
+    it), is clamped to gamma >= gamma_lo and stops at relative
+    step 1e-13. If gamma_lo = 0 and h(0) <= 0 the maximum is on the boundary gamma = 0.
+
+    Returns (gamma per bin (P, B) (1 outside the groups), gamma per group (P, G), free (P, G: not
+    on the boundary), -2 ln pi_g summed over the groups without constants (P,), d2(-2 ln pi_g)/dgamma^2
+    (P, G)), pi_g = Pois(A_g; gamma tau_g).
+
+    >>> g, *_ = group_optimum(np.array([[3.0, 5.0]]), np.ones((1, 2)), np.array([[1.0, 2.0]]), np.array([0, 0]),
+    ...                       np.array([6.0]), np.array([2.0]))
+    >>> h = 3 / (1 + g[0, 0]) + 5 / (2 + g[0, 0]) + 6 / g[0, 0] - 4
+    >>> bool(abs(h) < 1e-12)
+    True
+    """
+    gs = GroupSums(index, aux.size) if groups is None else groups
+    n = np.broadcast_to(n, a.shape)
+    live = a > 0
+    denom = gs.sum(a) + tau
+    safe_den = np.where(denom > 0, denom, 1.0)
+    zero = live & (c <= 0)
+    lo = (aux + gs.sum(np.where(zero, n, 0.0))) / safe_den
+    with np.errstate(divide="ignore", invalid="ignore"):
+        h0 = gs.sum(np.where(live & ~zero, n * a / c, 0.0)) - denom
+    boundary = (lo <= 0.0) & (h0 <= 0.0)
+    has_a = aux > 0
+    # start at the moment estimate (A_g + sum n - sum c) / (sum a + tau_g) when right of gamma_lo: a
+    # Newton step from right of the root lands left of it (h convex), from where it is monotone
+    gam = np.maximum(lo, (aux + gs.sum(np.where(live, n - c, 0.0))) / safe_den)
+    for _it in range(200):
+        lam = gs.spread(gam) * a + c
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = np.where(lam > 0, n / lam, 0.0)
+            inv = np.where(has_a, 1.0 / gam, 0.0)
+            ra = r * a
+            h = gs.sum(ra) + aux * inv - denom
+            hp = -gs.sum(np.where(lam > 0, ra * a / lam, 0.0)) - aux * inv * inv
+        with np.errstate(divide="ignore", invalid="ignore"):
+            step = np.where(hp < 0, -h / hp, 0.0)
+        new = np.maximum(gam + step, lo)
+        done = np.abs(new - gam) <= 1e-13 * np.maximum(new, 1e-300)
+        gam = new
+        if np.all(done | boundary):
+            break
+    gam = np.where(boundary, 0.0, gam)
+    free = gam > 0
+    safe_g = np.where(free, gam, 1.0)
+    pen = np.where(has_a, -2.0 * aux * np.log(safe_g), 0.0) + 2.0 * tau * gam
+    pen2 = np.where(has_a & free, 2.0 * aux / safe_g**2, 0.0)
+    per_bin = gs.spread(gam, 1.0)
+    return per_bin, gam, free, pen.sum(-1), pen2
+
+
 def _grid_params(part: Part, mod: dict, mpath: list, grid_spec: dict, grid_names: list) -> tuple:
     """Register the parameters of a gridsys modifier (one name = one parameter; its anchors,
     nominal and constraint must agree wherever it is used); their indices."""
@@ -889,6 +1081,15 @@ def _nuisance_records(comp: Compiled) -> tuple:
                 "full": "profiled per bin in closed form (Barlow-Beeston lite)",
             },
         )
+    if comp.group_index.size and np.any(comp.group_index >= 0):
+        measured = int(np.count_nonzero(comp.group_aux > 0))
+        records += (
+            {
+                "name": f"shapefactor ({comp.group_aux.size} groups, {measured} measured)",
+                "prior": "Poisson(A_g; gamma_g tau_g) (flat where A_g = tau_g = 0), gamma_g >= 0",
+                "full": "profiled per group (root solve inside the objective)",
+            },
+        )
     return records
 
 
@@ -943,6 +1144,13 @@ class ProfiledBinned:
             self._stat_sample = np.asarray(comp.stat_sample, bool)
             self.const += float(np.sum(np.log(2.0 * np.pi * d2[kind == 1])))
             self.const += float(-2.0 * np.sum((tau * np.log(tau) - special.gammaln(tau + 1.0))[kind == 2]))
+        self._has_group = bool(comp.group_index.size and np.any(comp.group_index >= 0))
+        if self._has_group:  # shapefactor groups: -2 ln Pois(A_g; gamma tau_g) = pen_g + this constant
+            aux, tau_g = comp.group_aux, comp.group_tau
+            self._stat_sample = np.asarray(comp.group_sample, bool)
+            self._groups = GroupSums(comp.group_index, aux.size)
+            log_tau = np.log(np.where(tau_g > 0, tau_g, 1.0))
+            self.const += float(np.sum(2.0 * special.gammaln(aux + 1.0) - 2.0 * aux * log_tau))
         if self.T:
             gs = comp.grid_sigma
             self._g_con = np.isfinite(gs)
@@ -1021,6 +1229,15 @@ class ProfiledBinned:
             gamma, free, pen_st, pen2 = stat_optimum(self.n, a_st, c_st, c.stat_kind, c.stat_delta, c.stat_tau)
             lam_raw = gamma * a_st + c_st
             st = {"gamma": gamma, "free": free, "pen2": pen2, "a": a_st, "c": c_st, "pen": pen_st.sum(-1)}
+        elif self._has_group:  # shapefactor groups at their optimum (root solve per group)
+            yx = self._sample_counts(sig, ys, fp, fm, grid)
+            a_st = yx[:, self._stat_sample].sum(1)
+            c_st = yx[:, ~self._stat_sample].sum(1)
+            gamma, gam_g, free_g, pen_g, pen2_g = group_optimum(
+                self.n, a_st, c_st, c.group_index, c.group_aux, c.group_tau, self._groups
+            )
+            lam_raw = gamma * a_st + c_st
+            st = {"gamma": gamma, "gamma_g": gam_g, "free": free_g, "pen2": pen2_g, "a": a_st, "c": c_st, "pen": pen_g}
         lam = np.maximum(lam_raw, _LAM_FLOOR)
         pois = (special.xlogy(self.n, lam) - lam).sum(-1)
         a = y - 1.0
@@ -1111,7 +1328,11 @@ class ProfiledBinned:
             only = np.where(self._stat_sample[:, None, None], 1.0, 0.0)
             jac_a, _ = self._derivs(x, sig, ys, al, fp, fm, grid, None, only)
             v = 2.0 * (q * st["a"])[:, None, :] * jac - 2.0 * w[:, None, :] * jac_a
-            hgg = 2.0 * q * st["a"] ** 2 + st["pen2"]
+            if self._has_group:  # one factor per group: sums over its bins
+                v = self._groups.sum(v)
+                hgg = self._groups.sum(2.0 * q * st["a"] ** 2) + st["pen2"]
+            else:
+                hgg = 2.0 * q * st["a"] ** 2 + st["pen2"]
             free = st["free"] & (hgg > 0)
             v_s = np.where(free[:, None, :], v / np.where(free, hgg, 1.0)[:, None, :], 0.0)
             h -= np.matmul(v_s, np.swapaxes(v, 1, 2))
@@ -1306,7 +1527,7 @@ class ProfiledBinned:
     def _compiled(self) -> bool:
         """Whether the Newton profile runs in the compiled kernel (attribute ``use_numba``:
         None = when numba is importable; True/False force)."""
-        if self._n_anchor or self._has_stat:  # prediction anchors, per-bin factors: the numpy path
+        if self._n_anchor or self._has_stat or self._has_group:  # anchors, per-bin/group factors: numpy path
             return False
         if any(ge.rule != "bilinear" for ge in self.c.grids):  # total_shape: the numpy path
             return False
@@ -1615,7 +1836,13 @@ class ProfiledBinned:
         x = np.concatenate([np.log(y), rng.normal(0.0, 1.0, self.J), theta])[None, :]
         parts = self._parts(x, sig)[1]  # (u, y, ys, al, fp, fm, lam_raw, lam, grid, st)
         lam = parts[7][0]
-        if parts[9] is not None:  # per-bin factors drawn from their constraints
+        if parts[9] is not None and self._has_group:  # group factors: gamma_g ~ Gamma(A_g) / tau_g
+            c, st = self.c, parts[9]
+            tau_g = np.where(c.group_tau > 0, c.group_tau, 1.0)
+            gam_g = np.where(c.group_aux > 0, rng.gamma(np.maximum(c.group_aux, 1e-300)) / tau_g, st["gamma_g"][0])
+            draw = self._groups.spread(gam_g, 1.0)  # the free ones at their fit
+            lam = np.maximum(draw * st["a"][0] + st["c"][0], 0.0)
+        elif parts[9] is not None:  # per-bin factors drawn from their constraints
             c, st = self.c, parts[9]
             draw = np.where(
                 c.stat_kind == 1,
@@ -1767,7 +1994,7 @@ def templates_backend(comp: Compiled, reference_total, engine: str, tol: float, 
     c = comp
     sig = np.flatnonzero(c.is_signal)
     inc = c.incidence
-    if c.grid_names or np.any(c.stat_kind):
+    if c.grid_names or np.any(c.stat_kind) or np.any(c.group_index >= 0):
         return None
     if sig.size != 1 or not np.all(c.mask[sig[0]] == 1.0) or not np.all((inc == 0) | (inc == 1)):
         return None

@@ -211,6 +211,8 @@ def _declared_full(name: str, term, pred: np.ndarray) -> tuple[dict, dict]:
         if c.grid_names
         else "per-bin factors"
         if np.any(c.stat_kind)
+        else "per-group factors with an auxiliary count (shapefactor groups; not translated yet)"
+        if np.any(c.group_index >= 0)
         else "several channels"
         if len(c.channel_slices) != 1
         else "a normalisation on several samples or a sample with several"
@@ -279,7 +281,6 @@ REFUSED = {
     "CennsPaperLikelihood": "the per-bin marginalisation of the normalisation and the backgrounds (paper mode)",
     "Csi2021PaperLikelihood": "the per-bin marginalisation of the steady state and the normalisations (paper mode)",
     "TotalsChi2": "a chi-square of totals with a profiled normalisation in closed form",
-    "CsiFullLikelihood": "the steady state profiled per PE bin inside the objective (not translated yet)",
 }
 
 

@@ -2,6 +2,6 @@
 
 ``dataset.yaml`` declares the release, exposure, options, nuisances, published numbers and
 validation rows; :mod:`.loaders` reads the release, :mod:`.experiment` builds the detector,
-:mod:`.likelihood` couples it to the paper- and full-mode terms, :mod:`.full` holds the full
-mode's backend :class:`~.full.CsiFullLikelihood`; ``docs.md`` is its page.
+:mod:`.likelihood` couples it to the paper-mode term and applies the options to the declared
+full-mode likelihood (evaluated by the generic engine); ``docs.md`` is its page.
 """

@@ -136,6 +136,9 @@ def build(
         "C": c_on[np.ix_(pe_sel, t_sel)],
         "AC": ac_on[np.ix_(pe_sel, t_sel)],
         "prompt_neutrons": prompt_neutrons,
+        # the full mode's steady state (dataset.yaml): one mean per PE bin, flat in time
+        "pe_bin": np.repeat(np.arange(int(pe_sel.sum()), dtype=float)[:, None], int(t_sel.sum()), axis=1),
+        "unit": np.ones((int(pe_sel.sum()), int(t_sel.sum()))),
     }
     info = {
         "mass_kg": MASS_KG,
