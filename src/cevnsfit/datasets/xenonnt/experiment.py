@@ -123,11 +123,7 @@ class XenonEngine(SpectrumEngine):
             return 0.0
         if counts is None:
             counts = super().energy_counts(model, matching)
-        above = self._check.energy_counts(model, matching).sum(axis=(-1, -2))
-        inside = counts.sum(axis=(-1, -2))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            frac = np.where(inside > 0, above / inside, np.where(above > 0, np.inf, 0.0))
-        worst = float(np.max(frac)) if np.size(frac) else 0.0
+        worst = beyond_fraction(self._check.energy_counts(model, matching), counts)
         if worst > BEYOND_TEMPLATES_WARN_FRACTION:
             warnings.warn(
                 f"xenonnt: the recoil spectrum has {worst:.3g} of its 0.5-5 keV rate above "
@@ -137,6 +133,17 @@ class XenonEngine(SpectrumEngine):
                 stacklevel=3,
             )
         return worst
+
+
+def beyond_fraction(above_counts, counts) -> float:
+    """The largest ratio over points of the rate beyond a response's range (``above_counts``) to
+    the rate inside it (``counts``), both ``points + (groups, nodes)``; inf where only the rate
+    beyond is non-zero, 0 for no points."""
+    above = np.asarray(above_counts).sum(axis=(-1, -2))
+    inside = np.asarray(counts).sum(axis=(-1, -2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frac = np.where(inside > 0, above / inside, np.where(above > 0, np.inf, 0.0))
+    return float(np.max(frac)) if np.size(frac) else 0.0
 
 
 def _trapezoid(x_kev) -> np.ndarray:

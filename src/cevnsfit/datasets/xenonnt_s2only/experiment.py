@@ -50,11 +50,7 @@ class S2OnlyEngine(SpectrumEngine):
 
     def energy_counts(self, model=None, matching: str = "paper") -> np.ndarray:
         counts = super().energy_counts(model, matching)
-        above = self._check.energy_counts(model, matching).sum(axis=(-1, -2))
-        inside = counts.sum(axis=(-1, -2))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            frac = np.where(inside > 0, above / inside, np.where(above > 0, np.inf, 0.0))
-        worst = float(np.max(frac)) if np.size(frac) else 0.0
+        worst = xe.beyond_fraction(self._check.energy_counts(model, matching), counts)
         if worst > BEYOND_WARN_FRACTION:
             warnings.warn(
                 f"{NAME}: the recoil spectrum has {worst:.3g} of its in-range rate above {self.top_kev:g} keV_NR, "
